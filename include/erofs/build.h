@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Building an image from a directory tree: options, context and passes. */
+#ifndef EROFS_BUILD_H
+#define EROFS_BUILD_H
+
+#include <regex.h>
+#include "erofs/hashmap.h"
+#include "erofs/output.h"
+#include "erofs/print.h"
+#include "erofs/tree.h"
+#include "erofs/xattr.h"
+
+enum erofs_inode_policy {
+	EROFS_INODE_AUTO,		/* compact where it loses nothing */
+	EROFS_INODE_FORCE_COMPACT,	/* compact unless a field overflows */
+	EROFS_INODE_FORCE_EXTENDED,
+};
+
+struct erofs_build_options {
+	unsigned int blkszbits;
+	enum erofs_inode_policy inode_policy;
+	bool inline_data;
+	bool sb_checksum;
+	bool ignore_mtime;		/* per-file mtimes give way to build time */
+
+	int64_t build_time;
+	uint32_t build_time_nsec;
+	bool fixed_mtime;		/* every inode gets build_time (-T) */
+
+	bool all_root;
+	int64_t force_uid, force_gid;	/* -1: keep the source's */
+	int xattr_tolerance;		/* < 0: no xattrs; 0: none shared */
+
+	uint8_t uuid[16];
+	char volume_name[16];		/* NUL-padded, not terminated at 16 */
+
+	char **exclude_paths;		/* relative to the source root */
+	unsigned int nr_exclude_paths;
+	regex_t *exclude_regexes;
+	unsigned int nr_exclude_regexes;
+
+	bool show_progress;
+};
+
+struct erofs_build_stats {
+	uint64_t inodes, dirs, regular, symlinks, devices, special;
+	uint64_t hardlinks;		/* extra names of one inode */
+	uint64_t extended_inodes;
+	uint64_t shared_xattrs, inline_xattr_bytes;
+	uint64_t inline_data_bytes;
+	uint64_t meta_blocks, data_blocks, total_blocks;
+	uint32_t root_nid;
+};
+
+struct erofs_builder {
+	const struct erofs_build_options *opts;
+	const struct erofs_msg *msg;
+	struct erofs_progress progress;
+	unsigned int blksz;
+
+	const char *src_root;
+	dev_t out_dev;			/* the image itself, if it sits */
+	ino_t out_ino;			/* inside the source tree */
+
+	struct erofs_node *root;
+	struct erofs_node **nodes;	/* every inode, in build order */
+	size_t nr_nodes, nodes_cap;
+	struct erofs_hashmap hardlinks;	/* (dev, ino) -> node */
+	struct erofs_xattr_table xattrs;
+
+	uint64_t xattr_blkaddr;
+	uint8_t *meta;			/* metadata blocks, built in memory */
+	uint64_t meta_blocks;
+	uint64_t total_blocks;
+
+	struct erofs_output *out;
+	struct erofs_build_stats stats;
+};
+
+void erofs_build_options_default(struct erofs_build_options *opts);
+
+/* the whole build: scan, layout, write, commit */
+int erofs_build_image(const struct erofs_build_options *opts,
+		      const struct erofs_msg *msg, const char *src,
+		      struct erofs_output *out,
+		      struct erofs_build_stats *stats);
+
+/* passes, in order */
+int erofs_scan_tree(struct erofs_builder *b);
+int erofs_layout_tree(struct erofs_builder *b);
+int erofs_write_metadata(struct erofs_builder *b);
+int erofs_write_data(struct erofs_builder *b);
+int erofs_write_super(struct erofs_builder *b);
+
+/* directory blocks */
+uint64_t erofs_dir_size(const struct erofs_node *dir, unsigned int blksz);
+void erofs_dir_fill(const struct erofs_node *dir, unsigned int blksz,
+		    uint8_t *buf);
+
+/* where the inline tail of @n lives in the metadata buffer */
+uint8_t *erofs_node_inline_ptr(struct erofs_builder *b,
+			       const struct erofs_node *n);
+/* places content: whole blocks in the data area, the tail inline */
+int erofs_node_put_content(struct erofs_builder *b, const struct erofs_node *n,
+			   const uint8_t *buf, uint64_t size);
+
+void erofs_tree_free(struct erofs_builder *b);
+
+#endif

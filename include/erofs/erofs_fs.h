@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The EROFS on-disk format: the only place the toolkit spells out byte
+ * layouts.  Every multi-byte field is little-endian on disk; the __le*
+ * typedefs only document that, conversion is done with the helpers in
+ * defs.h.  Facts follow the kernel's fs/erofs/erofs_fs.h.
+ */
+#ifndef EROFS_EROFS_FS_H
+#define EROFS_EROFS_FS_H
+
+#include <stdint.h>
+
+typedef uint16_t __le16;
+typedef uint32_t __le32;
+typedef uint64_t __le64;
+
+#define EROFS_SUPER_MAGIC_V1	0xE0F5E1E2U
+#define EROFS_SUPER_OFFSET	1024
+#define EROFS_SB_EXTSLOT_SIZE	16
+
+#define EROFS_MIN_BLKSZBITS	9
+#define EROFS_MAX_BLKSZBITS	16
+
+/* compatible features: a reader that does not know them may ignore them */
+#define EROFS_FEATURE_COMPAT_SB_CHKSUM		0x00000001
+#define EROFS_FEATURE_COMPAT_MTIME		0x00000002
+#define EROFS_FEATURE_COMPAT_XATTR_FILTER	0x00000004
+
+/* incompatible features: a reader must refuse an image with unknown ones */
+#define EROFS_FEATURE_INCOMPAT_ZERO_PADDING	0x00000001
+#define EROFS_FEATURE_INCOMPAT_COMPR_CFGS	0x00000002
+#define EROFS_FEATURE_INCOMPAT_BIG_PCLUSTER	0x00000002
+#define EROFS_FEATURE_INCOMPAT_CHUNKED_FILE	0x00000004
+#define EROFS_FEATURE_INCOMPAT_DEVICE_TABLE	0x00000008
+#define EROFS_FEATURE_INCOMPAT_COMPR_HEAD2	0x00000008
+#define EROFS_FEATURE_INCOMPAT_ZTAILPACKING	0x00000010
+#define EROFS_FEATURE_INCOMPAT_FRAGMENTS	0x00000020
+#define EROFS_FEATURE_INCOMPAT_DEDUPE		0x00000020
+#define EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES	0x00000040
+
+struct erofs_deviceslot {
+	uint8_t tag[64];		/* content digest naming the device */
+	__le32 blocks;			/* blocks of this device */
+	__le32 mapped_blkaddr;		/* first block in the unified space */
+	uint8_t reserved[56];
+};
+#define EROFS_DEVT_SLOT_SIZE	sizeof(struct erofs_deviceslot)
+
+/* 128 bytes at EROFS_SUPER_OFFSET of the primary device */
+struct erofs_super_block {
+	__le32 magic;			/*   0 */
+	__le32 checksum;		/*   4: crc32c of the rest of the block */
+	__le32 feature_compat;		/*   8 */
+	uint8_t blkszbits;		/*  12 */
+	uint8_t sb_extslots;		/*  13: 128 + n * 16 bytes */
+	__le16 root_nid;		/*  14 */
+	__le64 inos;			/*  16: number of inodes */
+	__le64 build_time;		/*  24: mtime of every compact inode */
+	__le32 build_time_nsec;		/*  32 */
+	__le32 blocks;			/*  36: size of the primary device */
+	__le32 meta_blkaddr;		/*  40: nid 0 lives here */
+	__le32 xattr_blkaddr;		/*  44: shared xattr ids count from here */
+	uint8_t uuid[16];		/*  48 */
+	uint8_t volume_name[16];	/*  64 */
+	__le32 feature_incompat;	/*  80 */
+	__le16 u1;			/*  84: compr algs bitmap or lz4 distance */
+	__le16 extra_devices;		/*  86 */
+	__le16 devt_slotoff;		/*  88: table at devt_slotoff * 128 */
+	uint8_t dirblkbits;		/*  90: must be 0 */
+	uint8_t xattr_prefix_count;	/*  91 */
+	__le32 xattr_prefix_start;	/*  92 */
+	__le64 packed_nid;		/*  96 */
+	uint8_t xattr_filter_reserved;	/* 104 */
+	uint8_t reserved2[23];		/* 105 */
+};
+
+/* data layouts, i_format bits 1..3 */
+enum {
+	EROFS_INODE_FLAT_PLAIN		= 0,
+	EROFS_INODE_COMPRESSED_FULL	= 1,
+	EROFS_INODE_FLAT_INLINE		= 2,
+	EROFS_INODE_COMPRESSED_COMPACT	= 3,
+	EROFS_INODE_CHUNK_BASED		= 4,
+	EROFS_INODE_DATALAYOUT_MAX
+};
+
+#define EROFS_I_VERSION_BIT		0
+#define EROFS_I_VERSION_MASK		0x01
+#define EROFS_I_DATALAYOUT_BIT		1
+#define EROFS_I_DATALAYOUT_MASK		0x07
+#define EROFS_I_ALL_BIT			4
+#define EROFS_I_ALL			((1 << EROFS_I_ALL_BIT) - 1)
+
+#define EROFS_INODE_LAYOUT_COMPACT	0	/* 32-byte inode */
+#define EROFS_INODE_LAYOUT_EXTENDED	1	/* 64-byte inode */
+
+#define EROFS_ISLOTBITS			5	/* inodes are 32-byte aligned */
+
+/* chunk-based files: chunk size = block size << (format & BLKBITS_MASK) */
+#define EROFS_CHUNK_FORMAT_BLKBITS_MASK	0x001F
+#define EROFS_CHUNK_FORMAT_INDEXES	0x0020
+#define EROFS_CHUNK_FORMAT_ALL \
+	(EROFS_CHUNK_FORMAT_BLKBITS_MASK | EROFS_CHUNK_FORMAT_INDEXES)
+
+struct erofs_inode_chunk_info {
+	__le16 format;
+	__le16 reserved;
+};
+
+union erofs_inode_i_u {
+	__le32 compressed_blocks;	/* compressed inodes */
+	__le32 raw_blkaddr;		/* flat inodes */
+	__le32 rdev;			/* device inodes, new_encode_dev() */
+	struct erofs_inode_chunk_info c;	/* chunk-based inodes */
+};
+
+struct erofs_inode_compact {
+	__le16 i_format;		/*  0 */
+	__le16 i_xattr_icount;		/*  2 */
+	__le16 i_mode;			/*  4 */
+	__le16 i_nlink;			/*  6 */
+	__le32 i_size;			/*  8 */
+	__le32 i_reserved;		/* 12 */
+	union erofs_inode_i_u i_u;	/* 16 */
+	__le32 i_ino;			/* 20: for 32-bit stat() only */
+	__le16 i_uid;			/* 24 */
+	__le16 i_gid;			/* 26 */
+	__le32 i_reserved2;		/* 28 */
+};
+
+struct erofs_inode_extended {
+	__le16 i_format;		/*  0 */
+	__le16 i_xattr_icount;		/*  2 */
+	__le16 i_mode;			/*  4 */
+	__le16 i_reserved;		/*  6 */
+	__le64 i_size;			/*  8 */
+	union erofs_inode_i_u i_u;	/* 16 */
+	__le32 i_ino;			/* 20 */
+	__le32 i_uid;			/* 24 */
+	__le32 i_gid;			/* 28 */
+	__le64 i_mtime;			/* 32 */
+	__le32 i_mtime_nsec;		/* 40 */
+	__le32 i_nlink;			/* 44 */
+	uint8_t i_reserved2[16];	/* 48 */
+};
+
+/*
+ * Inline xattrs follow the inode: this header, h_shared_count 4-byte shared
+ * xattr ids, then 4-byte aligned entries.  i_xattr_icount counts the area
+ * in 4-byte units, the 12-byte header counting as one.
+ */
+struct erofs_xattr_ibody_header {
+	__le32 h_name_filter;
+	uint8_t h_shared_count;
+	uint8_t h_reserved2[7];
+	__le32 h_shared_xattrs[];
+};
+
+#define EROFS_XATTR_INDEX_USER			1
+#define EROFS_XATTR_INDEX_POSIX_ACL_ACCESS	2
+#define EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT	3
+#define EROFS_XATTR_INDEX_TRUSTED		4
+#define EROFS_XATTR_INDEX_LUSTRE		5
+#define EROFS_XATTR_INDEX_SECURITY		6
+#define EROFS_XATTR_LONG_PREFIX			0x80
+
+struct erofs_xattr_entry {
+	uint8_t e_name_len;
+	uint8_t e_name_index;
+	__le16 e_value_size;
+	char e_name[];			/* name, then value, no terminators */
+};
+
+static inline unsigned int erofs_xattr_ibody_size(unsigned int icount)
+{
+	return icount ? sizeof(struct erofs_xattr_ibody_header) +
+			(icount - 1) * sizeof(uint32_t) : 0;
+}
+
+#define EROFS_XATTR_ALIGN(n)	(((n) + 3) & ~3U)
+
+static inline unsigned int erofs_xattr_entry_size(unsigned int name_len,
+						  unsigned int value_size)
+{
+	return EROFS_XATTR_ALIGN(sizeof(struct erofs_xattr_entry) +
+				 name_len + value_size);
+}
+
+#define EROFS_NULL_ADDR		0xFFFFFFFFU	/* a chunk that is a hole */
+
+struct erofs_inode_chunk_index {
+	__le16 advise;
+	__le16 device_id;
+	__le32 blkaddr;
+};
+
+/* names of one directory sort bytewise across all of its blocks */
+struct erofs_dirent {
+	__le64 nid;
+	__le16 nameoff;
+	uint8_t file_type;
+	uint8_t reserved;
+} __attribute__((packed));
+
+enum {
+	EROFS_FT_UNKNOWN,
+	EROFS_FT_REG_FILE,
+	EROFS_FT_DIR,
+	EROFS_FT_CHRDEV,
+	EROFS_FT_BLKDEV,
+	EROFS_FT_FIFO,
+	EROFS_FT_SOCK,
+	EROFS_FT_SYMLINK,
+	EROFS_FT_MAX
+};
+
+#define EROFS_NAME_LEN		255
+
+/* compression (used once compressed images are written) */
+#define Z_EROFS_PCLUSTER_MAX_SIZE	(1024 * 1024)
+#define Z_EROFS_PCLUSTER_MAX_DSIZE	(12 * 1024 * 1024)
+
+enum {
+	Z_EROFS_COMPRESSION_LZ4		= 0,
+	Z_EROFS_COMPRESSION_LZMA	= 1,
+	Z_EROFS_COMPRESSION_DEFLATE	= 2,
+	Z_EROFS_COMPRESSION_ZSTD	= 3,
+	Z_EROFS_COMPRESSION_MAX
+};
+
+_Static_assert(sizeof(struct erofs_super_block) == 128, "superblock");
+_Static_assert(sizeof(struct erofs_inode_compact) == 32, "compact inode");
+_Static_assert(sizeof(struct erofs_inode_extended) == 64, "extended inode");
+_Static_assert(sizeof(struct erofs_xattr_ibody_header) == 12, "xattr hdr");
+_Static_assert(sizeof(struct erofs_xattr_entry) == 4, "xattr entry");
+_Static_assert(sizeof(struct erofs_inode_chunk_index) == 8, "chunk index");
+_Static_assert(sizeof(struct erofs_dirent) == 12, "dirent");
+_Static_assert(sizeof(struct erofs_deviceslot) == 128, "device slot");
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where an image is written.  A regular file is built under a temporary
+ * name next to its final one and renamed only once complete, so a failed
+ * or interrupted build never leaves something that looks like an image.
+ */
+#ifndef EROFS_OUTPUT_H
+#define EROFS_OUTPUT_H
+
+#include "erofs/print.h"
+
+struct erofs_output {
+	int fd;
+	char *path;		/* the name asked for */
+	char *tmppath;		/* NULL when writing a block device in place */
+	const struct erofs_msg *msg;
+};
+
+int erofs_output_open(struct erofs_output *out, const struct erofs_msg *msg,
+		      const char *path);
+int erofs_output_pwrite(struct erofs_output *out, const void *buf,
+			size_t len, uint64_t pos);
+/* writes @len bytes at @pos, leaving holes where whole blocks are zero */
+int erofs_output_pwrite_sparse(struct erofs_output *out, const void *buf,
+			       size_t len, uint64_t pos, unsigned int blksz);
+int erofs_output_commit(struct erofs_output *out, uint64_t size);
+void erofs_output_abort(struct erofs_output *out);
+
+#endif

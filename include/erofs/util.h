@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Parsing helpers shared by the command-line tools. */
+#ifndef EROFS_UTIL_H
+#define EROFS_UTIL_H
+
+#include "erofs/defs.h"
+
+/* "4096", "64k", "1M": bytes; -EINVAL on anything else */
+int erofs_parse_size(const char *s, uint64_t *out);
+/* a whole number in [min, max] */
+int erofs_parse_long(const char *s, long long min, long long max,
+		     long long *out);
+
+/* "clear", "random" or a textual uuid */
+int erofs_uuid_from_arg(const char *arg, uint8_t uuid[16]);
+void erofs_uuid_to_string(const uint8_t uuid[16], char out[37]);
+
+/* "1.5 MiB" style, into @buf */
+const char *erofs_human_size(uint64_t bytes, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "erofs/build.h"
+#include "erofs/erofs_fs.h"
+
+void erofs_build_options_default(struct erofs_build_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->blkszbits = 12;
+	o->inode_policy = EROFS_INODE_AUTO;
+	o->inline_data = true;
+	o->sb_checksum = true;
+	o->force_uid = -1;
+	o->force_gid = -1;
+	o->xattr_tolerance = 2;
+}
+
+static int builder_init(struct erofs_builder *b,
+			const struct erofs_build_options *opts,
+			const struct erofs_msg *msg, const char *src,
+			struct erofs_output *out)
+{
+	struct stat st;
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->opts = opts;
+	b->msg = msg;
+	b->blksz = 1U << opts->blkszbits;
+	b->src_root = src;
+	b->out = out;
+	erofs_progress_init(&b->progress, msg->prog, opts->show_progress);
+	/* the image may be written inside the tree it is built from */
+	if (!fstat(out->fd, &st)) {
+		b->out_dev = st.st_dev;
+		b->out_ino = st.st_ino;
+	}
+	err = erofs_hashmap_init(&b->hardlinks);
+	if (err)
+		return err;
+	err = erofs_xattr_table_init(&b->xattrs);
+	if (err)
+		erofs_hashmap_exit(&b->hardlinks);
+	return err;
+}
+
+int erofs_build_image(const struct erofs_build_options *opts,
+		      const struct erofs_msg *msg, const char *src,
+		      struct erofs_output *out,
+		      struct erofs_build_stats *stats)
+{
+	struct erofs_builder b;
+	int err;
+
+	err = builder_init(&b, opts, msg, src, out);
+	if (err)
+		return err;
+	err = erofs_scan_tree(&b);
+	if (!err)
+		err = erofs_layout_tree(&b);
+	if (!err)
+		err = erofs_write_metadata(&b);
+	if (!err)
+		err = erofs_write_data(&b);
+	if (!err)
+		err = erofs_write_super(&b);
+	if (!err)
+		err = erofs_output_pwrite(out, b.meta,
+					  b.meta_blocks * b.blksz, 0);
+	if (!err)
+		err = erofs_output_commit(out,
+					  b.total_blocks * (uint64_t)b.blksz);
+	if (!err && stats)
+		*stats = b.stats;
+	free(b.meta);
+	erofs_tree_free(&b);
+	return err;
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The write pass for metadata: inode cores, inline xattrs, directory and
+ * symlink contents.  Regular file contents are copied by data.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "erofs/build.h"
+#include "erofs/erofs_fs.h"
+
+static uint16_t node_format(const struct erofs_node *n)
+{
+	return (n->extended ? EROFS_INODE_LAYOUT_EXTENDED :
+			      EROFS_INODE_LAYOUT_COMPACT) |
+	       (n->datalayout << EROFS_I_DATALAYOUT_BIT);
+}
+
+static uint16_t node_xattr_icount(const struct erofs_node *n)
+{
+	if (!n->xattr_isize)
+		return 0;
+	return (n->xattr_isize - sizeof(struct erofs_xattr_ibody_header)) /
+	       sizeof(uint32_t) + 1;
+}
+
+static union erofs_inode_i_u node_i_u(const struct erofs_node *n)
+{
+	union erofs_inode_i_u u = { 0 };
+
+	if (S_ISCHR(n->mode) || S_ISBLK(n->mode))
+		u.rdev = cpu_to_le32(n->rdev);
+	else
+		u.raw_blkaddr = cpu_to_le32(n->blkaddr);
+	return u;
+}
+
+static void put_compact(const struct erofs_node *n, void *p)
+{
+	struct erofs_inode_compact ic = {
+		.i_format = cpu_to_le16(node_format(n)),
+		.i_xattr_icount = cpu_to_le16(node_xattr_icount(n)),
+		.i_mode = cpu_to_le16(n->mode),
+		.i_nlink = cpu_to_le16(n->nlink),
+		.i_size = cpu_to_le32(n->size),
+		.i_u = node_i_u(n),
+		.i_ino = cpu_to_le32(n->ino),
+		.i_uid = cpu_to_le16(n->uid),
+		.i_gid = cpu_to_le16(n->gid),
+	};
+
+	memcpy(p, &ic, sizeof(ic));
+}
+
+static void put_extended(const struct erofs_node *n, void *p)
+{
+	struct erofs_inode_extended ie = {
+		.i_format = cpu_to_le16(node_format(n)),
+		.i_xattr_icount = cpu_to_le16(node_xattr_icount(n)),
+		.i_mode = cpu_to_le16(n->mode),
+		.i_size = cpu_to_le64(n->size),
+		.i_u = node_i_u(n),
+		.i_ino = cpu_to_le32(n->ino),
+		.i_uid = cpu_to_le32(n->uid),
+		.i_gid = cpu_to_le32(n->gid),
+		.i_mtime = cpu_to_le64(n->mtime),
+		.i_mtime_nsec = cpu_to_le32(n->mtime_nsec),
+		.i_nlink = cpu_to_le32(n->nlink),
+	};
+
+	memcpy(p, &ie, sizeof(ie));
+}
+
+/* where the tail of @n goes inside the metadata buffer */
+uint8_t *erofs_node_inline_ptr(struct erofs_builder *b,
+			       const struct erofs_node *n)
+{
+	return b->meta + (n->nid << EROFS_ISLOTBITS) + erofs_node_isize(n) +
+	       n->xattr_isize;
+}
+
+/* places @size bytes of content: whole blocks in the data area, tail inline */
+int erofs_node_put_content(struct erofs_builder *b, const struct erofs_node *n,
+			   const uint8_t *buf, uint64_t size)
+{
+	uint64_t outside = n->nblocks * b->blksz;
+	int err = 0;
+
+	if (n->inline_size) {
+		outside = size - n->inline_size;
+		memcpy(erofs_node_inline_ptr(b, n), buf + outside,
+		       n->inline_size);
+	}
+	if (outside)
+		err = erofs_output_pwrite_sparse(b->out, buf, outside,
+						 n->blkaddr * b->blksz,
+						 b->blksz);
+	return err;
+}
+
+static int write_dir(struct erofs_builder *b, const struct erofs_node *n)
+{
+	uint8_t *buf = calloc(1, ROUND_UP(n->size, b->blksz));
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	erofs_dir_fill(n, b->blksz, buf);
+	err = erofs_node_put_content(b, n, buf, n->size);
+	free(buf);
+	return err;
+}
+
+static int write_symlink(struct erofs_builder *b, const struct erofs_node *n)
+{
+	uint8_t *buf = calloc(1, ROUND_UP(n->size, b->blksz));
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, n->symlink, n->size);
+	err = erofs_node_put_content(b, n, buf, n->size);
+	free(buf);
+	return err;
+}
+
+int erofs_write_metadata(struct erofs_builder *b)
+{
+	size_t i;
+	int err;
+
+	b->meta = calloc(b->meta_blocks, b->blksz);
+	if (!b->meta)
+		return -ENOMEM;
+	if (b->xattrs.nr_shared)
+		erofs_xattr_write_shared(&b->xattrs,
+					 b->meta + b->xattr_blkaddr * b->blksz);
+	for (i = 0; i < b->nr_nodes; i++) {
+		struct erofs_node *n = b->nodes[i];
+		uint8_t *p = b->meta + (n->nid << EROFS_ISLOTBITS);
+
+		if (n->extended)
+			put_extended(n, p);
+		else
+			put_compact(n, p);
+		if (n->xattr_isize)
+			erofs_xattr_write_ibody(n, p + erofs_node_isize(n));
+		err = 0;
+		if (S_ISDIR(n->mode))
+			err = write_dir(b, n);
+		else if (S_ISLNK(n->mode))
+			err = write_symlink(b, n);
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "erofs/output.h"
+
+static char *temp_name_for(const char *path)
+{
+	char *d = strdup(path), *f = strdup(path), *tmp = NULL;
+
+	if (d && f && asprintf(&tmp, "%s/.%s.XXXXXX", dirname(d),
+			       basename(f)) < 0)
+		tmp = NULL;
+	free(d);
+	free(f);
+	return tmp;
+}
+
+int erofs_output_open(struct erofs_output *out, const struct erofs_msg *msg,
+		      const char *path)
+{
+	struct stat st;
+	mode_t mask;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->msg = msg;
+	out->fd = -1;
+	out->path = strdup(path);
+	if (!out->path)
+		return -ENOMEM;
+
+	/* a block device is written in place: there is nothing to rename */
+	if (!stat(path, &st) && S_ISBLK(st.st_mode)) {
+		out->fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (out->fd < 0)
+			goto fail;
+		return 0;
+	}
+	out->tmppath = temp_name_for(path);
+	if (!out->tmppath) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	out->fd = mkostemp(out->tmppath, O_CLOEXEC);
+	if (out->fd < 0)
+		goto fail;
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(out->fd, 0666 & ~mask))
+		goto fail;
+	return 0;
+fail:
+	err = -errno;
+	erofs_err(msg, "%s: cannot create image: %s", path, strerror(errno));
+	if (out->fd >= 0) {
+		close(out->fd);
+		if (out->tmppath)
+			unlink(out->tmppath);
+	}
+	free(out->tmppath);
+	free(out->path);
+	out->tmppath = out->path = NULL;
+	return err;
+}
+
+int erofs_output_pwrite(struct erofs_output *out, const void *buf,
+			size_t len, uint64_t pos)
+{
+	const char *p = buf;
+	ssize_t ret;
+
+	while (len) {
+		ret = pwrite(out->fd, p, len, pos);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0) {
+			int err = ret < 0 ? -errno : -EIO;
+
+			erofs_err(out->msg, "%s: write failed at offset %llu: %s",
+				  out->path, (unsigned long long)pos,
+				  strerror(-err));
+			return err;
+		}
+		p += ret;
+		pos += ret;
+		len -= ret;
+	}
+	return 0;
+}
+
+static bool block_is_zero(const uint8_t *p, size_t len)
+{
+	/* p[0] == 0 and every byte equals its successor */
+	return !p[0] && !memcmp(p, p + 1, len - 1);
+}
+
+int erofs_output_pwrite_sparse(struct erofs_output *out, const void *buf,
+			       size_t len, uint64_t pos, unsigned int blksz)
+{
+	const uint8_t *p = buf, *run = NULL;
+	size_t off, n;
+	int err;
+
+	/* a device may hold old data: only a fresh file reads holes as 0 */
+	if (!out->tmppath)
+		return erofs_output_pwrite(out, buf, len, pos);
+	for (off = 0; off < len; off += n) {
+		n = MIN(blksz, len - off);
+		if (!block_is_zero(p + off, n)) {
+			if (!run)
+				run = p + off;
+			continue;
+		}
+		if (run) {
+			err = erofs_output_pwrite(out, run, p + off - run,
+						  pos + (run - p));
+			if (err)
+				return err;
+			run = NULL;
+		}
+	}
+	if (run)
+		return erofs_output_pwrite(out, run, p + len - run,
+					   pos + (run - p));
+	return 0;
+}
+
+static void output_release(struct erofs_output *out)
+{
+	free(out->tmppath);
+	free(out->path);
+	out->tmppath = out->path = NULL;
+	out->fd = -1;
+}
+
+int erofs_output_commit(struct erofs_output *out, uint64_t size)
+{
+	const char *what;
+	int err;
+
+	what = "set size";
+	if (out->tmppath && ftruncate(out->fd, size))
+		goto fail;
+	what = "flush";
+	if (fsync(out->fd))
+		goto fail;
+	what = "close";
+	err = close(out->fd);
+	out->fd = -1;
+	if (err)
+		goto fail;
+	what = "rename into place";
+	if (out->tmppath && rename(out->tmppath, out->path))
+		goto fail;
+	output_release(out);
+	return 0;
+fail:
+	err = -errno;
+	erofs_err(out->msg, "%s: cannot %s: %s", out->path, what,
+		  strerror(errno));
+	erofs_output_abort(out);
+	return err;
+}
+
+void erofs_output_abort(struct erofs_output *out)
+{
+	if (out->fd >= 0)
+		close(out->fd);
+	if (out->tmppath)
+		unlink(out->tmppath);
+	output_release(out);
+}

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mkfs.erofs: build an EROFS image from a directory.  Option parsing and
+ * reporting only; the build itself is liberofs' erofs_build_image().
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "erofs/build.h"
+#include "erofs/util.h"
+
+#define PROG	"mkfs.erofs"
+
+struct mkfs_cfg {
+	struct erofs_build_options opts;
+	struct erofs_msg msg;
+	const char *image, *source;
+	bool time_given, time_to_files, quiet;
+};
+
+/* the temporary image, for the signal handler to remove */
+static char tmp_image[4096];
+
+static void usage(FILE *f)
+{
+	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE_DIR\n"
+"Build an EROFS image IMAGE from the directory SOURCE_DIR.\n"
+"\n"
+"  -b SIZE               block size: a power of two from 512 to 65536 (default 4096)\n"
+"  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
+"  -x N                  xattrs carried by N or more inodes are stored once, shared\n"
+"                        (default 2); 0 keeps all inline; negative drops all xattrs\n"
+"  -E OPT[,OPT...]       extended options:\n"
+"                          force-inode-compact   32-byte inodes unless a field overflows\n"
+"                          force-inode-extended  64-byte inodes for everything\n"
+"                          ^inline_data          never pack tails into metadata blocks\n"
+"                          nosbcrc               no superblock checksum\n"
+"  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
+"                        (default: $SOURCE_DATE_EPOCH, else now)\n"
+"  -U UUID               volume uuid: a uuid, \"random\" (default) or \"clear\"\n"
+"  -L LABEL              volume label, at most 15 bytes\n"
+"  --all-root            make every file owned by root\n"
+"  --force-uid=UID       make every file owned by UID\n"
+"  --force-gid=GID       make every file's group GID\n"
+"  --all-time            with -T, stamp every file with it (default)\n"
+"  --mkfs-time           with -T, use it as the build time only\n"
+"  --ignore-mtime        store the build time instead of per-file mtimes\n"
+"  --preserve-mtime      keep every file's mtime exactly (default)\n"
+"  --exclude-path=PATH   leave out PATH (relative to SOURCE_DIR), repeatable\n"
+"  --exclude-regex=RE    leave out paths matching the extended regex RE, repeatable\n"
+"  --quiet               print errors only\n"
+"  -V, --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n", f);
+}
+
+enum {
+	OPT_ALL_ROOT = 256,
+	OPT_FORCE_UID,
+	OPT_FORCE_GID,
+	OPT_ALL_TIME,
+	OPT_MKFS_TIME,
+	OPT_IGNORE_MTIME,
+	OPT_PRESERVE_MTIME,
+	OPT_EXCLUDE_PATH,
+	OPT_EXCLUDE_REGEX,
+	OPT_QUIET,
+};
+
+static const struct option long_options[] = {
+	{ "all-root", no_argument, NULL, OPT_ALL_ROOT },
+	{ "force-uid", required_argument, NULL, OPT_FORCE_UID },
+	{ "force-gid", required_argument, NULL, OPT_FORCE_GID },
+	{ "all-time", no_argument, NULL, OPT_ALL_TIME },
+	{ "mkfs-time", no_argument, NULL, OPT_MKFS_TIME },
+	{ "ignore-mtime", no_argument, NULL, OPT_IGNORE_MTIME },
+	{ "preserve-mtime", no_argument, NULL, OPT_PRESERVE_MTIME },
+	{ "exclude-path", required_argument, NULL, OPT_EXCLUDE_PATH },
+	{ "exclude-regex", required_argument, NULL, OPT_EXCLUDE_REGEX },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int bad_arg(struct mkfs_cfg *c, const char *opt, const char *arg,
+		   const char *why)
+{
+	erofs_err(&c->msg, "invalid %s '%s': %s", opt, arg, why);
+	return -EINVAL;
+}
+
+static int parse_extended(struct mkfs_cfg *c, char *arg)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "force-inode-compact"))
+			c->opts.inode_policy = EROFS_INODE_FORCE_COMPACT;
+		else if (!strcmp(tok, "force-inode-extended"))
+			c->opts.inode_policy = EROFS_INODE_FORCE_EXTENDED;
+		else if (!strcmp(tok, "^inline_data") ||
+			 !strcmp(tok, "noinline_data"))
+			c->opts.inline_data = false;
+		else if (!strcmp(tok, "inline_data"))
+			c->opts.inline_data = true;
+		else if (!strcmp(tok, "nosbcrc"))
+			c->opts.sb_checksum = false;
+		else
+			return bad_arg(c, "extended option", tok,
+				       "not supported");
+	}
+	return 0;
+}
+
+static int add_exclude_path(struct mkfs_cfg *c, const char *arg)
+{
+	struct erofs_build_options *o = &c->opts;
+	char **arr, *p;
+	size_t len;
+
+	while (*arg == '/')
+		arg++;
+	p = strdup(arg);
+	if (!p)
+		return -ENOMEM;
+	len = strlen(p);
+	while (len && p[len - 1] == '/')
+		p[--len] = '\0';
+	arr = realloc(o->exclude_paths, (o->nr_exclude_paths + 1) *
+		      sizeof(*arr));
+	if (!arr) {
+		free(p);
+		return -ENOMEM;
+	}
+	arr[o->nr_exclude_paths++] = p;
+	o->exclude_paths = arr;
+	return 0;
+}
+
+static int add_exclude_regex(struct mkfs_cfg *c, const char *arg)
+{
+	struct erofs_build_options *o = &c->opts;
+	regex_t *arr;
+	char why[256];
+	int ret;
+
+	arr = realloc(o->exclude_regexes, (o->nr_exclude_regexes + 1) *
+		      sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	o->exclude_regexes = arr;
+	ret = regcomp(&arr[o->nr_exclude_regexes], arg,
+		      REG_EXTENDED | REG_NOSUB);
+	if (ret) {
+		regerror(ret, &arr[o->nr_exclude_regexes], why, sizeof(why));
+		return bad_arg(c, "--exclude-regex", arg, why);
+	}
+	o->nr_exclude_regexes++;
+	return 0;
+}
+
+static int parse_blocksize(struct mkfs_cfg *c, const char *arg)
+{
+	uint64_t v;
+
+	if (erofs_parse_size(arg, &v) || v < 512 || v > 65536 ||
+	    !erofs_is_power_of_2(v))
+		return bad_arg(c, "block size", arg,
+			       "must be a power of two from 512 to 65536");
+	c->opts.blkszbits = erofs_ilog2(v);
+	return 0;
+}
+
+static int parse_id(struct mkfs_cfg *c, const char *opt, const char *arg,
+		    int64_t *out)
+{
+	long long v;
+
+	if (erofs_parse_long(arg, 0, UINT32_MAX, &v))
+		return bad_arg(c, opt, arg, "must be a number from 0 to 4294967295");
+	*out = v;
+	return 0;
+}
+
+static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
+{
+	long long v;
+
+	switch (opt) {
+	case 'b':
+		return parse_blocksize(c, arg);
+	case 'd':
+		if (erofs_parse_long(arg, 0, 9, &v))
+			return bad_arg(c, "-d", arg, "must be 0 to 9");
+		c->msg.level = v;
+		return 0;
+	case 'x':
+		if (erofs_parse_long(arg, INT32_MIN, INT32_MAX, &v))
+			return bad_arg(c, "-x", arg, "must be a number");
+		c->opts.xattr_tolerance = v;
+		return 0;
+	case 'E':
+		return parse_extended(c, arg);
+	case 'T':
+		if (erofs_parse_long(arg, INT64_MIN, INT64_MAX, &v))
+			return bad_arg(c, "-T", arg, "must be seconds since the epoch");
+		c->opts.build_time = v;
+		c->opts.build_time_nsec = 0;
+		c->time_given = true;
+		return 0;
+	case 'U':
+		if (erofs_uuid_from_arg(arg, c->opts.uuid))
+			return bad_arg(c, "-U", arg,
+				       "must be a uuid, \"random\" or \"clear\"");
+		return 0;
+	case 'L':
+		if (strlen(arg) >= sizeof(c->opts.volume_name))
+			return bad_arg(c, "-L", arg, "longer than 15 bytes");
+		strncpy(c->opts.volume_name, arg, sizeof(c->opts.volume_name));
+		return 0;
+	case OPT_ALL_ROOT:
+		c->opts.all_root = true;
+		return 0;
+	case OPT_FORCE_UID:
+		return parse_id(c, "--force-uid", arg, &c->opts.force_uid);
+	case OPT_FORCE_GID:
+		return parse_id(c, "--force-gid", arg, &c->opts.force_gid);
+	case OPT_ALL_TIME:
+		c->time_to_files = true;
+		return 0;
+	case OPT_MKFS_TIME:
+		c->time_to_files = false;
+		return 0;
+	case OPT_IGNORE_MTIME:
+		c->opts.ignore_mtime = true;
+		return 0;
+	case OPT_PRESERVE_MTIME:
+		c->opts.ignore_mtime = false;
+		return 0;
+	case OPT_EXCLUDE_PATH:
+		return add_exclude_path(c, arg);
+	case OPT_EXCLUDE_REGEX:
+		return add_exclude_regex(c, arg);
+	case OPT_QUIET:
+		c->quiet = true;
+		c->msg.level = EROFS_MSG_ERR;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* -T, else $SOURCE_DATE_EPOCH, else now */
+static int resolve_build_time(struct mkfs_cfg *c)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	struct timespec now;
+	long long v;
+
+	if (!c->time_given && sde && *sde) {
+		if (erofs_parse_long(sde, 0, INT64_MAX, &v))
+			return bad_arg(c, "SOURCE_DATE_EPOCH", sde,
+				       "must be seconds since the epoch");
+		c->opts.build_time = v;
+		c->time_given = true;
+	}
+	if (c->time_given) {
+		c->opts.fixed_mtime = c->time_to_files;
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	c->opts.build_time = now.tv_sec;
+	c->opts.build_time_nsec = now.tv_nsec;
+	return 0;
+}
+
+static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
+{
+	int opt, err;
+
+	erofs_uuid_from_arg("random", c->opts.uuid);
+	while ((opt = getopt_long(argc, argv, "b:d:x:E:T:U:L:Vh",
+				  long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf(PROG " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
+			exit(0);
+		case '?':
+			usage(stderr);
+			return -EINVAL;
+		}
+		err = parse_one(c, opt, optarg);
+		if (err)
+			return err;
+	}
+	if (argc - optind != 2) {
+		erofs_err(&c->msg, "expected IMAGE and SOURCE_DIR (see --help)");
+		return -EINVAL;
+	}
+	c->image = argv[optind];
+	c->source = argv[optind + 1];
+	return resolve_build_time(c);
+}
+
+static void on_signal(int sig)
+{
+	if (tmp_image[0])
+		unlink(tmp_image);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void print_summary(const struct mkfs_cfg *c,
+			  const struct erofs_build_stats *s, double secs)
+{
+	unsigned int blksz = 1U << c->opts.blkszbits;
+	char size[32], uuid[37];
+
+	erofs_uuid_to_string(c->opts.uuid, uuid);
+	erofs_human_size(s->total_blocks * blksz, size, sizeof(size));
+	printf("Built %s from %s in %.2f s: %llu inodes (%llu directories, "
+	       "%llu regular files, %llu symlinks, %llu devices, %llu fifos "
+	       "and sockets; %llu extra hardlinks, %llu extended inodes), "
+	       "%llu blocks of %u bytes = %s (%llu metadata, %llu data), "
+	       "%llu bytes of tails inline, %llu shared xattrs, root nid %u, "
+	       "uuid %s.\n",
+	       c->image, c->source, secs,
+	       (unsigned long long)s->inodes, (unsigned long long)s->dirs,
+	       (unsigned long long)s->regular,
+	       (unsigned long long)s->symlinks,
+	       (unsigned long long)s->devices,
+	       (unsigned long long)s->special,
+	       (unsigned long long)s->hardlinks,
+	       (unsigned long long)s->extended_inodes,
+	       (unsigned long long)s->total_blocks, blksz, size,
+	       (unsigned long long)s->meta_blocks,
+	       (unsigned long long)s->data_blocks,
+	       (unsigned long long)s->inline_data_bytes,
+	       (unsigned long long)s->shared_xattrs, s->root_nid, uuid);
+}
+
+static void install_signal_handlers(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa = { .sa_handler = on_signal };
+	unsigned int i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct mkfs_cfg c = { .msg = { PROG, EROFS_MSG_INFO } };
+	struct erofs_build_stats stats;
+	struct erofs_output out;
+	uint64_t start;
+	int err;
+
+	erofs_build_options_default(&c.opts);
+	c.time_to_files = true;
+	err = parse_args(&c, argc, argv);
+	if (err)
+		return 1;
+	c.opts.show_progress = !c.quiet;
+
+	start = erofs_now_ms();
+	install_signal_handlers();
+	err = erofs_output_open(&out, &c.msg, c.image);
+	if (err)
+		return 1;
+	if (out.tmppath)
+		snprintf(tmp_image, sizeof(tmp_image), "%s", out.tmppath);
+	err = erofs_build_image(&c.opts, &c.msg, c.source, &out, &stats);
+	tmp_image[0] = '\0';
+	if (err) {
+		erofs_output_abort(&out);
+		erofs_err(&c.msg, "%s: image not created", c.image);
+		return 1;
+	}
+	if (!c.quiet)
+		print_summary(&c, &stats, (erofs_now_ms() - start) / 1000.0);
+	return 0;
+}

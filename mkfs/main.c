@@ -294,7 +294,8 @@ static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 			printf(PROG " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
 			exit(0);
 		case '?':
-			usage(stderr);
+			fputs("Try '" PROG " --help' for more information.\n",
+			      stderr);
 			return -EINVAL;
 		}
 		err = parse_one(c, opt, optarg);

@@ -1,0 +1,87 @@
+# Sourced by every test: paths, assertions, and cleanup of mounts and
+# temporary files however the test ends.
+set -euo pipefail
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+MKFS="$TOP/mkfs/mkfs.erofs"
+TOOLS="$TOP/tests/tools"
+DEB_FSCK=/usr/bin/fsck.erofs
+DEB_DUMP=/usr/bin/dump.erofs
+DEB_MKFS=/usr/bin/mkfs.erofs
+PY=${PYTHON:-python3}
+
+T=$(mktemp -d "${TMPDIR:-/var/tmp}/erofs-test.XXXXXX")
+_mounts=()
+_loops=()
+
+_cleanup() {
+	local m l
+	for m in "${_mounts[@]}"; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	for l in "${_loops[@]}"; do
+		losetup -d "$l" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap _cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+note() {
+	echo "--- $*"
+}
+
+# true when this process may mount: root and the kernel knows erofs
+can_mount() {
+	[ "$(id -u)" = 0 ] && grep -qw erofs /proc/filesystems
+}
+
+require_mount() {
+	can_mount || skip "needs root and a kernel with EROFS to mount images"
+}
+
+require_debian_erofs() {
+	[ -x "$DEB_FSCK" ] || skip "Debian's erofs-utils is not installed ($DEB_FSCK)"
+}
+
+# kernel_mount IMAGE DIR: read-only mount of a file-backed image
+kernel_mount() {
+	mkdir -p "$2"
+	mount -t erofs -o ro "$1" "$2" || fail "kernel refused to mount $1: $(dmesg | tail -n 2)"
+	_mounts+=("$2")
+}
+
+kernel_umount() {
+	umount "$1"
+}
+
+# largest block size the running kernel accepts (page size)
+kernel_max_blksz() {
+	getconf PAGESIZE
+}
+
+# expect_fail CMD...: the command must exit non-zero
+expect_fail() {
+	if "$@"; then
+		fail "expected failure: $*"
+	fi
+}
+
+treecmp() {
+	"$PY" "$TOOLS/treecmp.py" "$@"
+}
+
+gentree() {
+	"$PY" "$TOOLS/gentree.py" "$@"
+}
+
+[ -x "$MKFS" ] || fail "mkfs.erofs not built: $MKFS"

@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The EROFS on-disk format: the only place the toolkit spells out byte
- * layouts.  Every multi-byte field is little-endian on disk; the __le*
- * typedefs only document that, conversion is done with the helpers in
+ * layouts.  Every multi-byte field is little-endian on disk (the __le*
+ * types of <linux/types.h>); conversion is done with the helpers in
  * defs.h.  Facts follow the kernel's fs/erofs/erofs_fs.h.
  */
 #ifndef EROFS_EROFS_FS_H
 #define EROFS_EROFS_FS_H
 
+#include <linux/types.h>
 #include <stdint.h>
-
-typedef uint16_t __le16;
-typedef uint32_t __le32;
-typedef uint64_t __le64;
 
 #define EROFS_SUPER_MAGIC_V1	0xE0F5E1E2U
 #define EROFS_SUPER_OFFSET	1024

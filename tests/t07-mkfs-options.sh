@@ -50,3 +50,12 @@ kernel_umount "$T/mnt"
 note "--help and --version"
 "$MKFS" --help | grep -q "Usage: mkfs.erofs" || fail "--help"
 "$MKFS" --version | grep -q "mkfs.erofs" || fail "--version"
+
+note "progress on a terminal only"
+script -qec "'$MKFS' -T 0 '$T/p.img' '$T/src'" /dev/null >"$T/tty.out"
+grep -q "copying files" "$T/tty.out" || fail "no progress on a terminal"
+"$MKFS" -T 0 "$T/p.img" "$T/src" >"$T/plain.out" 2>"$T/plain.err"
+! grep -q $'\r' "$T/plain.err" || fail "progress written to a non-terminal"
+grep -q "^Built $T/p.img" "$T/plain.out" || fail "no summary"
+"$MKFS" --quiet -T 0 "$T/p.img" "$T/src" >"$T/quiet.out" 2>&1
+[ ! -s "$T/quiet.out" ] || fail "--quiet printed something"

@@ -16,6 +16,8 @@ void erofs_build_options_default(struct erofs_build_options *o)
 	o->force_uid = -1;
 	o->force_gid = -1;
 	o->xattr_tolerance = 2;
+	o->compress.pclusterblks = 1;
+	o->compress.workers = 1;
 }
 
 static int builder_init(struct erofs_builder *b,
@@ -60,22 +62,29 @@ int erofs_build_image(const struct erofs_build_options *opts,
 		return err;
 	err = erofs_scan_tree(&b);
 	if (!err)
-		err = erofs_layout_tree(&b);
-	if (!err)
-		err = erofs_write_metadata(&b);
+		err = erofs_layout_prepare(&b);
 	if (!err)
 		err = erofs_write_data(&b);
 	if (!err)
+		err = erofs_layout_metadata(&b);
+	if (!err)
+		err = erofs_write_metadata(&b);
+	if (!err)
 		err = erofs_write_super(&b);
 	if (!err)
-		err = erofs_output_pwrite(out, b.meta,
-					  b.meta_blocks * b.blksz, 0);
+		err = erofs_output_pwrite(out, b.head,
+					  b.head_blocks * b.blksz, 0);
+	if (!err && b.meta_blocks)
+		err = erofs_output_pwrite(out, b.meta, b.meta_blocks * b.blksz,
+					  b.meta_start * b.blksz);
 	if (!err)
 		err = erofs_output_commit(out,
 					  b.total_blocks * (uint64_t)b.blksz);
 	if (!err && stats)
 		*stats = b.stats;
+	free(b.head);
 	free(b.meta);
+	erofs_meta_alloc_free(b.alloc);
 	erofs_tree_free(&b);
 	return err;
 }

@@ -1,19 +1,65 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Copying regular file contents into the image.  Sizes were fixed when the
- * tree was scanned; a file that is not exactly what was scanned when it is
- * copied fails the build rather than yielding an image that lies.
+ * The data pass: every file's contents, in inode order, from the block
+ * after the head on.
+ *
+ * Work flows through an ordered queue.  Compressed files are read in
+ * segments that workers compress in any order; the queue is retired in
+ * order, so blocks are handed out -- and the image comes out -- the same
+ * whatever the number of workers.  A file whose compressed form saves no
+ * block is rewritten uncompressed.  Sizes were fixed when the tree was
+ * scanned; a file that is not exactly what was scanned fails the build
+ * rather than yielding an image that lies.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/workqueue.h"
 
 #define COPY_CHUNK	(1U << 20)
+/* extents never cross a segment, so segments compress independently */
+#define Z_SEGMENT_SIZE	(16U << 20)
+
+struct src_file {
+	struct erofs_node *node;
+	int fd;
+	uint64_t zstart;		/* first block of its pclusters */
+	unsigned int pending;		/* its segments still queued */
+	bool queued_all;		/* no more will be (or it failed) */
+};
+
+struct data_item {
+	struct erofs_work work;		/* compression jobs */
+	struct data_item *next;
+	struct erofs_node *node;
+	struct src_file *file;		/* compression jobs */
+	struct z_erofs_segment seg;
+	uint8_t *in;
+	bool last;			/* the file's last segment */
+	bool done;
+	int err;
+	struct data_pass *dp;
+};
+
+struct data_pass {
+	struct erofs_builder *b;
+	uint64_t cursor;		/* next free data block */
+	struct data_item *head, **tail;
+	uint64_t inflight, max_inflight;	/* bytes of input queued */
+	bool threaded;
+	struct erofs_workqueue wq;
+	struct z_erofs_worker worker;	/* when not threaded */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint8_t *buf;			/* copies, COPY_CHUNK + a block */
+	uint64_t files, files_done;
+};
 
 static int changed(struct erofs_builder *b, const struct erofs_node *n)
 {
@@ -21,13 +67,14 @@ static int changed(struct erofs_builder *b, const struct erofs_node *n)
 	return -EAGAIN;
 }
 
-static int read_full(int fd, uint8_t *buf, size_t len, size_t *got)
+static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t pos,
+		      size_t *got)
 {
 	ssize_t ret;
 
 	*got = 0;
 	while (*got < len) {
-		ret = read(fd, buf + *got, len - *got);
+		ret = pread(fd, buf + *got, len - *got, pos + *got);
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret < 0)
@@ -39,6 +86,21 @@ static int read_full(int fd, uint8_t *buf, size_t len, size_t *got)
 	return 0;
 }
 
+/* reads exactly @len bytes at @pos: fewer means the file shrank */
+static int read_exact(struct erofs_builder *b, const struct erofs_node *n,
+		      int fd, uint8_t *buf, size_t len, uint64_t pos)
+{
+	size_t got;
+	int err = pread_full(fd, buf, len, pos, &got);
+
+	if (err) {
+		erofs_err(b->msg, "%s: read failed: %s", n->path,
+			  strerror(-err));
+		return err;
+	}
+	return got == len ? 0 : changed(b, n);
+}
+
 static bool same_file(const struct erofs_node *n, const struct stat *st)
 {
 	return st->st_ino == n->src_ino && st->st_dev == n->src_dev &&
@@ -47,49 +109,7 @@ static bool same_file(const struct erofs_node *n, const struct stat *st)
 	       st->st_mtim.tv_nsec == n->src_mtime_nsec;
 }
 
-/* copies [0, size) of @fd: whole blocks to the data area, tail inline */
-static int copy_contents(struct erofs_builder *b, const struct erofs_node *n,
-			 int fd, uint8_t *buf)
-{
-	uint64_t pos = 0, outside = n->size - n->inline_size;
-	size_t want, got;
-	int err;
-
-	while (pos < n->size) {
-		want = MIN((uint64_t)COPY_CHUNK, n->size - pos);
-		err = read_full(fd, buf, want, &got);
-		if (err) {
-			erofs_err(b->msg, "%s: read failed: %s", n->path,
-				  strerror(-err));
-			return err;
-		}
-		if (got != want)
-			return changed(b, n);
-		if (pos < outside) {
-			size_t len = MIN((uint64_t)got, outside - pos);
-			/* the last plain block is zero-padded to its end */
-			size_t padded = ROUND_UP(len, b->blksz);
-
-			memset(buf + len, 0, padded - len);
-			err = erofs_output_pwrite_sparse(b->out, buf, padded,
-					n->blkaddr * b->blksz + pos, b->blksz);
-			if (err)
-				return err;
-		}
-		if (pos + got > outside)
-			memcpy(erofs_node_inline_ptr(b, n),
-			       buf + (outside - pos), n->inline_size);
-		pos += got;
-	}
-	/* one more byte would mean the file grew since it was scanned */
-	err = read_full(fd, buf, 1, &got);
-	if (err || got)
-		return changed(b, n);
-	return 0;
-}
-
-static int write_file(struct erofs_builder *b, const struct erofs_node *n,
-		      uint8_t *buf)
+static int open_source(struct erofs_builder *b, const struct erofs_node *n)
 {
 	struct stat st;
 	int fd, err;
@@ -101,40 +121,431 @@ static int write_file(struct erofs_builder *b, const struct erofs_node *n,
 			  strerror(errno));
 		return err;
 	}
+	if (fstat(fd, &st) || !same_file(n, &st)) {
+		close(fd);
+		return changed(b, n);
+	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (fstat(fd, &st) || !same_file(n, &st))
-		err = changed(b, n);
-	else
-		err = copy_contents(b, n, fd, buf);
-	if (!err && (fstat(fd, &st) || !same_file(n, &st)))
-		err = changed(b, n);
+	return fd;
+}
+
+/* after the last byte was read: no more bytes, nothing touched */
+static int check_unchanged(struct erofs_builder *b, const struct erofs_node *n,
+			   int fd)
+{
+	struct stat st;
+	uint8_t byte;
+	size_t got;
+
+	if (pread_full(fd, &byte, 1, n->size, &got) || got ||
+	    fstat(fd, &st) || !same_file(n, &st))
+		return changed(b, n);
+	return 0;
+}
+
+/* whole blocks at the cursor, the tail kept for the inode when inline */
+static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
+{
+	struct erofs_builder *b = dp->b;
+	uint64_t pos, outside;
+	size_t len, padded;
+	int err;
+
+	erofs_choose_flat_layout(b, n);
+	outside = n->size - n->inline_size;
+	n->blkaddr = n->nblocks ? dp->cursor : 0;
+	for (pos = 0; pos < outside; pos += len) {
+		len = MIN((uint64_t)COPY_CHUNK, outside - pos);
+		err = read_exact(b, n, fd, dp->buf, len, pos);
+		if (err)
+			return err;
+		/* the last plain block is zero-padded to its end */
+		padded = ROUND_UP(len, b->blksz);
+		memset(dp->buf + len, 0, padded - len);
+		err = erofs_output_pwrite_sparse(b->out, dp->buf, padded,
+				(n->blkaddr * b->blksz) + pos, b->blksz);
+		if (err)
+			return err;
+	}
+	if (n->inline_size) {
+		n->tail = malloc(n->inline_size);
+		if (!n->tail)
+			return -ENOMEM;
+		err = read_exact(b, n, fd, n->tail, n->inline_size, outside);
+		if (err)
+			return err;
+	}
+	dp->cursor += n->nblocks;
+	return check_unchanged(b, n, fd);
+}
+
+static int copy_file(struct data_pass *dp, struct erofs_node *n)
+{
+	int fd = open_source(dp->b, n), err;
+
+	if (fd < 0)
+		return fd;
+	err = copy_flat(dp, n, fd);
 	close(fd);
 	return err;
 }
 
-int erofs_write_data(struct erofs_builder *b)
+static void *worker_init(void *arg)
 {
-	uint64_t files = 0, done = 0;
-	uint8_t *buf;
-	size_t i;
+	struct z_erofs_worker *w = malloc(sizeof(*w));
+
+	if (w)
+		z_erofs_worker_init(w);
+	return w;
+}
+
+static void worker_exit(void *priv)
+{
+	if (priv)
+		z_erofs_worker_exit(priv);
+	free(priv);
+}
+
+static void run_job(struct erofs_work *work, void *priv)
+{
+	struct data_item *it = (struct data_item *)work;
+	struct data_pass *dp = it->dp;
+	int err = priv ? z_erofs_compress_segment(priv, &it->seg) : -ENOMEM;
+
+	pthread_mutex_lock(&dp->lock);
+	it->err = err;
+	it->done = true;
+	pthread_cond_broadcast(&dp->cond);
+	pthread_mutex_unlock(&dp->lock);
+}
+
+static void wait_done(struct data_pass *dp, struct data_item *it)
+{
+	pthread_mutex_lock(&dp->lock);
+	while (!it->done)
+		pthread_cond_wait(&dp->cond, &dp->lock);
+	pthread_mutex_unlock(&dp->lock);
+}
+
+static void free_item(struct data_item *it)
+{
+	free(it->in);
+	free(it->seg.out);
+	free(it->seg.ext);
+	free(it);
+}
+
+/* zeroes what a file wrote before it turned out better uncompressed */
+static int zero_blocks(struct data_pass *dp, uint64_t start, uint64_t end)
+{
+	struct erofs_builder *b = dp->b;
+	uint64_t blk, n;
+	int err;
+
+	memset(dp->buf, 0, COPY_CHUNK);
+	for (blk = start; blk < end; blk += n) {
+		n = MIN(end - blk, (uint64_t)(COPY_CHUNK / b->blksz));
+		err = erofs_output_pwrite(b->out, dp->buf, n * b->blksz,
+					  blk * b->blksz);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int finish_compressed(struct data_pass *dp, struct src_file *f)
+{
+	struct erofs_builder *b = dp->b;
+	struct erofs_node *n = f->node;
+	struct z_erofs_file *z = n->z;
+	int err;
+
+	err = check_unchanged(b, n, f->fd);
+	if (err)
+		return err;
+	if (z->blocks < DIV_ROUND_UP(n->size, b->blksz)) {
+		n->datalayout = z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
+					     EROFS_INODE_COMPRESSED_FULL;
+		n->blkaddr = f->zstart;
+		b->compr_algs |= 1U << z->ondisk_alg;
+		b->max_pclusterblks = MAX(b->max_pclusterblks,
+					  z->max_pclusterblks);
+		b->stats.compressed_files++;
+		b->stats.compressed_bytes_in += n->size;
+		b->stats.compressed_blocks += z->blocks;
+		return 0;
+	}
+	/* compression did not pay: take its blocks back, store it as is */
+	err = zero_blocks(dp, f->zstart, dp->cursor);
+	if (err)
+		return err;
+	dp->cursor = f->zstart;
+	free(z->ext);
+	free(z);
+	n->z = NULL;
+	b->stats.raw_fallback_files++;
+	return copy_flat(dp, n, f->fd);
+}
+
+static int append_extents(struct erofs_node *n, const struct z_erofs_segment *s)
+{
+	struct z_erofs_file *z = n->z;
+	struct z_erofs_extent_rec *e;
+	uint32_t i;
+
+	if (z->nr_ext + s->nr_ext > z->cap_ext) {
+		uint32_t cap = MAX(z->cap_ext * 2, z->nr_ext + s->nr_ext);
+
+		e = realloc(z->ext, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		z->ext = e;
+		z->cap_ext = cap;
+	}
+	for (i = 0; i < s->nr_ext; i++) {
+		z->ext[z->nr_ext++] = s->ext[i];
+		z->blocks += s->ext[i].nblocks;
+	}
+	return 0;
+}
+
+static int retire_segment(struct data_pass *dp, struct data_item *it)
+{
+	struct erofs_builder *b = dp->b;
+	struct src_file *f = it->file;
+	int err = it->err;
+
+	if (err) {
+		erofs_err(b->msg, "%s: compression failed: %s", f->node->path,
+			  strerror(-err));
+		return err;
+	}
+	if (!it->seg.la)
+		f->zstart = dp->cursor;
+	err = erofs_output_pwrite_sparse(b->out, it->seg.out, it->seg.outlen,
+					 dp->cursor * b->blksz, b->blksz);
+	if (!err)
+		err = append_extents(f->node, &it->seg);
+	if (err)
+		return err;
+	dp->cursor += it->seg.outlen / b->blksz;
+	if (!it->last)
+		return 0;
+	err = finish_compressed(dp, f);
+	dp->files_done++;
+	return err;
+}
+
+static int retire_other(struct data_pass *dp, struct erofs_node *n)
+{
+	if (S_ISREG(n->mode)) {
+		dp->files_done++;
+		return copy_file(dp, n);
+	}
+	/* directories and symlinks get their blocks now, contents later */
+	n->blkaddr = n->nblocks ? dp->cursor : 0;
+	dp->cursor += n->nblocks;
+	return 0;
+}
+
+static void close_file(struct src_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f);
+}
+
+/* the oldest queued item, once done, does its writing */
+static int retire_one(struct data_pass *dp, bool failed)
+{
+	struct data_item *it = dp->head;
 	int err = 0;
 
-	/* room for the zero padding of a last partial block */
-	buf = malloc(COPY_CHUNK + b->blksz);
-	if (!buf)
+	if (it->file)
+		wait_done(dp, it);
+	dp->head = it->next;
+	if (!dp->head)
+		dp->tail = &dp->head;
+	dp->inflight -= it->seg.inlen;
+	if (!failed)
+		err = it->file ? retire_segment(dp, it) :
+				 retire_other(dp, it->node);
+	if (it->file && !--it->file->pending && it->file->queued_all)
+		close_file(it->file);
+	free_item(it);
+	return err;
+}
+
+static void enqueue(struct data_pass *dp, struct data_item *it)
+{
+	it->next = NULL;
+	*dp->tail = it;
+	dp->tail = &it->next;
+}
+
+static int add_other(struct data_pass *dp, struct erofs_node *n)
+{
+	struct data_item *it;
+
+	if (!dp->head)		/* nothing ahead of it: no need to queue */
+		return retire_other(dp, n);
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->node = n;
+	it->done = true;
+	enqueue(dp, it);
+	return 0;
+}
+
+static int submit_segment(struct data_pass *dp, struct src_file *f,
+			  uint64_t pos, uint32_t len)
+{
+	struct erofs_builder *b = dp->b;
+	const struct erofs_compress_opts *co = &b->opts->compress;
+	struct erofs_node *n = f->node;
+	struct data_item *it;
+	int err = 0;
+
+	while (dp->head && dp->inflight + len > dp->max_inflight && !err)
+		err = retire_one(dp, false);
+	it = calloc(1, sizeof(*it));
+	if (err || !it) {
+		free(it);
+		return err ? err : -ENOMEM;
+	}
+	it->in = malloc(len);
+	err = it->in ? read_exact(b, n, f->fd, it->in, len, pos) : -ENOMEM;
+	if (err) {
+		free_item(it);
+		return err;
+	}
+	it->dp = dp;
+	it->node = n;
+	it->file = f;
+	it->last = pos + len == n->size;
+	it->seg = (struct z_erofs_segment){
+		.spec = &co->specs[n->zspec],
+		.spec_idx = n->zspec,
+		.blkszbits = b->opts->blkszbits,
+		.pclusterblks = n->zpclusterblks,
+		.max_extent_bytes = z_erofs_max_extent(b->opts->blkszbits,
+						       co->max_extent_bytes),
+		.la = pos,
+		.in = it->in,
+		.inlen = len,
+	};
+	dp->inflight += len;
+	f->pending++;
+	enqueue(dp, it);
+	if (dp->threaded) {
+		it->work.fn = run_job;
+		erofs_workqueue_add(&dp->wq, &it->work);
+	} else {
+		it->err = z_erofs_compress_segment(&dp->worker, &it->seg);
+		it->done = true;
+	}
+	return 0;
+}
+
+static int add_compressed(struct data_pass *dp, struct erofs_node *n)
+{
+	struct erofs_builder *b = dp->b;
+	struct src_file *f;
+	uint64_t pos;
+	int err = 0;
+
+	n->z = calloc(1, sizeof(*n->z));
+	f = calloc(1, sizeof(*f));
+	if (!n->z || !f) {
+		free(f);
+		return -ENOMEM;
+	}
+	n->z->ondisk_alg =
+		erofs_compressor_ops(b->opts->compress.specs[n->zspec].alg)->ondisk_alg;
+	n->z->max_pclusterblks = n->zpclusterblks;
+	z_erofs_choose_index(n->z, b->opts->blkszbits,
+			     b->opts->compress.legacy_index);
+	f->node = n;
+	f->fd = open_source(b, n);
+	if (f->fd < 0) {
+		err = f->fd;
+		free(f);
+		return err;
+	}
+	for (pos = 0; pos < n->size && !err; pos += Z_SEGMENT_SIZE)
+		err = submit_segment(dp, f, pos,
+				     MIN((uint64_t)Z_SEGMENT_SIZE, n->size - pos));
+	/* from here on, the last of its queued segments to retire closes it */
+	f->queued_all = true;
+	if (!f->pending)
+		close_file(f);
+	return err;
+}
+
+static int data_pass_init(struct data_pass *dp, struct erofs_builder *b)
+{
+	unsigned int workers = b->opts->compress.workers;
+	size_t i;
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->b = b;
+	dp->cursor = b->data_start;
+	dp->tail = &dp->head;
+	pthread_mutex_init(&dp->lock, NULL);
+	pthread_cond_init(&dp->cond, NULL);
+	z_erofs_worker_init(&dp->worker);
+	dp->buf = malloc(COPY_CHUNK + b->blksz);
+	if (!dp->buf)
 		return -ENOMEM;
 	for (i = 0; i < b->nr_nodes; i++)
-		files += S_ISREG(b->nodes[i]->mode) && b->nodes[i]->size;
-	for (i = 0; i < b->nr_nodes && !err; i++) {
-		const struct erofs_node *n = b->nodes[i];
-
-		if (!S_ISREG(n->mode) || !n->size)
-			continue;
-		err = write_file(b, n, buf);
-		erofs_progress_update(&b->progress, "copying files", ++done,
-				      files);
+		dp->files += S_ISREG(b->nodes[i]->mode) && b->nodes[i]->size;
+	dp->max_inflight = (uint64_t)(MAX(workers, 1U) + 1) * Z_SEGMENT_SIZE;
+	if (b->opts->compress.nr_specs && workers > 1) {
+		err = erofs_workqueue_init(&dp->wq, workers, worker_init,
+					   worker_exit, NULL);
+		if (err)
+			return err;
+		dp->threaded = true;
 	}
+	return 0;
+}
+
+static void data_pass_exit(struct data_pass *dp)
+{
+	/* queued jobs may still be running: wait for each before freeing */
+	while (dp->head)
+		retire_one(dp, true);
+	if (dp->threaded)
+		erofs_workqueue_exit(&dp->wq);
+	z_erofs_worker_exit(&dp->worker);
+	free(dp->buf);
+	pthread_mutex_destroy(&dp->lock);
+	pthread_cond_destroy(&dp->cond);
+}
+
+int erofs_write_data(struct erofs_builder *b)
+{
+	struct data_pass dp;
+	size_t i;
+	int err;
+
+	err = data_pass_init(&dp, b);
+	for (i = 0; i < b->nr_nodes && !err; i++) {
+		struct erofs_node *n = b->nodes[i];
+
+		if (n->zspec >= 0)
+			err = add_compressed(&dp, n);
+		else if (n->size && (S_ISREG(n->mode) || n->nblocks))
+			err = add_other(&dp, n);
+		erofs_progress_update(&b->progress, "writing files",
+				      dp.files_done, dp.files);
+	}
+	while (dp.head && !err)
+		err = retire_one(&dp, false);
+	b->data_end = dp.cursor;
+	data_pass_exit(&dp);
 	erofs_progress_done(&b->progress);
-	free(buf);
 	return err;
 }

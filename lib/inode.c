@@ -31,6 +31,8 @@ static union erofs_inode_i_u node_i_u(const struct erofs_node *n)
 
 	if (S_ISCHR(n->mode) || S_ISBLK(n->mode))
 		u.rdev = cpu_to_le32(n->rdev);
+	else if (n->z)
+		u.compressed_blocks = cpu_to_le32(n->z->blocks);
 	else
 		u.raw_blkaddr = cpu_to_le32(n->blkaddr);
 	return u;
@@ -72,12 +74,12 @@ static void put_extended(const struct erofs_node *n, void *p)
 	memcpy(p, &ie, sizeof(ie));
 }
 
-/* where the tail of @n goes inside the metadata buffer */
-uint8_t *erofs_node_inline_ptr(struct erofs_builder *b,
-			       const struct erofs_node *n)
+/* where what follows the inode and its xattrs goes in metadata */
+static uint8_t *node_after_xattrs(struct erofs_builder *b,
+				  const struct erofs_node *n)
 {
-	return b->meta + (n->nid << EROFS_ISLOTBITS) + erofs_node_isize(n) +
-	       n->xattr_isize;
+	return erofs_meta_ptr(b, n->nid << EROFS_ISLOTBITS) +
+	       erofs_node_isize(n) + n->xattr_isize;
 }
 
 /* places @size bytes of content: whole blocks in the data area, tail inline */
@@ -89,8 +91,7 @@ int erofs_node_put_content(struct erofs_builder *b, const struct erofs_node *n,
 
 	if (n->inline_size) {
 		outside = size - n->inline_size;
-		memcpy(erofs_node_inline_ptr(b, n), buf + outside,
-		       n->inline_size);
+		memcpy(node_after_xattrs(b, n), buf + outside, n->inline_size);
 	}
 	if (outside)
 		err = erofs_output_pwrite_sparse(b->out, buf, outside,
@@ -125,20 +126,41 @@ static int write_symlink(struct erofs_builder *b, const struct erofs_node *n)
 	return err;
 }
 
+static int write_regular(struct erofs_builder *b, const struct erofs_node *n)
+{
+	uint64_t iend = (n->nid << EROFS_ISLOTBITS) + erofs_node_isize(n) +
+			n->xattr_isize;
+	int err;
+
+	if (n->z) {
+		err = z_erofs_write_index(n->z, b->opts->blkszbits, n->size,
+					  n->blkaddr, iend,
+					  node_after_xattrs(b, n));
+		if (err)
+			erofs_err(b->msg, "%s: internal error laying out compressed extents",
+				  n->path);
+		return err;
+	}
+	if (n->inline_size)
+		memcpy(node_after_xattrs(b, n), n->tail, n->inline_size);
+	return 0;
+}
+
 int erofs_write_metadata(struct erofs_builder *b)
 {
 	size_t i;
 	int err;
 
-	b->meta = calloc(b->meta_blocks, b->blksz);
-	if (!b->meta)
+	b->head = calloc(b->head_blocks, b->blksz);
+	b->meta = calloc(MAX(b->meta_blocks, 1), b->blksz);
+	if (!b->head || !b->meta)
 		return -ENOMEM;
 	if (b->xattrs.nr_shared)
-		erofs_xattr_write_shared(&b->xattrs,
-					 b->meta + b->xattr_blkaddr * b->blksz);
+		erofs_xattr_write_shared(&b->xattrs, erofs_meta_ptr(b,
+					 b->xattr_blkaddr * b->blksz));
 	for (i = 0; i < b->nr_nodes; i++) {
 		struct erofs_node *n = b->nodes[i];
-		uint8_t *p = b->meta + (n->nid << EROFS_ISLOTBITS);
+		uint8_t *p = erofs_meta_ptr(b, n->nid << EROFS_ISLOTBITS);
 
 		if (n->extended)
 			put_extended(n, p);
@@ -151,6 +173,8 @@ int erofs_write_metadata(struct erofs_builder *b)
 			err = write_dir(b, n);
 		else if (S_ISLNK(n->mode))
 			err = write_symlink(b, n);
+		else if (S_ISREG(n->mode))
+			err = write_regular(b, n);
 		if (err)
 			return err;
 	}

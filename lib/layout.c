@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The layout pass: inode formats, data layouts, nids and block addresses.
+ * The layout passes: inode formats, data layouts, nids and addresses.
  *
- * Metadata (superblock, shared xattrs, inodes with their inline xattrs
- * and tails) comes first, then every data block in inode order.  Inodes
- * are packed best-fit into partly used metadata blocks; an inode together
+ * The image is: the superblock with its compression configs and the root
+ * inode; every file's data in inode order; then the metadata area with
+ * the shared xattrs and the other inodes.  Data comes before most
+ * metadata because a compressed file's size on disk, and so whether it
+ * stays compressed at all, is known only once it has been compressed.
+ * Inodes are packed best-fit into partly used metadata blocks; an inode
  * with its xattrs and tail never straddles a block when it fits in one,
  * which is what inline tails require.
  */
@@ -23,13 +26,13 @@ struct block_list {
 	size_t n, cap;
 };
 
-struct meta_alloc {
+struct erofs_meta_alloc {
 	unsigned int blksz, slots_per_blk;
 	uint64_t next_fresh;		/* first block never handed out */
 	struct block_list *free_by_slots;	/* [k]: k free slots at end */
 };
 
-static int meta_put_free(struct meta_alloc *a, uint64_t blk,
+static int meta_put_free(struct erofs_meta_alloc *a, uint64_t blk,
 			 unsigned int slots)
 {
 	struct block_list *l = &a->free_by_slots[slots];
@@ -49,31 +52,43 @@ static int meta_put_free(struct meta_alloc *a, uint64_t blk,
 	return 0;
 }
 
-static int meta_alloc_init(struct meta_alloc *a, unsigned int blksz)
+void erofs_meta_alloc_free(struct erofs_meta_alloc *a)
 {
+	unsigned int k;
+
+	if (!a)
+		return;
+	for (k = 0; a->free_by_slots && k <= a->slots_per_blk; k++)
+		free(a->free_by_slots[k].blk);
+	free(a->free_by_slots);
+	free(a);
+}
+
+/* everything below @reserved bytes (superblock and configs) is taken */
+static struct erofs_meta_alloc *meta_alloc_create(unsigned int blksz,
+						  unsigned int reserved)
+{
+	struct erofs_meta_alloc *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	reserved = ROUND_UP(reserved, SLOT_SIZE);
 	a->blksz = blksz;
 	a->slots_per_blk = blksz / SLOT_SIZE;
 	a->free_by_slots = calloc(a->slots_per_blk + 1,
 				  sizeof(*a->free_by_slots));
-	if (!a->free_by_slots)
-		return -ENOMEM;
-	/* everything up to the end of the superblock is taken */
-	a->next_fresh = DIV_ROUND_UP(SB_END, blksz);
-	return meta_put_free(a, a->next_fresh - 1,
-			     (a->next_fresh * blksz - SB_END) / SLOT_SIZE);
-}
-
-static void meta_alloc_exit(struct meta_alloc *a)
-{
-	unsigned int k;
-
-	for (k = 0; k <= a->slots_per_blk; k++)
-		free(a->free_by_slots[k].blk);
-	free(a->free_by_slots);
+	a->next_fresh = DIV_ROUND_UP(reserved, blksz);
+	if (!a->free_by_slots ||
+	    meta_put_free(a, a->next_fresh - 1,
+			  (a->next_fresh * blksz - reserved) / SLOT_SIZE)) {
+		erofs_meta_alloc_free(a);
+		return NULL;
+	}
+	return a;
 }
 
 /* byte position of @bytes within one block, or of whole blocks if larger */
-static int meta_alloc(struct meta_alloc *a, unsigned int bytes, uint64_t *pos)
+static int meta_alloc(struct erofs_meta_alloc *a, unsigned int bytes, uint64_t *pos)
 {
 	unsigned int slots = DIV_ROUND_UP(bytes, SLOT_SIZE), k, used;
 	uint64_t blk, nblks;
@@ -98,6 +113,7 @@ static int meta_alloc(struct meta_alloc *a, unsigned int bytes, uint64_t *pos)
 	return meta_put_free(a, blk + nblks - 1, a->slots_per_blk - used);
 }
 
+
 static bool needs_extended(const struct erofs_builder *b,
 			   const struct erofs_node *n)
 {
@@ -118,7 +134,7 @@ static bool has_data(const struct erofs_node *n)
 	return S_ISREG(n->mode) || S_ISDIR(n->mode) || S_ISLNK(n->mode);
 }
 
-static void choose_data_layout(struct erofs_builder *b, struct erofs_node *n)
+void erofs_choose_flat_layout(struct erofs_builder *b, struct erofs_node *n)
 {
 	unsigned int blksz = b->blksz, tail = n->size % blksz;
 	unsigned int meta = erofs_node_isize(n) + n->xattr_isize;
@@ -134,6 +150,40 @@ static void choose_data_layout(struct erofs_builder *b, struct erofs_node *n)
 	}
 }
 
+unsigned int erofs_node_meta_size(const struct erofs_builder *b,
+				  const struct erofs_node *n)
+{
+	unsigned int iend = erofs_node_isize(n) + n->xattr_isize;
+
+	if (n->z)
+		return iend + z_erofs_index_size(n->z, b->opts->blkszbits,
+						 n->size, iend);
+	return iend + n->inline_size;
+}
+
+/* the first --compress-hints rule matching @n, else the defaults */
+static void choose_compression(struct erofs_builder *b, struct erofs_node *n)
+{
+	const struct erofs_compress_opts *co = &b->opts->compress;
+	const char *rel = n->path + strlen(b->src_root);
+	unsigned int i;
+
+	n->zspec = -1;
+	if (!co->nr_specs || !S_ISREG(n->mode) || !n->size)
+		return;
+	while (*rel == '/')
+		rel++;
+	n->zspec = 0;
+	n->zpclusterblks = co->pclusterblks;
+	for (i = 0; i < co->nr_hints; i++) {
+		if (regexec(co->hints[i].regex, rel, 0, NULL, 0))
+			continue;
+		n->zspec = co->hints[i].spec;
+		n->zpclusterblks = co->hints[i].pclusterblks;
+		break;
+	}
+}
+
 static int shape_node(struct erofs_builder *b, struct erofs_node *n)
 {
 	n->xattr_isize = erofs_xattr_ibody_bytes(n);
@@ -145,7 +195,10 @@ static int shape_node(struct erofs_builder *b, struct erofs_node *n)
 	if (S_ISDIR(n->mode))
 		n->size = erofs_dir_size(n, b->blksz);
 	n->extended = needs_extended(b, n);
-	choose_data_layout(b, n);
+	choose_compression(b, n);
+	/* a regular file's layout waits until its data has been written */
+	if (!S_ISREG(n->mode))
+		erofs_choose_flat_layout(b, n);
 	return 0;
 }
 
@@ -174,57 +227,17 @@ static void count_node(struct erofs_build_stats *s, const struct erofs_node *n)
 	}
 }
 
-static int place_metadata(struct erofs_builder *b, struct meta_alloc *a)
+static int place_node(struct erofs_builder *b, struct erofs_node *n)
 {
 	uint64_t pos;
-	size_t i;
-	int err;
+	int err = meta_alloc(b->alloc, erofs_node_meta_size(b, n), &pos);
 
-	if (b->xattrs.shared_size) {
-		b->xattr_blkaddr = a->next_fresh;
-		a->next_fresh += DIV_ROUND_UP(b->xattrs.shared_size, b->blksz);
-	}
-	for (i = 0; i < b->nr_nodes; i++) {
-		struct erofs_node *n = b->nodes[i];
-
-		err = meta_alloc(a, erofs_node_isize(n) + n->xattr_isize +
-				 n->inline_size, &pos);
-		if (err)
-			return err;
-		n->nid = pos >> EROFS_ISLOTBITS;
-	}
-	if (b->root->nid > UINT16_MAX) {
-		erofs_err(b->msg, "root inode nid %llu does not fit the superblock",
-			  (unsigned long long)b->root->nid);
-		return -EFBIG;
-	}
-	b->meta_blocks = a->next_fresh;
-	return 0;
+	n->nid = pos >> EROFS_ISLOTBITS;
+	return err;
 }
 
-static int place_data(struct erofs_builder *b)
+int erofs_layout_prepare(struct erofs_builder *b)
 {
-	uint64_t next = b->meta_blocks;
-	size_t i;
-
-	for (i = 0; i < b->nr_nodes; i++) {
-		struct erofs_node *n = b->nodes[i];
-
-		n->blkaddr = n->nblocks ? next : 0;
-		next += n->nblocks;
-	}
-	if (next > UINT32_MAX) {
-		erofs_err(b->msg, "image needs %llu blocks, more than 32-bit block addresses reach",
-			  (unsigned long long)next);
-		return -EFBIG;
-	}
-	b->total_blocks = next;
-	return 0;
-}
-
-int erofs_layout_tree(struct erofs_builder *b)
-{
-	struct meta_alloc a;
 	size_t i;
 	int err;
 
@@ -235,22 +248,60 @@ int erofs_layout_tree(struct erofs_builder *b)
 		err = shape_node(b, b->nodes[i]);
 		if (err)
 			return err;
-		count_node(&b->stats, b->nodes[i]);
 	}
-	err = meta_alloc_init(&a, b->blksz);
+	b->alloc = meta_alloc_create(b->blksz, SB_END + erofs_sb_cfgs_size(b));
+	if (!b->alloc)
+		return -ENOMEM;
+	/* the root goes first, next to the superblock: its nid is 16 bits */
+	err = place_node(b, b->root);
 	if (err)
 		return err;
-	err = place_metadata(b, &a);
-	meta_alloc_exit(&a);
-	if (err)
-		return err;
-	err = place_data(b);
-	if (err)
-		return err;
+	b->head_blocks = b->alloc->next_fresh;
+	b->data_start = b->head_blocks;
+	return 0;
+}
+
+int erofs_layout_metadata(struct erofs_builder *b)
+{
+	struct erofs_meta_alloc *a = b->alloc;
+	size_t i;
+	int err;
+
+	a->next_fresh = b->meta_start = b->data_end;
+	if (b->xattrs.shared_size) {
+		b->xattr_blkaddr = a->next_fresh;
+		a->next_fresh += DIV_ROUND_UP(b->xattrs.shared_size, b->blksz);
+	}
+	for (i = 0; i < b->nr_nodes; i++) {
+		struct erofs_node *n = b->nodes[i];
+
+		count_node(&b->stats, n);
+		if (n == b->root)
+			continue;
+		err = place_node(b, n);
+		if (err)
+			return err;
+	}
+	b->meta_blocks = a->next_fresh - b->meta_start;
+	b->total_blocks = a->next_fresh;
+	if (b->total_blocks > UINT32_MAX) {
+		erofs_err(b->msg, "image needs %llu blocks, more than 32-bit block addresses reach",
+			  (unsigned long long)b->total_blocks);
+		return -EFBIG;
+	}
 	b->stats.shared_xattrs = b->xattrs.nr_shared;
-	b->stats.meta_blocks = b->meta_blocks;
-	b->stats.data_blocks = b->total_blocks - b->meta_blocks;
+	b->stats.meta_blocks = b->head_blocks + b->meta_blocks;
+	b->stats.data_blocks = b->data_end - b->data_start;
 	b->stats.total_blocks = b->total_blocks;
 	b->stats.root_nid = b->root->nid;
 	return 0;
+}
+
+uint8_t *erofs_meta_ptr(struct erofs_builder *b, uint64_t pos)
+{
+	uint64_t blk = pos / b->blksz;
+
+	if (blk < b->head_blocks)
+		return b->head + pos;
+	return b->meta + (pos - b->meta_start * b->blksz);
 }

@@ -17,11 +17,92 @@ uint32_t erofs_sb_checksum(const void *sb, unsigned int blksz)
 	return erofs_crc32c(crc, (const uint8_t *)sb + 8, len - 8);
 }
 
-/* fills in the superblock inside the metadata buffer, checksum last */
+#define SB_END	(EROFS_SUPER_OFFSET + sizeof(struct erofs_super_block))
+
+/* the configured algorithms, in on-disk numbering */
+static uint16_t configured_algs(const struct erofs_builder *b)
+{
+	const struct erofs_compress_opts *co = &b->opts->compress;
+	uint16_t algs = 0;
+	unsigned int i;
+
+	for (i = 0; i < co->nr_specs; i++)
+		algs |= 1U << erofs_compressor_ops(co->specs[i].alg)->ondisk_alg;
+	return algs;
+}
+
+static unsigned int cfg_size(unsigned int alg)
+{
+	switch (alg) {
+	case Z_EROFS_COMPRESSION_LZ4:
+		return sizeof(struct z_erofs_lz4_cfgs);
+	case Z_EROFS_COMPRESSION_LZMA:
+		return sizeof(struct z_erofs_lzma_cfgs);
+	default:
+		return sizeof(struct z_erofs_deflate_cfgs);
+	}
+}
+
+unsigned int erofs_sb_cfgs_size(const struct erofs_builder *b)
+{
+	uint16_t algs = configured_algs(b);
+	unsigned int alg, size = 0;
+
+	for (alg = 0; algs >> alg; alg++)
+		if (algs & (1U << alg))
+			size += ROUND_UP(sizeof(__le16) + cfg_size(alg), 4);
+	return size;
+}
+
+static uint32_t lzma_dict_size(const struct erofs_builder *b)
+{
+	const struct erofs_compress_opts *co = &b->opts->compress;
+	uint32_t dict = 0;
+	unsigned int i;
+
+	for (i = 0; i < co->nr_specs; i++)
+		if (co->specs[i].alg == EROFS_COMPR_LZMA)
+			dict = MAX(dict, co->specs[i].dict_size);
+	return dict;
+}
+
+/* one record per algorithm, in algorithm order, after the superblock */
+static void write_cfgs(struct erofs_builder *b, uint8_t *p)
+{
+	uint16_t algs = configured_algs(b);
+	unsigned int alg;
+
+	for (alg = 0; algs >> alg; alg++) {
+		union {
+			struct z_erofs_lz4_cfgs lz4;
+			struct z_erofs_lzma_cfgs lzma;
+			struct z_erofs_deflate_cfgs deflate;
+		} cfg = { 0 };
+		__le16 len = cpu_to_le16(cfg_size(alg));
+
+		if (!(algs & (1U << alg)))
+			continue;
+		if (alg == Z_EROFS_COMPRESSION_LZ4) {
+			cfg.lz4.max_distance = cpu_to_le16(UINT16_MAX);
+			cfg.lz4.max_pclusterblks =
+				cpu_to_le16(b->opts->compress.pclusterblks);
+		} else if (alg == Z_EROFS_COMPRESSION_LZMA) {
+			cfg.lzma.dict_size = cpu_to_le32(lzma_dict_size(b));
+		} else {
+			cfg.deflate.windowbits = 15;
+		}
+		memcpy(p, &len, sizeof(len));
+		memcpy(p + sizeof(len), &cfg, cfg_size(alg));
+		p += ROUND_UP(sizeof(len) + cfg_size(alg), 4);
+	}
+}
+
+/* fills in the superblock inside the head buffer, checksum last */
 int erofs_write_super(struct erofs_builder *b)
 {
 	const struct erofs_build_options *o = b->opts;
-	uint8_t *p = b->meta + EROFS_SUPER_OFFSET;
+	uint8_t *p = b->head + EROFS_SUPER_OFFSET;
+	uint32_t incompat = 0;
 	struct erofs_super_block sb = {
 		.magic = cpu_to_le32(EROFS_SUPER_MAGIC_V1),
 		.feature_compat = cpu_to_le32(EROFS_FEATURE_COMPAT_MTIME),
@@ -35,6 +116,15 @@ int erofs_write_super(struct erofs_builder *b)
 		.xattr_blkaddr = cpu_to_le32(b->xattr_blkaddr),
 	};
 
+	if (configured_algs(b)) {
+		incompat |= EROFS_FEATURE_INCOMPAT_ZERO_PADDING |
+			    EROFS_FEATURE_INCOMPAT_COMPR_CFGS;
+		if (o->compress.pclusterblks > 1)
+			incompat |= EROFS_FEATURE_INCOMPAT_BIG_PCLUSTER;
+		sb.u1 = cpu_to_le16(configured_algs(b));
+		write_cfgs(b, b->head + SB_END);
+	}
+	sb.feature_incompat = cpu_to_le32(incompat);
 	memcpy(sb.uuid, o->uuid, sizeof(sb.uuid));
 	memcpy(sb.volume_name, o->volume_name, sizeof(sb.volume_name));
 	if (o->sb_checksum)

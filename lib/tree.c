@@ -42,6 +42,10 @@ void erofs_tree_free(struct erofs_builder *b)
 		free(n->dents);
 		free(n->xattrs);
 		free(n->symlink);
+		free(n->tail);
+		if (n->z)
+			free(n->z->ext);
+		free(n->z);
 		free(n->path);
 		free(n);
 	}

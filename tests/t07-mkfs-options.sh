@@ -53,7 +53,7 @@ note "--help and --version"
 
 note "progress on a terminal only"
 script -qec "'$MKFS' -T 0 '$T/p.img' '$T/src'" /dev/null >"$T/tty.out"
-grep -q "copying files" "$T/tty.out" || fail "no progress on a terminal"
+grep -q "writing files" "$T/tty.out" || fail "no progress on a terminal"
 "$MKFS" -T 0 "$T/p.img" "$T/src" >"$T/plain.out" 2>"$T/plain.err"
 ! grep -q $'\r' "$T/plain.err" || fail "progress written to a non-terminal"
 grep -q "^Built $T/p.img" "$T/plain.out" || fail "no summary"

@@ -4,6 +4,7 @@
 #define EROFS_BUILD_H
 
 #include <regex.h>
+#include "erofs/compress.h"
 #include "erofs/hashmap.h"
 #include "erofs/output.h"
 #include "erofs/print.h"
@@ -39,6 +40,8 @@ struct erofs_build_options {
 	regex_t *exclude_regexes;
 	unsigned int nr_exclude_regexes;
 
+	struct erofs_compress_opts compress;
+
 	bool show_progress;
 };
 
@@ -48,6 +51,8 @@ struct erofs_build_stats {
 	uint64_t extended_inodes;
 	uint64_t shared_xattrs, inline_xattr_bytes;
 	uint64_t inline_data_bytes;
+	uint64_t compressed_files, compressed_bytes_in, compressed_blocks;
+	uint64_t raw_fallback_files;	/* compression did not pay */
 	uint64_t meta_blocks, data_blocks, total_blocks;
 	uint32_t root_nid;
 };
@@ -69,13 +74,27 @@ struct erofs_builder {
 	struct erofs_xattr_table xattrs;
 
 	uint64_t xattr_blkaddr;
-	uint8_t *meta;			/* metadata blocks, built in memory */
-	uint64_t meta_blocks;
+	struct erofs_meta_alloc *alloc;
+	/*
+	 * Metadata is built in memory in two runs of blocks: the head (the
+	 * superblock, its compression configs, the root inode) and the
+	 * metadata area after all file data.
+	 */
+	uint8_t *head;
+	uint64_t head_blocks;
+	uint8_t *meta;
+	uint64_t meta_start, meta_blocks;
+	uint64_t data_start, data_end;	/* blocks of file data */
 	uint64_t total_blocks;
+	uint16_t compr_algs;		/* Z_EROFS_COMPRESSION_* bits used */
+	uint32_t max_pclusterblks;	/* over every compressed file */
 
 	struct erofs_output *out;
 	struct erofs_build_stats stats;
 };
+
+struct erofs_meta_alloc;
+void erofs_meta_alloc_free(struct erofs_meta_alloc *a);
 
 void erofs_build_options_default(struct erofs_build_options *opts);
 
@@ -87,19 +106,27 @@ int erofs_build_image(const struct erofs_build_options *opts,
 
 /* passes, in order */
 int erofs_scan_tree(struct erofs_builder *b);
-int erofs_layout_tree(struct erofs_builder *b);
-int erofs_write_metadata(struct erofs_builder *b);
+int erofs_layout_prepare(struct erofs_builder *b);
 int erofs_write_data(struct erofs_builder *b);
+int erofs_layout_metadata(struct erofs_builder *b);
+int erofs_write_metadata(struct erofs_builder *b);
 int erofs_write_super(struct erofs_builder *b);
+
+/* the in-memory copy of metadata byte @pos */
+uint8_t *erofs_meta_ptr(struct erofs_builder *b, uint64_t pos);
+/* chooses plain or inline for an uncompressed file, directory, symlink */
+void erofs_choose_flat_layout(struct erofs_builder *b, struct erofs_node *n);
+/* bytes from the inode to the end of what follows it in metadata */
+unsigned int erofs_node_meta_size(const struct erofs_builder *b,
+				  const struct erofs_node *n);
+/* bytes of compression configs after the superblock */
+unsigned int erofs_sb_cfgs_size(const struct erofs_builder *b);
 
 /* directory blocks */
 uint64_t erofs_dir_size(const struct erofs_node *dir, unsigned int blksz);
 void erofs_dir_fill(const struct erofs_node *dir, unsigned int blksz,
 		    uint8_t *buf);
 
-/* where the inline tail of @n lives in the metadata buffer */
-uint8_t *erofs_node_inline_ptr(struct erofs_builder *b,
-			       const struct erofs_node *n);
 /* places content: whole blocks in the data area, the tail inline */
 int erofs_node_put_content(struct erofs_builder *b, const struct erofs_node *n,
 			   const uint8_t *buf, uint64_t size);

@@ -213,7 +213,14 @@ enum {
 
 #define EROFS_NAME_LEN		255
 
-/* compression (used once compressed images are written) */
+/*
+ * Compressed files.  A file is cut into logical clusters (lclusters) of
+ * 1 << (blkszbits + h_clusterbits) bytes, each described by one index
+ * entry.  Compressed extents start anywhere inside an lcluster (HEAD or
+ * PLAIN entries record that offset) and decompress from one physical
+ * cluster (pcluster) of one or more blocks; lclusters an extent covers
+ * entirely are NONHEAD entries pointing back to their HEAD.
+ */
 #define Z_EROFS_PCLUSTER_MAX_SIZE	(1024 * 1024)
 #define Z_EROFS_PCLUSTER_MAX_DSIZE	(12 * 1024 * 1024)
 
@@ -224,6 +231,79 @@ enum {
 	Z_EROFS_COMPRESSION_ZSTD	= 3,
 	Z_EROFS_COMPRESSION_MAX
 };
+#define Z_EROFS_ALL_COMPR_ALGS		((1 << Z_EROFS_COMPRESSION_MAX) - 1)
+
+/*
+ * With COMPR_CFGS, each algorithm set in available_compr_algs has a record
+ * after the superblock: a 4-byte aligned __le16 length, then its config.
+ */
+struct z_erofs_lz4_cfgs {
+	__le16 max_distance;
+	__le16 max_pclusterblks;
+	uint8_t reserved[10];
+} __attribute__((packed));
+
+struct z_erofs_lzma_cfgs {
+	__le32 dict_size;
+	__le16 format;			/* 0: MicroLZMA */
+	uint8_t reserved[8];
+} __attribute__((packed));
+#define Z_EROFS_LZMA_MAX_DICT_SIZE	(8 * Z_EROFS_PCLUSTER_MAX_SIZE)
+
+struct z_erofs_deflate_cfgs {
+	uint8_t windowbits;		/* 8..15, raw deflate */
+	uint8_t reserved[5];
+} __attribute__((packed));
+
+#define Z_EROFS_ADVISE_COMPACTED_2B		0x0001
+#define Z_EROFS_ADVISE_BIG_PCLUSTER_1		0x0002
+#define Z_EROFS_ADVISE_BIG_PCLUSTER_2		0x0004
+#define Z_EROFS_ADVISE_INLINE_PCLUSTER		0x0008
+#define Z_EROFS_ADVISE_INTERLACED_PCLUSTER	0x0010
+#define Z_EROFS_ADVISE_FRAGMENT_PCLUSTER	0x0020
+#define Z_EROFS_FRAGMENT_INODE_BIT		7
+
+/* 8 bytes at the first 8-byte boundary after the inode and its xattrs */
+struct z_erofs_map_header {
+	union {
+		__le32 h_fragmentoff;
+		struct {
+			__le16 h_reserved1;
+			__le16 h_idata_size;	/* ztailpacking: inline bytes */
+		};
+	};
+	__le16 h_advise;
+	uint8_t h_algorithmtype;	/* bits 0-3: HEAD1, 4-7: HEAD2 */
+	uint8_t h_clusterbits;		/* bits 0-3: lclusterbits - blkszbits */
+};
+
+enum {
+	Z_EROFS_LCLUSTER_TYPE_PLAIN	= 0,	/* stored uncompressed */
+	Z_EROFS_LCLUSTER_TYPE_HEAD1	= 1,
+	Z_EROFS_LCLUSTER_TYPE_NONHEAD	= 2,
+	Z_EROFS_LCLUSTER_TYPE_HEAD2	= 3,
+	Z_EROFS_LCLUSTER_TYPE_MAX
+};
+#define Z_EROFS_LI_LCLUSTER_TYPE_MASK	(Z_EROFS_LCLUSTER_TYPE_MAX - 1)
+#define Z_EROFS_LI_PARTIAL_REF		(1 << 15)
+/* on the first NONHEAD of a big pcluster: delta[0] carries its blocks */
+#define Z_EROFS_LI_D0_CBLKCNT		(1 << 11)
+
+/* full (legacy) index: one per lcluster after the map header + 8 bytes */
+struct z_erofs_lcluster_index {
+	__le16 di_advise;		/* bits 0-1: lcluster type */
+	__le16 di_clusterofs;
+	union {
+		__le32 blkaddr;		/* HEAD and PLAIN */
+		__le16 delta[2];	/* NONHEAD: back to head, on to next */
+	} di_u;
+};
+
+/* byte offsets of the index areas, given the end of inode + xattrs */
+#define Z_EROFS_MAP_HEADER_START(end)	(((end) + 7) & ~7ULL)
+#define Z_EROFS_MAP_HEADER_END(end) \
+	(Z_EROFS_MAP_HEADER_START(end) + sizeof(struct z_erofs_map_header))
+#define Z_EROFS_FULL_INDEX_START(end)	(Z_EROFS_MAP_HEADER_END(end) + 8)
 
 _Static_assert(sizeof(struct erofs_super_block) == 128, "superblock");
 _Static_assert(sizeof(struct erofs_inode_compact) == 32, "compact inode");
@@ -233,5 +313,10 @@ _Static_assert(sizeof(struct erofs_xattr_entry) == 4, "xattr entry");
 _Static_assert(sizeof(struct erofs_inode_chunk_index) == 8, "chunk index");
 _Static_assert(sizeof(struct erofs_dirent) == 12, "dirent");
 _Static_assert(sizeof(struct erofs_deviceslot) == 128, "device slot");
+_Static_assert(sizeof(struct z_erofs_map_header) == 8, "map header");
+_Static_assert(sizeof(struct z_erofs_lcluster_index) == 8, "lcluster index");
+_Static_assert(sizeof(struct z_erofs_lz4_cfgs) == 14, "lz4 cfgs");
+_Static_assert(sizeof(struct z_erofs_lzma_cfgs) == 14, "lzma cfgs");
+_Static_assert(sizeof(struct z_erofs_deflate_cfgs) == 6, "deflate cfgs");
 
 #endif

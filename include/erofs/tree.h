@@ -12,6 +12,7 @@
 
 struct erofs_xattr;
 struct erofs_node;
+struct z_erofs_file;
 
 struct erofs_dentry {
 	char *name;
@@ -46,13 +47,18 @@ struct erofs_node {
 	struct erofs_xattr **xattrs;	/* sorted by (index, name) */
 	unsigned int nr_xattrs;
 
-	/* decided by the layout pass */
+	/* decided by the layout and data passes */
 	bool extended;
 	uint8_t datalayout;
 	unsigned int xattr_isize;
 	unsigned int inline_size;	/* tail bytes packed after the inode */
+	uint8_t *tail;			/* regular files: those bytes */
 	uint64_t blkaddr;		/* first data block */
 	uint64_t nblocks;		/* data blocks outside the inode */
+
+	int zspec;			/* -z entry to compress with, or -1 */
+	uint32_t zpclusterblks;		/* its pcluster size in blocks */
+	struct z_erofs_file *z;		/* compressed: extents and index */
 };
 
 static inline unsigned int erofs_node_isize(const struct erofs_node *n)

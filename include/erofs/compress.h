@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Compressed files: fixed-output extents, their lcluster indexes, and the
+ * options that shape them.
+ */
+#ifndef EROFS_COMPRESS_H
+#define EROFS_COMPRESS_H
+
+#include "erofs/compressor.h"
+
+#define EROFS_MAX_COMPR_SPECS	4	/* -z ALG1:ALG2:... */
+
+/* a rule of --compress-hints: files matching @regex use these settings */
+struct erofs_compress_hint {
+	void *regex;			/* regex_t, compiled */
+	uint32_t pclusterblks;
+	unsigned int spec;		/* index into the -z list */
+};
+
+struct erofs_compress_opts {
+	struct erofs_compr_spec specs[EROFS_MAX_COMPR_SPECS];
+	unsigned int nr_specs;		/* 0: no compression */
+	uint32_t pclusterblks;		/* -C, in blocks */
+	uint64_t max_extent_bytes;	/* 0: as large as the format allows */
+	bool legacy_index;		/* full instead of compacted indexes */
+	unsigned int workers;
+	struct erofs_compress_hint *hints;
+	unsigned int nr_hints;
+};
+
+/* one extent: [la, next extent's la) decompresses from nblocks blocks */
+struct z_erofs_extent_rec {
+	uint64_t la;
+	uint32_t nblocks;
+	bool raw;			/* stored as is (a PLAIN lcluster) */
+};
+
+/* per compressed file, kept until its index is written */
+struct z_erofs_file {
+	struct z_erofs_extent_rec *ext;
+	uint32_t nr_ext, cap_ext;
+	uint64_t blocks;		/* all its pclusters */
+	uint32_t max_pclusterblks;	/* the largest it may use */
+	uint8_t ondisk_alg;
+	bool compact, compact_2b;
+};
+
+/* bytes after inode + xattrs: alignment, map header and indexes */
+unsigned int z_erofs_index_size(const struct z_erofs_file *z,
+				unsigned int blkszbits, uint64_t size,
+				unsigned int iend);
+/* writes them at @p, which is byte @iend of the metadata */
+int z_erofs_write_index(const struct z_erofs_file *z, unsigned int blkszbits,
+			uint64_t size, uint64_t blkaddr, uint64_t iend,
+			uint8_t *p);
+/* the lcluster index format a file of @blkszbits gets */
+void z_erofs_choose_index(struct z_erofs_file *z, unsigned int blkszbits,
+			  bool legacy);
+
+#endif
+
+/* one segment of a file, compressed independently of the others */
+struct z_erofs_segment {
+	const struct erofs_compr_spec *spec;
+	unsigned int spec_idx;
+	unsigned int blkszbits;
+	uint32_t pclusterblks;
+	uint64_t max_extent_bytes;
+	uint64_t la;			/* file offset of in[0] */
+	const uint8_t *in;
+	uint32_t inlen;
+	/* results */
+	uint8_t *out;			/* whole blocks, pclusters in order */
+	uint64_t outlen;
+	struct z_erofs_extent_rec *ext;
+	uint32_t nr_ext;
+};
+
+/* a worker's compressors, one per -z entry, made when first needed */
+struct z_erofs_worker {
+	struct erofs_compressor compr[EROFS_MAX_COMPR_SPECS];
+	bool inited[EROFS_MAX_COMPR_SPECS];
+	uint8_t *scratch;
+	uint32_t scratch_size;
+};
+
+void z_erofs_worker_init(struct z_erofs_worker *w);
+void z_erofs_worker_exit(struct z_erofs_worker *w);
+int z_erofs_compress_segment(struct z_erofs_worker *w,
+			     struct z_erofs_segment *seg);
+/* the largest output z_erofs_compress_segment() makes of @inlen bytes */
+uint64_t z_erofs_segment_out_bound(uint32_t inlen, unsigned int blkszbits);
+/* how large an extent may be: what the format and -E allow */
+uint64_t z_erofs_max_extent(unsigned int blkszbits, uint64_t asked);

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Fixed-output compression of one segment into extents.
+ *
+ * Each extent is cut by the compressor: it takes as much input as fits in
+ * one pcluster.  An extent that would not save a block is stored as is,
+ * a whole pcluster of raw input.  Compressed data sits at the end of its
+ * pcluster, zeros before it, which is how readers find where it starts
+ * and what lets the kernel decompress in place.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "erofs/compress.h"
+#include "erofs/erofs_fs.h"
+
+/*
+ * A compacted or full NONHEAD entry stores its distances in 11 bits (bit
+ * 11 marks a block count), so an extent spans fewer than 2048 lclusters.
+ */
+#define Z_MAX_EXTENT_LCLUSTERS	2047U
+
+uint64_t z_erofs_max_extent(unsigned int blkszbits, uint64_t asked)
+{
+	uint64_t max = MIN((uint64_t)Z_EROFS_PCLUSTER_MAX_DSIZE,
+			   (uint64_t)Z_MAX_EXTENT_LCLUSTERS << blkszbits);
+
+	return asked ? MIN(asked, max) : max;
+}
+
+uint64_t z_erofs_segment_out_bound(uint32_t inlen, unsigned int blkszbits)
+{
+	/* raw extents round up to a block each; there are at most this many */
+	return inlen + (((uint64_t)inlen >> blkszbits) + 2) * (1U << blkszbits);
+}
+
+void z_erofs_worker_init(struct z_erofs_worker *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void z_erofs_worker_exit(struct z_erofs_worker *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < EROFS_MAX_COMPR_SPECS; i++)
+		if (w->inited[i])
+			erofs_compressor_exit(&w->compr[i]);
+	free(w->scratch);
+	memset(w, 0, sizeof(*w));
+}
+
+static int worker_prepare(struct z_erofs_worker *w,
+			  const struct z_erofs_segment *seg)
+{
+	uint32_t need = seg->pclusterblks << seg->blkszbits;
+	int err;
+
+	if (w->scratch_size < need) {
+		free(w->scratch);
+		w->scratch = malloc(need);
+		if (!w->scratch) {
+			w->scratch_size = 0;
+			return -ENOMEM;
+		}
+		w->scratch_size = need;
+	}
+	if (w->inited[seg->spec_idx])
+		return 0;
+	err = erofs_compressor_init(&w->compr[seg->spec_idx], seg->spec);
+	if (!err)
+		w->inited[seg->spec_idx] = true;
+	return err;
+}
+
+static int add_extent(struct z_erofs_segment *seg, uint64_t la,
+		      uint32_t nblocks, bool raw)
+{
+	struct z_erofs_extent_rec *e;
+
+	e = realloc(seg->ext, (seg->nr_ext + 1) * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	seg->ext = e;
+	e[seg->nr_ext++] = (struct z_erofs_extent_rec){ la, nblocks, raw };
+	return 0;
+}
+
+/* stores up to a pcluster of input as is; returns the bytes taken */
+static int store_raw(struct z_erofs_segment *seg, uint32_t pos)
+{
+	unsigned int blksz = 1U << seg->blkszbits;
+	uint32_t n = MIN(seg->inlen - pos, seg->pclusterblks << seg->blkszbits);
+	uint32_t nblocks = DIV_ROUND_UP(n, blksz);
+	int err = add_extent(seg, seg->la + pos, nblocks, true);
+
+	if (err)
+		return err;
+	memcpy(seg->out + seg->outlen, seg->in + pos, n);
+	memset(seg->out + seg->outlen + n, 0, nblocks * blksz - n);
+	seg->outlen += (uint64_t)nblocks * blksz;
+	return n;
+}
+
+/* one extent from @pos: compressed if that saves a block, else raw */
+static int compress_one(struct z_erofs_worker *w, struct z_erofs_segment *seg,
+			uint32_t pos)
+{
+	unsigned int blksz = 1U << seg->blkszbits;
+	unsigned int n = MIN((uint64_t)seg->inlen - pos, seg->max_extent_bytes);
+	uint32_t cap = seg->pclusterblks << seg->blkszbits, cblocks;
+	int clen, err;
+
+	clen = erofs_compress_destsize(&w->compr[seg->spec_idx], seg->in + pos,
+				       &n, w->scratch, cap);
+	if (clen < 0)
+		return clen;
+	cblocks = DIV_ROUND_UP(clen, blksz);
+	/*
+	 * Readers skip leading zeros to find the data: a stream that starts
+	 * with a zero byte could not be found, so it is stored raw instead.
+	 */
+	if (!clen || !n || cblocks >= DIV_ROUND_UP(n, blksz) || !w->scratch[0])
+		return store_raw(seg, pos);
+	err = add_extent(seg, seg->la + pos, cblocks, false);
+	if (err)
+		return err;
+	memset(seg->out + seg->outlen, 0, cblocks * blksz - clen);
+	memcpy(seg->out + seg->outlen + cblocks * blksz - clen, w->scratch,
+	       clen);
+	seg->outlen += (uint64_t)cblocks * blksz;
+	return n;
+}
+
+int z_erofs_compress_segment(struct z_erofs_worker *w,
+			     struct z_erofs_segment *seg)
+{
+	uint32_t pos = 0;
+	int ret;
+
+	seg->outlen = 0;
+	seg->nr_ext = 0;
+	seg->out = malloc(z_erofs_segment_out_bound(seg->inlen,
+						    seg->blkszbits));
+	if (!seg->out)
+		return -ENOMEM;
+	ret = worker_prepare(w, seg);
+	while (!ret && pos < seg->inlen) {
+		ret = compress_one(w, seg, pos);
+		if (ret > 0) {
+			pos += ret;
+			ret = 0;
+		} else if (!ret) {
+			ret = -EIO;	/* no progress: never loop forever */
+		}
+	}
+	return ret;
+}

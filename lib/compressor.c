@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* lz4, lz4hc, lzma (MicroLZMA) and raw deflate, each to a fixed output size */
+#include <errno.h>
+#include <lz4.h>
+#include <lz4hc.h>
+#include <lzma.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "erofs/compressor.h"
+#include "erofs/erofs_fs.h"
+#include "erofs/util.h"
+
+static int lz4_compress(struct erofs_compressor *c, const void *src,
+			unsigned int *srclen, void *dst, unsigned int dstcap)
+{
+	int in = *srclen, ret;
+
+	ret = LZ4_compress_destSize(src, dst, &in, dstcap);
+	if (ret <= 0)
+		return 0;
+	*srclen = in;
+	return ret;
+}
+
+static int lz4hc_init(struct erofs_compressor *c)
+{
+	c->priv = malloc(LZ4_sizeofStateHC());
+	return c->priv ? 0 : -ENOMEM;
+}
+
+static int lz4hc_compress(struct erofs_compressor *c, const void *src,
+			  unsigned int *srclen, void *dst, unsigned int dstcap)
+{
+	int in = *srclen, ret;
+
+	ret = LZ4_compress_HC_destSize(c->priv, src, dst, &in, dstcap,
+				       c->spec.level);
+	if (ret <= 0)
+		return 0;
+	*srclen = in;
+	return ret;
+}
+
+static void free_priv(struct erofs_compressor *c)
+{
+	free(c->priv);
+	c->priv = NULL;
+}
+
+struct lzma_priv {
+	lzma_stream strm;
+	lzma_options_lzma opts;
+};
+
+static int lzma_init(struct erofs_compressor *c)
+{
+	struct lzma_priv *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->strm = (lzma_stream)LZMA_STREAM_INIT;
+	if (lzma_lzma_preset(&p->opts, c->spec.level)) {
+		free(p);
+		return -EINVAL;
+	}
+	p->opts.dict_size = c->spec.dict_size;
+	c->priv = p;
+	return 0;
+}
+
+/* MicroLZMA encodes as much input as fits in avail_out by itself */
+static int lzma_compress(struct erofs_compressor *c, const void *src,
+			 unsigned int *srclen, void *dst, unsigned int dstcap)
+{
+	struct lzma_priv *p = c->priv;
+	lzma_ret ret;
+
+	p->strm.next_in = src;
+	p->strm.avail_in = *srclen;
+	p->strm.next_out = dst;
+	p->strm.avail_out = dstcap;
+	ret = lzma_microlzma_encoder(&p->strm, &p->opts);
+	if (ret != LZMA_OK)
+		return ret == LZMA_MEM_ERROR ? -ENOMEM : -EINVAL;
+	ret = lzma_code(&p->strm, LZMA_FINISH);
+	if (ret != LZMA_STREAM_END)
+		return ret == LZMA_MEM_ERROR ? -ENOMEM : -EIO;
+	*srclen = p->strm.total_in;
+	return p->strm.total_out;
+}
+
+static void lzma_exit(struct erofs_compressor *c)
+{
+	struct lzma_priv *p = c->priv;
+
+	if (p)
+		lzma_end(&p->strm);
+	free_priv(c);
+}
+
+static int deflate_init(struct erofs_compressor *c)
+{
+	z_stream *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return -ENOMEM;
+	if (deflateInit2(z, c->spec.level, Z_DEFLATED, -15, 9,
+			 Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(z);
+		return -ENOMEM;
+	}
+	c->priv = z;
+	return 0;
+}
+
+/* a whole raw deflate stream of @len input bytes; its size or -ENOSPC */
+static int deflate_whole(z_stream *z, const void *src, unsigned int len,
+			 void *dst, unsigned int dstcap)
+{
+	int ret;
+
+	deflateReset(z);
+	z->next_in = (void *)src;
+	z->avail_in = len;
+	z->next_out = dst;
+	z->avail_out = dstcap;
+	ret = deflate(z, Z_FINISH);
+	if (ret == Z_STREAM_END)
+		return z->total_out;
+	return ret == Z_OK || ret == Z_BUF_ERROR ? -ENOSPC : -EIO;
+}
+
+/*
+ * zlib cannot stop at an output size, so first learn how much input a
+ * streaming pass consumes when the output fills, then shrink that until a
+ * finished stream fits.
+ */
+static int deflate_compress(struct erofs_compressor *c, const void *src,
+			    unsigned int *srclen, void *dst, unsigned int dstcap)
+{
+	z_stream *z = c->priv;
+	unsigned int len = *srclen, step;
+	int ret;
+
+	ret = deflate_whole(z, src, len, dst, dstcap);
+	if (ret != -ENOSPC)
+		goto out;
+	len = z->total_in;
+	while (len) {
+		ret = deflate_whole(z, src, len, dst, dstcap);
+		if (ret != -ENOSPC)
+			goto out;
+		step = MAX(len / 32, 64U);
+		len = len > step ? len - step : 0;
+	}
+	return 0;
+out:
+	if (ret > 0)
+		*srclen = len;
+	return ret;
+}
+
+static void deflate_exit(struct erofs_compressor *c)
+{
+	if (c->priv)
+		deflateEnd(c->priv);
+	free_priv(c);
+}
+
+static const struct erofs_compressor_ops compressors[EROFS_COMPR_NR] = {
+	[EROFS_COMPR_LZ4] = {
+		.name = "lz4", .ondisk_alg = Z_EROFS_COMPRESSION_LZ4,
+		.compress_destsize = lz4_compress,
+	},
+	[EROFS_COMPR_LZ4HC] = {
+		.name = "lz4hc", .ondisk_alg = Z_EROFS_COMPRESSION_LZ4,
+		.min_level = LZ4HC_CLEVEL_MIN, .max_level = LZ4HC_CLEVEL_MAX,
+		.default_level = LZ4HC_CLEVEL_DEFAULT,
+		.init = lz4hc_init, .compress_destsize = lz4hc_compress,
+		.exit = free_priv,
+	},
+	[EROFS_COMPR_LZMA] = {
+		.name = "lzma", .ondisk_alg = Z_EROFS_COMPRESSION_LZMA,
+		.min_level = 0, .max_level = 9, .default_level = 6,
+		.init = lzma_init, .compress_destsize = lzma_compress,
+		.exit = lzma_exit,
+	},
+	[EROFS_COMPR_DEFLATE] = {
+		.name = "deflate", .ondisk_alg = Z_EROFS_COMPRESSION_DEFLATE,
+		.min_level = 1, .max_level = 9, .default_level = 6,
+		.init = deflate_init, .compress_destsize = deflate_compress,
+		.exit = deflate_exit,
+	},
+};
+
+const struct erofs_compressor_ops *erofs_compressor_ops(enum erofs_compr_alg a)
+{
+	return &compressors[a];
+}
+
+const struct erofs_compressor_ops *erofs_compressor_find(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < EROFS_COMPR_NR; i++)
+		if (!strcmp(compressors[i].name, name))
+			return &compressors[i];
+	return NULL;
+}
+
+static int spec_option(struct erofs_compr_spec *spec,
+		       const struct erofs_compressor_ops *ops, const char *tok,
+		       const char **why)
+{
+	long long v;
+	uint64_t sz;
+
+	if (!strncmp(tok, "dictsize=", 9)) {
+		if (spec->alg != EROFS_COMPR_LZMA) {
+			*why = "only lzma takes a dictionary size";
+			return -EINVAL;
+		}
+		if (erofs_parse_size(tok + 9, &sz) || sz < 4096 ||
+		    sz > Z_EROFS_LZMA_MAX_DICT_SIZE) {
+			*why = "lzma dictionary size must be 4096 to 8M";
+			return -EINVAL;
+		}
+		spec->dict_size = sz;
+		return 0;
+	}
+	if (!strncmp(tok, "level=", 6))
+		tok += 6;
+	if (ops->max_level == ops->min_level) {
+		*why = "this algorithm has no levels";
+		return -EINVAL;
+	}
+	if (erofs_parse_long(tok, ops->min_level, ops->max_level, &v)) {
+		*why = "level out of range for this algorithm";
+		return -EINVAL;
+	}
+	spec->level = v;
+	return 0;
+}
+
+int erofs_compr_spec_parse(const char *arg, struct erofs_compr_spec *spec,
+			   const char **why)
+{
+	const struct erofs_compressor_ops *ops;
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	tok = strtok_r(copy, ",", &save);
+	ops = tok ? erofs_compressor_find(tok) : NULL;
+	if (!ops) {
+		*why = "unknown algorithm (lz4, lz4hc, lzma, deflate)";
+		free(copy);
+		return -EINVAL;
+	}
+	memset(spec, 0, sizeof(*spec));
+	spec->alg = ops - compressors;
+	spec->level = ops->default_level;
+	while (!err && (tok = strtok_r(NULL, ",", &save)))
+		err = spec_option(spec, ops, tok, why);
+	free(copy);
+	return err;
+}
+
+int erofs_compressor_init(struct erofs_compressor *c,
+			  const struct erofs_compr_spec *spec)
+{
+	c->ops = &compressors[spec->alg];
+	c->spec = *spec;
+	c->priv = NULL;
+	return c->ops->init ? c->ops->init(c) : 0;
+}
+
+void erofs_compressor_exit(struct erofs_compressor *c)
+{
+	if (c->ops && c->ops->exit)
+		c->ops->exit(c);
+	c->ops = NULL;
+}

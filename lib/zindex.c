@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * lcluster indexes of compressed files, full and compacted.
+ *
+ * Compacted indexes pack 2 (4B form) or 16 (2B form) lclusters with one
+ * 32-bit block address per pack; a reader finds a HEAD's block address by
+ * walking back through the pack and adding the blocks of the pclusters it
+ * passes.  The pack's base is chosen so that this walk lands on the right
+ * address, and every HEAD is checked against it before anything is written.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "erofs/compress.h"
+#include "erofs/erofs_fs.h"
+
+struct lcluster {
+	uint8_t type;
+	bool cblkcnt;			/* first NONHEAD of a big pcluster */
+	uint16_t clusterofs;		/* HEAD, PLAIN */
+	uint16_t delta[2];		/* NONHEAD */
+	uint32_t cblks;
+	uint64_t blkaddr;		/* HEAD, PLAIN */
+};
+
+static bool z_big_pcluster(const struct z_erofs_file *z)
+{
+	return z->max_pclusterblks > 1;
+}
+
+void z_erofs_choose_index(struct z_erofs_file *z, unsigned int blkszbits,
+			  bool legacy)
+{
+	/* 4B packs carry 14 bits of offset, 2B packs 12 */
+	z->compact = !legacy && blkszbits <= 14;
+	z->compact_2b = z->compact && blkszbits <= 12;
+}
+
+static uint64_t lcluster_count(unsigned int blkszbits, uint64_t size)
+{
+	return (size + (1ULL << blkszbits) - 1) >> blkszbits;
+}
+
+/* how the compacted area splits: 4B lead-in, 2B middle, 4B rest */
+static void compact_split(const struct z_erofs_file *z, uint64_t total,
+			  uint64_t ebase, uint64_t *lead, uint64_t *two)
+{
+	*lead = ((32 - ebase % 32) / 4) & 7;
+	*two = 0;
+	if (z->compact_2b && *lead < total)
+		*two = (total - *lead) / 16 * 16;
+}
+
+unsigned int z_erofs_index_size(const struct z_erofs_file *z,
+				unsigned int blkszbits, uint64_t size,
+				unsigned int iend)
+{
+	uint64_t total = lcluster_count(blkszbits, size), ebase, lead, two;
+	uint64_t bytes;
+
+	ebase = Z_EROFS_MAP_HEADER_END((uint64_t)iend);
+	if (!z->compact)
+		bytes = Z_EROFS_FULL_INDEX_START((uint64_t)iend) - iend +
+			total * sizeof(struct z_erofs_lcluster_index);
+	else {
+		compact_split(z, total, ebase, &lead, &two);
+		if (total <= lead)
+			bytes = ROUND_UP(total, 2) * 4;
+		else
+			bytes = lead * 4 + two * 2 +
+				ROUND_UP(total - lead - two, 2) * 4;
+		bytes += ebase - iend;
+	}
+	return bytes;
+}
+
+/* every lcluster's entry, from the extents */
+static struct lcluster *build_lclusters(const struct z_erofs_file *z,
+					unsigned int blkszbits, uint64_t size,
+					uint64_t blkaddr, uint64_t total)
+{
+	struct lcluster *lc = calloc(total, sizeof(*lc));
+	uint32_t i;
+
+	if (!lc)
+		return NULL;
+	for (i = 0; i < z->nr_ext; i++) {
+		const struct z_erofs_extent_rec *e = &z->ext[i];
+		uint64_t head = e->la >> blkszbits, next, lcn;
+
+		next = i + 1 < z->nr_ext ? z->ext[i + 1].la >> blkszbits : total;
+		lc[head].type = e->raw ? Z_EROFS_LCLUSTER_TYPE_PLAIN :
+					 Z_EROFS_LCLUSTER_TYPE_HEAD1;
+		lc[head].clusterofs = e->la & ((1U << blkszbits) - 1);
+		lc[head].blkaddr = blkaddr;
+		for (lcn = head + 1; lcn < next; lcn++) {
+			lc[lcn].type = Z_EROFS_LCLUSTER_TYPE_NONHEAD;
+			lc[lcn].delta[0] = lcn - head;
+			lc[lcn].delta[1] = next - lcn;
+		}
+		if (z_big_pcluster(z) && head + 1 < next) {
+			lc[head + 1].cblkcnt = true;
+			lc[head + 1].cblks = e->nblocks;
+		}
+		blkaddr += e->nblocks;
+	}
+	return lc;
+}
+
+static void write_full(const struct lcluster *lc, uint64_t total, uint8_t *p)
+{
+	uint64_t i;
+
+	for (i = 0; i < total; i++, p += sizeof(struct z_erofs_lcluster_index)) {
+		struct z_erofs_lcluster_index di = {
+			.di_advise = cpu_to_le16(lc[i].type),
+		};
+
+		if (lc[i].type == Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+			di.di_u.delta[0] = cpu_to_le16(lc[i].cblkcnt ?
+				Z_EROFS_LI_D0_CBLKCNT | lc[i].cblks :
+				lc[i].delta[0]);
+			di.di_u.delta[1] = cpu_to_le16(lc[i].delta[1]);
+		} else {
+			di.di_clusterofs = cpu_to_le16(lc[i].clusterofs);
+			di.di_u.blkaddr = cpu_to_le32(lc[i].blkaddr);
+		}
+		memcpy(p, &di, sizeof(di));
+	}
+}
+
+/* the low bits a compacted entry stores for lcluster @i of a pack */
+static unsigned int compact_lo(const struct lcluster *l, bool last_in_pack)
+{
+	if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD)
+		return l->clusterofs;
+	if (l->cblkcnt)
+		return Z_EROFS_LI_D0_CBLKCNT | l->cblks;
+	/* the last entry of a pack looks ahead instead of back */
+	return last_in_pack ? l->delta[1] : l->delta[0];
+}
+
+/*
+ * Blocks a reader adds to the pack's base for the HEAD at @i: those of
+ * the pclusters whose HEAD or block count it passes walking back.
+ */
+static uint64_t compact_walk_blocks(const struct lcluster *pack,
+				    unsigned int vcnt, int i, bool big)
+{
+	uint64_t nblk = big ? 0 : 1;
+
+	while (i > 0) {
+		const struct lcluster *l = &pack[--i];
+
+		if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+			nblk++;
+			continue;
+		}
+		if (big && l->cblkcnt) {
+			nblk += l->cblks;
+			i--;
+			continue;
+		}
+		i -= big ? compact_lo(l, i == (int)vcnt - 1) - 2 :
+			   compact_lo(l, i == (int)vcnt - 1);
+		if (!big && i >= 0)
+			nblk++;
+	}
+	return nblk;
+}
+
+static int write_pack(const struct lcluster *pack, unsigned int vcnt,
+		      unsigned int packbytes, unsigned int lobits, bool big,
+		      uint8_t *p)
+{
+	unsigned int encodebits = (packbytes - 4) * 8 / vcnt, i;
+	uint64_t base = 0;
+	bool have_base = false;
+	__le32 le;
+
+	memset(p, 0, packbytes);
+	for (i = 0; i < vcnt; i++) {
+		unsigned int v = compact_lo(&pack[i], i == vcnt - 1) |
+				 (pack[i].type << lobits);
+		unsigned int bit = i * encodebits, b;
+
+		for (b = 0; b < encodebits; b++, bit++)
+			if (v & (1U << b))
+				p[bit / 8] |= 1 << (bit % 8);
+		if (pack[i].type == Z_EROFS_LCLUSTER_TYPE_NONHEAD)
+			continue;
+		if (!have_base) {
+			base = pack[i].blkaddr -
+			       compact_walk_blocks(pack, vcnt, i, big);
+			have_base = true;
+		} else if (base + compact_walk_blocks(pack, vcnt, i, big) !=
+			   pack[i].blkaddr) {
+			return -EFAULT;	/* extents not laid out in sequence */
+		}
+	}
+	le = cpu_to_le32(base);
+	memcpy(p + packbytes - 4, &le, 4);
+	return 0;
+}
+
+static int write_compact(const struct z_erofs_file *z, struct lcluster *lc,
+			 uint64_t total, unsigned int blkszbits,
+			 uint64_t ebase, uint8_t *p)
+{
+	unsigned int lobits = MAX(blkszbits, 12U);
+	bool big = z_big_pcluster(z);
+	uint64_t lead, two, i = 0;
+	struct lcluster pad[16] = { { 0 } };
+	int err = 0;
+
+	compact_split(z, total, ebase, &lead, &two);
+	while (!err && i < total) {
+		bool two_b = i >= lead && i < lead + two;
+		unsigned int vcnt = two_b ? 16 : 2, packbytes = two_b ? 32 : 8;
+
+		if (i + vcnt <= total) {
+			err = write_pack(lc + i, vcnt, packbytes, lobits, big, p);
+		} else {
+			/* the last 4B pack may be half used */
+			memcpy(pad, lc + i, (total - i) * sizeof(*lc));
+			pad[1] = pad[0];
+			pad[1].type = Z_EROFS_LCLUSTER_TYPE_NONHEAD;
+			pad[1].cblkcnt = false;
+			pad[1].delta[0] = pad[1].delta[1] = 1;
+			err = write_pack(pad, vcnt, packbytes, lobits, big, p);
+		}
+		i += vcnt;
+		p += packbytes;
+	}
+	return err;
+}
+
+int z_erofs_write_index(const struct z_erofs_file *z, unsigned int blkszbits,
+			uint64_t size, uint64_t blkaddr, uint64_t iend,
+			uint8_t *p)
+{
+	uint64_t total = lcluster_count(blkszbits, size);
+	uint64_t hstart = Z_EROFS_MAP_HEADER_START(iend);
+	struct z_erofs_map_header h = {
+		.h_advise = cpu_to_le16(
+			(z->compact_2b ? Z_EROFS_ADVISE_COMPACTED_2B : 0) |
+			(z_big_pcluster(z) ? Z_EROFS_ADVISE_BIG_PCLUSTER_1 |
+					     Z_EROFS_ADVISE_BIG_PCLUSTER_2 : 0)),
+		.h_algorithmtype = z->ondisk_alg | (z->ondisk_alg << 4),
+		.h_clusterbits = 0,
+	};
+	struct lcluster *lc;
+	int err = 0;
+
+	lc = build_lclusters(z, blkszbits, size, blkaddr, total);
+	if (!lc)
+		return -ENOMEM;
+	memcpy(p + (hstart - iend), &h, sizeof(h));
+	if (z->compact)
+		err = write_compact(z, lc, total, blkszbits,
+				    Z_EROFS_MAP_HEADER_END(iend),
+				    p + (Z_EROFS_MAP_HEADER_END(iend) - iend));
+	else
+		write_full(lc, total, p + (Z_EROFS_FULL_INDEX_START(iend) - iend));
+	free(lc);
+	return err;
+}

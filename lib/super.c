@@ -84,8 +84,8 @@ static void write_cfgs(struct erofs_builder *b, uint8_t *p)
 			continue;
 		if (alg == Z_EROFS_COMPRESSION_LZ4) {
 			cfg.lz4.max_distance = cpu_to_le16(UINT16_MAX);
-			cfg.lz4.max_pclusterblks =
-				cpu_to_le16(b->opts->compress.pclusterblks);
+			cfg.lz4.max_pclusterblks = cpu_to_le16(
+				erofs_compress_max_pclusterblks(&b->opts->compress));
 		} else if (alg == Z_EROFS_COMPRESSION_LZMA) {
 			cfg.lzma.dict_size = cpu_to_le32(lzma_dict_size(b));
 		} else {
@@ -119,7 +119,7 @@ int erofs_write_super(struct erofs_builder *b)
 	if (configured_algs(b)) {
 		incompat |= EROFS_FEATURE_INCOMPAT_ZERO_PADDING |
 			    EROFS_FEATURE_INCOMPAT_COMPR_CFGS;
-		if (o->compress.pclusterblks > 1)
+		if (erofs_compress_max_pclusterblks(&o->compress) > 1)
 			incompat |= EROFS_FEATURE_INCOMPAT_BIG_PCLUSTER;
 		sb.u1 = cpu_to_le16(configured_algs(b));
 		write_cfgs(b, b->head + SB_END);

@@ -74,12 +74,38 @@ unsigned int z_erofs_index_size(const struct z_erofs_file *z,
 	return bytes;
 }
 
+/*
+ * Readers take an extent to run to the end of the lcluster they look up,
+ * so the last extent must not look as if it ran past EOF into a whole
+ * lcluster: when it starts before the last lcluster, that lcluster gets
+ * an empty PLAIN head right at EOF.
+ */
+static bool needs_eof_head(const struct z_erofs_file *z,
+			   unsigned int blkszbits, uint64_t size)
+{
+	uint64_t last_lcn = (size - 1) >> blkszbits;
+
+	return (size & ((1ULL << blkszbits) - 1)) &&
+	       (z->ext[z->nr_ext - 1].la >> blkszbits) < last_lcn;
+}
+
+static void set_head(struct lcluster *l, const struct z_erofs_extent_rec *e,
+		     unsigned int blkszbits, uint64_t blkaddr)
+{
+	l->type = e->raw ? Z_EROFS_LCLUSTER_TYPE_PLAIN :
+			   Z_EROFS_LCLUSTER_TYPE_HEAD1;
+	l->clusterofs = e->la & ((1U << blkszbits) - 1);
+	l->blkaddr = blkaddr;
+}
+
 /* every lcluster's entry, from the extents */
 static struct lcluster *build_lclusters(const struct z_erofs_file *z,
 					unsigned int blkszbits, uint64_t size,
 					uint64_t blkaddr, uint64_t total)
 {
 	struct lcluster *lc = calloc(total, sizeof(*lc));
+	const struct z_erofs_extent_rec eof = { .la = size, .raw = true };
+	bool eof_head = needs_eof_head(z, blkszbits, size);
 	uint32_t i;
 
 	if (!lc)
@@ -88,11 +114,11 @@ static struct lcluster *build_lclusters(const struct z_erofs_file *z,
 		const struct z_erofs_extent_rec *e = &z->ext[i];
 		uint64_t head = e->la >> blkszbits, next, lcn;
 
-		next = i + 1 < z->nr_ext ? z->ext[i + 1].la >> blkszbits : total;
-		lc[head].type = e->raw ? Z_EROFS_LCLUSTER_TYPE_PLAIN :
-					 Z_EROFS_LCLUSTER_TYPE_HEAD1;
-		lc[head].clusterofs = e->la & ((1U << blkszbits) - 1);
-		lc[head].blkaddr = blkaddr;
+		if (i + 1 < z->nr_ext)
+			next = z->ext[i + 1].la >> blkszbits;
+		else
+			next = eof_head ? eof.la >> blkszbits : total;
+		set_head(&lc[head], e, blkszbits, blkaddr);
 		for (lcn = head + 1; lcn < next; lcn++) {
 			lc[lcn].type = Z_EROFS_LCLUSTER_TYPE_NONHEAD;
 			lc[lcn].delta[0] = lcn - head;
@@ -104,6 +130,9 @@ static struct lcluster *build_lclusters(const struct z_erofs_file *z,
 		}
 		blkaddr += e->nblocks;
 	}
+	/* it has no blocks: its address is where the next would start */
+	if (eof_head)
+		set_head(&lc[total - 1], &eof, blkszbits, blkaddr);
 	return lc;
 }
 

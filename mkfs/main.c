@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "erofs/build.h"
+#include "erofs/erofs_fs.h"
 #include "erofs/util.h"
 
 #define PROG	"mkfs.erofs"
@@ -21,6 +22,8 @@ struct mkfs_cfg {
 	struct erofs_msg msg;
 	const char *image, *source;
 	bool time_given, time_to_files, quiet;
+	uint64_t pcluster_bytes;	/* -C, checked once -b is known */
+	const char *hints_path;
 };
 
 /* the temporary image, for the signal handler to remove */
@@ -35,11 +38,17 @@ static void usage(FILE *f)
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
 "  -x N                  xattrs carried by N or more inodes are stored once, shared\n"
 "                        (default 2); 0 keeps all inline; negative drops all xattrs\n"
+"  -z ALG[,LEVEL][:ALG2...] compress with lz4, lz4hc, lzma or deflate; an\n"
+"                        entry may add level=N (or just N) and, for lzma,\n"
+"                        dictsize=SIZE; further entries serve --compress-hints\n"
+"  -C SIZE               largest physical cluster: whole blocks up to 1M (default\n"
+"                        one block); more than a block makes big pclusters\n"
 "  -E OPT[,OPT...]       extended options:\n"
 "                          force-inode-compact   32-byte inodes unless a field overflows\n"
 "                          force-inode-extended  64-byte inodes for everything\n"
 "                          ^inline_data          never pack tails into metadata blocks\n"
 "                          nosbcrc               no superblock checksum\n"
+"                          legacy-compress       full lcluster indexes, not compacted\n"
 "  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
 "                        (default: $SOURCE_DATE_EPOCH, else now)\n"
 "  -U UUID               volume uuid: a uuid, \"random\" (default) or \"clear\"\n"
@@ -53,6 +62,11 @@ static void usage(FILE *f)
 "  --preserve-mtime      keep every file's mtime exactly (default)\n"
 "  --exclude-path=PATH   leave out PATH (relative to SOURCE_DIR), repeatable\n"
 "  --exclude-regex=RE    leave out paths matching the extended regex RE, repeatable\n"
+"  --max-extent-bytes=SIZE  most bytes one compressed extent decompresses to\n"
+"  --compress-hints=FILE lines \"PCLUSTER_BYTES REGEX [ALG_INDEX]\": per-path\n"
+"                        pcluster size and -z entry, first match wins\n"
+"  --workers=N           compression threads (default: online CPUs); the image\n"
+"                        is the same for every N\n"
 "  --quiet               print errors only\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n", f);
@@ -69,6 +83,9 @@ enum {
 	OPT_EXCLUDE_PATH,
 	OPT_EXCLUDE_REGEX,
 	OPT_QUIET,
+	OPT_MAX_EXTENT,
+	OPT_HINTS,
+	OPT_WORKERS,
 };
 
 static const struct option long_options[] = {
@@ -82,6 +99,9 @@ static const struct option long_options[] = {
 	{ "exclude-path", required_argument, NULL, OPT_EXCLUDE_PATH },
 	{ "exclude-regex", required_argument, NULL, OPT_EXCLUDE_REGEX },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "max-extent-bytes", required_argument, NULL, OPT_MAX_EXTENT },
+	{ "compress-hints", required_argument, NULL, OPT_HINTS },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -111,6 +131,8 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 			c->opts.inline_data = true;
 		else if (!strcmp(tok, "nosbcrc"))
 			c->opts.sb_checksum = false;
+		else if (!strcmp(tok, "legacy-compress"))
+			c->opts.compress.legacy_index = true;
 		else
 			return bad_arg(c, "extended option", tok,
 				       "not supported");
@@ -177,6 +199,27 @@ static int parse_blocksize(struct mkfs_cfg *c, const char *arg)
 	return 0;
 }
 
+static int parse_compression(struct mkfs_cfg *c, char *arg)
+{
+	struct erofs_compress_opts *co = &c->opts.compress;
+	char *tok, *save = NULL;
+	const char *why = NULL;
+
+	co->nr_specs = 0;
+	for (tok = strtok_r(arg, ":", &save); tok;
+	     tok = strtok_r(NULL, ":", &save)) {
+		if (co->nr_specs == EROFS_MAX_COMPR_SPECS)
+			return bad_arg(c, "-z", tok, "too many algorithms");
+		if (erofs_compr_spec_parse(tok, &co->specs[co->nr_specs],
+					   &why))
+			return bad_arg(c, "-z", tok, why ? why : "out of memory");
+		co->nr_specs++;
+	}
+	if (!co->nr_specs)
+		return bad_arg(c, "-z", "", "no algorithm given");
+	return 0;
+}
+
 static int parse_id(struct mkfs_cfg *c, const char *opt, const char *arg,
 		    int64_t *out)
 {
@@ -207,6 +250,27 @@ static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 		return 0;
 	case 'E':
 		return parse_extended(c, arg);
+	case 'z':
+		return parse_compression(c, arg);
+	case 'C':
+		if (erofs_parse_size(arg, &c->pcluster_bytes) ||
+		    !c->pcluster_bytes)
+			return bad_arg(c, "-C", arg, "must be a size in bytes");
+		return 0;
+	case OPT_MAX_EXTENT:
+		if (erofs_parse_size(arg, &c->opts.compress.max_extent_bytes) ||
+		    !c->opts.compress.max_extent_bytes)
+			return bad_arg(c, "--max-extent-bytes", arg,
+				       "must be a size in bytes");
+		return 0;
+	case OPT_HINTS:
+		c->hints_path = arg;
+		return 0;
+	case OPT_WORKERS:
+		if (erofs_parse_long(arg, 1, 1024, &v))
+			return bad_arg(c, "--workers", arg, "must be 1 to 1024");
+		c->opts.compress.workers = v;
+		return 0;
 	case 'T':
 		if (erofs_parse_long(arg, INT64_MIN, INT64_MAX, &v))
 			return bad_arg(c, "-T", arg, "must be seconds since the epoch");
@@ -279,12 +343,60 @@ static int resolve_build_time(struct mkfs_cfg *c)
 	return 0;
 }
 
+/* the LZMA dictionary, unless asked for: enough for an extent's input */
+static uint32_t default_dict_size(uint64_t pcluster_bytes)
+{
+	uint32_t dict = 32 << 10;
+
+	while (dict < pcluster_bytes * 8 && dict < Z_EROFS_LZMA_MAX_DICT_SIZE)
+		dict <<= 1;
+	return dict;
+}
+
+/* the checks that need every option: -C against -b, hints, defaults */
+static int finish_compression(struct mkfs_cfg *c)
+{
+	struct erofs_compress_opts *co = &c->opts.compress;
+	unsigned int blksz = 1U << c->opts.blkszbits, i;
+	char arg[32];
+
+	snprintf(arg, sizeof(arg), "%llu",
+		 (unsigned long long)c->pcluster_bytes);
+	if (!co->nr_specs) {
+		if (c->pcluster_bytes || c->hints_path)
+			return bad_arg(c, c->hints_path ? "--compress-hints" :
+				       "-C", c->hints_path ? c->hints_path : arg,
+				       "needs -z");
+		return 0;
+	}
+	if (!c->pcluster_bytes)
+		c->pcluster_bytes = blksz;
+	if (c->pcluster_bytes % blksz ||
+	    c->pcluster_bytes > Z_EROFS_PCLUSTER_MAX_SIZE ||
+	    c->pcluster_bytes / blksz > 2047)
+		return bad_arg(c, "-C", arg,
+			       "must be whole blocks, at most 1M and 2047 blocks");
+	co->pclusterblks = c->pcluster_bytes / blksz;
+	for (i = 0; i < co->nr_specs; i++)
+		if (co->specs[i].alg == EROFS_COMPR_LZMA &&
+		    !co->specs[i].dict_size)
+			co->specs[i].dict_size =
+				default_dict_size(c->pcluster_bytes);
+	if (c->hints_path &&
+	    erofs_compress_hints_load(co, c->opts.blkszbits, c->hints_path,
+				      &c->msg))
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 {
 	int opt, err;
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	erofs_uuid_from_arg("random", c->opts.uuid);
-	while ((opt = getopt_long(argc, argv, "b:d:x:E:T:U:L:Vh",
+	c->opts.compress.workers = ncpus > 0 ? ncpus : 1;
+	while ((opt = getopt_long(argc, argv, "b:d:x:z:C:E:T:U:L:Vh",
 				  long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
@@ -308,6 +420,9 @@ static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 	}
 	c->image = argv[optind];
 	c->source = argv[optind + 1];
+	err = finish_compression(c);
+	if (err)
+		return err;
 	return resolve_build_time(c);
 }
 
@@ -346,6 +461,16 @@ static void print_summary(const struct mkfs_cfg *c,
 	       (unsigned long long)s->data_blocks,
 	       (unsigned long long)s->inline_data_bytes,
 	       (unsigned long long)s->shared_xattrs, s->root_nid, uuid);
+	if (c->opts.compress.nr_specs)
+		printf("Compressed %llu files of %llu bytes into %llu blocks "
+		       "(%.1f%%); %llu files stored uncompressed as it did not "
+		       "pay.\n",
+		       (unsigned long long)s->compressed_files,
+		       (unsigned long long)s->compressed_bytes_in,
+		       (unsigned long long)s->compressed_blocks,
+		       s->compressed_bytes_in ? 100.0 * s->compressed_blocks *
+		       blksz / s->compressed_bytes_in : 0.0,
+		       (unsigned long long)s->raw_fallback_files);
 }
 
 static void install_signal_handlers(void)

@@ -92,3 +92,10 @@ int z_erofs_compress_segment(struct z_erofs_worker *w,
 uint64_t z_erofs_segment_out_bound(uint32_t inlen, unsigned int blkszbits);
 /* how large an extent may be: what the format and -E allow */
 uint64_t z_erofs_max_extent(unsigned int blkszbits, uint64_t asked);
+
+struct erofs_msg;
+int erofs_compress_hints_load(struct erofs_compress_opts *co,
+			      unsigned int blkszbits, const char *path,
+			      const struct erofs_msg *msg);
+/* the largest pcluster any file may get: -C or a hint */
+uint32_t erofs_compress_max_pclusterblks(const struct erofs_compress_opts *co);

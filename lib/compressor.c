@@ -99,72 +99,98 @@ static void lzma_exit(struct erofs_compressor *c)
 	free_priv(c);
 }
 
+struct deflate_priv {
+	z_stream z;
+	uint8_t *buf;			/* trial output, any size */
+	size_t cap;
+};
+
 static int deflate_init(struct erofs_compressor *c)
 {
-	z_stream *z = calloc(1, sizeof(*z));
+	struct deflate_priv *p = calloc(1, sizeof(*p));
 
-	if (!z)
+	if (!p)
 		return -ENOMEM;
-	if (deflateInit2(z, c->spec.level, Z_DEFLATED, -15, 9,
+	if (deflateInit2(&p->z, c->spec.level, Z_DEFLATED, -15, 9,
 			 Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(z);
+		free(p);
 		return -ENOMEM;
 	}
-	c->priv = z;
+	c->priv = p;
 	return 0;
 }
 
-/* a whole raw deflate stream of @len input bytes; its size or -ENOSPC */
-static int deflate_whole(z_stream *z, const void *src, unsigned int len,
-			 void *dst, unsigned int dstcap)
+/* the size of a whole raw deflate stream of @len input bytes */
+static int deflate_trial(struct deflate_priv *p, const void *src,
+			 unsigned int len)
 {
-	int ret;
+	size_t need = deflateBound(&p->z, len);
 
-	deflateReset(z);
-	z->next_in = (void *)src;
-	z->avail_in = len;
-	z->next_out = dst;
-	z->avail_out = dstcap;
-	ret = deflate(z, Z_FINISH);
-	if (ret == Z_STREAM_END)
-		return z->total_out;
-	return ret == Z_OK || ret == Z_BUF_ERROR ? -ENOSPC : -EIO;
+	if (need > p->cap) {
+		free(p->buf);
+		p->buf = malloc(need);
+		p->cap = p->buf ? need : 0;
+		if (!p->buf)
+			return -ENOMEM;
+	}
+	deflateReset(&p->z);
+	p->z.next_in = (void *)src;
+	p->z.avail_in = len;
+	p->z.next_out = p->buf;
+	p->z.avail_out = p->cap;
+	if (deflate(&p->z, Z_FINISH) != Z_STREAM_END)
+		return -EIO;
+	return p->z.total_out;
 }
 
 /*
- * zlib cannot stop at an output size, so first learn how much input a
- * streaming pass consumes when the output fills, then shrink that until a
- * finished stream fits.
+ * zlib cannot stop at an output size, so the input that fits is found by
+ * trials: each one scales the input by how far its output missed, which
+ * settles within a few tries because compressibility changes slowly.
  */
+#define DEFLATE_TRIALS	8
+
 static int deflate_compress(struct erofs_compressor *c, const void *src,
 			    unsigned int *srclen, void *dst, unsigned int dstcap)
 {
-	z_stream *z = c->priv;
-	unsigned int len = *srclen, step;
-	int ret;
+	struct deflate_priv *p = c->priv;
+	unsigned int len = MIN(*srclen, dstcap * 4), best = 0, i;
+	int size, best_size = 0;
 
-	ret = deflate_whole(z, src, len, dst, dstcap);
-	if (ret != -ENOSPC)
-		goto out;
-	len = z->total_in;
-	while (len) {
-		ret = deflate_whole(z, src, len, dst, dstcap);
-		if (ret != -ENOSPC)
-			goto out;
-		step = MAX(len / 32, 64U);
-		len = len > step ? len - step : 0;
+	for (i = 0; i < DEFLATE_TRIALS && len; i++) {
+		size = deflate_trial(p, src, len);
+		if (size < 0)
+			return size;
+		if ((unsigned int)size <= dstcap) {
+			if (len > best) {
+				best = len;
+				best_size = size;
+				memcpy(dst, p->buf, size);
+			}
+			/* all of it, or within 2% of full: good enough */
+			if (len == *srclen || size >= dstcap - dstcap / 50)
+				break;
+			len = MIN((uint64_t)*srclen,
+				  (uint64_t)len * dstcap / MAX(size, 1) + 1);
+		} else {
+			len = (uint64_t)len * (dstcap - dstcap / 64) / size;
+		}
+		if (len <= best)
+			break;
 	}
-	return 0;
-out:
-	if (ret > 0)
-		*srclen = len;
-	return ret;
+	if (best)
+		*srclen = best;
+	return best_size;
 }
 
 static void deflate_exit(struct erofs_compressor *c)
 {
-	if (c->priv)
-		deflateEnd(c->priv);
+	struct deflate_priv *p = c->priv;
+
+	if (p) {
+		deflateEnd(&p->z);
+		free(p->buf);
+	}
 	free_priv(c);
 }
 

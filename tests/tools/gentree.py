@@ -10,8 +10,11 @@ were created in (--reverse creates them in the opposite order, which
 changes readdir order on most filesystems).
 
 Profiles:
-  full   every file type and attribute mkfs must carry (needs root)
-  small  a handful of files, quick to build
+  full      every file type and attribute mkfs must carry (needs root)
+  small     a handful of files, quick to build
+  compress  file shapes for compression: empty, one byte, one block,
+            a block and a byte, random, text, zero runs, > 64 MiB, many
+            small files
 """
 import argparse
 import os
@@ -232,9 +235,52 @@ def gen_full(t):
     t.set('', mtime_ns=BASE_MTIME_NS)
 
 
+def text(rng, n):
+    words = [b'erofs', b'block', b'cluster', b'kernel', b'image', b'data',
+             b'compress', b'extent', b'index', b'file', b'the', b'of']
+    out = bytearray()
+    while len(out) < n:
+        out += b' '.join(rng.choice(words) for _ in range(12)) + b'\n'
+    return bytes(out[:n])
+
+
+def gen_compress(t, big_mib=65):
+    """the file shapes compression must get right"""
+    t.add('dir', 'small')
+    shapes = {
+        'empty': b'', 'one-byte': b'x', 'one-block': text(t.rng, 4096),
+        'block-plus-one': text(t.rng, 4097),
+        'random-3m': t.data(3 << 20),
+        'text-4m': text(t.rng, 4 << 20),
+        'zero-runs': (t.data(5000) + bytes(1 << 20) + text(t.rng, 70000) +
+                      bytes(3 << 20) + t.data(12345)),
+        'zeros-2m': bytes(2 << 20),
+    }
+    for name, content in shapes.items():
+        t.add('file', name, content=content)
+        t.set(name)
+    # larger than 64 MiB: stretches of text, random and zeros
+    parts, size = [], 0
+    while size < (big_mib << 20) + 12345:
+        kind = t.rng.randrange(3)
+        n = t.rng.randrange(1, 3 << 20)
+        parts.append(text(t.rng, n) if kind == 0 else
+                     t.data(n) if kind == 1 else bytes(n))
+        size += n
+    t.add('file', 'big', content=b''.join(parts)[:(big_mib << 20) + 12345])
+    t.set('big')
+    for i in range(400):
+        n = t.rng.choice([0, 1, 100, 4095, 4096, 4097, 9000, 20000])
+        rel = f'small/f{i:03d}'
+        t.add('file', rel, content=text(t.rng, n) if i % 2 else t.data(n))
+        t.set(rel)
+    t.set('small')
+    t.set('')
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('profile', choices=['full', 'small'])
+    ap.add_argument('profile', choices=['full', 'small', 'compress'])
     ap.add_argument('dest')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--reverse', action='store_true')
@@ -242,7 +288,8 @@ def main():
                     help='no device nodes, fifos or sockets')
     a = ap.parse_args()
     t = Tree(a.dest, a.seed, a.reverse, not a.no_special)
-    {'full': gen_full, 'small': gen_small}[a.profile](t)
+    {'full': gen_full, 'small': gen_small,
+     'compress': gen_compress}[a.profile](t)
     t.build()
 
 

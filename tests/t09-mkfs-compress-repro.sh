@@ -1,0 +1,39 @@
+#!/bin/bash
+# Compressed images are byte-identical whatever the number of workers,
+# and bad compression options are refused clearly.
+. "$(dirname "$0")/lib.sh"
+
+gentree compress "$T/src" --no-special
+for spec in "lz4hc -C 65536" "lzma -C 131072" "deflate" "lz4 -C 1048576"; do
+	note "-z $spec"
+	for w in 1 2 5; do
+		# shellcheck disable=SC2086
+		"$MKFS" --quiet -z $spec --workers=$w -T 0 -U clear "$T/w$w.img" "$T/src"
+	done
+	cmp "$T/w1.img" "$T/w2.img" || fail "$spec: --workers=1 and 2 differ"
+	cmp "$T/w1.img" "$T/w5.img" || fail "$spec: --workers=1 and 5 differ"
+done
+
+note "bad compression options"
+bad() {
+	local pattern=$1; shift
+	if "$MKFS" "$@" "$T/bad.img" "$T/src" 2>"$T/err"; then
+		fail "accepted: $*"
+	fi
+	grep -q -- "$pattern" "$T/err" || fail "no '$pattern' in: $(cat "$T/err")"
+	[ ! -e "$T/bad.img" ] || fail "left an image behind: $*"
+}
+bad "unknown algorithm" -z zstd
+bad "level out of range" -z lz4hc,13
+bad "no levels" -z lz4,3
+bad "dictionary size" -z lzma,dictsize=16M
+bad "whole blocks" -z lz4 -C 5000
+bad "at most 1M" -z lz4 -C 2M
+bad "2047 blocks" -b 512 -z lz4 -C 1M
+bad "needs -z" -C 65536
+bad "1 to 1024" -z lz4 --workers=0
+printf '4096 (unclosed\n' >"$T/badhints"
+bad "invalid regular expression" -z lz4 --compress-hints="$T/badhints"
+printf '4096 .* 3\n' >"$T/badhints"
+bad "algorithm index" -z lz4 --compress-hints="$T/badhints"
+echo "reproducible across workers"

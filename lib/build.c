@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/sha256.h"
 
 void erofs_build_options_default(struct erofs_build_options *o)
 {
@@ -23,7 +25,7 @@ void erofs_build_options_default(struct erofs_build_options *o)
 static int builder_init(struct erofs_builder *b,
 			const struct erofs_build_options *opts,
 			const struct erofs_msg *msg, const char *src,
-			struct erofs_output *out)
+			struct erofs_output *out, struct erofs_output *blob)
 {
 	struct stat st;
 	int err;
@@ -34,6 +36,7 @@ static int builder_init(struct erofs_builder *b,
 	b->blksz = 1U << opts->blkszbits;
 	b->src_root = src;
 	b->out = out;
+	b->blob = blob;
 	erofs_progress_init(&b->progress, msg->prog, opts->show_progress);
 	/* the image may be written inside the tree it is built from */
 	if (!fstat(out->fd, &st)) {
@@ -44,20 +47,64 @@ static int builder_init(struct erofs_builder *b,
 	if (err)
 		return err;
 	err = erofs_xattr_table_init(&b->xattrs);
-	if (err)
+	if (!err)
+		err = erofs_chunks_init(b);
+	if (err) {
 		erofs_hashmap_exit(&b->hardlinks);
+		erofs_xattr_table_exit(&b->xattrs);
+	}
+	return err;
+}
+
+/* the blob is finished first: the image's device table names its digest */
+static int finish_blob(struct erofs_builder *b)
+{
+	int err;
+
+	err = erofs_output_digest(b->blob, b->blob_blocks * b->blksz,
+				  b->blob_digest);
+	if (err)
+		return err;
+	b->stats.blob_blocks = b->blob_blocks;
+	erofs_sha256_hex(b->blob_digest, b->stats.blob_digest);
+	return 0;
+}
+
+static int write_image(struct erofs_builder *b)
+{
+	bool blob_committed = false;
+	int err;
+
+	err = erofs_write_super(b);
+	if (!err)
+		err = erofs_output_pwrite(b->out, b->head,
+					  b->head_blocks * b->blksz, 0);
+	if (!err && b->meta_blocks)
+		err = erofs_output_pwrite(b->out, b->meta,
+					  b->meta_blocks * b->blksz,
+					  b->meta_start * b->blksz);
+	if (!err && b->blob) {
+		err = erofs_output_commit(b->blob, b->blob_blocks * b->blksz);
+		blob_committed = !err;
+	}
+	if (!err)
+		err = erofs_output_commit(b->out,
+					  b->total_blocks * (uint64_t)b->blksz);
+	/* an image that failed must not leave its blob behind as good */
+	if (err && blob_committed)
+		unlink(b->opts->blob_path);
 	return err;
 }
 
 int erofs_build_image(const struct erofs_build_options *opts,
 		      const struct erofs_msg *msg, const char *src,
-		      struct erofs_output *out,
+		      struct erofs_output *out, struct erofs_output *blob,
 		      struct erofs_build_stats *stats)
 {
 	struct erofs_builder b;
 	int err;
 
-	err = builder_init(&b, opts, msg, src, out);
+	err = builder_init(&b, opts, msg, src, out, blob);
 	if (err)
 		return err;
 	err = erofs_scan_tree(&b);
@@ -69,22 +116,16 @@ int erofs_build_image(const struct erofs_build_options *opts,
 		err = erofs_layout_metadata(&b);
 	if (!err)
 		err = erofs_write_metadata(&b);
+	if (!err && b.blob)
+		err = finish_blob(&b);
 	if (!err)
-		err = erofs_write_super(&b);
-	if (!err)
-		err = erofs_output_pwrite(out, b.head,
-					  b.head_blocks * b.blksz, 0);
-	if (!err && b.meta_blocks)
-		err = erofs_output_pwrite(out, b.meta, b.meta_blocks * b.blksz,
-					  b.meta_start * b.blksz);
-	if (!err)
-		err = erofs_output_commit(out,
-					  b.total_blocks * (uint64_t)b.blksz);
+		err = write_image(&b);
 	if (!err && stats)
 		*stats = b.stats;
 	free(b.head);
 	free(b.meta);
 	erofs_meta_alloc_free(b.alloc);
+	erofs_chunks_exit(&b);
 	erofs_tree_free(&b);
 	return err;
 }

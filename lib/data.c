@@ -49,7 +49,11 @@ struct data_item {
 
 struct data_pass {
 	struct erofs_builder *b;
-	uint64_t cursor;		/* next free data block */
+	uint64_t cursor;		/* next free block of the image */
+	/* regular files' data: the blob's, or the image's own cursor */
+	struct erofs_output *dout;
+	uint64_t blob_cursor, *dcursor;
+	uint8_t *chunkbuf;
 	struct data_item *head, **tail;
 	uint64_t inflight, max_inflight;	/* bytes of input queued */
 	bool threaded;
@@ -179,13 +183,87 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 	return check_unchanged(b, n, fd);
 }
 
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	return !len || (!p[0] && !memcmp(p, p + 1, len - 1));
+}
+
+/* one chunk: a hole, a reference to an equal stored chunk, or new blocks */
+static int store_chunk(struct data_pass *dp, struct erofs_node *n,
+		       uint64_t idx, uint32_t len)
+{
+	struct erofs_builder *b = dp->b;
+	uint32_t blkaddr, nblocks = DIV_ROUND_UP(len, b->blksz);
+	int ret;
+
+	if (all_zero(dp->chunkbuf, len)) {
+		n->chunks[idx] = EROFS_NULL_ADDR;
+		b->stats.hole_chunks++;
+		return 0;
+	}
+	if (*dp->dcursor + nblocks > EROFS_NULL_ADDR) {
+		erofs_err(b->msg, "%s: data past 32-bit block addresses",
+			  n->path);
+		return -EFBIG;
+	}
+	ret = erofs_chunk_dedup(b, dp->chunkbuf, len, *dp->dcursor, &blkaddr);
+	if (ret < 0)
+		return ret;
+	n->chunks[idx] = blkaddr;
+	if (ret) {
+		b->stats.dedup_chunks++;
+		b->stats.dedup_bytes += len;
+		return 0;
+	}
+	memset(dp->chunkbuf + len, 0, nblocks * b->blksz - len);
+	ret = erofs_output_pwrite_sparse(dp->dout, dp->chunkbuf,
+					 nblocks * b->blksz,
+					 *dp->dcursor * b->blksz, b->blksz);
+	*dp->dcursor += nblocks;
+	return ret;
+}
+
+static int copy_chunked(struct data_pass *dp, struct erofs_node *n, int fd)
+{
+	struct erofs_builder *b = dp->b;
+	uint64_t chunksize = 1ULL << b->opts->chunkbits, i, pos;
+	int err = 0;
+
+	n->datalayout = EROFS_INODE_CHUNK_BASED;
+	n->inline_size = 0;
+	n->nblocks = 0;
+	n->nr_chunks = DIV_ROUND_UP(n->size, chunksize);
+	n->chunks = calloc(n->nr_chunks, sizeof(*n->chunks));
+	if (!n->chunks)
+		return -ENOMEM;
+	n->in_blob = dp->dout != b->out;
+	n->chunk_device = n->in_blob;
+	for (i = 0, pos = 0; i < n->nr_chunks && !err; i++, pos += chunksize) {
+		uint32_t len = MIN(chunksize, n->size - pos);
+
+		err = read_exact(b, n, fd, dp->chunkbuf, len, pos);
+		if (!err)
+			err = store_chunk(dp, n, i, len);
+		b->stats.chunks++;
+	}
+	return err ? err : check_unchanged(b, n, fd);
+}
+
+/* an uncompressed regular file: chunk-based, or flat */
+static int copy_plain(struct data_pass *dp, struct erofs_node *n, int fd)
+{
+	if (dp->b->opts->chunkbits)
+		return copy_chunked(dp, n, fd);
+	return copy_flat(dp, n, fd);
+}
+
 static int copy_file(struct data_pass *dp, struct erofs_node *n)
 {
 	int fd = open_source(dp->b, n), err;
 
 	if (fd < 0)
 		return fd;
-	err = copy_flat(dp, n, fd);
+	err = copy_plain(dp, n, fd);
 	close(fd);
 	return err;
 }
@@ -245,7 +323,7 @@ static int zero_blocks(struct data_pass *dp, uint64_t start, uint64_t end)
 	memset(dp->buf, 0, COPY_CHUNK);
 	for (blk = start; blk < end; blk += n) {
 		n = MIN(end - blk, (uint64_t)(COPY_CHUNK / b->blksz));
-		err = erofs_output_pwrite(b->out, dp->buf, n * b->blksz,
+		err = erofs_output_pwrite(dp->dout, dp->buf, n * b->blksz,
 					  blk * b->blksz);
 		if (err)
 			return err;
@@ -267,6 +345,7 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 		n->datalayout = z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
 					     EROFS_INODE_COMPRESSED_FULL;
 		n->blkaddr = f->zstart;
+		n->in_blob = dp->dout != b->out;
 		b->compr_algs |= 1U << z->ondisk_alg;
 		b->max_pclusterblks = MAX(b->max_pclusterblks,
 					  z->max_pclusterblks);
@@ -276,15 +355,15 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 		return 0;
 	}
 	/* compression did not pay: take its blocks back, store it as is */
-	err = zero_blocks(dp, f->zstart, dp->cursor);
+	err = zero_blocks(dp, f->zstart, *dp->dcursor);
 	if (err)
 		return err;
-	dp->cursor = f->zstart;
+	*dp->dcursor = f->zstart;
 	free(z->ext);
 	free(z);
 	n->z = NULL;
 	b->stats.raw_fallback_files++;
-	return copy_flat(dp, n, f->fd);
+	return copy_plain(dp, n, f->fd);
 }
 
 static int append_extents(struct erofs_node *n, const struct z_erofs_segment *s)
@@ -321,14 +400,14 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 		return err;
 	}
 	if (!it->seg.la)
-		f->zstart = dp->cursor;
-	err = erofs_output_pwrite_sparse(b->out, it->seg.out, it->seg.outlen,
-					 dp->cursor * b->blksz, b->blksz);
+		f->zstart = *dp->dcursor;
+	err = erofs_output_pwrite_sparse(dp->dout, it->seg.out, it->seg.outlen,
+					 *dp->dcursor * b->blksz, b->blksz);
 	if (!err)
 		err = append_extents(f->node, &it->seg);
 	if (err)
 		return err;
-	dp->cursor += it->seg.outlen / b->blksz;
+	*dp->dcursor += it->seg.outlen / b->blksz;
 	if (!it->last)
 		return 0;
 	err = finish_compressed(dp, f);
@@ -496,9 +575,16 @@ static int data_pass_init(struct data_pass *dp, struct erofs_builder *b)
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	z_erofs_worker_init(&dp->worker);
+	dp->dout = b->blob ? b->blob : b->out;
+	dp->dcursor = b->blob ? &dp->blob_cursor : &dp->cursor;
 	dp->buf = malloc(COPY_CHUNK + b->blksz);
 	if (!dp->buf)
 		return -ENOMEM;
+	if (b->opts->chunkbits) {
+		dp->chunkbuf = malloc((1ULL << b->opts->chunkbits) + b->blksz);
+		if (!dp->chunkbuf)
+			return -ENOMEM;
+	}
 	for (i = 0; i < b->nr_nodes; i++)
 		dp->files += S_ISREG(b->nodes[i]->mode) && b->nodes[i]->size;
 	dp->max_inflight = (uint64_t)(MAX(workers, 1U) + 1) * Z_SEGMENT_SIZE;
@@ -521,6 +607,7 @@ static void data_pass_exit(struct data_pass *dp)
 		erofs_workqueue_exit(&dp->wq);
 	z_erofs_worker_exit(&dp->worker);
 	free(dp->buf);
+	free(dp->chunkbuf);
 	pthread_mutex_destroy(&dp->lock);
 	pthread_cond_destroy(&dp->cond);
 }
@@ -545,6 +632,7 @@ int erofs_write_data(struct erofs_builder *b)
 	while (dp.head && !err)
 		err = retire_one(&dp, false);
 	b->data_end = dp.cursor;
+	b->blob_blocks = dp.blob_cursor;
 	data_pass_exit(&dp);
 	erofs_progress_done(&b->progress);
 	return err;

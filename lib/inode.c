@@ -25,12 +25,17 @@ static uint16_t node_xattr_icount(const struct erofs_node *n)
 	       sizeof(uint32_t) + 1;
 }
 
-static union erofs_inode_i_u node_i_u(const struct erofs_node *n)
+static union erofs_inode_i_u node_i_u(const struct erofs_builder *b,
+				      const struct erofs_node *n)
 {
 	union erofs_inode_i_u u = { 0 };
 
 	if (S_ISCHR(n->mode) || S_ISBLK(n->mode))
 		u.rdev = cpu_to_le32(n->rdev);
+	else if (n->datalayout == EROFS_INODE_CHUNK_BASED)
+		u.c.format = cpu_to_le16(
+			(b->opts->chunkbits - b->opts->blkszbits) |
+			(b->opts->chunk_indexes ? EROFS_CHUNK_FORMAT_INDEXES : 0));
 	else if (n->z)
 		u.compressed_blocks = cpu_to_le32(n->z->blocks);
 	else
@@ -38,7 +43,8 @@ static union erofs_inode_i_u node_i_u(const struct erofs_node *n)
 	return u;
 }
 
-static void put_compact(const struct erofs_node *n, void *p)
+static void put_compact(const struct erofs_builder *b,
+			const struct erofs_node *n, void *p)
 {
 	struct erofs_inode_compact ic = {
 		.i_format = cpu_to_le16(node_format(n)),
@@ -46,7 +52,7 @@ static void put_compact(const struct erofs_node *n, void *p)
 		.i_mode = cpu_to_le16(n->mode),
 		.i_nlink = cpu_to_le16(n->nlink),
 		.i_size = cpu_to_le32(n->size),
-		.i_u = node_i_u(n),
+		.i_u = node_i_u(b, n),
 		.i_ino = cpu_to_le32(n->ino),
 		.i_uid = cpu_to_le16(n->uid),
 		.i_gid = cpu_to_le16(n->gid),
@@ -55,14 +61,15 @@ static void put_compact(const struct erofs_node *n, void *p)
 	memcpy(p, &ic, sizeof(ic));
 }
 
-static void put_extended(const struct erofs_node *n, void *p)
+static void put_extended(const struct erofs_builder *b,
+			 const struct erofs_node *n, void *p)
 {
 	struct erofs_inode_extended ie = {
 		.i_format = cpu_to_le16(node_format(n)),
 		.i_xattr_icount = cpu_to_le16(node_xattr_icount(n)),
 		.i_mode = cpu_to_le16(n->mode),
 		.i_size = cpu_to_le64(n->size),
-		.i_u = node_i_u(n),
+		.i_u = node_i_u(b, n),
 		.i_ino = cpu_to_le32(n->ino),
 		.i_uid = cpu_to_le32(n->uid),
 		.i_gid = cpu_to_le32(n->gid),
@@ -126,16 +133,44 @@ static int write_symlink(struct erofs_builder *b, const struct erofs_node *n)
 	return err;
 }
 
+/* the block map or chunk indexes, at the next 4- or 8-byte boundary */
+static void write_chunks(struct erofs_builder *b, const struct erofs_node *n,
+			 uint64_t iend)
+{
+	unsigned int unit = erofs_chunk_unit(b);
+	uint8_t *p = erofs_meta_ptr(b, ROUND_UP(iend, unit));
+	uint64_t i;
+
+	for (i = 0; i < n->nr_chunks; i++, p += unit) {
+		struct erofs_inode_chunk_index ci = {
+			.device_id = cpu_to_le16(n->chunks[i] == EROFS_NULL_ADDR ?
+						 0 : n->chunk_device),
+			.blkaddr = cpu_to_le32(n->chunks[i]),
+		};
+
+		if (unit == sizeof(ci))
+			memcpy(p, &ci, sizeof(ci));
+		else
+			memcpy(p, &ci.blkaddr, sizeof(ci.blkaddr));
+	}
+}
+
 static int write_regular(struct erofs_builder *b, const struct erofs_node *n)
 {
 	uint64_t iend = (n->nid << EROFS_ISLOTBITS) + erofs_node_isize(n) +
 			n->xattr_isize;
 	int err;
 
+	if (n->datalayout == EROFS_INODE_CHUNK_BASED) {
+		write_chunks(b, n, iend);
+		return 0;
+	}
 	if (n->z) {
+		/* pclusters in the blob are addressed past the image itself */
 		err = z_erofs_write_index(n->z, b->opts->blkszbits, n->size,
-					  n->blkaddr, iend,
-					  node_after_xattrs(b, n));
+					  n->blkaddr + (n->in_blob ?
+							b->total_blocks : 0),
+					  iend, node_after_xattrs(b, n));
 		if (err)
 			erofs_err(b->msg, "%s: internal error laying out compressed extents",
 				  n->path);
@@ -163,9 +198,9 @@ int erofs_write_metadata(struct erofs_builder *b)
 		uint8_t *p = erofs_meta_ptr(b, n->nid << EROFS_ISLOTBITS);
 
 		if (n->extended)
-			put_extended(n, p);
+			put_extended(b, n, p);
 		else
-			put_compact(n, p);
+			put_compact(b, n, p);
 		if (n->xattr_isize)
 			erofs_xattr_write_ibody(n, p + erofs_node_isize(n));
 		err = 0;

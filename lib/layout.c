@@ -19,7 +19,6 @@
 #include "erofs/erofs_fs.h"
 
 #define SLOT_SIZE	(1U << EROFS_ISLOTBITS)
-#define SB_END		(EROFS_SUPER_OFFSET + sizeof(struct erofs_super_block))
 
 struct block_list {
 	uint64_t *blk;
@@ -158,6 +157,9 @@ unsigned int erofs_node_meta_size(const struct erofs_builder *b,
 	if (n->z)
 		return iend + z_erofs_index_size(n->z, b->opts->blkszbits,
 						 n->size, iend);
+	if (n->datalayout == EROFS_INODE_CHUNK_BASED)
+		return ROUND_UP(iend, erofs_chunk_unit(b)) +
+		       n->nr_chunks * erofs_chunk_unit(b);
 	return iend + n->inline_size;
 }
 
@@ -249,7 +251,7 @@ int erofs_layout_prepare(struct erofs_builder *b)
 		if (err)
 			return err;
 	}
-	b->alloc = meta_alloc_create(b->blksz, SB_END + erofs_sb_cfgs_size(b));
+	b->alloc = meta_alloc_create(b->blksz, erofs_sb_head_size(b));
 	if (!b->alloc)
 		return -ENOMEM;
 	/* the root goes first, next to the superblock: its nid is 16 bits */

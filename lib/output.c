@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/output.h"
+#include "erofs/sha256.h"
 
 static char *temp_name_for(const char *path)
 {
@@ -47,6 +48,7 @@ int erofs_output_open(struct erofs_output *out, const struct erofs_msg *msg,
 		errno = ENOMEM;
 		goto fail;
 	}
+	/* read and write: a blob is read back for its digest */
 	out->fd = mkostemp(out->tmppath, O_CLOEXEC);
 	if (out->fd < 0)
 		goto fail;
@@ -129,6 +131,39 @@ int erofs_output_pwrite_sparse(struct erofs_output *out, const void *buf,
 		return erofs_output_pwrite(out, run, p + len - run,
 					   pos + (run - p));
 	return 0;
+}
+
+int erofs_output_digest(struct erofs_output *out, uint64_t size,
+			uint8_t digest[32])
+{
+	struct erofs_sha256 s;
+	uint64_t pos = 0;
+	uint8_t *buf;
+	ssize_t n;
+	int err = 0;
+
+	if (out->tmppath && ftruncate(out->fd, size))
+		return -errno;
+	buf = malloc(1U << 20);
+	if (!buf)
+		return -ENOMEM;
+	erofs_sha256_init(&s);
+	while (pos < size) {
+		n = pread(out->fd, buf, MIN((uint64_t)(1U << 20), size - pos),
+			  pos);
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			erofs_err(out->msg, "%s: cannot read back: %s",
+				  out->path, strerror(-err));
+			break;
+		}
+		erofs_sha256_update(&s, buf, n);
+		pos += n;
+	}
+	free(buf);
+	if (!err)
+		erofs_sha256_final(&s, digest);
+	return err;
 }
 
 static void output_release(struct erofs_output *out)

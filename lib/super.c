@@ -3,6 +3,7 @@
 #include <string.h>
 #include "erofs/build.h"
 #include "erofs/crc32c.h"
+#include "erofs/sha256.h"
 #include "erofs/super.h"
 
 uint32_t erofs_sb_checksum(const void *sb, unsigned int blksz)
@@ -52,6 +53,36 @@ unsigned int erofs_sb_cfgs_size(const struct erofs_builder *b)
 		if (algs & (1U << alg))
 			size += ROUND_UP(sizeof(__le16) + cfg_size(alg), 4);
 	return size;
+}
+
+unsigned int erofs_sb_devt_offset(const struct erofs_builder *b)
+{
+	return ROUND_UP(SB_END + erofs_sb_cfgs_size(b), EROFS_DEVT_SLOT_SIZE);
+}
+
+unsigned int erofs_sb_head_size(const struct erofs_builder *b)
+{
+	if (!b->opts->blob_path)
+		return SB_END + erofs_sb_cfgs_size(b);
+	return erofs_sb_devt_offset(b) + EROFS_DEVT_SLOT_SIZE;
+}
+
+/* the blob is device 1: named by its digest, mapped after this image */
+static void write_devt(struct erofs_builder *b, struct erofs_super_block *sb)
+{
+	struct erofs_deviceslot slot = {
+		.blocks = cpu_to_le32(b->blob_blocks),
+		.mapped_blkaddr = cpu_to_le32(b->total_blocks),
+	};
+	unsigned int off = erofs_sb_devt_offset(b);
+	char hex[65];
+
+	erofs_sha256_hex(b->blob_digest, hex);
+	memcpy(slot.tag, hex, sizeof(slot.tag));
+	memcpy(b->head + off, &slot, sizeof(slot));
+	sb->extra_devices = cpu_to_le16(1);
+	sb->devt_slotoff = cpu_to_le16(off / EROFS_DEVT_SLOT_SIZE);
+	sb->feature_incompat |= cpu_to_le32(EROFS_FEATURE_INCOMPAT_DEVICE_TABLE);
 }
 
 static uint32_t lzma_dict_size(const struct erofs_builder *b)
@@ -124,7 +155,11 @@ int erofs_write_super(struct erofs_builder *b)
 		sb.u1 = cpu_to_le16(configured_algs(b));
 		write_cfgs(b, b->head + SB_END);
 	}
+	if (o->chunkbits)
+		incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
 	sb.feature_incompat = cpu_to_le32(incompat);
+	if (b->blob)
+		write_devt(b, &sb);
 	memcpy(sb.uuid, o->uuid, sizeof(sb.uuid));
 	memcpy(sb.volume_name, o->volume_name, sizeof(sb.volume_name));
 	if (o->sb_checksum)

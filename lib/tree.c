@@ -43,6 +43,7 @@ void erofs_tree_free(struct erofs_builder *b)
 		free(n->xattrs);
 		free(n->symlink);
 		free(n->tail);
+		free(n->chunks);
 		if (n->z)
 			free(n->z->ext);
 		free(n->z);

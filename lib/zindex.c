@@ -14,15 +14,6 @@
 #include "erofs/compress.h"
 #include "erofs/erofs_fs.h"
 
-struct lcluster {
-	uint8_t type;
-	bool cblkcnt;			/* first NONHEAD of a big pcluster */
-	uint16_t clusterofs;		/* HEAD, PLAIN */
-	uint16_t delta[2];		/* NONHEAD */
-	uint32_t cblks;
-	uint64_t blkaddr;		/* HEAD, PLAIN */
-};
-
 static bool z_big_pcluster(const struct z_erofs_file *z)
 {
 	return z->max_pclusterblks > 1;
@@ -41,13 +32,13 @@ static uint64_t lcluster_count(unsigned int blkszbits, uint64_t size)
 	return (size + (1ULL << blkszbits) - 1) >> blkszbits;
 }
 
-/* how the compacted area splits: 4B lead-in, 2B middle, 4B rest */
-static void compact_split(const struct z_erofs_file *z, uint64_t total,
-			  uint64_t ebase, uint64_t *lead, uint64_t *two)
+void z_erofs_compact_split(bool compact_2b, uint64_t total, uint64_t ebase,
+			   uint64_t *lead, uint64_t *two)
 {
+	/* 4B entries up to the first 32-byte boundary, for the 2B packs */
 	*lead = ((32 - ebase % 32) / 4) & 7;
 	*two = 0;
-	if (z->compact_2b && *lead < total)
+	if (compact_2b && *lead < total)
 		*two = (total - *lead) / 16 * 16;
 }
 
@@ -63,7 +54,7 @@ unsigned int z_erofs_index_size(const struct z_erofs_file *z,
 		bytes = Z_EROFS_FULL_INDEX_START((uint64_t)iend) - iend +
 			total * sizeof(struct z_erofs_lcluster_index);
 	else {
-		compact_split(z, total, ebase, &lead, &two);
+		z_erofs_compact_split(z->compact_2b, total, ebase, &lead, &two);
 		if (total <= lead)
 			bytes = ROUND_UP(total, 2) * 4;
 		else
@@ -89,7 +80,7 @@ static bool needs_eof_head(const struct z_erofs_file *z,
 	       (z->ext[z->nr_ext - 1].la >> blkszbits) < last_lcn;
 }
 
-static void set_head(struct lcluster *l, const struct z_erofs_extent_rec *e,
+static void set_head(struct z_erofs_lcluster *l, const struct z_erofs_extent_rec *e,
 		     unsigned int blkszbits, uint64_t blkaddr)
 {
 	l->type = e->raw ? Z_EROFS_LCLUSTER_TYPE_PLAIN :
@@ -99,11 +90,11 @@ static void set_head(struct lcluster *l, const struct z_erofs_extent_rec *e,
 }
 
 /* every lcluster's entry, from the extents */
-static struct lcluster *build_lclusters(const struct z_erofs_file *z,
+static struct z_erofs_lcluster *build_lclusters(const struct z_erofs_file *z,
 					unsigned int blkszbits, uint64_t size,
 					uint64_t blkaddr, uint64_t total)
 {
-	struct lcluster *lc = calloc(total, sizeof(*lc));
+	struct z_erofs_lcluster *lc = calloc(total, sizeof(*lc));
 	const struct z_erofs_extent_rec eof = { .la = size, .raw = true };
 	bool eof_head = needs_eof_head(z, blkszbits, size);
 	uint32_t i;
@@ -136,7 +127,7 @@ static struct lcluster *build_lclusters(const struct z_erofs_file *z,
 	return lc;
 }
 
-static void write_full(const struct lcluster *lc, uint64_t total, uint8_t *p)
+static void write_full(const struct z_erofs_lcluster *lc, uint64_t total, uint8_t *p)
 {
 	uint64_t i;
 
@@ -159,7 +150,7 @@ static void write_full(const struct lcluster *lc, uint64_t total, uint8_t *p)
 }
 
 /* the low bits a compacted entry stores for lcluster @i of a pack */
-static unsigned int compact_lo(const struct lcluster *l, bool last_in_pack)
+static unsigned int compact_lo(const struct z_erofs_lcluster *l, bool last_in_pack)
 {
 	if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD)
 		return l->clusterofs;
@@ -169,17 +160,13 @@ static unsigned int compact_lo(const struct lcluster *l, bool last_in_pack)
 	return last_in_pack ? l->delta[1] : l->delta[0];
 }
 
-/*
- * Blocks a reader adds to the pack's base for the HEAD at @i: those of
- * the pclusters whose HEAD or block count it passes walking back.
- */
-static uint64_t compact_walk_blocks(const struct lcluster *pack,
-				    unsigned int vcnt, int i, bool big)
+uint64_t z_erofs_compact_walk(const struct z_erofs_lcluster *pack,
+			      unsigned int vcnt, int i, bool big)
 {
 	uint64_t nblk = big ? 0 : 1;
 
 	while (i > 0) {
-		const struct lcluster *l = &pack[--i];
+		const struct z_erofs_lcluster *l = &pack[--i];
 
 		if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
 			nblk++;
@@ -198,7 +185,7 @@ static uint64_t compact_walk_blocks(const struct lcluster *pack,
 	return nblk;
 }
 
-static int write_pack(const struct lcluster *pack, unsigned int vcnt,
+static int write_pack(const struct z_erofs_lcluster *pack, unsigned int vcnt,
 		      unsigned int packbytes, unsigned int lobits, bool big,
 		      uint8_t *p)
 {
@@ -220,9 +207,9 @@ static int write_pack(const struct lcluster *pack, unsigned int vcnt,
 			continue;
 		if (!have_base) {
 			base = pack[i].blkaddr -
-			       compact_walk_blocks(pack, vcnt, i, big);
+			       z_erofs_compact_walk(pack, vcnt, i, big);
 			have_base = true;
-		} else if (base + compact_walk_blocks(pack, vcnt, i, big) !=
+		} else if (base + z_erofs_compact_walk(pack, vcnt, i, big) !=
 			   pack[i].blkaddr) {
 			return -EFAULT;	/* extents not laid out in sequence */
 		}
@@ -232,17 +219,17 @@ static int write_pack(const struct lcluster *pack, unsigned int vcnt,
 	return 0;
 }
 
-static int write_compact(const struct z_erofs_file *z, struct lcluster *lc,
+static int write_compact(const struct z_erofs_file *z, struct z_erofs_lcluster *lc,
 			 uint64_t total, unsigned int blkszbits,
 			 uint64_t ebase, uint8_t *p)
 {
 	unsigned int lobits = MAX(blkszbits, 12U);
 	bool big = z_big_pcluster(z);
 	uint64_t lead, two, i = 0;
-	struct lcluster pad[16] = { { 0 } };
+	struct z_erofs_lcluster pad[16] = { { 0 } };
 	int err = 0;
 
-	compact_split(z, total, ebase, &lead, &two);
+	z_erofs_compact_split(z->compact_2b, total, ebase, &lead, &two);
 	while (!err && i < total) {
 		bool two_b = i >= lead && i < lead + two;
 		unsigned int vcnt = two_b ? 16 : 2, packbytes = two_b ? 32 : 8;
@@ -278,7 +265,7 @@ int z_erofs_write_index(const struct z_erofs_file *z, unsigned int blkszbits,
 		.h_algorithmtype = z->ondisk_alg | (z->ondisk_alg << 4),
 		.h_clusterbits = 0,
 	};
-	struct lcluster *lc;
+	struct z_erofs_lcluster *lc;
 	int err = 0;
 
 	lc = build_lclusters(z, blkszbits, size, blkaddr, total);

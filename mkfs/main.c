@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/sha256.h"
 #include "erofs/util.h"
 
 #define PROG	"mkfs.erofs"
@@ -24,10 +25,12 @@ struct mkfs_cfg {
 	bool time_given, time_to_files, quiet;
 	uint64_t pcluster_bytes;	/* -C, checked once -b is known */
 	const char *hints_path;
+	uint64_t chunk_bytes;		/* --chunksize, likewise */
+	const char *manifest_path;
 };
 
-/* the temporary image, for the signal handler to remove */
-static char tmp_image[4096];
+/* the temporary image and blob, for the signal handler to remove */
+static char tmp_image[4096], tmp_blob[4096];
 
 static void usage(FILE *f)
 {
@@ -49,6 +52,7 @@ static void usage(FILE *f)
 "                          ^inline_data          never pack tails into metadata blocks\n"
 "                          nosbcrc               no superblock checksum\n"
 "                          legacy-compress       full lcluster indexes, not compacted\n"
+"                          force-chunk-indexes   8-byte chunk indexes, not a block map\n"
 "  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
 "                        (default: $SOURCE_DATE_EPOCH, else now)\n"
 "  -U UUID               volume uuid: a uuid, \"random\" (default) or \"clear\"\n"
@@ -67,6 +71,11 @@ static void usage(FILE *f)
 "                        pcluster size and -z entry, first match wins\n"
 "  --workers=N           compression threads (default: online CPUs); the image\n"
 "                        is the same for every N\n"
+"  --chunksize=SIZE      store uncompressed files as chunks of SIZE (a power of\n"
+"                        two, one block to 64M); equal chunks are stored once\n"
+"  --blobdev=FILE        put file data in the blob FILE, metadata in IMAGE; the\n"
+"                        image names the blob by its sha256 (needs --chunksize)\n"
+"  --manifest=FILE       write the image's and blob's digests as JSON to FILE\n"
 "  --quiet               print errors only\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n", f);
@@ -86,6 +95,9 @@ enum {
 	OPT_MAX_EXTENT,
 	OPT_HINTS,
 	OPT_WORKERS,
+	OPT_CHUNKSIZE,
+	OPT_BLOBDEV,
+	OPT_MANIFEST,
 };
 
 static const struct option long_options[] = {
@@ -102,6 +114,9 @@ static const struct option long_options[] = {
 	{ "max-extent-bytes", required_argument, NULL, OPT_MAX_EXTENT },
 	{ "compress-hints", required_argument, NULL, OPT_HINTS },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "chunksize", required_argument, NULL, OPT_CHUNKSIZE },
+	{ "blobdev", required_argument, NULL, OPT_BLOBDEV },
+	{ "manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -133,6 +148,8 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 			c->opts.sb_checksum = false;
 		else if (!strcmp(tok, "legacy-compress"))
 			c->opts.compress.legacy_index = true;
+		else if (!strcmp(tok, "force-chunk-indexes"))
+			c->opts.chunk_indexes = true;
 		else
 			return bad_arg(c, "extended option", tok,
 				       "not supported");
@@ -266,6 +283,19 @@ static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 	case OPT_HINTS:
 		c->hints_path = arg;
 		return 0;
+	case OPT_CHUNKSIZE:
+		if (erofs_parse_size(arg, &c->chunk_bytes) ||
+		    !erofs_is_power_of_2(c->chunk_bytes) ||
+		    c->chunk_bytes > (64 << 20))
+			return bad_arg(c, "--chunksize", arg,
+				       "must be a power of two up to 64M");
+		return 0;
+	case OPT_BLOBDEV:
+		c->opts.blob_path = arg;
+		return 0;
+	case OPT_MANIFEST:
+		c->manifest_path = arg;
+		return 0;
 	case OPT_WORKERS:
 		if (erofs_parse_long(arg, 1, 1024, &v))
 			return bad_arg(c, "--workers", arg, "must be 1 to 1024");
@@ -389,6 +419,30 @@ static int finish_compression(struct mkfs_cfg *c)
 	return 0;
 }
 
+static int finish_chunks(struct mkfs_cfg *c)
+{
+	char arg[32];
+
+	snprintf(arg, sizeof(arg), "%llu", (unsigned long long)c->chunk_bytes);
+	if (c->chunk_bytes) {
+		if (c->chunk_bytes < (1U << c->opts.blkszbits))
+			return bad_arg(c, "--chunksize", arg,
+				       "smaller than the block size");
+		c->opts.chunkbits = erofs_ilog2(c->chunk_bytes);
+	}
+	if (c->opts.blob_path) {
+		if (!c->chunk_bytes)
+			return bad_arg(c, "--blobdev", c->opts.blob_path,
+				       "needs --chunksize");
+		/* chunks on another device need the device id of indexes */
+		c->opts.chunk_indexes = true;
+	}
+	if (c->opts.chunk_indexes && !c->chunk_bytes)
+		return bad_arg(c, "-E", "force-chunk-indexes",
+			       "needs --chunksize");
+	return 0;
+}
+
 static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 {
 	int opt, err;
@@ -421,6 +475,8 @@ static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 	c->image = argv[optind];
 	c->source = argv[optind + 1];
 	err = finish_compression(c);
+	if (!err)
+		err = finish_chunks(c);
 	if (err)
 		return err;
 	return resolve_build_time(c);
@@ -430,6 +486,8 @@ static void on_signal(int sig)
 {
 	if (tmp_image[0])
 		unlink(tmp_image);
+	if (tmp_blob[0])
+		unlink(tmp_blob);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -461,6 +519,18 @@ static void print_summary(const struct mkfs_cfg *c,
 	       (unsigned long long)s->data_blocks,
 	       (unsigned long long)s->inline_data_bytes,
 	       (unsigned long long)s->shared_xattrs, s->root_nid, uuid);
+	if (c->opts.chunkbits)
+		printf("Chunks of %u bytes: %llu stored, %llu holes, %llu equal "
+		       "to one stored before (%llu bytes saved).\n",
+		       1U << c->opts.chunkbits,
+		       (unsigned long long)(s->chunks - s->hole_chunks -
+					    s->dedup_chunks),
+		       (unsigned long long)s->hole_chunks,
+		       (unsigned long long)s->dedup_chunks,
+		       (unsigned long long)s->dedup_bytes);
+	if (c->opts.blob_path)
+		printf("Blob %s: %llu blocks, sha256:%s\n", c->opts.blob_path,
+		       (unsigned long long)s->blob_blocks, s->blob_digest);
 	if (c->opts.compress.nr_specs)
 		printf("Compressed %llu files of %llu bytes into %llu blocks "
 		       "(%.1f%%); %llu files stored uncompressed as it did not "
@@ -471,6 +541,55 @@ static void print_summary(const struct mkfs_cfg *c,
 		       s->compressed_bytes_in ? 100.0 * s->compressed_blocks *
 		       blksz / s->compressed_bytes_in : 0.0,
 		       (unsigned long long)s->raw_fallback_files);
+}
+
+/* digests of what was written, for registries and fetchers, as JSON */
+static int write_manifest(const struct mkfs_cfg *c,
+			  const struct erofs_build_stats *s)
+{
+	char tmp[4096], image_hex[65];
+	uint8_t digest[32];
+	FILE *f;
+	int err;
+
+	err = erofs_sha256_file(c->image, digest);
+	if (err) {
+		erofs_err(&c->msg, "%s: cannot read back: %s", c->image,
+			  strerror(-err));
+		return err;
+	}
+	erofs_sha256_hex(digest, image_hex);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->manifest_path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		err = -errno;
+		erofs_err(&c->msg, "%s: cannot write manifest: %s", tmp,
+			  strerror(errno));
+		return err;
+	}
+	fprintf(f, "{\n  \"bootstrap\": {\"path\": \"%s\", \"sha256\": \"%s\", "
+		"\"blocks\": %llu, \"block_size\": %u}",
+		c->image, image_hex, (unsigned long long)s->total_blocks,
+		1U << c->opts.blkszbits);
+	if (c->opts.blob_path)
+		fprintf(f, ",\n  \"blobs\": [{\"device\": 1, \"path\": \"%s\", "
+			"\"sha256\": \"%s\", \"blocks\": %llu}]",
+			c->opts.blob_path, s->blob_digest,
+			(unsigned long long)s->blob_blocks);
+	fprintf(f, ",\n  \"chunks\": {\"stored\": %llu, \"holes\": %llu, "
+		"\"deduplicated\": %llu, \"bytes_saved\": %llu}\n}\n",
+		(unsigned long long)(s->chunks - s->hole_chunks - s->dedup_chunks),
+		(unsigned long long)s->hole_chunks,
+		(unsigned long long)s->dedup_chunks,
+		(unsigned long long)s->dedup_bytes);
+	if (fclose(f) || rename(tmp, c->manifest_path)) {
+		err = -errno;
+		erofs_err(&c->msg, "%s: cannot write manifest: %s",
+			  c->manifest_path, strerror(errno));
+		unlink(tmp);
+		return err;
+	}
+	return 0;
 }
 
 static void install_signal_handlers(void)
@@ -488,7 +607,7 @@ int main(int argc, char **argv)
 {
 	struct mkfs_cfg c = { .msg = { PROG, EROFS_MSG_INFO } };
 	struct erofs_build_stats stats;
-	struct erofs_output out;
+	struct erofs_output out, blob;
 	uint64_t start;
 	int err;
 
@@ -506,10 +625,24 @@ int main(int argc, char **argv)
 		return 1;
 	if (out.tmppath)
 		snprintf(tmp_image, sizeof(tmp_image), "%s", out.tmppath);
-	err = erofs_build_image(&c.opts, &c.msg, c.source, &out, &stats);
-	tmp_image[0] = '\0';
+	if (c.opts.blob_path) {
+		err = erofs_output_open(&blob, &c.msg, c.opts.blob_path);
+		if (err) {
+			erofs_output_abort(&out);
+			return 1;
+		}
+		if (blob.tmppath)
+			snprintf(tmp_blob, sizeof(tmp_blob), "%s", blob.tmppath);
+	}
+	err = erofs_build_image(&c.opts, &c.msg, c.source, &out,
+				c.opts.blob_path ? &blob : NULL, &stats);
+	tmp_image[0] = tmp_blob[0] = '\0';
+	if (!err && c.manifest_path)
+		err = write_manifest(&c, &stats);
 	if (err) {
 		erofs_output_abort(&out);
+		if (c.opts.blob_path)
+			erofs_output_abort(&blob);
 		erofs_err(&c.msg, "%s: image not created", c.image);
 		return 1;
 	}

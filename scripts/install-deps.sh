@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
 	liblz4-dev liblzma-dev uuid-dev libcurl4-openssl-dev zlib1g-dev)
-test_pkgs=(python3 attr acl util-linux erofs-utils time)
+test_pkgs=(python3 attr acl util-linux erofs-utils time
+	clang libclang-rt-14-dev)
 bench_pkgs=(squashfs-tools)
 
 missing=()

@@ -42,6 +42,10 @@ struct erofs_build_options {
 
 	struct erofs_compress_opts compress;
 
+	unsigned int chunkbits;		/* 0: flat files; else chunk-based */
+	bool chunk_indexes;		/* 8-byte indexes, not a block map */
+	const char *blob_path;		/* file data goes to this blob */
+
 	bool show_progress;
 };
 
@@ -53,6 +57,9 @@ struct erofs_build_stats {
 	uint64_t inline_data_bytes;
 	uint64_t compressed_files, compressed_bytes_in, compressed_blocks;
 	uint64_t raw_fallback_files;	/* compression did not pay */
+	uint64_t chunks, hole_chunks, dedup_chunks, dedup_bytes;
+	uint64_t blob_blocks;
+	char blob_digest[65];		/* sha256 of the blob, hex */
 	uint64_t meta_blocks, data_blocks, total_blocks;
 	uint32_t root_nid;
 };
@@ -90,6 +97,10 @@ struct erofs_builder {
 	uint32_t max_pclusterblks;	/* over every compressed file */
 
 	struct erofs_output *out;
+	struct erofs_output *blob;	/* with --blobdev */
+	uint64_t blob_blocks;
+	uint8_t blob_digest[32];
+	struct erofs_hashmap chunk_digests;	/* chunk dedup */
 	struct erofs_build_stats stats;
 };
 
@@ -101,7 +112,7 @@ void erofs_build_options_default(struct erofs_build_options *opts);
 /* the whole build: scan, layout, write, commit */
 int erofs_build_image(const struct erofs_build_options *opts,
 		      const struct erofs_msg *msg, const char *src,
-		      struct erofs_output *out,
+		      struct erofs_output *out, struct erofs_output *blob,
 		      struct erofs_build_stats *stats);
 
 /* passes, in order */
@@ -121,6 +132,17 @@ unsigned int erofs_node_meta_size(const struct erofs_builder *b,
 				  const struct erofs_node *n);
 /* bytes of compression configs after the superblock */
 unsigned int erofs_sb_cfgs_size(const struct erofs_builder *b);
+/* where the device table starts; the head ends after it */
+unsigned int erofs_sb_devt_offset(const struct erofs_builder *b);
+unsigned int erofs_sb_head_size(const struct erofs_builder *b);
+
+/* chunk-based files: dedup table, and the byte size of the chunk array */
+int erofs_chunks_init(struct erofs_builder *b);
+void erofs_chunks_exit(struct erofs_builder *b);
+unsigned int erofs_chunk_unit(const struct erofs_builder *b);
+/* 1: an equal chunk is stored at *blkaddr; 0: @data recorded as new */
+int erofs_chunk_dedup(struct erofs_builder *b, const void *data, uint32_t len,
+		      uint32_t new_blkaddr, uint32_t *blkaddr);
 
 /* directory blocks */
 uint64_t erofs_dir_size(const struct erofs_node *dir, unsigned int blksz);

@@ -45,6 +45,26 @@ struct z_erofs_file {
 	bool compact, compact_2b;
 };
 
+/* one lcluster's index entry, decoded */
+struct z_erofs_lcluster {
+	uint8_t type;			/* Z_EROFS_LCLUSTER_TYPE_* */
+	bool cblkcnt;			/* first NONHEAD of a big pcluster */
+	uint16_t clusterofs;		/* HEAD, PLAIN */
+	uint16_t delta[2];		/* NONHEAD: back to head, on to next */
+	uint32_t cblks;			/* with cblkcnt */
+	uint64_t blkaddr;		/* HEAD, PLAIN */
+};
+
+/*
+ * Blocks a reader of a compacted pack adds to the pack's base address
+ * for the HEAD at @i: those of the pclusters it passes walking back.
+ */
+uint64_t z_erofs_compact_walk(const struct z_erofs_lcluster *pack,
+			      unsigned int vcnt, int i, bool big);
+/* where the compacted area splits: 4B lead-in, then 2B packs, then 4B */
+void z_erofs_compact_split(bool compact_2b, uint64_t total, uint64_t ebase,
+			   uint64_t *lead, uint64_t *two);
+
 /* bytes after inode + xattrs: alignment, map header and indexes */
 unsigned int z_erofs_index_size(const struct z_erofs_file *z,
 				unsigned int blkszbits, uint64_t size,

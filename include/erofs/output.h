@@ -23,6 +23,9 @@ int erofs_output_pwrite(struct erofs_output *out, const void *buf,
 /* writes @len bytes at @pos, leaving holes where whole blocks are zero */
 int erofs_output_pwrite_sparse(struct erofs_output *out, const void *buf,
 			       size_t len, uint64_t pos, unsigned int blksz);
+/* sets the size to @size and returns the SHA-256 of the whole content */
+int erofs_output_digest(struct erofs_output *out, uint64_t size,
+			uint8_t digest[32]);
 int erofs_output_commit(struct erofs_output *out, uint64_t size);
 void erofs_output_abort(struct erofs_output *out);
 

@@ -56,6 +56,11 @@ struct erofs_node {
 	uint64_t blkaddr;		/* first data block */
 	uint64_t nblocks;		/* data blocks outside the inode */
 
+	uint32_t *chunks;		/* chunk-based: block of each chunk */
+	uint64_t nr_chunks;		/* (device-relative, or a hole) */
+	uint16_t chunk_device;		/* 0: this image, 1: the blob */
+	bool in_blob;			/* its data lives in the blob */
+
 	int zspec;			/* -z entry to compress with, or -1 */
 	uint32_t zpclusterblks;		/* its pcluster size in blocks */
 	struct z_erofs_file *z;		/* compressed: extents and index */

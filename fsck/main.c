@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fsck.erofs: check an EROFS image and optionally extract it.  Option
+ * parsing and reporting only; the walk is liberofs' erofs_check_run().
+ *
+ * The exit status is a bit mask, as with e2fsck:
+ *   0 no problems, 1 problems found in the image, 4 parts of the image
+ *   use features this version cannot check (compression), 8 operational
+ *   error (cannot read the image, cannot extract), 16 usage error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "erofs/check.h"
+#include "erofs/extract.h"
+#include "erofs/util.h"
+
+#define PROG	"fsck.erofs"
+
+enum {
+	EXIT_CLEAN = 0,
+	EXIT_ERRORS = 1,
+	EXIT_UNSUPPORTED = 4,
+	EXIT_OPERATIONAL = 8,
+	EXIT_USAGE = 16,
+};
+
+#define MAX_DEVICES	64
+
+struct fsck_cfg {
+	struct erofs_msg msg;
+	const char *image;
+	bool json, progress;
+	bool extract;
+	struct erofs_extract_opts xopts;
+	int preserve_owner, preserve_perms;	/* -1: the default */
+	const char *devices[MAX_DEVICES];
+	unsigned int nr_devices;
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: " PROG " [OPTIONS] IMAGE\n"
+"Check an EROFS image: superblock, every inode reachable from the root,\n"
+"directories, xattrs and every byte of file data; optionally extract it.\n"
+"\n"
+"  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
+"  -p                    show progress (on a terminal only)\n"
+"  --json                print a JSON summary on standard output\n"
+"  --extract[=DIR]       extract the tree to DIR; without DIR, only check\n"
+"                        (file data is always read and checked)\n"
+"  --overwrite           extract into a non-empty DIR, replacing what is there\n"
+"  --preserve            keep owners and permissions (default for root)\n"
+"  --no-preserve         neither: own the files, apply the umask (default\n"
+"                        for other users)\n"
+"  --preserve-owner, --no-preserve-owner\n"
+"  --preserve-perms, --no-preserve-perms\n"
+"  --device=PATH         an extra device, in device-table order; repeatable\n"
+"  --quiet               print problems and errors only\n"
+"  -V, --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n"
+"\n"
+"Exit status (bits or-ed together): 0 no problems, 1 problems found,\n"
+"4 unsupported features left parts unchecked, 8 operational error,\n"
+"16 usage error.\n", f);
+}
+
+enum {
+	OPT_JSON = 256,
+	OPT_EXTRACT,
+	OPT_OVERWRITE,
+	OPT_PRESERVE,
+	OPT_NO_PRESERVE,
+	OPT_PRESERVE_OWNER,
+	OPT_NO_PRESERVE_OWNER,
+	OPT_PRESERVE_PERMS,
+	OPT_NO_PRESERVE_PERMS,
+	OPT_DEVICE,
+	OPT_QUIET,
+};
+
+static const struct option long_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "extract", optional_argument, NULL, OPT_EXTRACT },
+	{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+	{ "preserve", no_argument, NULL, OPT_PRESERVE },
+	{ "no-preserve", no_argument, NULL, OPT_NO_PRESERVE },
+	{ "preserve-owner", no_argument, NULL, OPT_PRESERVE_OWNER },
+	{ "no-preserve-owner", no_argument, NULL, OPT_NO_PRESERVE_OWNER },
+	{ "preserve-perms", no_argument, NULL, OPT_PRESERVE_PERMS },
+	{ "no-preserve-perms", no_argument, NULL, OPT_NO_PRESERVE_PERMS },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* 0 to go on, else the exit status */
+static int parse_args(struct fsck_cfg *c, int argc, char **argv)
+{
+	long long v;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "d:pVh", long_options,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			if (erofs_parse_long(optarg, 0, 3, &v)) {
+				erofs_err(&c->msg, "invalid -d '%s': must be 0..3",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			c->msg.level = v;
+			break;
+		case 'p':
+			c->progress = true;
+			break;
+		case OPT_JSON:
+			c->json = true;
+			break;
+		case OPT_EXTRACT:
+			if (optarg && !*optarg) {
+				erofs_err(&c->msg, "--extract= needs a directory");
+				return EXIT_USAGE;
+			}
+			c->xopts.dir = optarg;
+			c->extract = optarg != NULL;
+			break;
+		case OPT_OVERWRITE:
+			c->xopts.overwrite = true;
+			break;
+		case OPT_PRESERVE:
+			c->preserve_owner = c->preserve_perms = 1;
+			break;
+		case OPT_NO_PRESERVE:
+			c->preserve_owner = c->preserve_perms = 0;
+			break;
+		case OPT_PRESERVE_OWNER:
+			c->preserve_owner = 1;
+			break;
+		case OPT_NO_PRESERVE_OWNER:
+			c->preserve_owner = 0;
+			break;
+		case OPT_PRESERVE_PERMS:
+			c->preserve_perms = 1;
+			break;
+		case OPT_NO_PRESERVE_PERMS:
+			c->preserve_perms = 0;
+			break;
+		case OPT_DEVICE:
+			if (c->nr_devices == MAX_DEVICES) {
+				erofs_err(&c->msg, "at most %d --device options",
+					  MAX_DEVICES);
+				return EXIT_USAGE;
+			}
+			c->devices[c->nr_devices++] = optarg;
+			break;
+		case OPT_QUIET:
+			c->msg.level = EROFS_MSG_ERR;
+			break;
+		case 'V':
+			printf(PROG " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
+			exit(EXIT_CLEAN);
+		case 'h':
+			usage(stdout);
+			exit(EXIT_CLEAN);
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		erofs_err(&c->msg, "expected exactly one IMAGE (see --help)");
+		return EXIT_USAGE;
+	}
+	c->image = argv[optind];
+	if (c->preserve_owner < 0)
+		c->preserve_owner = geteuid() == 0;
+	if (c->preserve_perms < 0)
+		c->preserve_perms = geteuid() == 0;
+	c->xopts.preserve_owner = c->preserve_owner;
+	c->xopts.preserve_perms = c->preserve_perms;
+	return 0;
+}
+
+static void json_string(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putchar('"');
+	for (; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			printf("\\u%04x", *p);	/* bytes, not UTF-8 */
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static const char *result_name(int status)
+{
+	if (status & EXIT_OPERATIONAL)
+		return "failed";
+	if (status & EXIT_ERRORS)
+		return "errors";
+	if (status & EXIT_UNSUPPORTED)
+		return "unsupported";
+	return "clean";
+}
+
+static void print_json(const struct fsck_cfg *c, const struct erofs_image *img,
+		       const struct erofs_check *chk, int status)
+{
+	const struct erofs_check_stats *st = &chk->stats;
+	size_t i;
+
+	printf("{\n  \"image\": ");
+	json_string(c->image);
+	printf(",\n  \"blocksize\": %u,\n", img->blksz);
+	printf("  \"inodes\": {\"total\": %llu, \"directories\": %llu, \"regular\": %llu, \"symlinks\": %llu, \"chrdevs\": %llu, \"blkdevs\": %llu, \"fifos\": %llu, \"sockets\": %llu},\n",
+	       (unsigned long long)st->inodes, (unsigned long long)st->dirs,
+	       (unsigned long long)st->regular,
+	       (unsigned long long)st->symlinks,
+	       (unsigned long long)st->chrdevs,
+	       (unsigned long long)st->blkdevs,
+	       (unsigned long long)st->fifos,
+	       (unsigned long long)st->sockets);
+	printf("  \"hardlinks\": %llu,\n  \"xattrs\": %llu,\n  \"bytes_checked\": %llu,\n",
+	       (unsigned long long)st->hardlinks,
+	       (unsigned long long)st->xattrs,
+	       (unsigned long long)st->data_bytes);
+	printf("  \"errors\": %llu,\n  \"warnings\": %llu,\n  \"unsupported\": %llu,\n",
+	       (unsigned long long)st->errors,
+	       (unsigned long long)st->warnings,
+	       (unsigned long long)st->unsupported);
+	printf("  \"problems\": [");
+	for (i = 0; i < chk->nr_problems; i++) {
+		printf(i ? ",\n    " : "\n    ");
+		json_string(chk->problems[i]);
+	}
+	printf("%s],\n  \"result\": \"%s\",\n  \"exit_status\": %d\n}\n",
+	       chk->nr_problems ? "\n  " : "", result_name(status), status);
+}
+
+static void print_summary(const struct fsck_cfg *c,
+			  const struct erofs_check *chk, int status)
+{
+	const struct erofs_check_stats *st = &chk->stats;
+	char size[32];
+
+	erofs_info(&c->msg, "%s: %s: %llu inodes (%llu directories, %llu files, %llu symlinks, %llu special), %s of data checked, %llu error(s)",
+		   c->image, result_name(status),
+		   (unsigned long long)st->inodes,
+		   (unsigned long long)st->dirs,
+		   (unsigned long long)st->regular,
+		   (unsigned long long)st->symlinks,
+		   (unsigned long long)(st->chrdevs + st->blkdevs +
+					st->fifos + st->sockets),
+		   erofs_human_size(st->data_bytes, size, sizeof(size)),
+		   (unsigned long long)st->errors);
+	if (st->unsupported)
+		erofs_err(&c->msg, "%llu inode(s) use features not supported yet and were not fully checked",
+			  (unsigned long long)st->unsupported);
+}
+
+static int status_of(int err, const struct erofs_check *chk)
+{
+	int status = 0;
+
+	if (chk->stats.errors || err == -EFSCORRUPTED)
+		status |= EXIT_ERRORS;
+	if (chk->stats.unsupported || err == -EOPNOTSUPP)
+		status |= EXIT_UNSUPPORTED;
+	if (err && err != -EFSCORRUPTED && err != -EOPNOTSUPP)
+		status |= EXIT_OPERATIONAL;
+	return status;
+}
+
+/* deep trees keep one directory open per level while extracting */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int attach_devices(struct fsck_cfg *c, struct erofs_image *img)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < c->nr_devices; i++) {
+		err = erofs_image_add_device(img, i + 1, c->devices[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int run(struct fsck_cfg *c, struct erofs_image *img,
+	       struct erofs_check *chk)
+{
+	struct erofs_check_opts copts = { .show_progress = c->progress };
+	struct erofs_extract ex = { .rootfd = -1 };
+	int err;
+
+	err = erofs_check_init(chk, img, &c->msg, &copts);
+	if (err)
+		return err;
+	err = erofs_image_open(img, &c->msg, c->image);
+	if (err) {
+		erofs_err(&c->msg, "%s: cannot be opened as an EROFS image", c->image);
+		return err;
+	}
+	err = attach_devices(c, img);
+	if (!err && c->extract) {
+		err = erofs_extract_open(&ex, &c->msg, &c->xopts);
+		chk->opts.extract = &ex;
+	}
+	if (!err)
+		err = erofs_check_run(chk);
+	erofs_extract_close(&ex);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct fsck_cfg c = {
+		.msg = { .prog = PROG, .level = EROFS_MSG_INFO },
+		.preserve_owner = -1, .preserve_perms = -1,
+	};
+	struct erofs_image img = { 0 };
+	struct erofs_check chk = { 0 };
+	int status, err;
+
+	status = parse_args(&c, argc, argv);
+	if (status)
+		return status;
+	raise_fd_limit();
+	/* erofs_check_init() hooks the image's reports before it is opened,
+	 * so superblock problems are listed like any other */
+	err = run(&c, &img, &chk);
+	status = status_of(err, &chk);
+	if (c.json)
+		print_json(&c, &img, &chk, status);
+	if (chk.problems)
+		print_summary(&c, &chk, status);
+	erofs_image_close(&img);
+	erofs_check_exit(&chk);
+	return status;
+}

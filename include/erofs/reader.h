@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reading an image: the superblock and devices, inodes, directories,
+ * xattrs and file data.  Nothing here trusts the image: every offset and
+ * length is checked against the device it points into before it is used,
+ * and every loop is bounded by what the image actually holds, so that a
+ * hostile image gives -EFSCORRUPTED with a message naming what and where,
+ * never a crash, a hang or an unbounded allocation.
+ *
+ * There is no global state: everything hangs off a struct erofs_image.
+ */
+#ifndef EROFS_READER_H
+#define EROFS_READER_H
+
+#include <errno.h>
+#include <sys/types.h>
+#include "erofs/erofs_fs.h"
+#include "erofs/print.h"
+
+#ifndef EFSCORRUPTED
+#define EFSCORRUPTED	EUCLEAN		/* the image contradicts the format */
+#endif
+
+/* incompatible features this reader understands (compressed ones too:
+ * it parses them and hands compressed extents to the z_erofs hooks) */
+#define EROFS_READER_INCOMPAT \
+	(EROFS_FEATURE_INCOMPAT_ZERO_PADDING | \
+	 EROFS_FEATURE_INCOMPAT_COMPR_CFGS | \
+	 EROFS_FEATURE_INCOMPAT_BIG_PCLUSTER | \
+	 EROFS_FEATURE_INCOMPAT_CHUNKED_FILE | \
+	 EROFS_FEATURE_INCOMPAT_DEVICE_TABLE | \
+	 EROFS_FEATURE_INCOMPAT_COMPR_HEAD2 | \
+	 EROFS_FEATURE_INCOMPAT_ZTAILPACKING | \
+	 EROFS_FEATURE_INCOMPAT_FRAGMENTS | \
+	 EROFS_FEATURE_INCOMPAT_DEDUPE | \
+	 EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES)
+
+#define EROFS_NID_UNKNOWN	UINT64_MAX
+#define EROFS_SYMLINK_MAX	4095	/* PATH_MAX - 1 */
+
+/* device 0 is the primary image; 1..extra_devices the device table's */
+struct erofs_device {
+	int fd;				/* -1 until attached */
+	bool own_fd;
+	char *path;
+	uint64_t size;			/* bytes readable from fd */
+	uint32_t blocks;		/* what the device table says */
+	uint32_t mapped_blkaddr;	/* start in the flat (unified) space */
+	uint8_t tag[64];
+};
+
+/* a long xattr name prefix: a short prefix index plus an infix */
+struct erofs_xattr_prefix {
+	uint8_t base_index;
+	uint8_t infix_len;
+	char infix[EROFS_NAME_LEN];
+};
+
+/*
+ * Scratch for decoding compressed extents: grown, never shrunk, and the
+ * last decoded extent is remembered so that reading a file piecewise
+ * decodes each extent once.
+ */
+struct z_erofs_bufs {
+	uint8_t *in, *out;
+	size_t in_cap, out_cap;
+	bool valid;			/* out holds extent (nid, la) */
+	uint64_t nid, la;
+};
+
+void z_erofs_bufs_free(struct z_erofs_bufs *zb);
+
+struct erofs_image;
+/*
+ * Receives every corruption message instead of erofs_err() when set, so
+ * that a caller (fsck) can add the path it is at and keep a list.
+ */
+typedef void (*erofs_report_fn)(void *arg, const char *text);
+
+struct erofs_image {
+	const struct erofs_msg *msg;
+	erofs_report_fn report;
+	void *report_arg;
+
+	struct erofs_device *devs;	/* nr_devs entries */
+	unsigned int nr_devs;		/* 1 + extra_devices */
+	uint16_t device_id_mask;
+
+	/* the superblock, field by field */
+	uint32_t magic, checksum;
+	uint32_t feature_compat, feature_incompat;
+	unsigned int blkszbits, blksz;
+	uint8_t sb_extslots;
+	unsigned int sb_size;		/* 128 + extslots * 16 */
+	uint64_t root_nid;
+	uint64_t inos;
+	int64_t build_time;
+	uint32_t build_time_nsec;
+	uint32_t blocks, meta_blkaddr, xattr_blkaddr;
+	uint8_t uuid[16];
+	char volume_name[17];		/* NUL-terminated copy */
+	union {
+		uint16_t available_compr_algs;	/* with COMPR_CFGS */
+		uint16_t lz4_max_distance;	/* without */
+	};
+	uint16_t extra_devices, devt_slotoff;
+	uint8_t dirblkbits;
+	uint8_t xattr_prefix_count;
+	uint32_t xattr_prefix_start;
+	uint64_t packed_nid;
+	uint8_t xattr_filter_reserved;
+	/* the superblock block from EROFS_SUPER_OFFSET (compression configs
+	 * follow the 128 bytes); sb_area_len bytes */
+	uint8_t *sb_area;
+	unsigned int sb_area_len;
+
+	struct erofs_xattr_prefix *prefixes;	/* xattr_prefix_count */
+	int prefixes_err;		/* why they could not be loaded */
+
+	struct z_erofs_bufs zbuf;
+};
+
+int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
+		     const char *path);
+/* as erofs_image_open() on an open descriptor (a memfd, say); @fd is
+ * not closed by erofs_image_close() */
+int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
+			int fd, const char *name);
+/* attaches device @index (1-based, device-table order) from @path */
+int erofs_image_add_device(struct erofs_image *img, unsigned int index,
+			   const char *path);
+void erofs_image_close(struct erofs_image *img);
+
+/* exactly @len bytes at @pos of @device; past its end is corruption */
+int erofs_image_pread(struct erofs_image *img, int device, void *buf,
+		      size_t len, uint64_t pos);
+/* reports a corruption (through img->report or erofs_err) */
+int erofs_corrupt(struct erofs_image *img, const char *fmt, ...)
+	EROFS_PRINTF(2, 3);
+
+static inline uint64_t erofs_pos(const struct erofs_image *img, uint64_t blk)
+{
+	return blk << img->blkszbits;
+}
+
+static inline uint64_t erofs_dev_size(const struct erofs_image *img, int dev)
+{
+	return img->devs[dev].size;
+}
+
+/* --- inodes --- */
+
+struct erofs_inode_info {
+	uint64_t nid;
+	uint64_t pos;			/* byte offset of the inode (device 0) */
+	uint64_t iend;			/* end of inode + inline xattrs */
+	uint16_t i_format;
+	bool extended;
+	uint8_t datalayout;
+	unsigned int inode_isize;	/* 32 or 64 */
+	uint16_t xattr_icount;
+	unsigned int xattr_isize;	/* bytes of inline xattrs */
+	uint32_t mode;
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint32_t ino;
+	uint64_t size;
+	int64_t mtime;			/* build time for compact inodes */
+	uint32_t mtime_nsec;
+	union erofs_inode_i_u raw_iu;	/* as on disk, for the z_erofs code */
+	uint32_t raw_blkaddr;		/* flat layouts */
+	uint32_t rdev;			/* devices, on-disk encoding */
+	uint32_t compressed_blocks;	/* compressed layouts */
+	uint16_t chunkformat;		/* chunk-based */
+	unsigned int chunkbits;
+};
+
+int erofs_read_inode(struct erofs_image *img, uint64_t nid,
+		     struct erofs_inode_info *vi);
+
+static inline bool erofs_inode_is_compressed(const struct erofs_inode_info *vi)
+{
+	return vi->datalayout == EROFS_INODE_COMPRESSED_FULL ||
+	       vi->datalayout == EROFS_INODE_COMPRESSED_COMPACT;
+}
+
+const char *erofs_datalayout_name(unsigned int layout);
+/* S_IF* of an EROFS_FT_* value, 0 when unknown */
+unsigned int erofs_ftype_to_mode(unsigned int ftype);
+
+/* --- directories --- */
+
+/*
+ * Called for each entry, "." and ".." included, in on-disk order.  A
+ * non-zero return stops the iteration and is returned by it.
+ */
+typedef int (*erofs_dirent_fn)(void *arg, const char *name, unsigned int len,
+			       uint64_t nid, unsigned int ftype);
+
+/*
+ * Iterates directory @dir, checking every block: dirent and name bounds,
+ * names valid and sorted across the whole directory, "." naming @dir and
+ * ".." naming @parent_nid (not checked when EROFS_NID_UNKNOWN).
+ */
+int erofs_iterate_dir(struct erofs_image *img,
+		      const struct erofs_inode_info *dir, uint64_t parent_nid,
+		      erofs_dirent_fn fn, void *arg);
+
+/* --- xattrs --- */
+
+/*
+ * Called for each xattr, inline ones first then shared ones in id order.
+ * @index is the on-disk prefix index (with EROFS_XATTR_LONG_PREFIX for
+ * long prefixes); @name the rest of the name.
+ */
+typedef int (*erofs_xattr_fn)(void *arg, unsigned int index,
+			      const char *name, unsigned int name_len,
+			      const void *value, unsigned int value_len);
+
+int erofs_iterate_xattrs(struct erofs_image *img,
+			 const struct erofs_inode_info *vi,
+			 erofs_xattr_fn fn, void *arg);
+
+#define EROFS_XATTR_NAME_MAX	(EROFS_NAME_LEN * 2 + 32)
+/*
+ * The full name ("user.foo") of an xattr into @out (NUL-terminated, at
+ * least EROFS_XATTR_NAME_MAX bytes); its length, or -errno.
+ */
+int erofs_xattr_full_name(struct erofs_image *img, unsigned int index,
+			  const char *name, unsigned int name_len, char *out);
+
+/* loads the long xattr name prefixes (done by erofs_image_open) */
+int erofs_load_xattr_prefixes(struct erofs_image *img);
+
+/* --- data --- */
+
+#define EROFS_MAP_MAPPED	0x0001	/* pa is valid; else a hole */
+#define EROFS_MAP_META		0x0002	/* inline, in the metadata */
+#define EROFS_MAP_ENCODED	0x0004	/* compressed with @algorithm */
+#define EROFS_MAP_FULL_MAPPED	0x0008	/* the extent decodes whole */
+#define EROFS_MAP_FRAGMENT	0x0010	/* in the packed inode */
+#define EROFS_MAP_PARTIAL_REF	0x0020
+
+/* [la, la + llen) of a file is stored at [pa, pa + plen) of @device */
+struct erofs_map {
+	uint64_t la, llen;
+	uint64_t pa, plen;
+	unsigned int device;
+	unsigned int flags;
+	unsigned int algorithm;		/* Z_EROFS_COMPRESSION_* if ENCODED */
+};
+
+/* maps the extent containing byte @offset (< vi->size) */
+int erofs_map_blocks(struct erofs_image *img,
+		     const struct erofs_inode_info *vi, uint64_t offset,
+		     struct erofs_map *map);
+
+/*
+ * Reads @len bytes of file content at @off (clamped to the file's size);
+ * holes read as zeros.  Returns the bytes read or -errno.
+ */
+ssize_t erofs_pread_file(struct erofs_image *img,
+			 const struct erofs_inode_info *vi, void *buf,
+			 size_t len, uint64_t off);
+
+/*
+ * Compressed files (lib/zmap.c, lib/zdecompress.c).
+ * z_erofs_read_extent() decodes the
+ * extent @map and copies its bytes [off, off + len) -- which lie inside
+ * [map->la, map->la + map->llen) -- to @buf.
+ */
+int z_erofs_map_blocks(struct erofs_image *img,
+		       const struct erofs_inode_info *vi, uint64_t offset,
+		       struct erofs_map *map);
+int z_erofs_read_extent(struct erofs_image *img,
+			const struct erofs_inode_info *vi,
+			const struct erofs_map *map, void *buf, size_t len,
+			uint64_t off);
+
+#endif

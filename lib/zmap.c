@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Mapping a compressed file's logical offset to its extent and pcluster,
+ * from full or compacted lcluster indexes.  Every distance read from the
+ * image is checked against the file's lcluster count before it is
+ * followed, and every walk is bounded by that count.
+ */
+#include <string.h>
+#include "erofs/compress.h"
+#include "erofs/reader.h"
+
+struct zmap {
+	struct erofs_image *img;
+	const struct erofs_inode_info *vi;
+	uint16_t advise;
+	uint8_t algs[2];		/* HEAD1, HEAD2 */
+	uint16_t idata_size;
+	unsigned int lbits;
+	uint64_t total;			/* lclusters */
+	uint64_t ebase;			/* compacted: first pack */
+	uint64_t index_end;		/* end of the index area */
+};
+
+static int zmap_init(struct zmap *m, struct erofs_image *img,
+		     const struct erofs_inode_info *vi)
+{
+	struct z_erofs_map_header h;
+	uint64_t hpos = Z_EROFS_MAP_HEADER_START(vi->iend), lead, two;
+	int err;
+
+	err = erofs_image_pread(img, 0, &h, sizeof(h), hpos);
+	if (err)
+		return err;
+	memset(m, 0, sizeof(*m));
+	m->img = img;
+	m->vi = vi;
+	if (h.h_clusterbits >> Z_EROFS_FRAGMENT_INODE_BIT ||
+	    le16_to_cpu(h.h_advise) & Z_EROFS_ADVISE_FRAGMENT_PCLUSTER) {
+		erofs_err(img->msg, "nid %llu: fragments are not supported",
+			  (unsigned long long)vi->nid);
+		return -EOPNOTSUPP;
+	}
+	m->advise = le16_to_cpu(h.h_advise);
+	m->algs[0] = h.h_algorithmtype & 15;
+	m->algs[1] = h.h_algorithmtype >> 4;
+	m->lbits = img->blkszbits + (h.h_clusterbits & 15);
+	if (m->lbits > 30)
+		return erofs_corrupt(img, "nid %llu: lcluster size 2^%u",
+				     (unsigned long long)vi->nid, m->lbits);
+	if (m->advise & Z_EROFS_ADVISE_INLINE_PCLUSTER)
+		m->idata_size = le16_to_cpu(h.h_idata_size);
+	m->total = (vi->size + (1ULL << m->lbits) - 1) >> m->lbits;
+	m->ebase = Z_EROFS_MAP_HEADER_END(vi->iend);
+	if (vi->datalayout == EROFS_INODE_COMPRESSED_FULL) {
+		m->index_end = Z_EROFS_FULL_INDEX_START(vi->iend) +
+			       m->total * sizeof(struct z_erofs_lcluster_index);
+		return 0;
+	}
+	if (m->lbits > 14)
+		return erofs_corrupt(img, "nid %llu: compacted indexes with 2^%u lclusters",
+				     (unsigned long long)vi->nid, m->lbits);
+	if ((m->advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1) !=
+	    (m->advise & Z_EROFS_ADVISE_BIG_PCLUSTER_2) >> 1)
+		return erofs_corrupt(img, "nid %llu: big pcluster advise bits disagree",
+				     (unsigned long long)vi->nid);
+	z_erofs_compact_split(m->advise & Z_EROFS_ADVISE_COMPACTED_2B,
+			      m->total, m->ebase, &lead, &two);
+	if (m->total <= lead)
+		m->index_end = m->ebase + ROUND_UP(m->total, 2) * 4;
+	else
+		m->index_end = m->ebase + lead * 4 + two * 2 +
+			       ROUND_UP(m->total - lead - two, 2) * 4;
+	return 0;
+}
+
+static int load_full(struct zmap *m, uint64_t lcn, struct z_erofs_lcluster *l)
+{
+	struct z_erofs_lcluster_index di;
+	uint64_t pos = Z_EROFS_FULL_INDEX_START(m->vi->iend) + lcn * sizeof(di);
+	int err = erofs_image_pread(m->img, 0, &di, sizeof(di), pos);
+
+	if (err)
+		return err;
+	memset(l, 0, sizeof(*l));
+	l->type = le16_to_cpu(di.di_advise) & Z_EROFS_LI_LCLUSTER_TYPE_MASK;
+	if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+		l->clusterofs = le16_to_cpu(di.di_clusterofs);
+		l->blkaddr = le32_to_cpu(di.di_u.blkaddr);
+		return 0;
+	}
+	l->delta[0] = le16_to_cpu(di.di_u.delta[0]);
+	l->delta[1] = le16_to_cpu(di.di_u.delta[1]);
+	if (l->delta[0] & Z_EROFS_LI_D0_CBLKCNT) {
+		l->cblkcnt = true;
+		l->cblks = l->delta[0] & ~Z_EROFS_LI_D0_CBLKCNT;
+		l->delta[0] = 1;
+	}
+	return 0;
+}
+
+/* NONHEAD distances within a pack, as the last entry looks ahead */
+static void compact_fill_deltas(struct z_erofs_lcluster *e, unsigned int vcnt,
+				const unsigned int *lo)
+{
+	int i;
+
+	for (i = vcnt - 1; i >= 0; i--) {
+		if (e[i].type != Z_EROFS_LCLUSTER_TYPE_NONHEAD)
+			continue;
+		if (e[i].cblkcnt) {
+			/* a reader looking ahead stops at the pack's end */
+			e[i].delta[1] = i + 1 < (int)vcnt &&
+				e[i + 1].type == Z_EROFS_LCLUSTER_TYPE_NONHEAD ?
+				e[i + 1].delta[1] + 1 : 1;
+		} else if (i == (int)vcnt - 1) {
+			/* stores delta[1]; delta[0] follows from the one before */
+			e[i].delta[1] = lo[i];
+			e[i].delta[0] = e[i - 1].type !=
+				Z_EROFS_LCLUSTER_TYPE_NONHEAD ? 1 :
+				e[i - 1].cblkcnt ? 2 : lo[i - 1] + 1;
+		} else {
+			e[i].delta[0] = lo[i];
+			e[i].delta[1] = e[i + 1].type ==
+				Z_EROFS_LCLUSTER_TYPE_NONHEAD ?
+				e[i + 1].delta[1] + 1 : 1;
+		}
+	}
+}
+
+static int load_compact(struct zmap *m, uint64_t lcn, struct z_erofs_lcluster *l)
+{
+	bool big = m->advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1;
+	unsigned int lobits = MAX(m->lbits, 12U), vcnt, packbytes, encodebits;
+	uint64_t lead, two, pos = m->ebase, first;
+	struct z_erofs_lcluster e[16];
+	unsigned int lo[16], i;
+	uint8_t pack[32 + 4];
+	uint32_t base;
+	int err;
+
+	z_erofs_compact_split(m->advise & Z_EROFS_ADVISE_COMPACTED_2B,
+			      m->total, m->ebase, &lead, &two);
+	if (lcn < lead) {
+		vcnt = 2, packbytes = 8, first = lcn & ~1ULL;
+		pos += first * 4;
+	} else if (lcn < lead + two) {
+		vcnt = 16, packbytes = 32;
+		first = lead + (lcn - lead) / 16 * 16;
+		pos += lead * 4 + (first - lead) * 2;
+	} else {
+		vcnt = 2, packbytes = 8;
+		first = lead + two + (lcn - lead - two) / 2 * 2;
+		pos += lead * 4 + two * 2 + (first - lead - two) * 4;
+	}
+	memset(pack, 0, sizeof(pack));
+	err = erofs_image_pread(m->img, 0, pack, packbytes, pos);
+	if (err)
+		return err;
+	encodebits = (packbytes - 4) * 8 / vcnt;
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < vcnt; i++) {
+		unsigned int bit = i * encodebits;
+		uint32_t v = (pack[bit / 8] | pack[bit / 8 + 1] << 8 |
+			      pack[bit / 8 + 2] << 16) >> (bit % 8);
+
+		lo[i] = v & ((1U << lobits) - 1);
+		e[i].type = (v >> lobits) & 3;
+		if (e[i].type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+			e[i].clusterofs = lo[i];
+		} else if (lo[i] & Z_EROFS_LI_D0_CBLKCNT) {
+			if (!big)
+				return erofs_corrupt(m->img, "nid %llu: block count in lcluster %llu without big pclusters",
+						     (unsigned long long)m->vi->nid,
+						     (unsigned long long)(first + i));
+			e[i].cblkcnt = true;
+			e[i].cblks = lo[i] & ~Z_EROFS_LI_D0_CBLKCNT;
+			e[i].delta[0] = 1;
+		}
+	}
+	compact_fill_deltas(e, vcnt, lo);
+	i = lcn - first;
+	*l = e[i];
+	if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+		memcpy(&base, pack + packbytes - 4, 4);
+		l->blkaddr = le32_to_cpu(base) +
+			     z_erofs_compact_walk(e, vcnt, i, big);
+	}
+	return 0;
+}
+
+static int load(struct zmap *m, uint64_t lcn, struct z_erofs_lcluster *l)
+{
+	int err;
+
+	if (lcn >= m->total)
+		return erofs_corrupt(m->img, "nid %llu: lcluster %llu past the file's %llu",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)lcn,
+				     (unsigned long long)m->total);
+	err = m->vi->datalayout == EROFS_INODE_COMPRESSED_FULL ?
+		load_full(m, lcn, l) : load_compact(m, lcn, l);
+	if (err)
+		return err;
+	if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD &&
+	    l->clusterofs >= (1U << m->lbits))
+		return erofs_corrupt(m->img, "nid %llu: lcluster %llu starts at %u, past its end",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)lcn, l->clusterofs);
+	if (l->type == Z_EROFS_LCLUSTER_TYPE_NONHEAD &&
+	    (!l->delta[0] || !l->delta[1]))
+		return erofs_corrupt(m->img, "nid %llu: lcluster %llu has a zero distance",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)lcn);
+	return 0;
+}
+
+/* the HEAD whose extent covers NONHEAD @lcn */
+static int lookback(struct zmap *m, uint64_t *lcn, struct z_erofs_lcluster *l)
+{
+	uint64_t steps;
+	int err;
+
+	for (steps = 0; steps <= m->total; steps++) {
+		if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD)
+			return 0;
+		if (l->delta[0] > *lcn)
+			break;
+		*lcn -= l->delta[0];
+		err = load(m, *lcn, l);
+		if (err)
+			return err;
+	}
+	return erofs_corrupt(m->img, "nid %llu: lcluster %llu points back before the file",
+			     (unsigned long long)m->vi->nid,
+			     (unsigned long long)*lcn);
+}
+
+/* where the extent with its HEAD at @head ends: the next HEAD, or EOF */
+static int extent_end(struct zmap *m, uint64_t head, uint64_t *end)
+{
+	struct z_erofs_lcluster l;
+	uint64_t lcn = head + 1;
+	int err;
+
+	while (lcn < m->total) {
+		err = load(m, lcn, &l);
+		if (err)
+			return err;
+		if (l.type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+			*end = (lcn << m->lbits) | l.clusterofs;
+			return 0;
+		}
+		lcn += l.delta[1];	/* at least 1: the walk ends */
+	}
+	*end = m->vi->size;
+	return 0;
+}
+
+static int pcluster_blocks(struct zmap *m, uint64_t head, uint8_t type,
+			   uint32_t *cblks)
+{
+	bool big = m->advise & (type == Z_EROFS_LCLUSTER_TYPE_HEAD1 ?
+				Z_EROFS_ADVISE_BIG_PCLUSTER_1 :
+				Z_EROFS_ADVISE_BIG_PCLUSTER_2);
+	struct z_erofs_lcluster l;
+	int err;
+
+	*cblks = 1;
+	if (!big || head + 1 >= m->total)
+		return 0;
+	err = load(m, head + 1, &l);
+	if (err)
+		return err;
+	if (l.type != Z_EROFS_LCLUSTER_TYPE_NONHEAD)
+		return 0;
+	if (l.delta[0] != 1)
+		return erofs_corrupt(m->img, "nid %llu: lcluster %llu lacks its pcluster's block count",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)(head + 1));
+	if (l.cblkcnt)
+		*cblks = l.cblks;
+	if (!*cblks || ((uint64_t)*cblks << m->img->blkszbits) >
+		       Z_EROFS_PCLUSTER_MAX_SIZE)
+		return erofs_corrupt(m->img, "nid %llu: pcluster of %u blocks",
+				     (unsigned long long)m->vi->nid, *cblks);
+	return 0;
+}
+
+static int fill_map(struct zmap *m, uint64_t head,
+		    const struct z_erofs_lcluster *h, struct erofs_map *map)
+{
+	struct erofs_image *img = m->img;
+	uint64_t end;
+	uint32_t cblks;
+	int err;
+
+	map->la = (head << m->lbits) | h->clusterofs;
+	err = extent_end(m, head, &end);
+	if (err)
+		return err;
+	end = MIN(end, m->vi->size);
+	if (end <= map->la)
+		return erofs_corrupt(img, "nid %llu: empty extent at %llu",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->la);
+	map->llen = end - map->la;
+	map->device = 0;
+	map->flags = EROFS_MAP_MAPPED | EROFS_MAP_ENCODED |
+		     EROFS_MAP_FULL_MAPPED;
+	map->algorithm = h->type == Z_EROFS_LCLUSTER_TYPE_PLAIN ?
+		Z_EROFS_COMPRESSION_MAX :
+		m->algs[h->type == Z_EROFS_LCLUSTER_TYPE_HEAD2];
+	if (m->idata_size && end == m->vi->size) {
+		/* ztailpacking: the last pcluster follows the indexes */
+		map->flags |= EROFS_MAP_META;
+		map->pa = m->index_end;
+		map->plen = m->idata_size;
+	} else {
+		err = pcluster_blocks(m, head, h->type, &cblks);
+		if (err)
+			return err;
+		map->pa = erofs_pos(img, h->blkaddr);
+		map->plen = (uint64_t)cblks << img->blkszbits;
+	}
+	if (map->pa + map->plen > erofs_dev_size(img, 0) ||
+	    map->pa + map->plen < map->pa)
+		return erofs_corrupt(img, "nid %llu: pcluster at %llu+%llu past the image end",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->pa,
+				     (unsigned long long)map->plen);
+	if (map->llen > Z_EROFS_PCLUSTER_MAX_DSIZE)
+		return erofs_corrupt(img, "nid %llu: extent at %llu decompresses to %llu bytes",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->la,
+				     (unsigned long long)map->llen);
+	if (h->type == Z_EROFS_LCLUSTER_TYPE_PLAIN && map->llen > map->plen)
+		return erofs_corrupt(img, "nid %llu: stored extent at %llu longer than its pcluster",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->la);
+	return 0;
+}
+
+int z_erofs_map_blocks(struct erofs_image *img,
+		       const struct erofs_inode_info *vi, uint64_t offset,
+		       struct erofs_map *map)
+{
+	struct z_erofs_lcluster l;
+	struct zmap m;
+	uint64_t lcn;
+	int err;
+
+	err = zmap_init(&m, img, vi);
+	if (err)
+		return err;
+	lcn = offset >> m.lbits;
+	err = load(&m, lcn, &l);
+	if (err)
+		return err;
+	if (l.type != Z_EROFS_LCLUSTER_TYPE_NONHEAD &&
+	    (offset & ((1ULL << m.lbits) - 1)) < l.clusterofs) {
+		/* the bytes before this HEAD belong to the extent before */
+		if (!lcn)
+			return erofs_corrupt(img, "nid %llu: lcluster 0 does not start at 0",
+					     (unsigned long long)vi->nid);
+		err = load(&m, --lcn, &l);
+	}
+	if (!err)
+		err = lookback(&m, &lcn, &l);
+	if (!err)
+		err = fill_map(&m, lcn, &l, map);
+	return err;
+}

@@ -76,6 +76,12 @@ static int lzma_compress(struct erofs_compressor *c, const void *src,
 	struct lzma_priv *p = c->priv;
 	lzma_ret ret;
 
+	/*
+	 * A window larger than the input finds nothing more but costs its
+	 * match-finder tables on every encoder set-up, once per extent.
+	 */
+	p->opts.dict_size = MIN(c->spec.dict_size,
+				erofs_roundup_pow2(MAX(*srclen, 4096U)));
 	p->strm.next_in = src;
 	p->strm.avail_in = *srclen;
 	p->strm.next_out = dst;

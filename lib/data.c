@@ -336,11 +336,8 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 	struct erofs_builder *b = dp->b;
 	struct erofs_node *n = f->node;
 	struct z_erofs_file *z = n->z;
-	int err;
+	int fd, err;
 
-	err = check_unchanged(b, n, f->fd);
-	if (err)
-		return err;
 	if (z->blocks < DIV_ROUND_UP(n->size, b->blksz)) {
 		n->datalayout = z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
 					     EROFS_INODE_COMPRESSED_FULL;
@@ -363,7 +360,12 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 	free(z);
 	n->z = NULL;
 	b->stats.raw_fallback_files++;
-	return copy_plain(dp, n, f->fd);
+	fd = open_source(b, n);
+	if (fd < 0)
+		return fd;
+	err = copy_plain(dp, n, fd);
+	close(fd);
+	return err;
 }
 
 static int append_extents(struct erofs_node *n, const struct z_erofs_segment *s)
@@ -555,7 +557,16 @@ static int add_compressed(struct data_pass *dp, struct erofs_node *n)
 	for (pos = 0; pos < n->size && !err; pos += Z_SEGMENT_SIZE)
 		err = submit_segment(dp, f, pos,
 				     MIN((uint64_t)Z_SEGMENT_SIZE, n->size - pos));
-	/* from here on, the last of its queued segments to retire closes it */
+	/*
+	 * Every byte is in memory now: close the file rather than hold one
+	 * descriptor per queued file (thousands of small files fit in the
+	 * queue); a raw fallback reopens it.
+	 */
+	if (!err)
+		err = check_unchanged(b, n, f->fd);
+	close(f->fd);
+	f->fd = -1;
+	/* from here on, the last of its queued segments to retire frees it */
 	f->queued_all = true;
 	if (!f->pending)
 		close_file(f);

@@ -67,17 +67,23 @@ unsigned int z_erofs_index_size(const struct z_erofs_file *z,
 
 /*
  * Readers take an extent to run to the end of the lcluster they look up,
- * so the last extent must not look as if it ran past EOF into a whole
- * lcluster: when it starts before the last lcluster, that lcluster gets
- * an empty PLAIN head right at EOF.
+ * so the last extent must not look as if it ran past EOF into more than
+ * it holds: a stored (raw) extent can decode no more than its blocks.
+ * When the last extent starts before the last lcluster and would so
+ * claim more than it has, that lcluster gets an empty PLAIN head at EOF.
+ * Compressed extents get one alike, so no reader decodes past EOF.
  */
 static bool needs_eof_head(const struct z_erofs_file *z,
 			   unsigned int blkszbits, uint64_t size)
 {
+	const struct z_erofs_extent_rec *last = &z->ext[z->nr_ext - 1];
 	uint64_t last_lcn = (size - 1) >> blkszbits;
+	uint64_t claimed = ((last_lcn + 1) << blkszbits) - last->la;
 
-	return (size & ((1ULL << blkszbits) - 1)) &&
-	       (z->ext[z->nr_ext - 1].la >> blkszbits) < last_lcn;
+	if (!(size & ((1ULL << blkszbits) - 1)) ||
+	    (last->la >> blkszbits) >= last_lcn)
+		return false;
+	return !last->raw || claimed > ((uint64_t)last->nblocks << blkszbits);
 }
 
 static void set_head(struct z_erofs_lcluster *l, const struct z_erofs_extent_rec *e,
@@ -89,10 +95,24 @@ static void set_head(struct z_erofs_lcluster *l, const struct z_erofs_extent_rec
 	l->blkaddr = blkaddr;
 }
 
+/*
+ * A pcluster of several blocks says how many in the NONHEAD lcluster
+ * after its head; one without a NONHEAD is read as a single block.
+ */
+static bool extent_encodable(const struct z_erofs_file *z,
+			     const struct z_erofs_extent_rec *e,
+			     uint64_t head, uint64_t next)
+{
+	if (e->nblocks <= 1)
+		return true;
+	return z_big_pcluster(z) && head + 1 < next;
+}
+
 /* every lcluster's entry, from the extents */
-static struct z_erofs_lcluster *build_lclusters(const struct z_erofs_file *z,
-					unsigned int blkszbits, uint64_t size,
-					uint64_t blkaddr, uint64_t total)
+static int build_lclusters(const struct z_erofs_file *z,
+			   unsigned int blkszbits, uint64_t size,
+			   uint64_t blkaddr, uint64_t total,
+			   struct z_erofs_lcluster **out)
 {
 	struct z_erofs_lcluster *lc = calloc(total, sizeof(*lc));
 	const struct z_erofs_extent_rec eof = { .la = size, .raw = true };
@@ -100,7 +120,7 @@ static struct z_erofs_lcluster *build_lclusters(const struct z_erofs_file *z,
 	uint32_t i;
 
 	if (!lc)
-		return NULL;
+		return -ENOMEM;
 	for (i = 0; i < z->nr_ext; i++) {
 		const struct z_erofs_extent_rec *e = &z->ext[i];
 		uint64_t head = e->la >> blkszbits, next, lcn;
@@ -109,6 +129,10 @@ static struct z_erofs_lcluster *build_lclusters(const struct z_erofs_file *z,
 			next = z->ext[i + 1].la >> blkszbits;
 		else
 			next = eof_head ? eof.la >> blkszbits : total;
+		if (!extent_encodable(z, e, head, next)) {
+			free(lc);
+			return -EFAULT;
+		}
 		set_head(&lc[head], e, blkszbits, blkaddr);
 		for (lcn = head + 1; lcn < next; lcn++) {
 			lc[lcn].type = Z_EROFS_LCLUSTER_TYPE_NONHEAD;
@@ -124,7 +148,8 @@ static struct z_erofs_lcluster *build_lclusters(const struct z_erofs_file *z,
 	/* it has no blocks: its address is where the next would start */
 	if (eof_head)
 		set_head(&lc[total - 1], &eof, blkszbits, blkaddr);
-	return lc;
+	*out = lc;
+	return 0;
 }
 
 static void write_full(const struct z_erofs_lcluster *lc, uint64_t total, uint8_t *p)
@@ -268,9 +293,9 @@ int z_erofs_write_index(const struct z_erofs_file *z, unsigned int blkszbits,
 	struct z_erofs_lcluster *lc;
 	int err = 0;
 
-	lc = build_lclusters(z, blkszbits, size, blkaddr, total);
-	if (!lc)
-		return -ENOMEM;
+	err = build_lclusters(z, blkszbits, size, blkaddr, total, &lc);
+	if (err)
+		return err;
 	memcpy(p + (hstart - iend), &h, sizeof(h));
 	if (z->compact)
 		err = write_compact(z, lc, total, blkszbits,

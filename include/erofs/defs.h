@@ -35,6 +35,12 @@ static inline unsigned int erofs_ilog2(uint64_t n)
 }
 
 /* same encoding as the kernel's new_encode_dev() */
+/* the smallest power of two >= @n (n <= 2^31) */
+static inline uint32_t erofs_roundup_pow2(uint32_t n)
+{
+	return n <= 1 ? 1 : 1U << (erofs_ilog2(n - 1) + 1);
+}
+
 static inline uint32_t erofs_encode_dev(unsigned int major, unsigned int minor)
 {
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include "erofs/blobs.h"
 #include "erofs/check.h"
 #include "erofs/extract.h"
 #include "erofs/util.h"
@@ -39,6 +40,8 @@ struct fsck_cfg {
 	int preserve_owner, preserve_perms;	/* -1: the default */
 	const char *devices[MAX_DEVICES];
 	unsigned int nr_devices;
+	const char *blob_dir;
+	bool verify_blobs;
 };
 
 static void usage(FILE *f)
@@ -59,6 +62,9 @@ static void usage(FILE *f)
 "  --preserve-owner, --no-preserve-owner\n"
 "  --preserve-perms, --no-preserve-perms\n"
 "  --device=PATH         an extra device, in device-table order; repeatable\n"
+"  --blob-dir=DIR        find devices not given by --device in DIR by their\n"
+"                        tag: DIR/TAG or DIR/sha256/TAG (OCI layout)\n"
+"  --verify-blobs        check that each device's sha256 equals its tag\n"
 "  --quiet               print problems and errors only\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n"
@@ -79,6 +85,8 @@ enum {
 	OPT_PRESERVE_PERMS,
 	OPT_NO_PRESERVE_PERMS,
 	OPT_DEVICE,
+	OPT_BLOB_DIR,
+	OPT_VERIFY_BLOBS,
 	OPT_QUIET,
 };
 
@@ -93,6 +101,8 @@ static const struct option long_options[] = {
 	{ "preserve-perms", no_argument, NULL, OPT_PRESERVE_PERMS },
 	{ "no-preserve-perms", no_argument, NULL, OPT_NO_PRESERVE_PERMS },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+	{ "verify-blobs", no_argument, NULL, OPT_VERIFY_BLOBS },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -158,6 +168,12 @@ static int parse_args(struct fsck_cfg *c, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			c->devices[c->nr_devices++] = optarg;
+			break;
+		case OPT_BLOB_DIR:
+			c->blob_dir = optarg;
+			break;
+		case OPT_VERIFY_BLOBS:
+			c->verify_blobs = true;
 			break;
 		case OPT_QUIET:
 			c->msg.level = EROFS_MSG_ERR;
@@ -303,7 +319,31 @@ static int attach_devices(struct fsck_cfg *c, struct erofs_image *img)
 		if (err)
 			return err;
 	}
+	if (c->blob_dir)
+		return erofs_image_find_blobs(img, c->blob_dir);
 	return 0;
+}
+
+/* before the walk: a blob that is not what its tag says is a problem */
+static void verify_blobs(struct fsck_cfg *c, struct erofs_image *img,
+			 struct erofs_check *chk)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 1; i < img->nr_devs; i++) {
+		err = erofs_image_verify_blob(img, i);
+		if (!err)
+			erofs_info(&c->msg, "device %u %s: sha256 matches its tag",
+				   i, img->devs[i].path);
+		else if (err == -EOPNOTSUPP) {
+			erofs_warn(&c->msg, "device %u: tag \"%.64s\" is no sha256 digest: not verified",
+				   i, (const char *)img->devs[i].tag);
+			chk->stats.unsupported++;
+		} else if (err != -ENODEV && err != -EFSCORRUPTED) {
+			chk->fatal = err;
+		}
+	}
 }
 
 static int run(struct fsck_cfg *c, struct erofs_image *img,
@@ -322,6 +362,10 @@ static int run(struct fsck_cfg *c, struct erofs_image *img,
 		return err;
 	}
 	err = attach_devices(c, img);
+	if (!err && c->verify_blobs) {
+		verify_blobs(c, img, chk);
+		err = chk->fatal;
+	}
 	if (!err && c->extract) {
 		err = erofs_extract_open(&ex, &c->msg, &c->xopts);
 		chk->opts.extract = &ex;

@@ -43,6 +43,12 @@ static int builder_init(struct erofs_builder *b,
 		b->out_dev = st.st_dev;
 		b->out_ino = st.st_ino;
 	}
+	if (blob) {
+		b->devices = calloc(1, sizeof(*b->devices));
+		if (!b->devices)
+			return -ENOMEM;
+		b->nr_devices = 1;
+	}
 	err = erofs_hashmap_init(&b->hardlinks);
 	if (err)
 		return err;
@@ -67,6 +73,8 @@ static int finish_blob(struct erofs_builder *b)
 		return err;
 	b->stats.blob_blocks = b->blob_blocks;
 	erofs_sha256_hex(b->blob_digest, b->stats.blob_digest);
+	memcpy(b->devices[0].tag, b->stats.blob_digest, 64);
+	b->devices[0].blocks = b->blob_blocks;
 	return 0;
 }
 
@@ -107,7 +115,7 @@ int erofs_build_image(const struct erofs_build_options *opts,
 	err = builder_init(&b, opts, msg, src, out, blob);
 	if (err)
 		return err;
-	err = erofs_scan_tree(&b);
+	err = opts->nr_layers ? erofs_rebuild_tree(&b) : erofs_scan_tree(&b);
 	if (!err)
 		err = erofs_layout_prepare(&b);
 	if (!err)
@@ -120,12 +128,17 @@ int erofs_build_image(const struct erofs_build_options *opts,
 		err = finish_blob(&b);
 	if (!err)
 		err = write_image(&b);
-	if (!err && stats)
+	if (!err && stats) {
 		*stats = b.stats;
+		stats->devt = b.devices;
+		stats->nr_devt = b.nr_devices;
+		b.devices = NULL;
+	}
 	free(b.head);
 	free(b.meta);
 	erofs_meta_alloc_free(b.alloc);
 	erofs_chunks_exit(&b);
 	erofs_tree_free(&b);
+	free(b.devices);
 	return err;
 }

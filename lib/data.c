@@ -238,6 +238,8 @@ static int copy_chunked(struct data_pass *dp, struct erofs_node *n, int fd)
 		return -ENOMEM;
 	n->in_blob = dp->dout != b->out;
 	n->chunk_device = n->in_blob;
+	n->chunkbits = b->opts->chunkbits;
+	b->chunked = true;
 	for (i = 0, pos = 0; i < n->nr_chunks && !err; i++, pos += chunksize) {
 		uint32_t len = MIN(chunksize, n->size - pos);
 
@@ -633,6 +635,8 @@ int erofs_write_data(struct erofs_builder *b)
 	for (i = 0; i < b->nr_nodes && !err; i++) {
 		struct erofs_node *n = b->nodes[i];
 
+		if (n->data_ready)
+			continue;
 		if (n->zspec >= 0)
 			err = add_compressed(&dp, n);
 		else if (n->size && (S_ISREG(n->mode) || n->nblocks))

@@ -79,7 +79,7 @@ int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 				     device, img->nr_devs);
 	dev = &img->devs[device];
 	if (dev->fd < 0) {
-		erofs_err(img->msg, "device %d (tag \"%.64s\") is needed but not attached (use --device)",
+		erofs_err(img->msg, "device %d (tag \"%.64s\") is needed but not attached (use --device or --blob-dir)",
 			  device, (const char *)dev->tag);
 		return -ENODEV;
 	}

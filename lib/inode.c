@@ -34,7 +34,7 @@ static union erofs_inode_i_u node_i_u(const struct erofs_builder *b,
 		u.rdev = cpu_to_le32(n->rdev);
 	else if (n->datalayout == EROFS_INODE_CHUNK_BASED)
 		u.c.format = cpu_to_le16(
-			(b->opts->chunkbits - b->opts->blkszbits) |
+			(n->chunkbits - b->opts->blkszbits) |
 			(b->opts->chunk_indexes ? EROFS_CHUNK_FORMAT_INDEXES : 0));
 	else if (n->z)
 		u.compressed_blocks = cpu_to_le32(n->z->blocks);

@@ -34,22 +34,6 @@ static bool hardlink_eq(const void *item, const void *key)
 	return n->src_dev == k->dev && n->src_ino == k->ino;
 }
 
-static int add_node(struct erofs_builder *b, struct erofs_node *n)
-{
-	if (b->nr_nodes == b->nodes_cap) {
-		size_t cap = b->nodes_cap ? b->nodes_cap * 2 : 1024;
-		struct erofs_node **arr = realloc(b->nodes, cap * sizeof(*arr));
-
-		if (!arr)
-			return -ENOMEM;
-		b->nodes = arr;
-		b->nodes_cap = cap;
-	}
-	b->nodes[b->nr_nodes++] = n;
-	n->ino = b->nr_nodes;
-	return 0;
-}
-
 static int read_symlink(struct erofs_builder *b, struct erofs_node *n,
 			const struct stat *st)
 {
@@ -119,7 +103,7 @@ static int new_node(struct erofs_builder *b, char *path, const struct stat *st,
 	n->path = path;
 	n->parent = parent ? parent : n;
 	fill_attrs(b, n, st);
-	err = add_node(b, n);
+	err = erofs_add_node(b, n);
 	if (err) {
 		free(path);
 		free(n);
@@ -243,13 +227,6 @@ out_free:
 	return err;
 }
 
-static int dentry_cmp(const void *a, const void *b)
-{
-	const struct erofs_dentry *x = a, *y = b;
-
-	return erofs_name_cmp(x->name, x->len, y->name, y->len);
-}
-
 static int name_cmp(const void *a, const void *b)
 {
 	const char *x = *(char *const *)a, *y = *(char *const *)b;
@@ -342,7 +319,7 @@ static int scan_dir(struct erofs_builder *b, struct erofs_node *dir)
 		err = add_dentry(dir, "..", 2, dir->parent);
 	if (err)
 		return err;
-	qsort(dir->dents, dir->nr_dents, sizeof(*dir->dents), dentry_cmp);
+	erofs_sort_dents(dir);
 	return 0;
 }
 

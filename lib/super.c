@@ -62,25 +62,33 @@ unsigned int erofs_sb_devt_offset(const struct erofs_builder *b)
 
 unsigned int erofs_sb_head_size(const struct erofs_builder *b)
 {
-	if (!b->opts->blob_path)
+	if (!b->nr_devices)
 		return SB_END + erofs_sb_cfgs_size(b);
-	return erofs_sb_devt_offset(b) + EROFS_DEVT_SLOT_SIZE;
+	return erofs_sb_devt_offset(b) +
+	       b->nr_devices * EROFS_DEVT_SLOT_SIZE;
 }
 
-/* the blob is device 1: named by its digest, mapped after this image */
+/*
+ * Devices are named by their digests and mapped one after another past
+ * this image, so that compressed data in a blob has a unified address.
+ */
 static void write_devt(struct erofs_builder *b, struct erofs_super_block *sb)
 {
-	struct erofs_deviceslot slot = {
-		.blocks = cpu_to_le32(b->blob_blocks),
-		.mapped_blkaddr = cpu_to_le32(b->total_blocks),
-	};
-	unsigned int off = erofs_sb_devt_offset(b);
-	char hex[65];
+	unsigned int off = erofs_sb_devt_offset(b), i;
+	uint64_t mapped = b->total_blocks;
 
-	erofs_sha256_hex(b->blob_digest, hex);
-	memcpy(slot.tag, hex, sizeof(slot.tag));
-	memcpy(b->head + off, &slot, sizeof(slot));
-	sb->extra_devices = cpu_to_le16(1);
+	for (i = 0; i < b->nr_devices; i++) {
+		struct erofs_deviceslot slot = {
+			.blocks = cpu_to_le32(b->devices[i].blocks),
+			.mapped_blkaddr = cpu_to_le32(mapped),
+		};
+
+		memcpy(slot.tag, b->devices[i].tag, sizeof(slot.tag));
+		memcpy(b->head + off + i * EROFS_DEVT_SLOT_SIZE, &slot,
+		       sizeof(slot));
+		mapped += b->devices[i].blocks;
+	}
+	sb->extra_devices = cpu_to_le16(b->nr_devices);
 	sb->devt_slotoff = cpu_to_le16(off / EROFS_DEVT_SLOT_SIZE);
 	sb->feature_incompat |= cpu_to_le32(EROFS_FEATURE_INCOMPAT_DEVICE_TABLE);
 }
@@ -155,10 +163,10 @@ int erofs_write_super(struct erofs_builder *b)
 		sb.u1 = cpu_to_le16(configured_algs(b));
 		write_cfgs(b, b->head + SB_END);
 	}
-	if (o->chunkbits)
+	if (o->chunkbits || b->chunked)
 		incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
 	sb.feature_incompat = cpu_to_le32(incompat);
-	if (b->blob)
+	if (b->nr_devices)
 		write_devt(b, &sb);
 	memcpy(sb.uuid, o->uuid, sizeof(sb.uuid));
 	memcpy(sb.volume_name, o->volume_name, sizeof(sb.volume_name));

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,27 +30,59 @@ int erofs_name_cmp(const char *a, unsigned int alen,
 	return alen < blen ? -1 : alen > blen;
 }
 
+/* appends @n to the inodes in build order, which numbers it */
+int erofs_add_node(struct erofs_builder *b, struct erofs_node *n)
+{
+	if (b->nr_nodes == b->nodes_cap) {
+		size_t cap = b->nodes_cap ? b->nodes_cap * 2 : 1024;
+		struct erofs_node **arr = realloc(b->nodes, cap * sizeof(*arr));
+
+		if (!arr)
+			return -ENOMEM;
+		b->nodes = arr;
+		b->nodes_cap = cap;
+	}
+	b->nodes[b->nr_nodes++] = n;
+	n->ino = b->nr_nodes;
+	return 0;
+}
+
+static int dentry_cmp(const void *a, const void *b)
+{
+	const struct erofs_dentry *x = a, *y = b;
+
+	return erofs_name_cmp(x->name, x->len, y->name, y->len);
+}
+
+void erofs_sort_dents(struct erofs_node *dir)
+{
+	qsort(dir->dents, dir->nr_dents, sizeof(*dir->dents), dentry_cmp);
+}
+
+void erofs_node_free(struct erofs_node *n)
+{
+	unsigned int j;
+
+	for (j = 0; j < n->nr_dents; j++)
+		free(n->dents[j].name);
+	free(n->dents);
+	free(n->xattrs);
+	free(n->symlink);
+	free(n->tail);
+	free(n->chunks);
+	if (n->z)
+		free(n->z->ext);
+	free(n->z);
+	free(n->path);
+	free(n);
+}
+
 void erofs_tree_free(struct erofs_builder *b)
 {
 	size_t i;
-	unsigned int j;
 
-	for (i = 0; i < b->nr_nodes; i++) {
-		struct erofs_node *n = b->nodes[i];
-
-		for (j = 0; j < n->nr_dents; j++)
-			free(n->dents[j].name);
-		free(n->dents);
-		free(n->xattrs);
-		free(n->symlink);
-		free(n->tail);
-		free(n->chunks);
-		if (n->z)
-			free(n->z->ext);
-		free(n->z);
-		free(n->path);
-		free(n);
-	}
+	for (i = 0; i < b->nr_nodes; i++)
+		erofs_node_free(b->nodes[i]);
 	free(b->nodes);
 	b->nodes = NULL;
 	b->nr_nodes = 0;

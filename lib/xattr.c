@@ -144,15 +144,13 @@ static ssize_t xattr_list(const char *path, char **out)
 	}
 }
 
-static int xattr_read_one(struct erofs_xattr_table *t,
-			  const struct erofs_msg *msg, struct erofs_node *node,
-			  const char *path, const char *name)
+static int add_named(struct erofs_xattr_table *t, const struct erofs_msg *msg,
+		     struct erofs_node *node, const char *path,
+		     const char *name, const void *value, size_t vlen)
 {
 	const struct xattr_prefix *p = xattr_match_prefix(name);
 	struct erofs_xattr key = { 0 }, *x, **arr;
-	char value[65536 + 1];
 	size_t suffix_len;
-	ssize_t vlen;
 
 	if (!p) {
 		erofs_warn(msg, "%s: xattr %s has no EROFS name index, skipped",
@@ -165,23 +163,15 @@ static int xattr_read_one(struct erofs_xattr_table *t,
 			  name);
 		return -ENAMETOOLONG;
 	}
-	vlen = lgetxattr(path, name, value, sizeof(value));
-	if (vlen < 0) {
-		int err = -errno;
-
-		erofs_err(msg, "%s: cannot read xattr %s: %s", path, name,
-			  strerror(errno));
-		return err;
-	}
 	if (vlen > UINT16_MAX) {
-		erofs_err(msg, "%s: xattr %s value is %zd bytes, EROFS stores at most %u",
+		erofs_err(msg, "%s: xattr %s value is %zu bytes, EROFS stores at most %u",
 			  path, name, vlen, UINT16_MAX);
 		return -EFBIG;
 	}
 	key.index = p->index;
 	key.name = (char *)name + strlen(name) - suffix_len;
 	key.name_len = suffix_len;
-	key.value = value;
+	key.value = (void *)value;
 	key.value_len = vlen;
 
 	arr = realloc(node->xattrs, (node->nr_xattrs + 1) * sizeof(*arr));
@@ -193,6 +183,51 @@ static int xattr_read_one(struct erofs_xattr_table *t,
 		return -ENOMEM;
 	arr[node->nr_xattrs++] = x;
 	return 0;
+}
+
+static int xattr_read_one(struct erofs_xattr_table *t,
+			  const struct erofs_msg *msg, struct erofs_node *node,
+			  const char *path, const char *name)
+{
+	char value[65536 + 1];
+	ssize_t vlen;
+
+	if (!xattr_match_prefix(name))
+		return add_named(t, msg, node, path, name, NULL, 0);
+	vlen = lgetxattr(path, name, value, sizeof(value));
+	if (vlen < 0) {
+		int err = -errno;
+
+		erofs_err(msg, "%s: cannot read xattr %s: %s", path, name,
+			  strerror(errno));
+		return err;
+	}
+	return add_named(t, msg, node, path, name, value, vlen);
+}
+
+int erofs_xattr_add(struct erofs_xattr_table *t, const struct erofs_msg *msg,
+		    struct erofs_node *node, const char *path,
+		    const char *name, const void *value, size_t vlen)
+{
+	return add_named(t, msg, node, path, name, value, vlen);
+}
+
+void erofs_xattr_sort(struct erofs_node *node)
+{
+	if (node->nr_xattrs > 1)
+		qsort(node->xattrs, node->nr_xattrs, sizeof(*node->xattrs),
+		      xattr_cmp);
+}
+
+void erofs_xattr_drop(struct erofs_node *node)
+{
+	unsigned int i;
+
+	for (i = 0; i < node->nr_xattrs; i++)
+		node->xattrs[i]->refs--;
+	free(node->xattrs);
+	node->xattrs = NULL;
+	node->nr_xattrs = 0;
 }
 
 int erofs_xattr_read(struct erofs_xattr_table *t, const struct erofs_msg *msg,
@@ -215,9 +250,8 @@ int erofs_xattr_read(struct erofs_xattr_table *t, const struct erofs_msg *msg,
 			break;
 	}
 	free(list);
-	if (!err && node->nr_xattrs > 1)
-		qsort(node->xattrs, node->nr_xattrs, sizeof(*node->xattrs),
-		      xattr_cmp);
+	if (!err)
+		erofs_xattr_sort(node);
 	return err;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "erofs/build.h"
@@ -27,6 +28,7 @@ struct mkfs_cfg {
 	const char *hints_path;
 	uint64_t chunk_bytes;		/* --chunksize, likewise */
 	const char *manifest_path;
+	char layers_label[32];		/* "N layer images" */
 };
 
 /* the temporary image and blob, for the signal handler to remove */
@@ -35,7 +37,14 @@ static char tmp_image[4096], tmp_blob[4096];
 static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE_DIR\n"
-"Build an EROFS image IMAGE from the directory SOURCE_DIR.\n"
+"       " PROG " [OPTIONS] IMAGE LAYER_IMAGE...\n"
+"Build an EROFS image IMAGE from the directory SOURCE_DIR, or (rebuild\n"
+"mode) over existing EROFS images merged as overlay layers, the first\n"
+"lowest: IMAGE holds only metadata and refers to the layers' data where\n"
+"it is, naming each blob or layer it uses in its device table.\n"
+"Rebuild mode needs chunk-based or block-aligned files (layers built\n"
+"with --chunksize) and takes neither -z, --chunksize, --blobdev nor\n"
+"exclusions.\n"
 "\n"
 "  -b SIZE               block size: a power of two from 512 to 65536 (default 4096)\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
@@ -437,9 +446,47 @@ static int finish_chunks(struct mkfs_cfg *c)
 		/* chunks on another device need the device id of indexes */
 		c->opts.chunk_indexes = true;
 	}
-	if (c->opts.chunk_indexes && !c->chunk_bytes)
+	if (c->opts.chunk_indexes && !c->chunk_bytes && !c->opts.nr_layers)
 		return bad_arg(c, "-E", "force-chunk-indexes",
 			       "needs --chunksize");
+	return 0;
+}
+
+static bool is_regular(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
+/* one directory, or layer images for rebuild mode */
+static int finish_sources(struct mkfs_cfg *c, int n, char **srcs)
+{
+	struct erofs_build_options *o = &c->opts;
+	int i;
+
+	if (!is_regular(srcs[0])) {
+		if (n == 1)
+			return 0;
+		erofs_err(&c->msg, "one SOURCE_DIR, or layer images (see --help)");
+		return -EINVAL;
+	}
+	for (i = 1; i < n; i++)
+		if (!is_regular(srcs[i]))
+			return bad_arg(c, "layer", srcs[i],
+				       "not a regular file (rebuild mode takes images only)");
+	if (o->compress.nr_specs || c->chunk_bytes || o->blob_path ||
+	    o->nr_exclude_paths || o->nr_exclude_regexes) {
+		erofs_err(&c->msg, "rebuild mode takes neither -z, --chunksize, --blobdev nor exclusions");
+		return -EINVAL;
+	}
+	o->layers = srcs;
+	o->nr_layers = n;
+	snprintf(c->layers_label, sizeof(c->layers_label), "%d layer image%s",
+		 n, n > 1 ? "s" : "");
+	c->source = c->layers_label;
+	/* files refer to other devices: only indexes carry a device id */
+	o->chunk_indexes = true;
 	return 0;
 }
 
@@ -468,13 +515,15 @@ static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 		if (err)
 			return err;
 	}
-	if (argc - optind != 2) {
+	if (argc - optind < 2) {
 		erofs_err(&c->msg, "expected IMAGE and SOURCE_DIR (see --help)");
 		return -EINVAL;
 	}
 	c->image = argv[optind];
 	c->source = argv[optind + 1];
-	err = finish_compression(c);
+	err = finish_sources(c, argc - optind - 1, argv + optind + 1);
+	if (!err)
+		err = finish_compression(c);
 	if (!err)
 		err = finish_chunks(c);
 	if (err)
@@ -495,7 +544,7 @@ static void on_signal(int sig)
 static void print_summary(const struct mkfs_cfg *c,
 			  const struct erofs_build_stats *s, double secs)
 {
-	unsigned int blksz = 1U << c->opts.blkszbits;
+	unsigned int blksz = 1U << c->opts.blkszbits, i;
 	char size[32], uuid[37];
 
 	erofs_uuid_to_string(c->opts.uuid, uuid);
@@ -531,6 +580,9 @@ static void print_summary(const struct mkfs_cfg *c,
 	if (c->opts.blob_path)
 		printf("Blob %s: %llu blocks, sha256:%s\n", c->opts.blob_path,
 		       (unsigned long long)s->blob_blocks, s->blob_digest);
+	for (i = 0; c->opts.nr_layers && i < s->nr_devt; i++)
+		printf("Device %u: %u blocks, sha256:%.64s\n", i + 1,
+		       s->devt[i].blocks, (const char *)s->devt[i].tag);
 	if (c->opts.compress.nr_specs)
 		printf("Compressed %llu files of %llu bytes into %llu blocks "
 		       "(%.1f%%); %llu files stored uncompressed as it did not "
@@ -549,6 +601,7 @@ static int write_manifest(const struct mkfs_cfg *c,
 {
 	char tmp[4096], image_hex[65];
 	uint8_t digest[32];
+	unsigned int i;
 	FILE *f;
 	int err;
 
@@ -576,6 +629,11 @@ static int write_manifest(const struct mkfs_cfg *c,
 			"\"sha256\": \"%s\", \"blocks\": %llu}]",
 			c->opts.blob_path, s->blob_digest,
 			(unsigned long long)s->blob_blocks);
+	for (i = 0; c->opts.nr_layers && i < s->nr_devt; i++)
+		fprintf(f, "%s{\"device\": %u, \"sha256\": \"%.64s\", "
+			"\"blocks\": %u}%s", i ? ", " : ",\n  \"blobs\": [",
+			i + 1, (const char *)s->devt[i].tag,
+			s->devt[i].blocks, i + 1 == s->nr_devt ? "]" : "");
 	fprintf(f, ",\n  \"chunks\": {\"stored\": %llu, \"holes\": %llu, "
 		"\"deduplicated\": %llu, \"bytes_saved\": %llu}\n}\n",
 		(unsigned long long)(s->chunks - s->hole_chunks - s->dedup_chunks),
@@ -648,5 +706,6 @@ int main(int argc, char **argv)
 	}
 	if (!c.quiet)
 		print_summary(&c, &stats, (erofs_now_ms() - start) / 1000.0);
+	free(stats.devt);
 	return 0;
 }

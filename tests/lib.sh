@@ -80,6 +80,14 @@ treecmp() {
 	"$PY" "$TOOLS/treecmp.py" "$@"
 }
 
+# loop_attach FILE: a read-only loop device for FILE in $LOOP, detached
+# at exit (extra devices of a multi-device image must be block devices);
+# not in a subshell, so that the cleanup knows it
+loop_attach() {
+	LOOP=$(losetup -r -f --show "$1") || fail "losetup $1"
+	_loops+=("$LOOP")
+}
+
 gentree() {
 	"$PY" "$TOOLS/gentree.py" "$@"
 }

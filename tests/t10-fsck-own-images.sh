@@ -62,7 +62,7 @@ if "$MKFS" --help | grep -q -- --chunksize; then
 	set -e
 	cat "$T/err"
 	[ $rc = 8 ] || fail "bootstrap without its blob: exit $rc, not 8"
-	grep -q "not attached (use --device)" "$T/err" || fail "no hint to use --device"
+	grep -q "not attached (use --device" "$T/err" || fail "no hint to use --device"
 	rm -rf "$T/tm/out"
 	"$FSCK" --device="$T/blob.img" --extract="$T/tm/out" "$T/boot.img" ||
 		fail "bootstrap + blob: fsck.erofs failed"

@@ -10,13 +10,6 @@ require_debian_erofs
 
 gentree full "$T/src"
 
-loop_attach() {
-	local l
-	l=$(losetup -f --show "$1") || fail "losetup $1"
-	_loops+=("$l")
-	echo "$l"
-}
-
 note "chunked files inside the image, block map and indexes"
 for opts in "--chunksize=4096" "--chunksize=65536" "--chunksize=1M -E force-chunk-indexes"; do
 	# shellcheck disable=SC2086
@@ -46,7 +39,7 @@ assert m["blobs"][0]["sha256"] == sys.argv[2], m
 assert m["bootstrap"]["sha256"] == sys.argv[3], m
 PYEOF
 	[ "$(stat -c %s "$T/boot.img")" -lt $((4 << 20)) ] || fail "bootstrap holds data"
-	loop=$(loop_attach "$T/blob.img")
+	loop_attach "$T/blob.img"; loop=$LOOP
 	mkdir -p "$T/mnt"
 	mount -t erofs -o ro,device="$loop" "$T/boot.img" "$T/mnt" ||
 		fail "kernel refused bootstrap + blob: $(dmesg | tail -n 2)"
@@ -99,7 +92,7 @@ grep -q "Chunks of 65536 bytes: 6 stored, 2 holes, 4 equal to one stored before 
 	fail "dedup figures wrong"
 [ "$(stat -c %s "$T/d.blob")" -eq $(( (3 + 1) * 65536 + 4096 + 4096 )) ] ||
 	fail "blob is $(stat -c %s "$T/d.blob") bytes"
-loop=$(loop_attach "$T/d.blob")
+loop_attach "$T/d.blob"; loop=$LOOP
 mount -t erofs -o ro,device="$loop" "$T/d.img" "$T/mnt" || fail "mount dedup image"
 _mounts+=("$T/mnt")
 treecmp "$T/dup" "$T/mnt" --mtime 0

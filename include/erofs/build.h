@@ -46,7 +46,17 @@ struct erofs_build_options {
 	bool chunk_indexes;		/* 8-byte indexes, not a block map */
 	const char *blob_path;		/* file data goes to this blob */
 
+	/* rebuild mode: the tree and data of existing images, merged */
+	char **layers;
+	unsigned int nr_layers;
+
 	bool show_progress;
+};
+
+/* an extra device in the device table */
+struct erofs_build_device {
+	uint8_t tag[64];		/* sha256 of its content, hex */
+	uint32_t blocks;
 };
 
 struct erofs_build_stats {
@@ -62,6 +72,9 @@ struct erofs_build_stats {
 	char blob_digest[65];		/* sha256 of the blob, hex */
 	uint64_t meta_blocks, data_blocks, total_blocks;
 	uint32_t root_nid;
+	/* the device table, handed to the caller (free() it) */
+	struct erofs_build_device *devt;
+	unsigned int nr_devt;
 };
 
 struct erofs_builder {
@@ -100,6 +113,10 @@ struct erofs_builder {
 	struct erofs_output *blob;	/* with --blobdev */
 	uint64_t blob_blocks;
 	uint8_t blob_digest[32];
+	/* device 1.. : the blob, or the devices rebuilt images use */
+	struct erofs_build_device *devices;
+	unsigned int nr_devices;
+	bool chunked;			/* some file is chunk-based */
 	struct erofs_hashmap chunk_digests;	/* chunk dedup */
 	struct erofs_build_stats stats;
 };
@@ -117,6 +134,8 @@ int erofs_build_image(const struct erofs_build_options *opts,
 
 /* passes, in order */
 int erofs_scan_tree(struct erofs_builder *b);
+/* instead of the scan: the merged trees of opts->layers */
+int erofs_rebuild_tree(struct erofs_builder *b);
 int erofs_layout_prepare(struct erofs_builder *b);
 int erofs_write_data(struct erofs_builder *b);
 int erofs_layout_metadata(struct erofs_builder *b);
@@ -154,5 +173,9 @@ int erofs_node_put_content(struct erofs_builder *b, const struct erofs_node *n,
 			   const uint8_t *buf, uint64_t size);
 
 void erofs_tree_free(struct erofs_builder *b);
+void erofs_node_free(struct erofs_node *n);
+int erofs_add_node(struct erofs_builder *b, struct erofs_node *n);
+/* in the kernel's lookup order */
+void erofs_sort_dents(struct erofs_node *dir);
 
 #endif

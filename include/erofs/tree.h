@@ -58,8 +58,10 @@ struct erofs_node {
 
 	uint32_t *chunks;		/* chunk-based: block of each chunk */
 	uint64_t nr_chunks;		/* (device-relative, or a hole) */
-	uint16_t chunk_device;		/* 0: this image, 1: the blob */
+	uint16_t chunk_device;		/* 0: this image, else its device */
+	uint8_t chunkbits;		/* chunk-based: log2 of chunk bytes */
 	bool in_blob;			/* its data lives in the blob */
+	bool data_ready;		/* chunks refer to existing data */
 
 	int zspec;			/* -z entry to compress with, or -1 */
 	uint32_t zpclusterblks;		/* its pcluster size in blocks */

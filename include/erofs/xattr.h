@@ -35,6 +35,18 @@ int erofs_xattr_read(struct erofs_xattr_table *t, const struct erofs_msg *msg,
 		     struct erofs_node *node, const char *path);
 
 /*
+ * Adds xattr @name ("user.foo") with its value to @node, interned in @t;
+ * names EROFS has no prefix for are skipped with a warning.  Call
+ * erofs_xattr_sort() once all are added.
+ */
+int erofs_xattr_add(struct erofs_xattr_table *t, const struct erofs_msg *msg,
+		    struct erofs_node *node, const char *path,
+		    const char *name, const void *value, size_t vlen);
+void erofs_xattr_sort(struct erofs_node *node);
+/* forgets @node's xattrs (it is replaced or dropped from the tree) */
+void erofs_xattr_drop(struct erofs_node *node);
+
+/*
  * Chooses the shared xattrs: those carried by at least @tolerance inodes
  * (0: none), in a canonical order so that ids do not depend on scan order.
  */

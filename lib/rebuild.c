@@ -1,0 +1,713 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Rebuild mode: one image over the trees of existing images (layers),
+ * merged as overlayfs would stack them, whose files point at the data
+ * where it already is -- in the layers' blobs, or in a layer image
+ * itself -- so that layers are merged without copying a byte of data.
+ *
+ * A later layer's entry replaces an earlier one of the same name, except
+ * that two directories merge; a whiteout (a 0:0 character device) hides
+ * the lower entry, and a directory with trusted.overlay.opaque="y" hides
+ * all of the lower directory's entries.  Whiteouts and opaque marks are
+ * consumed, not copied.
+ *
+ * Only data that can be addressed as whole blocks can be referenced:
+ * chunk-based files (any chunk size, on any device) and flat files
+ * without an inline tail.  Others (compressed files, inline tails) are
+ * refused, naming the file: build such layers with --chunksize.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "erofs/build.h"
+#include "erofs/erofs_fs.h"
+#include "erofs/reader.h"
+#include "erofs/sha256.h"
+
+#define REBUILD_MAX_DEPTH	1024
+
+struct rb_layer {
+	struct erofs_image img;
+	const char *path;
+	bool opened;
+};
+
+struct rb_entry {
+	char *name;
+	unsigned int len;
+	uint64_t nid;
+};
+
+struct rebuild {
+	struct erofs_builder *b;
+	struct rb_layer *layers;
+	unsigned int nr_layers;
+	struct erofs_node **made;	/* every node made, reached or not */
+	size_t nr_made, cap_made;
+	struct erofs_hashmap links;	/* (layer, nid) -> node, hardlinks */
+	struct erofs_hashmap dirs_seen;	/* (layer, nid) of directories */
+	uint32_t *devkeys;		/* (layer << 16 | device), first use */
+	unsigned int nr_devkeys;
+};
+
+struct rb_key {
+	uint64_t layer, nid;
+};
+
+struct rb_seen {
+	struct rb_key key;
+};
+
+static uint64_t key_hash(const struct rb_key *k)
+{
+	return erofs_hash_bytes(0, k, sizeof(*k));
+}
+
+static bool link_eq(const void *item, const void *key)
+{
+	const struct erofs_node *n = item;
+	const struct rb_key *k = key;
+
+	return n->src_dev == k->layer && n->src_ino == k->nid;
+}
+
+static bool seen_eq(const void *item, const void *key)
+{
+	const struct rb_seen *s = item;
+
+	return !memcmp(&s->key, key, sizeof(s->key));
+}
+
+static int remember(struct rebuild *r, struct erofs_node *n)
+{
+	if (r->nr_made == r->cap_made) {
+		size_t cap = r->cap_made ? r->cap_made * 2 : 1024;
+		struct erofs_node **arr = realloc(r->made, cap * sizeof(*arr));
+
+		if (!arr)
+			return -ENOMEM;
+		r->made = arr;
+		r->cap_made = cap;
+	}
+	r->made[r->nr_made++] = n;
+	return 0;
+}
+
+/* the overlay meaning of an inode */
+static bool is_whiteout(const struct erofs_inode_info *vi)
+{
+	return S_ISCHR(vi->mode) && !vi->rdev;
+}
+
+struct xattr_ctx {
+	struct rebuild *r;
+	struct erofs_image *img;
+	struct erofs_node *n;
+	bool opaque;
+};
+
+static int add_xattr(void *arg, unsigned int index, const char *name,
+		     unsigned int name_len, const void *value,
+		     unsigned int value_len)
+{
+	struct xattr_ctx *x = arg;
+	char full[EROFS_XATTR_NAME_MAX];
+	int len;
+
+	len = erofs_xattr_full_name(x->img, index, name, name_len, full);
+	if (len < 0)
+		return len;
+	if (!strcmp(full, "trusted.overlay.opaque")) {
+		x->opaque = value_len == 1 && *(const char *)value == 'y';
+		return 0;
+	}
+	return erofs_xattr_add(&x->r->b->xattrs, x->r->b->msg, x->n,
+			       x->n->path, full, value, value_len);
+}
+
+/* owners, times and xattrs from the layer; @opaque if it hides below */
+static int set_attrs(struct rebuild *r, struct erofs_image *img,
+		     const struct erofs_inode_info *vi, struct erofs_node *n,
+		     bool *opaque)
+{
+	const struct erofs_build_options *o = r->b->opts;
+	struct xattr_ctx x = { .r = r, .img = img, .n = n };
+	int err = 0;
+
+	n->mode = vi->mode;
+	n->uid = o->all_root ? 0 : vi->uid;
+	n->gid = o->all_root ? 0 : vi->gid;
+	if (o->force_uid >= 0)
+		n->uid = o->force_uid;
+	if (o->force_gid >= 0)
+		n->gid = o->force_gid;
+	n->mtime = o->fixed_mtime ? o->build_time : vi->mtime;
+	n->mtime_nsec = o->fixed_mtime ? o->build_time_nsec : vi->mtime_nsec;
+	erofs_xattr_drop(n);
+	if (o->xattr_tolerance >= 0)
+		err = erofs_iterate_xattrs(img, vi, add_xattr, &x);
+	erofs_xattr_sort(n);
+	if (opaque)
+		*opaque = x.opaque;
+	return err;
+}
+
+static int devkey_index(struct rebuild *r, uint32_t key)
+{
+	uint32_t *arr;
+	unsigned int i;
+
+	for (i = 0; i < r->nr_devkeys; i++)
+		if (r->devkeys[i] == key)
+			return i;
+	if (r->nr_devkeys >= UINT16_MAX - 1)
+		return -E2BIG;
+	arr = realloc(r->devkeys, (r->nr_devkeys + 1) * sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	r->devkeys = arr;
+	arr[r->nr_devkeys] = key;
+	return r->nr_devkeys++;
+}
+
+static int refuse(struct rebuild *r, const struct erofs_node *n,
+		  const char *why)
+{
+	erofs_err(r->b->msg, "%s: %s: its data cannot be referenced in place (build the layer with --chunksize)",
+		  n->path, why);
+	return -EOPNOTSUPP;
+}
+
+/* one chunk's place: a hole, or a block of some device of the layer */
+static int map_chunk(struct rebuild *r, unsigned int l,
+		     const struct erofs_inode_info *vi, struct erofs_node *n,
+		     uint64_t i, int *dev)
+{
+	struct erofs_image *img = &r->layers[l].img;
+	struct erofs_map map;
+	uint64_t want = MIN(1ULL << n->chunkbits, vi->size - (i << n->chunkbits));
+	int err, idx;
+
+	err = erofs_map_blocks(img, vi, i << n->chunkbits, &map);
+	if (err)
+		return err;
+	if (!(map.flags & EROFS_MAP_MAPPED)) {
+		n->chunks[i] = EROFS_NULL_ADDR;
+		return 0;
+	}
+	if ((map.flags & EROFS_MAP_META) || map.llen < want ||
+	    (map.pa & (r->b->blksz - 1)))
+		return refuse(r, n, "data not in whole blocks");
+	idx = devkey_index(r, l << 16 | map.device);
+	if (idx < 0)
+		return idx;
+	if (*dev >= 0 && *dev != idx)
+		return refuse(r, n, "chunks on several devices");
+	*dev = idx;
+	n->chunks[i] = map.pa >> r->b->opts->blkszbits;
+	return 0;
+}
+
+static int map_data(struct rebuild *r, unsigned int l,
+		    const struct erofs_inode_info *vi, struct erofs_node *n)
+{
+	unsigned int blkbits = r->b->opts->blkszbits;
+	int dev = -1, err = 0;
+	uint64_t i;
+
+	n->data_ready = true;
+	if (!vi->size)
+		return 0;
+	switch (vi->datalayout) {
+	case EROFS_INODE_CHUNK_BASED:
+		n->chunkbits = vi->chunkbits;
+		break;
+	case EROFS_INODE_FLAT_INLINE:
+		if (vi->size & (r->b->blksz - 1))
+			return refuse(r, n, "inline tail");
+		/* fall through */
+	case EROFS_INODE_FLAT_PLAIN:
+		/* one chunk as large as the file: its blocks are contiguous */
+		n->chunkbits = MAX(blkbits, erofs_ilog2(vi->size - 1) + 1);
+		break;
+	default:
+		return refuse(r, n, "compressed");
+	}
+	n->nr_chunks = DIV_ROUND_UP(vi->size, 1ULL << n->chunkbits);
+	n->chunks = calloc(n->nr_chunks, sizeof(*n->chunks));
+	if (!n->chunks)
+		return -ENOMEM;
+	for (i = 0; i < n->nr_chunks && !err; i++)
+		err = map_chunk(r, l, vi, n, i, &dev);
+	if (err)
+		return err;
+	n->datalayout = EROFS_INODE_CHUNK_BASED;
+	n->chunk_device = dev + 1;	/* an index into devkeys, for now */
+	r->b->chunked = true;
+	r->b->stats.chunks += n->nr_chunks;
+	return 0;
+}
+
+static int read_symlink(struct erofs_image *img,
+			const struct erofs_inode_info *vi, struct erofs_node *n)
+{
+	ssize_t got;
+
+	if (vi->size > EROFS_SYMLINK_MAX)
+		return erofs_corrupt(img, "%s: symlink of %llu bytes", n->path,
+				     (unsigned long long)vi->size);
+	n->symlink = malloc(vi->size + 1);
+	if (!n->symlink)
+		return -ENOMEM;
+	got = erofs_pread_file(img, vi, n->symlink, vi->size, 0);
+	if (got < 0)
+		return got;
+	if ((uint64_t)got != vi->size)
+		return erofs_corrupt(img, "%s: symlink target is short", n->path);
+	n->symlink[got] = '\0';
+	return 0;
+}
+
+static int new_node(struct rebuild *r, unsigned int l,
+		    const struct erofs_inode_info *vi, const char *path,
+		    struct erofs_node **out)
+{
+	struct erofs_image *img = &r->layers[l].img;
+	struct rb_key k = { l + 1, vi->nid };
+	struct erofs_node *n;
+	int err;
+
+	if (!S_ISDIR(vi->mode) && vi->nlink > 1) {
+		n = erofs_hashmap_find(&r->links, key_hash(&k), link_eq, &k);
+		if (n) {
+			*out = n;
+			return 0;
+		}
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	err = remember(r, n);
+	if (err) {
+		free(n);
+		return err;
+	}
+	n->zspec = -1;
+	if (asprintf(&n->path, "%s:%s", r->layers[l].path, path) < 0) {
+		n->path = NULL;
+		return -ENOMEM;
+	}
+	n->src_dev = k.layer;
+	n->src_ino = k.nid;
+	err = set_attrs(r, img, vi, n, NULL);
+	if (err)
+		return err;
+	if (S_ISCHR(vi->mode) || S_ISBLK(vi->mode))
+		n->rdev = vi->rdev;
+	if (S_ISREG(vi->mode) || S_ISLNK(vi->mode))
+		n->size = vi->size;
+	if (S_ISLNK(vi->mode))
+		err = read_symlink(img, vi, n);
+	else if (S_ISREG(vi->mode))
+		err = map_data(r, l, vi, n);
+	if (!err && !S_ISDIR(vi->mode) && vi->nlink > 1)
+		err = erofs_hashmap_insert(&r->links, key_hash(&k), n);
+	if (!err)
+		*out = n;
+	return err;
+}
+
+static int collect_entry(void *arg, const char *name, unsigned int len,
+			 uint64_t nid, unsigned int ftype)
+{
+	struct rb_entry **arr = arg, *e;
+	size_t n = 0;
+
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 0;
+	/* a NULL-named sentinel ends the array */
+	while ((*arr) && (*arr)[n].name)
+		n++;
+	e = realloc(*arr, (n + 2) * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	*arr = e;
+	e[n].name = strndup(name, len);
+	e[n].len = len;
+	e[n].nid = nid;
+	e[n + 1].name = NULL;
+	return e[n].name ? 0 : -ENOMEM;
+}
+
+static void free_entries(struct rb_entry *e)
+{
+	size_t i;
+
+	for (i = 0; e && e[i].name; i++)
+		free(e[i].name);
+	free(e);
+}
+
+struct dent_list {
+	struct erofs_dentry *d;
+	unsigned int n, cap;
+};
+
+static int push(struct dent_list *l, const char *name, unsigned int len,
+		struct erofs_node *node, bool copy)
+{
+	if (l->n == l->cap) {
+		unsigned int cap = l->cap ? l->cap * 2 : 16;
+		struct erofs_dentry *d = realloc(l->d, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		l->d = d;
+		l->cap = cap;
+	}
+	l->d[l->n].name = copy ? strndup(name, len) : (char *)name;
+	if (!l->d[l->n].name)
+		return -ENOMEM;
+	l->d[l->n].len = len;
+	l->d[l->n].node = node;
+	l->n++;
+	return 0;
+}
+
+static int merge_dir(struct rebuild *r, unsigned int l, struct erofs_node *dir,
+		     const struct erofs_inode_info *dvi, const char *path,
+		     unsigned int depth);
+
+/* layer @l's entry @e over the lower one @old (NULL: none) */
+static int merge_entry(struct rebuild *r, unsigned int l,
+		       struct dent_list *out, const struct rb_entry *e,
+		       struct erofs_node *old, const char *dirpath,
+		       unsigned int depth)
+{
+	struct erofs_image *img = &r->layers[l].img;
+	struct erofs_inode_info vi;
+	struct erofs_node *n = old;
+	char *path;
+	int err;
+
+	err = erofs_read_inode(img, e->nid, &vi);
+	if (err)
+		return err;
+	if (is_whiteout(&vi))
+		return 0;
+	if (asprintf(&path, "%s/%s", strcmp(dirpath, "/") ? dirpath : "",
+		     e->name) < 0)
+		return -ENOMEM;
+	if (!old || !S_ISDIR(vi.mode) || !S_ISDIR(old->mode))
+		err = new_node(r, l, &vi, path, &n);
+	if (!err)
+		err = push(out, e->name, e->len, n, true);
+	if (!err && S_ISDIR(vi.mode))
+		err = merge_dir(r, l, n, &vi, path, depth + 1);
+	free(path);
+	return err;
+}
+
+static int mark_seen(struct rebuild *r, unsigned int l, uint64_t nid,
+		     const char *path)
+{
+	struct rb_key k = { l + 1, nid };
+	struct rb_seen *s;
+	int err;
+
+	if (erofs_hashmap_find(&r->dirs_seen, key_hash(&k), seen_eq, &k))
+		return erofs_corrupt(&r->layers[l].img, "%s:%s: directory nid %llu is reached twice (a loop)",
+				     r->layers[l].path, path,
+				     (unsigned long long)nid);
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->key = k;
+	err = erofs_hashmap_insert(&r->dirs_seen, key_hash(&k), s);
+	if (err)
+		free(s);
+	return err;
+}
+
+static void free_dents(struct erofs_dentry *d, unsigned int n)
+{
+	while (n)
+		free(d[--n].name);
+	free(d);
+}
+
+/*
+ * Layer @l's directory @dvi over @dir: the entries of both, sorted, are
+ * joined in one pass; @dir's attributes become the layer's.
+ */
+static int merge_dir(struct rebuild *r, unsigned int l, struct erofs_node *dir,
+		     const struct erofs_inode_info *dvi, const char *path,
+		     unsigned int depth)
+{
+	struct erofs_image *img = &r->layers[l].img;
+	struct rb_entry *ents = NULL;
+	struct dent_list out = { 0 };
+	unsigned int i = 0, j = 0;
+	bool opaque = false;
+	int err;
+
+	if (depth > REBUILD_MAX_DEPTH)
+		return erofs_corrupt(img, "%s:%s: directories nested deeper than %u",
+				     r->layers[l].path, path,
+				     REBUILD_MAX_DEPTH);
+	err = mark_seen(r, l, dvi->nid, path);
+	if (!err)
+		err = set_attrs(r, img, dvi, dir, &opaque);
+	if (!err)
+		err = erofs_iterate_dir(img, dvi, EROFS_NID_UNKNOWN,
+					collect_entry, &ents);
+	while (!err && (i < dir->nr_dents || (ents && ents[j].name))) {
+		struct erofs_dentry *d = i < dir->nr_dents ? &dir->dents[i] : NULL;
+		struct rb_entry *e = ents && ents[j].name ? &ents[j] : NULL;
+		int cmp = !d ? 1 : !e ? -1 :
+			  erofs_name_cmp(d->name, d->len, e->name, e->len);
+
+		if (cmp < 0) {		/* lower only */
+			if (!opaque) {
+				err = push(&out, d->name, d->len, d->node, false);
+				d->name = NULL;
+			}
+			i++;
+			continue;
+		}
+		err = merge_entry(r, l, &out, e, cmp ? NULL : d->node, path,
+				  depth);
+		j++;
+		i += !cmp;
+	}
+	free_entries(ents);
+	free_dents(dir->dents, dir->nr_dents);
+	dir->dents = out.d;
+	dir->nr_dents = out.n;
+	return err;
+}
+
+static int open_layers(struct rebuild *r)
+{
+	const struct erofs_build_options *o = r->b->opts;
+	unsigned int i;
+	int err;
+
+	r->layers = calloc(o->nr_layers, sizeof(*r->layers));
+	if (!r->layers)
+		return -ENOMEM;
+	r->nr_layers = o->nr_layers;
+	for (i = 0; i < r->nr_layers; i++) {
+		struct rb_layer *ly = &r->layers[i];
+
+		ly->path = o->layers[i];
+		err = erofs_image_open(&ly->img, r->b->msg, ly->path);
+		if (err) {
+			erofs_err(r->b->msg, "%s: cannot be opened as an EROFS image",
+				  ly->path);
+			return err;
+		}
+		ly->opened = true;
+		if (ly->img.blkszbits != o->blkszbits) {
+			erofs_err(r->b->msg, "%s has %u-byte blocks: rebuild with -b %u",
+				  ly->path, ly->img.blksz, ly->img.blksz);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* a device of the new image: a layer's blob, or the layer image itself */
+static int fill_device(struct rebuild *r, uint32_t key,
+		       struct erofs_build_device *dev)
+{
+	struct rb_layer *ly = &r->layers[key >> 16];
+	unsigned int d = key & 0xffff;
+	uint8_t digest[EROFS_SHA256_SIZE];
+	char hex[65];
+	int err;
+
+	if (d) {
+		memcpy(dev->tag, ly->img.devs[d].tag, sizeof(dev->tag));
+		dev->blocks = ly->img.devs[d].blocks;
+		return 0;
+	}
+	err = erofs_sha256_file(ly->path, digest);
+	if (err) {
+		erofs_err(r->b->msg, "%s: cannot read: %s", ly->path,
+			  strerror(-err));
+		return err;
+	}
+	erofs_sha256_hex(digest, hex);
+	memcpy(dev->tag, hex, sizeof(dev->tag));
+	dev->blocks = ly->img.blocks;
+	return 0;
+}
+
+static int keycmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* devices in (layer, device) order, whatever order files met them */
+static int make_devices(struct rebuild *r)
+{
+	struct erofs_builder *b = r->b;
+	uint32_t *sorted;
+	uint16_t *newid;
+	unsigned int i, k;
+	size_t m;
+	int err = 0;
+
+	if (!r->nr_devkeys)
+		return 0;
+	sorted = malloc(r->nr_devkeys * sizeof(*sorted));
+	newid = malloc(r->nr_devkeys * sizeof(*newid));
+	b->devices = calloc(r->nr_devkeys, sizeof(*b->devices));
+	if (!sorted || !newid || !b->devices) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(sorted, r->devkeys, r->nr_devkeys * sizeof(*sorted));
+	qsort(sorted, r->nr_devkeys, sizeof(*sorted), keycmp);
+	b->nr_devices = r->nr_devkeys;
+	for (k = 0; k < r->nr_devkeys && !err; k++)
+		err = fill_device(r, sorted[k], &b->devices[k]);
+	for (i = 0; i < r->nr_devkeys; i++)
+		for (k = 0; k < r->nr_devkeys; k++)
+			if (sorted[k] == r->devkeys[i])
+				newid[i] = k + 1;
+	for (m = 0; m < b->nr_nodes && !err; m++) {
+		struct erofs_node *n = b->nodes[m];
+
+		if (n->chunk_device)
+			n->chunk_device = newid[n->chunk_device - 1];
+	}
+out:
+	free(sorted);
+	free(newid);
+	return err;
+}
+
+static int add_dots(struct erofs_node *dir)
+{
+	struct dent_list l = { dir->dents, dir->nr_dents, dir->nr_dents };
+	int err;
+
+	err = push(&l, ".", 1, dir, true);
+	if (!err)
+		err = push(&l, "..", 2, dir->parent, true);
+	dir->dents = l.d;
+	dir->nr_dents = l.n;
+	if (!err)
+		erofs_sort_dents(dir);
+	return err;
+}
+
+/*
+ * The merged tree in breadth-first order, as a scan would give it: inode
+ * numbers, parents and link counts from what is reachable.
+ */
+static int order_tree(struct rebuild *r, struct erofs_node *root)
+{
+	struct erofs_builder *b = r->b;
+	size_t i;
+	unsigned int j;
+	int err;
+
+	root->parent = root;
+	err = erofs_add_node(b, root);
+	for (i = 0; i < b->nr_nodes && !err; i++) {
+		struct erofs_node *dir = b->nodes[i];
+
+		if (!S_ISDIR(dir->mode))
+			continue;
+		dir->nlink = 2;
+		for (j = 0; j < dir->nr_dents && !err; j++) {
+			struct erofs_node *c = dir->dents[j].node;
+
+			if (S_ISDIR(c->mode)) {
+				c->parent = dir;
+				dir->nlink++;
+			} else if (c->ino) {
+				c->nlink++;
+				b->stats.hardlinks++;
+				continue;
+			} else {
+				c->nlink = 1;
+			}
+			err = erofs_add_node(b, c);
+		}
+		if (!err)
+			err = add_dots(dir);
+	}
+	return err;
+}
+
+static void rebuild_exit(struct rebuild *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr_made; i++) {
+		struct erofs_node *n = r->made[i];
+
+		if (n->ino)
+			continue;
+		/* hidden by a later layer: not in the image */
+		erofs_xattr_drop(n);
+		erofs_node_free(n);
+	}
+	free(r->made);
+	for (i = 0; r->dirs_seen.slots && i <= r->dirs_seen.mask; i++)
+		free(r->dirs_seen.slots[i].item);
+	erofs_hashmap_exit(&r->dirs_seen);
+	erofs_hashmap_exit(&r->links);
+	for (i = 0; i < r->nr_layers; i++)
+		if (r->layers[i].opened)
+			erofs_image_close(&r->layers[i].img);
+	free(r->layers);
+	free(r->devkeys);
+}
+
+int erofs_rebuild_tree(struct erofs_builder *b)
+{
+	struct rebuild r = { .b = b };
+	struct erofs_inode_info vi;
+	struct erofs_node *root = NULL;
+	unsigned int l;
+	int err;
+
+	err = erofs_hashmap_init(&r.links);
+	if (!err)
+		err = erofs_hashmap_init(&r.dirs_seen);
+	if (!err)
+		err = open_layers(&r);
+	for (l = 0; l < r.nr_layers && !err; l++) {
+		struct erofs_image *img = &r.layers[l].img;
+
+		err = erofs_read_inode(img, img->root_nid, &vi);
+		if (!err && !S_ISDIR(vi.mode))
+			err = erofs_corrupt(img, "%s: root is not a directory",
+					    r.layers[l].path);
+		if (!err && !root)
+			err = new_node(&r, l, &vi, "/", &root);
+		if (!err)
+			err = merge_dir(&r, l, root, &vi, "/", 0);
+		erofs_progress_update(&b->progress, "merging layers", l + 1,
+				      r.nr_layers);
+	}
+	if (!err) {
+		b->root = root;
+		err = order_tree(&r, root);
+	}
+	if (!err)
+		err = make_devices(&r);
+	erofs_progress_done(&b->progress);
+	rebuild_exit(&r);
+	return err;
+}

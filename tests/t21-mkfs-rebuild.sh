@@ -1,0 +1,158 @@
+#!/bin/bash
+# Rebuild mode: a bootstrap over three layer images -- one chunk-based with
+# its data inside, one whose data is in a blob, one flat without inline
+# tails -- merged as overlayfs stacks them (whiteouts, opaque directories,
+# replaced and merged entries, hardlinks split by an upper layer).  The
+# kernel mounts it with the layers' devices and reads back the tree an
+# overlay copy gives; fsck.erofs finds the blobs by digest and verifies
+# them, and notices a wrong, swapped or truncated blob; layers it cannot
+# refer to in place are refused by name.
+. "$(dirname "$0")/lib.sh"
+require_mount
+FSCK="$TOP/fsck/fsck.erofs"
+
+gentree full "$T/l1"
+rm -rf "$T/l1/names"			# keep the test quick
+mkdir -p "$T/l2/links/a" "$T/l2/times" "$T/l2/sizes/f8192" "$T/l2/new" "$T/l3/sizes"
+mknod "$T/l2/links/a/one" c 0 0			# whiteout: one hardlink name
+mknod "$T/l2/types" c 0 0			# whiteout: a whole directory
+setfattr -n trusted.overlay.opaque -v y "$T/l2/times"	# opaque
+echo "only this" >"$T/l2/times/fresh"
+echo "a dir replaced by a file" >"$T/l2/xattrs"
+echo "inside a file made a dir" >"$T/l2/sizes/f8192/inner"
+head -c 300000 /dev/urandom >"$T/l2/new/blob-data"
+ln "$T/l2/new/blob-data" "$T/l2/new/blob-data-link"
+setfattr -n user.layer -v two "$T/l2/new/blob-data"
+head -c 12288 /dev/urandom >"$T/l3/sizes/f4097"	# replaces, block-aligned
+head -c 5000 /dev/urandom >"$T/l3/tail-file"
+ln -s ../sizes/f4097 "$T/l3/link-to-f4097"
+touch -h -d @1700000000 "$T/l2"/* "$T/l3"/* "$T/l2" "$T/l3"
+
+# the expected tree: each layer applied over a copy of the ones below
+"$PY" - "$T/exp" "$T/l1" "$T/l2" "$T/l3" <<'PYEOF'
+import os, shutil, stat, subprocess, sys
+exp, layers = sys.argv[1], sys.argv[2:]
+
+def rm(p):
+    if os.path.isdir(p) and not os.path.islink(p):
+        shutil.rmtree(p)
+    elif os.path.lexists(p):
+        os.unlink(p)
+
+subprocess.run(['cp', '-a', layers[0], exp], check=True)
+for layer in layers[1:]:
+    restore = []
+    for d, dirs, files in os.walk(layer):
+        rel = os.path.relpath(d, layer)
+        for name in dirs + files:
+            src = os.path.join(d, name)
+            dst = os.path.normpath(os.path.join(exp, rel, name))
+            st = os.lstat(src)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                rm(dst)
+            elif not stat.S_ISDIR(st.st_mode) or not os.path.isdir(dst) or \
+                    os.path.islink(dst):
+                rm(dst)
+            else:
+                try:
+                    opaque = os.getxattr(src, 'trusted.overlay.opaque',
+                                         follow_symlinks=False) == b'y'
+                except OSError:
+                    opaque = False
+                if opaque:
+                    rm(dst)
+        restore.append(d)
+    subprocess.run(['cp', '-a', layer + '/.', exp], check=True)
+    for d, dirs, files in os.walk(exp, topdown=False):
+        for name in files + dirs:
+            p = os.path.join(d, name)
+            st = os.lstat(p)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                os.unlink(p)
+            elif stat.S_ISDIR(st.st_mode):
+                try:
+                    os.removexattr(p, 'trusted.overlay.opaque')
+                except OSError:
+                    pass
+    # removing whiteouts touched their directories: the layer's times win
+    for d in restore:
+        st = os.lstat(d)
+        os.utime(os.path.join(exp, os.path.relpath(d, layer)),
+                 ns=(st.st_atime_ns, st.st_mtime_ns))
+PYEOF
+
+note "three layers: chunks inside, chunks in a blob, flat without tails"
+"$MKFS" --quiet --chunksize=4096 "$T/l1.img" "$T/l1"
+"$MKFS" --quiet --chunksize=65536 --blobdev="$T/l2.blob" "$T/l2.img" "$T/l2"
+"$MKFS" --quiet -E ^inline_data "$T/l3.img" "$T/l3"
+"$MKFS" --manifest="$T/m.json" "$T/merged.img" "$T/l1.img" "$T/l2.img" "$T/l3.img" >"$T/out" ||
+	fail "rebuild failed"
+cat "$T/out"
+grep -q "from 3 layer images" "$T/out" || fail "summary does not name the layers"
+[ "$(stat -c %s "$T/merged.img")" -lt $((2 << 20)) ] || fail "the bootstrap holds data"
+
+# devices in (layer, device) order: l1 itself, l2's blob, l3 itself
+mkdir -p "$T/blobs"
+for f in l1.img l2.blob l3.img; do
+	cp "$T/$f" "$T/blobs/$(sha256sum "$T/$f" | cut -c1-64)"
+done
+"$PY" - "$T/m.json" "$T/blobs" <<'PYEOF' || fail "manifest does not list the layers' digests"
+import json, os, sys
+m = json.load(open(sys.argv[1]))
+tags = [b['sha256'] for b in m['blobs']]
+assert len(tags) == 3 and all(os.path.exists(os.path.join(sys.argv[2], t)) for t in tags), m
+PYEOF
+
+devs=()
+for f in l1.img l2.blob l3.img; do
+	loop_attach "$T/$f"
+	devs+=("device=$LOOP")
+done
+mkdir -p "$T/mnt"
+opts=$(IFS=,; echo "${devs[*]}")
+mount -t erofs -o "ro,$opts" "$T/merged.img" "$T/mnt" ||
+	fail "kernel refused the merged image: $(dmesg | tail -n 2)"
+_mounts+=("$T/mnt")
+treecmp "$T/exp" "$T/mnt" || fail "merged tree differs from the overlay of the layers"
+umount "$T/mnt"
+
+note "fsck: blobs found by digest, verified, extracted identical"
+rm -rf "$T/x"
+"$FSCK" --blob-dir="$T/blobs" --verify-blobs --extract="$T/x" "$T/merged.img" ||
+	fail "fsck.erofs --blob-dir --verify-blobs failed"
+treecmp "$T/exp" "$T/x"
+if [ -x "$DEB_FSCK" ]; then
+	"$DEB_FSCK" --device="$T/l1.img" --device="$T/l2.blob" --device="$T/l3.img" \
+		"$T/merged.img" >/dev/null || fail "Debian fsck.erofs rejects the merged image"
+fi
+
+note "a wrong blob (same size, other bytes) is caught by --verify-blobs"
+b2=$(sha256sum "$T/l2.blob" | cut -c1-64)
+cp "$T/blobs/$b2" "$T/good"
+printf 'X' | dd of="$T/blobs/$b2" bs=1 seek=70000 conv=notrunc status=none
+set +e
+"$FSCK" --quiet --blob-dir="$T/blobs" --verify-blobs "$T/merged.img" 2>"$T/err"; rc=$?
+set -e
+cat "$T/err"
+[ $rc = 1 ] || fail "a damaged blob: exit $rc, not 1"
+grep -q "does not match its tag" "$T/err" || fail "no digest mismatch message"
+
+note "a truncated blob is an error even without --verify-blobs"
+head -c 8192 "$T/good" >"$T/blobs/$b2"
+set +e
+"$FSCK" --quiet --blob-dir="$T/blobs" "$T/merged.img" 2>"$T/err"; rc=$?
+set -e
+cat "$T/err"
+[ $rc = 1 ] || fail "a truncated blob: exit $rc, not 1"
+
+note "a layer whose data cannot be referenced in place is refused by name"
+"$MKFS" --quiet "$T/inline.img" "$T/l3"
+if "$MKFS" --quiet "$T/bad.img" "$T/l1.img" "$T/inline.img" 2>"$T/err"; then
+	fail "a layer with inline tails was accepted"
+fi
+cat "$T/err"
+grep -q "inline.img:/tail-file: inline tail" "$T/err" || fail "the refusal does not name the file"
+[ ! -e "$T/bad.img" ] || fail "a refused rebuild left an image behind"
+expect_fail "$MKFS" --quiet -zlz4 "$T/bad.img" "$T/l1.img"
+expect_fail "$MKFS" --quiet "$T/bad.img" "$T/l1.img" "$T/l2"
+echo "rebuild mode merges layers without copying data"

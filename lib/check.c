@@ -209,7 +209,9 @@ static void check_overlaps(struct erofs_check *chk)
 	unsigned int reported = 0;
 	size_t i;
 
-	qsort(chk->claims, chk->nr_claims, sizeof(*chk->claims), claim_cmp);
+	if (chk->nr_claims > 1)
+		qsort(chk->claims, chk->nr_claims, sizeof(*chk->claims),
+		      claim_cmp);
 	for (i = 0; i < chk->nr_claims && reported < 20; i++) {
 		const struct erofs_claim *c = &chk->claims[i];
 

@@ -292,7 +292,8 @@ static int read_names(struct erofs_builder *b, struct erofs_node *dir,
 		free_names(names, n);
 		return err;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)	/* an empty directory has no array at all */
+		qsort(names, n, sizeof(*names), name_cmp);
 	*out = names;
 	*count = n;
 	return 0;

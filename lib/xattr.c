@@ -283,7 +283,8 @@ int erofs_xattr_plan_shared(struct erofs_xattr_table *t, int tolerance)
 		if (x && x->refs >= (unsigned int)MAX(tolerance, 2))
 			t->shared[n++] = x;
 	}
-	qsort(t->shared, n, sizeof(*t->shared), xattr_value_cmp);
+	if (n > 1)
+		qsort(t->shared, n, sizeof(*t->shared), xattr_value_cmp);
 	for (i = 0; i < n; i++) {
 		struct erofs_xattr *x = t->shared[i];
 

@@ -3,7 +3,13 @@
 set -euo pipefail
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-MKFS="$TOP/mkfs/mkfs.erofs"
+# the binaries under test: this tree's, or another build of it (the
+# sanitizer test points EROFS_BUILD at an ASan+UBSan build)
+BUILD=${EROFS_BUILD:-$TOP}
+MKFS="$BUILD/mkfs/mkfs.erofs"
+FSCK="$BUILD/fsck/fsck.erofs"
+DUMP="$BUILD/dump/dump.erofs"
+FETCH="$BUILD/fetch/erofs-fetch"
 TOOLS="$TOP/tests/tools"
 DEB_FSCK=/usr/bin/fsck.erofs
 DEB_DUMP=/usr/bin/dump.erofs

@@ -25,10 +25,10 @@ for bs in 512 1024 2048 4096 8192 16384 32768 65536; do
 		unverified+=("$bs")
 	fi
 done
-if [ -x "$TOP/fsck/fsck.erofs" ]; then
+if [ -x "$FSCK" ]; then
 	for bs in "${unverified[@]}"; do
 		note "block size $bs: fsck.erofs"
-		"$TOP/fsck/fsck.erofs" "$T/bs$bs.img"
+		"$FSCK" "$T/bs$bs.img"
 	done
 elif [ ${#unverified[@]} -gt 0 ]; then
 	echo "block sizes ${unverified[*]}: superblock checked only;" \

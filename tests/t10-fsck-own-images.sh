@@ -7,7 +7,6 @@
 # modes, times, devices).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root to extract owners and device nodes"
-FSCK="$TOP/fsck/fsck.erofs"
 [ -x "$FSCK" ] || fail "fsck.erofs not built: $FSCK"
 
 gentree full "$T/src"

@@ -1,12 +1,11 @@
 #!/bin/bash
 # Images made by Debian's mkfs.erofs 1.5 -- plain and chunked (chunk
 # indexes with deduplicated chunks) and compressed with lz4 and lz4hc at
-# several pcluster sizes -- are clean for our fsck.erofs and extract to a
+# several pcluster sizes, with and without ztailpacking -- are clean for our fsck.erofs and extract to a
 # tree identical to the source.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root to extract owners and device nodes"
 [ -x "$DEB_MKFS" ] || skip "Debian's erofs-utils is not installed ($DEB_MKFS)"
-FSCK="$TOP/fsck/fsck.erofs"
 [ -x "$FSCK" ] || fail "fsck.erofs not built: $FSCK"
 
 gentree full "$T/src"
@@ -46,4 +45,7 @@ check_clean lz4 "" -zlz4
 check_clean lz4hc "" -zlz4hc
 check_clean lz4hc-64k "" -zlz4hc -C65536
 check_clean lz4-16k-legacy "" -zlz4 -C16384 -E legacy-compress
+# the tail pcluster inline after the index
+check_clean lz4hc-ztailpacking "" -zlz4hc -E ztailpacking
+check_clean lz4-64k-ztailpacking "" -zlz4 -C65536 -E ztailpacking
 echo "Debian images clean and extracted identically"

@@ -7,7 +7,6 @@
 # the original tree or damage EROFS cannot detect by design (listed).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root to extract owners"
-FSCK="$TOP/fsck/fsck.erofs"
 [ -x "$FSCK" ] || fail "fsck.erofs not built: $FSCK"
 
 # a small tree with every area: dirs over several blocks, hardlinks,

@@ -11,7 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 require_mount
 require_debian_erofs
-FSCK="$TOP/fsck/fsck.erofs"
 
 mkdir -p "$T/src"
 "$PY" - "$T/src" <<'PYEOF'

@@ -9,7 +9,6 @@
 # refer to in place are refused by name.
 . "$(dirname "$0")/lib.sh"
 require_mount
-FSCK="$TOP/fsck/fsck.erofs"
 
 gentree full "$T/l1"
 rm -rf "$T/l1/names"			# keep the test quick

@@ -1,0 +1,56 @@
+#!/bin/bash
+# A second build of the tree with AddressSanitizer and UBSan (configure
+# --enable-sanitizers; any report aborts), kept in $TESTS_OUT/asan so
+# that later runs rebuild only what changed, then the tests that drive
+# the reader and the writer hardest run again against it: our own and
+# Debian's images through fsck (t10, t11), deterministic corruption
+# (t12), blobs and rebuild mode (t20, t21) and dump (t30) when present.
+# Leaks count as reports.
+. "$(dirname "$0")/lib.sh"
+[ -z "${EROFS_BUILD:-}" ] || skip "already running against another build"
+command -v rsync >/dev/null || skip "rsync is not installed (Debian package rsync)"
+
+asan="$TESTS_OUT/asan"
+mkdir -p "$asan"
+note "ASan+UBSan build in $asan"
+# the sources as git knows them (tracked and new), not this tree's objects
+(cd "$TOP" && git ls-files -co --exclude-standard) |
+	grep -v '^tests/out/' >"$T/files"
+rsync -a --files-from="$T/files" "$TOP/" "$asan/"
+(
+	cd "$asan"
+	[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+	if ! grep -q -- '--enable-sanitizers' config.status 2>/dev/null; then
+		./configure -q --enable-sanitizers >/dev/null
+	fi
+	make -s -j"$(nproc)" >"$T/build.log" 2>&1
+) || { tail -n 30 "$T/build.log"; fail "the sanitizer build failed"; }
+nm "$asan/fsck/fsck.erofs" >"$T/syms"
+grep -q __asan_init "$T/syms" || fail "fsck.erofs in $asan is not instrumented"
+
+export EROFS_BUILD="$asan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+failed=()
+for t in t10-fsck-own-images t11-fsck-debian-images t12-fsck-corrupt \
+	 t20-mkfs-blobs t21-mkfs-rebuild t30-dump-inspect; do
+	[ -f "$TOP/tests/$t.sh" ] || continue
+	note "$t under ASan+UBSan"
+	set +e
+	bash "$TOP/tests/$t.sh" >"$T/$t.log" 2>&1
+	rc=$?
+	set -e
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/$t.log"; then
+		grep -m5 -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/$t.log"
+		failed+=("$t (sanitizer report)")
+	elif [ $rc = 77 ]; then
+		echo "skipped: $(grep -m1 '^SKIP' "$T/$t.log")"
+	elif [ $rc != 0 ]; then
+		tail -n 15 "$T/$t.log"
+		failed+=("$t (exit $rc)")
+	else
+		echo "clean"
+	fi
+done
+[ ${#failed[@]} = 0 ] || fail "under sanitizers: ${failed[*]}"
+echo "no sanitizer report"

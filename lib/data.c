@@ -345,6 +345,7 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 					     EROFS_INODE_COMPRESSED_FULL;
 		n->blkaddr = f->zstart;
 		n->in_blob = dp->dout != b->out;
+		n->z_device = n->in_blob;
 		b->compr_algs |= 1U << z->ondisk_alg;
 		b->max_pclusterblks = MAX(b->max_pclusterblks,
 					  z->max_pclusterblks);

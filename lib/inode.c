@@ -166,10 +166,10 @@ static int write_regular(struct erofs_builder *b, const struct erofs_node *n)
 		return 0;
 	}
 	if (n->z) {
-		/* pclusters in the blob are addressed past the image itself */
+		/* pclusters on a device are addressed past the image itself */
 		err = z_erofs_write_index(n->z, b->opts->blkszbits, n->size,
-					  n->blkaddr + (n->in_blob ?
-							b->total_blocks : 0),
+					  n->blkaddr +
+					  erofs_device_mapped(b, n->z_device),
 					  iend, node_after_xattrs(b, n));
 		if (err)
 			erofs_err(b->msg, "%s: internal error laying out compressed extents",

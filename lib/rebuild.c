@@ -12,9 +12,13 @@
  * consumed, not copied.
  *
  * Only data that can be addressed as whole blocks can be referenced:
- * chunk-based files (any chunk size, on any device) and flat files
- * without an inline tail.  Others (compressed files, inline tails) are
- * refused, naming the file: build such layers with --chunksize.
+ * chunk-based files (any chunk size, on any device), flat files without
+ * an inline tail, and compressed files whose pclusters lie in sequence
+ * on one device (as mkfs writes them), with one algorithm and neither
+ * an inline tail pcluster nor fragments.  Compressed files get a new
+ * index addressing their pclusters through the new image's unified
+ * address space, where each device is mapped past the image.  Anything
+ * else is refused, naming the file.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -175,7 +179,7 @@ static int devkey_index(struct rebuild *r, uint32_t key)
 static int refuse(struct rebuild *r, const struct erofs_node *n,
 		  const char *why)
 {
-	erofs_err(r->b->msg, "%s: %s: its data cannot be referenced in place (build the layer with --chunksize)",
+	erofs_err(r->b->msg, "%s: %s: its data cannot be referenced in place",
 		  n->path, why);
 	return -EOPNOTSUPP;
 }
@@ -210,6 +214,87 @@ static int map_chunk(struct rebuild *r, unsigned int l,
 	return 0;
 }
 
+static int add_extent(struct z_erofs_file *z, const struct erofs_map *map,
+		      unsigned int blkbits)
+{
+	struct z_erofs_extent_rec *e;
+	uint32_t nblocks = map->plen >> blkbits;
+
+	if (z->nr_ext == z->cap_ext) {
+		uint32_t cap = z->cap_ext ? z->cap_ext * 2 : 16;
+
+		e = realloc(z->ext, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		z->ext = e;
+		z->cap_ext = cap;
+	}
+	z->ext[z->nr_ext++] = (struct z_erofs_extent_rec){
+		.la = map->la,
+		.nblocks = nblocks,
+		.raw = map->algorithm == Z_EROFS_COMPRESSION_MAX,
+	};
+	z->blocks += nblocks;
+	z->max_pclusterblks = MAX(z->max_pclusterblks, nblocks);
+	return 0;
+}
+
+/* the extents of a compressed file, re-indexed where its pclusters are */
+static int map_compressed(struct rebuild *r, unsigned int l,
+			  const struct erofs_inode_info *vi,
+			  struct erofs_node *n)
+{
+	struct erofs_image *img = &r->layers[l].img;
+	unsigned int blkbits = r->b->opts->blkszbits;
+	struct erofs_map map;
+	uint64_t off = 0, next_pa = 0;
+	int dev = -1, alg = -1, idx, err;
+
+	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_ZERO_PADDING))
+		return refuse(r, n, "compressed without 0padding");
+	n->z = calloc(1, sizeof(*n->z));
+	if (!n->z)
+		return -ENOMEM;
+	while (off < vi->size) {
+		err = z_erofs_map_blocks(img, vi, off, &map);
+		if (err)
+			return err;
+		if (map.flags & (EROFS_MAP_META | EROFS_MAP_FRAGMENT))
+			return refuse(r, n, "tail pcluster inline or in a fragment");
+		if (map.algorithm != Z_EROFS_COMPRESSION_MAX) {
+			if (alg >= 0 && alg != (int)map.algorithm)
+				return refuse(r, n, "two compression algorithms");
+			alg = map.algorithm;
+		}
+		idx = devkey_index(r, l << 16 | map.device);
+		if (idx < 0)
+			return idx;
+		if (dev < 0) {
+			dev = idx;
+			n->blkaddr = map.pa >> blkbits;
+		} else if (idx != dev || map.pa != next_pa) {
+			return refuse(r, n, "pclusters not in sequence on one device");
+		}
+		next_pa = map.pa + map.plen;
+		err = add_extent(n->z, &map, blkbits);
+		if (err)
+			return err;
+		off = map.la + map.llen;
+	}
+	n->z->ondisk_alg = alg < 0 ? Z_EROFS_COMPRESSION_LZ4 : alg;
+	z_erofs_choose_index(n->z, blkbits, false);
+	n->datalayout = n->z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
+					EROFS_INODE_COMPRESSED_FULL;
+	n->z_device = dev + 1;	/* an index into devkeys, for now */
+	r->b->compr_algs |= 1U << n->z->ondisk_alg;
+	r->b->max_pclusterblks = MAX(r->b->max_pclusterblks,
+				     n->z->max_pclusterblks);
+	r->b->stats.compressed_files++;
+	r->b->stats.compressed_bytes_in += vi->size;
+	r->b->stats.compressed_blocks += n->z->blocks;
+	return 0;
+}
+
 static int map_data(struct rebuild *r, unsigned int l,
 		    const struct erofs_inode_info *vi, struct erofs_node *n)
 {
@@ -226,14 +311,17 @@ static int map_data(struct rebuild *r, unsigned int l,
 		break;
 	case EROFS_INODE_FLAT_INLINE:
 		if (vi->size & (r->b->blksz - 1))
-			return refuse(r, n, "inline tail");
+			return refuse(r, n, "inline tail (build the layer with --chunksize or -E ^inline_data)");
 		/* fall through */
 	case EROFS_INODE_FLAT_PLAIN:
 		/* one chunk as large as the file: its blocks are contiguous */
 		n->chunkbits = MAX(blkbits, erofs_ilog2(vi->size - 1) + 1);
 		break;
+	case EROFS_INODE_COMPRESSED_FULL:
+	case EROFS_INODE_COMPRESSED_COMPACT:
+		return map_compressed(r, l, vi, n);
 	default:
-		return refuse(r, n, "compressed");
+		return refuse(r, n, "unknown layout");
 	}
 	n->nr_chunks = DIV_ROUND_UP(vi->size, 1ULL << n->chunkbits);
 	n->chunks = calloc(n->nr_chunks, sizeof(*n->chunks));
@@ -490,6 +578,35 @@ static int merge_dir(struct rebuild *r, unsigned int l, struct erofs_node *dir,
 	return err;
 }
 
+/* the lzma dictionary a layer's compressed files may need, from its cfgs */
+static uint32_t layer_lzma_dict(const struct erofs_image *img)
+{
+	const unsigned int base = img->sb_size;
+	unsigned int alg, off = base;
+	uint32_t dict = 0;
+	__le16 len;
+	__le32 v;
+
+	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_COMPR_CFGS))
+		return 0;
+	for (alg = 0; alg < 16; alg++) {
+		if (!(img->available_compr_algs & (1U << alg)))
+			continue;
+		off = base + ROUND_UP(off - base, 4);
+		if (off + sizeof(len) > img->sb_area_len)
+			break;
+		memcpy(&len, img->sb_area + off, sizeof(len));
+		off += sizeof(len);
+		if (alg == Z_EROFS_COMPRESSION_LZMA &&
+		    off + sizeof(v) <= img->sb_area_len) {
+			memcpy(&v, img->sb_area + off, sizeof(v));
+			dict = le32_to_cpu(v);
+		}
+		off += le16_to_cpu(len);
+	}
+	return dict;
+}
+
 static int open_layers(struct rebuild *r)
 {
 	const struct erofs_build_options *o = r->b->opts;
@@ -511,6 +628,8 @@ static int open_layers(struct rebuild *r)
 			return err;
 		}
 		ly->opened = true;
+		r->b->lzma_dict_size = MAX(r->b->lzma_dict_size,
+					   layer_lzma_dict(&ly->img));
 		if (ly->img.blkszbits != o->blkszbits) {
 			erofs_err(r->b->msg, "%s has %u-byte blocks: rebuild with -b %u",
 				  ly->path, ly->img.blksz, ly->img.blksz);
@@ -587,6 +706,8 @@ static int make_devices(struct rebuild *r)
 
 		if (n->chunk_device)
 			n->chunk_device = newid[n->chunk_device - 1];
+		if (n->z_device)
+			n->z_device = newid[n->z_device - 1];
 	}
 out:
 	free(sorted);

@@ -29,7 +29,8 @@ static uint16_t configured_algs(const struct erofs_builder *b)
 
 	for (i = 0; i < co->nr_specs; i++)
 		algs |= 1U << erofs_compressor_ops(co->specs[i].alg)->ondisk_alg;
-	return algs;
+	/* and those of files rebuilt from other images */
+	return algs | b->compr_algs;
 }
 
 static unsigned int cfg_size(unsigned int alg)
@@ -68,25 +69,35 @@ unsigned int erofs_sb_head_size(const struct erofs_builder *b)
 	       b->nr_devices * EROFS_DEVT_SLOT_SIZE;
 }
 
+uint64_t erofs_device_mapped(const struct erofs_builder *b, unsigned int dev)
+{
+	uint64_t mapped = b->total_blocks;
+	unsigned int i;
+
+	if (!dev)
+		return 0;
+	for (i = 0; i + 1 < dev; i++)
+		mapped += b->devices[i].blocks;
+	return mapped;
+}
+
 /*
  * Devices are named by their digests and mapped one after another past
- * this image, so that compressed data in a blob has a unified address.
+ * this image, so that compressed data on a device has a unified address.
  */
 static void write_devt(struct erofs_builder *b, struct erofs_super_block *sb)
 {
 	unsigned int off = erofs_sb_devt_offset(b), i;
-	uint64_t mapped = b->total_blocks;
 
 	for (i = 0; i < b->nr_devices; i++) {
 		struct erofs_deviceslot slot = {
 			.blocks = cpu_to_le32(b->devices[i].blocks),
-			.mapped_blkaddr = cpu_to_le32(mapped),
+			.mapped_blkaddr = cpu_to_le32(erofs_device_mapped(b, i + 1)),
 		};
 
 		memcpy(slot.tag, b->devices[i].tag, sizeof(slot.tag));
 		memcpy(b->head + off + i * EROFS_DEVT_SLOT_SIZE, &slot,
 		       sizeof(slot));
-		mapped += b->devices[i].blocks;
 	}
 	sb->extra_devices = cpu_to_le16(b->nr_devices);
 	sb->devt_slotoff = cpu_to_le16(off / EROFS_DEVT_SLOT_SIZE);
@@ -102,8 +113,15 @@ static uint32_t lzma_dict_size(const struct erofs_builder *b)
 	for (i = 0; i < co->nr_specs; i++)
 		if (co->specs[i].alg == EROFS_COMPR_LZMA)
 			dict = MAX(dict, co->specs[i].dict_size);
-	return dict;
+	return MAX(dict, b->lzma_dict_size);
 }
+
+static uint32_t max_pclusterblks(const struct erofs_builder *b)
+{
+	return MAX(erofs_compress_max_pclusterblks(&b->opts->compress),
+		   b->max_pclusterblks);
+}
+
 
 /* one record per algorithm, in algorithm order, after the superblock */
 static void write_cfgs(struct erofs_builder *b, uint8_t *p)
@@ -124,7 +142,7 @@ static void write_cfgs(struct erofs_builder *b, uint8_t *p)
 		if (alg == Z_EROFS_COMPRESSION_LZ4) {
 			cfg.lz4.max_distance = cpu_to_le16(UINT16_MAX);
 			cfg.lz4.max_pclusterblks = cpu_to_le16(
-				erofs_compress_max_pclusterblks(&b->opts->compress));
+				max_pclusterblks(b));
 		} else if (alg == Z_EROFS_COMPRESSION_LZMA) {
 			cfg.lzma.dict_size = cpu_to_le32(lzma_dict_size(b));
 		} else {
@@ -158,7 +176,7 @@ int erofs_write_super(struct erofs_builder *b)
 	if (configured_algs(b)) {
 		incompat |= EROFS_FEATURE_INCOMPAT_ZERO_PADDING |
 			    EROFS_FEATURE_INCOMPAT_COMPR_CFGS;
-		if (erofs_compress_max_pclusterblks(&o->compress) > 1)
+		if (max_pclusterblks(b) > 1)
 			incompat |= EROFS_FEATURE_INCOMPAT_BIG_PCLUSTER;
 		sb.u1 = cpu_to_le16(configured_algs(b));
 		write_cfgs(b, b->head + SB_END);

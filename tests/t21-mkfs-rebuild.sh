@@ -1,7 +1,8 @@
 #!/bin/bash
 # Rebuild mode: a bootstrap over three layer images -- one chunk-based with
 # its data inside, one whose data is in a blob, one flat without inline
-# tails -- merged as overlayfs stacks them (whiteouts, opaque directories,
+# tails -- and over three compressed ones (lzma pclusters in a blob, lz4hc
+# inside, Debian's lz4hc), merged as overlayfs stacks them (whiteouts, opaque directories,
 # replaced and merged entries, hardlinks split by an upper layer).  The
 # kernel mounts it with the layers' devices and reads back the tree an
 # overlay copy gives; fsck.erofs finds the blobs by digest and verifies
@@ -143,6 +144,51 @@ set +e
 set -e
 cat "$T/err"
 [ $rc = 1 ] || fail "a truncated blob: exit $rc, not 1"
+
+note "compressed layers: lzma in a blob, lz4hc inside, Debian's lz4hc"
+mkdir -p "$T/z1/docs" "$T/z2" "$T/z3"
+"$PY" - "$T/z1/docs" <<'PYEOF'
+import os, random, sys
+rng = random.Random(21)
+words = [bytes(rng.choice(b'abcdefghijklmnop') for _ in range(rng.randrange(2, 10)))
+         for _ in range(500)]
+for i in range(40):
+    n = rng.randrange(1, 400000)
+    body = b' '.join(rng.choice(words) for _ in range(n // 6))[:n]
+    if i % 5 == 0:
+        body += rng.randbytes(rng.randrange(1, 70000))
+    open(os.path.join(sys.argv[1], f'doc{i:02d}'), 'wb').write(body)
+PYEOF
+cp -a "$T/z1/docs" "$T/z2/more"
+head -c 1000000 /dev/zero >"$T/z2/zeros"
+cp -a "$T/z1/docs/doc01" "$T/z3/doc01"
+mkdir "$T/z3/docs" && cp "$T/z1/docs/doc05" "$T/z3/docs/doc02"	# replaces
+"$MKFS" --quiet -zlzma -C 131072 --chunksize=65536 --blobdev="$T/z1.blob" "$T/z1.img" "$T/z1"
+"$MKFS" --quiet -zlz4hc -C 16384 --chunksize=4096 "$T/z2.img" "$T/z2"
+if [ -x "$DEB_MKFS" ]; then
+	"$DEB_MKFS" -zlz4hc --chunksize=4096 "$T/z3.img" "$T/z3" >/dev/null 2>&1 ||
+		fail "Debian mkfs.erofs -zlz4hc --chunksize"
+else
+	"$MKFS" --quiet -zlz4 --chunksize=4096 "$T/z3.img" "$T/z3"
+fi
+"$MKFS" "$T/zm.img" "$T/z1.img" "$T/z2.img" "$T/z3.img" >"$T/out" || fail "compressed rebuild failed"
+cat "$T/out"
+rm -rf "$T/zexp" && mkdir "$T/zexp"
+for d in z1 z2 z3; do cp -a "$T/$d/." "$T/zexp/"; done
+devs=()
+for f in z1.blob z2.img z3.img; do
+	loop_attach "$T/$f"
+	devs+=("device=$LOOP")
+done
+opts=$(IFS=,; echo "${devs[*]}")
+mount -t erofs -o "ro,$opts" "$T/zm.img" "$T/mnt" ||
+	fail "kernel refused the compressed merge: $(dmesg | tail -n 2)"
+_mounts+=("$T/mnt")
+"$PY" "$TOOLS/randread.py" "$T/zexp" "$T/mnt" 300
+treecmp "$T/zexp" "$T/mnt" || fail "compressed merge differs"
+umount "$T/mnt"
+"$FSCK" --quiet --device="$T/z1.blob" --device="$T/z2.img" --device="$T/z3.img" "$T/zm.img" ||
+	fail "fsck.erofs rejects the compressed merge"
 
 note "a layer whose data cannot be referenced in place is refused by name"
 "$MKFS" --quiet "$T/inline.img" "$T/l3"

@@ -108,6 +108,7 @@ struct erofs_builder {
 	uint64_t total_blocks;
 	uint16_t compr_algs;		/* Z_EROFS_COMPRESSION_* bits used */
 	uint32_t max_pclusterblks;	/* over every compressed file */
+	uint32_t lzma_dict_size;	/* rebuilt lzma files need this much */
 
 	struct erofs_output *out;
 	struct erofs_output *blob;	/* with --blobdev */
@@ -149,6 +150,8 @@ void erofs_choose_flat_layout(struct erofs_builder *b, struct erofs_node *n);
 /* bytes from the inode to the end of what follows it in metadata */
 unsigned int erofs_node_meta_size(const struct erofs_builder *b,
 				  const struct erofs_node *n);
+/* where device @dev (0: the image) starts in the unified address space */
+uint64_t erofs_device_mapped(const struct erofs_builder *b, unsigned int dev);
 /* bytes of compression configs after the superblock */
 unsigned int erofs_sb_cfgs_size(const struct erofs_builder *b);
 /* where the device table starts; the head ends after it */

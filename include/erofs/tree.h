@@ -61,6 +61,7 @@ struct erofs_node {
 	uint16_t chunk_device;		/* 0: this image, else its device */
 	uint8_t chunkbits;		/* chunk-based: log2 of chunk bytes */
 	bool in_blob;			/* its data lives in the blob */
+	uint16_t z_device;		/* rebuilt: device of its pclusters */
 	bool data_ready;		/* chunks refer to existing data */
 
 	int zspec;			/* -z entry to compress with, or -1 */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/filededup.h"
 #include "erofs/sha256.h"
 
 void erofs_build_options_default(struct erofs_build_options *o)
@@ -20,6 +21,7 @@ void erofs_build_options_default(struct erofs_build_options *o)
 	o->xattr_tolerance = 2;
 	o->compress.pclusterblks = 1;
 	o->compress.workers = 1;
+	o->file_dedup = true;
 }
 
 static int builder_init(struct erofs_builder *b,
@@ -55,6 +57,8 @@ static int builder_init(struct erofs_builder *b,
 	err = erofs_xattr_table_init(&b->xattrs);
 	if (!err)
 		err = erofs_chunks_init(b);
+	if (!err)
+		err = erofs_hashmap_init(&b->file_digests);
 	if (err) {
 		erofs_hashmap_exit(&b->hardlinks);
 		erofs_xattr_table_exit(&b->xattrs);
@@ -138,6 +142,7 @@ int erofs_build_image(const struct erofs_build_options *opts,
 	free(b.meta);
 	erofs_meta_alloc_free(b.alloc);
 	erofs_chunks_exit(&b);
+	erofs_file_dedup_exit(&b);
 	erofs_tree_free(&b);
 	free(b.devices);
 	return err;

@@ -199,9 +199,18 @@ static void report_overlap(struct erofs_check *chk, const struct erofs_claim *a,
 			    (unsigned long long)a->end - 1);
 }
 
+/* equal files may share all of their blocks (whole-file dedup) */
+static bool shared_whole(const struct erofs_claim *a,
+			 const struct erofs_claim *b)
+{
+	return a->kind == CLAIM_DATA && b->kind == CLAIM_DATA &&
+	       a->start == b->start && a->end == b->end;
+}
+
 /*
  * Sweeps the claims in address order.  Chunk data may be shared with
- * other chunk data (deduplicated chunks); nothing else may be shared.
+ * other chunk data (deduplicated chunks), and a flat file's blocks with
+ * a file of the same blocks; nothing else may be shared.
  */
 static void check_overlaps(struct erofs_check *chk)
 {
@@ -215,7 +224,7 @@ static void check_overlaps(struct erofs_check *chk)
 	for (i = 0; i < chk->nr_claims && reported < 20; i++) {
 		const struct erofs_claim *c = &chk->claims[i];
 
-		if (excl && c->start < excl->end) {
+		if (excl && c->start < excl->end && !shared_whole(excl, c)) {
 			report_overlap(chk, excl, c);
 			reported++;
 		} else if (c->kind != CLAIM_CHUNK && chunk &&

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/filededup.h"
 #include "erofs/workqueue.h"
 
 #define COPY_CHUNK	(1U << 20)
@@ -39,6 +40,7 @@ struct data_item {
 	struct data_item *next;
 	struct erofs_node *node;
 	struct src_file *file;		/* compression jobs */
+	struct erofs_node *dup_of;	/* a compressed file equal to it */
 	struct z_erofs_segment seg;
 	uint8_t *in;
 	bool last;			/* the file's last segment */
@@ -147,14 +149,61 @@ static int check_unchanged(struct erofs_builder *b, const struct erofs_node *n,
 	return 0;
 }
 
+/* zeroes blocks a file wrote and then gave back */
+static int zero_blocks(struct data_pass *dp, uint64_t start, uint64_t end)
+{
+	struct erofs_builder *b = dp->b;
+	uint64_t blk, n;
+	int err;
+
+	memset(dp->buf, 0, COPY_CHUNK);
+	for (blk = start; blk < end; blk += n) {
+		n = MIN(end - blk, (uint64_t)(COPY_CHUNK / b->blksz));
+		err = erofs_output_pwrite(dp->dout, dp->buf, n * b->blksz,
+					  blk * b->blksz);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * A plain file equal to one stored before with as many blocks takes
+ * that one's blocks; its own, just written, are given back.
+ */
+static int dedup_flat(struct data_pass *dp, struct erofs_node *n,
+		      struct erofs_sha256 *sha)
+{
+	struct erofs_builder *b = dp->b;
+	struct erofs_file_key k;
+	struct erofs_node *d;
+	int err;
+
+	erofs_file_key_init(&k, n, false);
+	erofs_sha256_final(sha, k.digest);
+	d = erofs_file_dedup_find(b, &k);
+	if (!d || d->nblocks != n->nblocks)
+		return d ? 0 : erofs_file_dedup_add(b, &k, n);
+	err = zero_blocks(dp, n->blkaddr, dp->cursor);
+	if (err)
+		return err;
+	dp->cursor = n->blkaddr;
+	n->blkaddr = d->blkaddr;
+	b->stats.dedup_files++;
+	b->stats.dedup_file_bytes += n->size;
+	return 0;
+}
+
 /* whole blocks at the cursor, the tail kept for the inode when inline */
 static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 {
 	struct erofs_builder *b = dp->b;
+	struct erofs_sha256 sha;
 	uint64_t pos, outside;
 	size_t len, padded;
 	int err;
 
+	erofs_sha256_init(&sha);
 	erofs_choose_flat_layout(b, n);
 	outside = n->size - n->inline_size;
 	n->blkaddr = n->nblocks ? dp->cursor : 0;
@@ -163,6 +212,7 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 		err = read_exact(b, n, fd, dp->buf, len, pos);
 		if (err)
 			return err;
+		erofs_sha256_update(&sha, dp->buf, len);
 		/* the last plain block is zero-padded to its end */
 		padded = ROUND_UP(len, b->blksz);
 		memset(dp->buf + len, 0, padded - len);
@@ -178,9 +228,13 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 		err = read_exact(b, n, fd, n->tail, n->inline_size, outside);
 		if (err)
 			return err;
+		erofs_sha256_update(&sha, n->tail, n->inline_size);
 	}
 	dp->cursor += n->nblocks;
-	return check_unchanged(b, n, fd);
+	err = check_unchanged(b, n, fd);
+	if (!err && n->nblocks)
+		err = dedup_flat(dp, n, &sha);
+	return err;
 }
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -315,23 +369,6 @@ static void free_item(struct data_item *it)
 	free(it);
 }
 
-/* zeroes what a file wrote before it turned out better uncompressed */
-static int zero_blocks(struct data_pass *dp, uint64_t start, uint64_t end)
-{
-	struct erofs_builder *b = dp->b;
-	uint64_t blk, n;
-	int err;
-
-	memset(dp->buf, 0, COPY_CHUNK);
-	for (blk = start; blk < end; blk += n) {
-		n = MIN(end - blk, (uint64_t)(COPY_CHUNK / b->blksz));
-		err = erofs_output_pwrite(dp->dout, dp->buf, n * b->blksz,
-					  blk * b->blksz);
-		if (err)
-			return err;
-	}
-	return 0;
-}
 
 static int finish_compressed(struct data_pass *dp, struct src_file *f)
 {
@@ -439,6 +476,37 @@ static void close_file(struct src_file *f)
 	free(f);
 }
 
+/* a compressed file shares the pclusters of the equal one before it */
+static int retire_dup(struct data_pass *dp, struct erofs_node *n,
+		      const struct erofs_node *d)
+{
+	struct erofs_builder *b = dp->b;
+	struct z_erofs_file *z;
+
+	dp->files_done++;
+	if (!d->z)	/* that one is stored plain: so is this, sharing it */
+		return copy_file(dp, n);
+	z = malloc(sizeof(*z));
+	if (!z)
+		return -ENOMEM;
+	*z = *d->z;
+	z->cap_ext = z->nr_ext;
+	z->ext = malloc(z->nr_ext * sizeof(*z->ext));
+	if (!z->ext) {
+		free(z);
+		return -ENOMEM;
+	}
+	memcpy(z->ext, d->z->ext, z->nr_ext * sizeof(*z->ext));
+	n->z = z;
+	n->datalayout = d->datalayout;
+	n->blkaddr = d->blkaddr;
+	n->in_blob = d->in_blob;
+	n->z_device = d->z_device;
+	b->stats.dedup_files++;
+	b->stats.dedup_file_bytes += n->size;
+	return 0;
+}
+
 /* the oldest queued item, once done, does its writing */
 static int retire_one(struct data_pass *dp, bool failed)
 {
@@ -451,7 +519,9 @@ static int retire_one(struct data_pass *dp, bool failed)
 	if (!dp->head)
 		dp->tail = &dp->head;
 	dp->inflight -= it->seg.inlen;
-	if (!failed)
+	if (!failed && it->dup_of)
+		err = retire_dup(dp, it->node, it->dup_of);
+	else if (!failed)
 		err = it->file ? retire_segment(dp, it) :
 				 retire_other(dp, it->node);
 	if (it->file && !--it->file->pending && it->file->queued_all)
@@ -482,9 +552,46 @@ static int add_other(struct data_pass *dp, struct erofs_node *n)
 	return 0;
 }
 
+/*
+ * A compressed file read whole: the file stored before with equal
+ * content and compression, else NULL after noting this one as such.
+ */
+static struct erofs_node *find_dup(struct data_pass *dp, struct erofs_node *n,
+				   const uint8_t *buf, int *err)
+{
+	struct erofs_builder *b = dp->b;
+	struct erofs_file_key k;
+	struct erofs_node *d;
+
+	*err = 0;
+	if (!b->opts->file_dedup)
+		return NULL;
+	erofs_file_key_init(&k, n, true);
+	erofs_sha256(buf, n->size, k.digest);
+	d = erofs_file_dedup_find(b, &k);
+	if (!d)
+		*err = erofs_file_dedup_add(b, &k, n);
+	return d;
+}
+
+/* a duplicate waits in the queue for the file it equals to be written */
+static void queue_dup(struct data_pass *dp, struct data_item *it,
+		      struct erofs_node *n, struct erofs_node *d)
+{
+	free(it->in);
+	it->in = NULL;
+	it->node = n;
+	it->dup_of = d;
+	it->done = true;
+	free(n->z);
+	n->z = NULL;
+	enqueue(dp, it);
+}
+
 static int submit_segment(struct data_pass *dp, struct src_file *f,
 			  uint64_t pos, uint32_t len)
 {
+	struct erofs_node *dup;
 	struct erofs_builder *b = dp->b;
 	const struct erofs_compress_opts *co = &b->opts->compress;
 	struct erofs_node *n = f->node;
@@ -500,6 +607,14 @@ static int submit_segment(struct data_pass *dp, struct src_file *f,
 	}
 	it->in = malloc(len);
 	err = it->in ? read_exact(b, n, f->fd, it->in, len, pos) : -ENOMEM;
+	/* files of one segment are whole in memory: dedup them cheaply */
+	if (!err && !pos && len == n->size) {
+		dup = find_dup(dp, n, it->in, &err);
+		if (dup && !err) {
+			queue_dup(dp, it, n, dup);
+			return 0;
+		}
+	}
 	if (err) {
 		free_item(it);
 		return err;

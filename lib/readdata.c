@@ -8,9 +8,6 @@
 #include <string.h>
 #include "erofs/reader.h"
 
-static int map_device(struct erofs_image *img,
-		      const struct erofs_inode_info *vi, struct erofs_map *map);
-
 static int map_flat(struct erofs_image *img, const struct erofs_inode_info *vi,
 		    uint64_t offset, struct erofs_map *map)
 {
@@ -26,7 +23,7 @@ static int map_flat(struct erofs_image *img, const struct erofs_inode_info *vi,
 		map->pa = erofs_pos(img, vi->raw_blkaddr) + offset;
 		map->plen = map->llen;
 		/* flat blocks may be in an extra device's unified range too */
-		return map_device(img, vi, map);
+		return erofs_map_device(img, vi, map);
 	} else {
 		/* erofs_read_inode() checked that the tail fits its block */
 		map->la = offset;
@@ -43,8 +40,8 @@ static int map_flat(struct erofs_image *img, const struct erofs_inode_info *vi,
  * the primary at its mapped_blkaddr (a flat image), and with attached
  * devices the primary's unified address space may point into them.
  */
-static int map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
-		      struct erofs_map *map)
+int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
+		     struct erofs_map *map)
 {
 	struct erofs_device *dev;
 	unsigned int i;
@@ -126,7 +123,7 @@ static int map_chunked(struct erofs_image *img,
 	}
 	map->flags = EROFS_MAP_MAPPED;
 	map->pa = erofs_pos(img, blkaddr);
-	return map_device(img, vi, map);
+	return erofs_map_device(img, vi, map);
 }
 
 /* the extent must be inside the device it names */

@@ -290,7 +290,7 @@ static int fill_map(struct zmap *m, uint64_t head,
 		    const struct z_erofs_lcluster *h, struct erofs_map *map)
 {
 	struct erofs_image *img = m->img;
-	uint64_t end;
+	uint64_t end, limit;
 	uint32_t cblks;
 	int err;
 
@@ -321,13 +321,19 @@ static int fill_map(struct zmap *m, uint64_t head,
 			return err;
 		map->pa = erofs_pos(img, h->blkaddr);
 		map->plen = (uint64_t)cblks << img->blkszbits;
+		/* pclusters of a bootstrap may live in a blob, as chunks do */
+		err = erofs_map_device(img, m->vi, map);
+		if (err)
+			return err;
 	}
-	if (map->pa + map->plen > erofs_dev_size(img, 0) ||
-	    map->pa + map->plen < map->pa)
-		return erofs_corrupt(img, "nid %llu: pcluster at %llu+%llu past the image end",
+	limit = img->devs[map->device].fd >= 0 ?
+		erofs_dev_size(img, map->device) :
+		erofs_pos(img, img->devs[map->device].blocks);
+	if (map->pa + map->plen > limit || map->pa + map->plen < map->pa)
+		return erofs_corrupt(img, "nid %llu: pcluster at %llu+%llu past the end of device %u",
 				     (unsigned long long)m->vi->nid,
 				     (unsigned long long)map->pa,
-				     (unsigned long long)map->plen);
+				     (unsigned long long)map->plen, map->device);
 	if (map->llen > Z_EROFS_PCLUSTER_MAX_DSIZE)
 		return erofs_corrupt(img, "nid %llu: extent at %llu decompresses to %llu bytes",
 				     (unsigned long long)m->vi->nid,

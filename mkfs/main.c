@@ -62,6 +62,8 @@ static void usage(FILE *f)
 "                          nosbcrc               no superblock checksum\n"
 "                          legacy-compress       full lcluster indexes, not compacted\n"
 "                          force-chunk-indexes   8-byte chunk indexes, not a block map\n"
+"                          ^dedupe               store equal files each on their own\n"
+"                                                (default: once, shared)\n"
 "  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
 "                        (default: $SOURCE_DATE_EPOCH, else now)\n"
 "  -U UUID               volume uuid: a uuid, \"random\" (default) or \"clear\"\n"
@@ -159,6 +161,10 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 			c->opts.compress.legacy_index = true;
 		else if (!strcmp(tok, "force-chunk-indexes"))
 			c->opts.chunk_indexes = true;
+		else if (!strcmp(tok, "dedupe"))
+			c->opts.file_dedup = true;
+		else if (!strcmp(tok, "^dedupe") || !strcmp(tok, "nodedupe"))
+			c->opts.file_dedup = false;
 		else
 			return bad_arg(c, "extended option", tok,
 				       "not supported");
@@ -459,6 +465,21 @@ static bool is_regular(const char *path)
 	return !stat(path, &st) && S_ISREG(st.st_mode);
 }
 
+static bool is_erofs_image(const char *path)
+{
+	__le32 magic = 0;
+	FILE *f = fopen(path, "rb");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = !fseek(f, EROFS_SUPER_OFFSET, SEEK_SET) &&
+	     fread(&magic, sizeof(magic), 1, f) == 1 &&
+	     le32_to_cpu(magic) == EROFS_SUPER_MAGIC_V1;
+	fclose(f);
+	return ok;
+}
+
 /* one directory, or layer images for rebuild mode */
 static int finish_sources(struct mkfs_cfg *c, int n, char **srcs)
 {
@@ -470,6 +491,11 @@ static int finish_sources(struct mkfs_cfg *c, int n, char **srcs)
 			return 0;
 		erofs_err(&c->msg, "one SOURCE_DIR, or layer images (see --help)");
 		return -EINVAL;
+	}
+	if (n == 1 && !is_erofs_image(srcs[0])) {
+		erofs_err(&c->msg, "%s: source is not a directory (nor an EROFS image to rebuild from)",
+			  srcs[0]);
+		return -ENOTDIR;
 	}
 	for (i = 1; i < n; i++)
 		if (!is_regular(srcs[i]))
@@ -577,6 +603,11 @@ static void print_summary(const struct mkfs_cfg *c,
 		       (unsigned long long)s->hole_chunks,
 		       (unsigned long long)s->dedup_chunks,
 		       (unsigned long long)s->dedup_bytes);
+	if (s->dedup_files)
+		printf("%llu files equal to one stored before share its data "
+		       "(%llu bytes not stored again).\n",
+		       (unsigned long long)s->dedup_files,
+		       (unsigned long long)s->dedup_file_bytes);
 	if (c->opts.blob_path)
 		printf("Blob %s: %llu blocks, sha256:%s\n", c->opts.blob_path,
 		       (unsigned long long)s->blob_blocks, s->blob_digest);

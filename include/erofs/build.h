@@ -44,6 +44,7 @@ struct erofs_build_options {
 
 	unsigned int chunkbits;		/* 0: flat files; else chunk-based */
 	bool chunk_indexes;		/* 8-byte indexes, not a block map */
+	bool file_dedup;		/* identical files share their data */
 	const char *blob_path;		/* file data goes to this blob */
 
 	/* rebuild mode: the tree and data of existing images, merged */
@@ -68,6 +69,7 @@ struct erofs_build_stats {
 	uint64_t compressed_files, compressed_bytes_in, compressed_blocks;
 	uint64_t raw_fallback_files;	/* compression did not pay */
 	uint64_t chunks, hole_chunks, dedup_chunks, dedup_bytes;
+	uint64_t dedup_files, dedup_file_bytes;	/* sharing another's data */
 	uint64_t blob_blocks;
 	char blob_digest[65];		/* sha256 of the blob, hex */
 	uint64_t meta_blocks, data_blocks, total_blocks;
@@ -119,6 +121,7 @@ struct erofs_builder {
 	unsigned int nr_devices;
 	bool chunked;			/* some file is chunk-based */
 	struct erofs_hashmap chunk_digests;	/* chunk dedup */
+	struct erofs_hashmap file_digests;	/* whole-file dedup */
 	struct erofs_build_stats stats;
 };
 

@@ -250,6 +250,15 @@ struct erofs_map {
 	unsigned int algorithm;		/* Z_EROFS_COMPRESSION_* if ENCODED */
 };
 
+/*
+ * Which device holds mapped extent @map, whose pa is an address in the
+ * unified space of device 0 (or, for chunk indexes, of map->device): an
+ * address in an extra device's range moves to that device, unless the
+ * device is not attached and the primary holds the bytes (a flat image).
+ */
+int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
+		     struct erofs_map *map);
+
 /* maps the extent containing byte @offset (< vi->size) */
 int erofs_map_blocks(struct erofs_image *img,
 		     const struct erofs_inode_info *vi, uint64_t offset,

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Whole-file deduplication while writing data (lib/filededup.c). */
+#ifndef EROFS_FILEDEDUP_H
+#define EROFS_FILEDEDUP_H
+
+#include "erofs/build.h"
+#include "erofs/sha256.h"
+
+/* what must be equal for two files to share their data */
+struct erofs_file_key {
+	uint64_t size;
+	uint8_t digest[EROFS_SHA256_SIZE];
+	int32_t zspec;			/* -1: stored plain */
+	uint32_t pclusterblks;
+};
+
+/* the key without its digest, which the caller fills in */
+void erofs_file_key_init(struct erofs_file_key *k,
+			 const struct erofs_node *n, bool compressed);
+/* the first file stored with this key, if dedup is on and there is one */
+struct erofs_node *erofs_file_dedup_find(struct erofs_builder *b,
+					 const struct erofs_file_key *k);
+int erofs_file_dedup_add(struct erofs_builder *b,
+			 const struct erofs_file_key *k, struct erofs_node *n);
+void erofs_file_dedup_exit(struct erofs_builder *b);
+
+#endif

@@ -1,0 +1,240 @@
+#!/bin/bash
+# dump.erofs -s, --nid/--path, -e, --ls and --json on images of a known
+# tree: the superblock says what mkfs was told (block size, label, uuid,
+# build time, inode count, algorithms, pcluster limit, devices) and agrees
+# with Debian's dump.erofs 1.5 where both print a field; the oldest Linux
+# follows the features used; inodes match the source files (type, mode,
+# owners, size, links, mtime, xattrs, symlink targets, device numbers);
+# --ls matches the source directory and Debian's nids; -e matches an
+# independent parse of the image (tests/tools/erofsparse.py).
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root to build the full tree (owners, device nodes)"
+: "${DUMP:=$TOP/dump/dump.erofs}"	# lib.sh may point it at another build
+[ -x "$DUMP" ] || fail "dump.erofs not built: $DUMP"
+
+gentree full "$T/src"
+UUID=0123abcd-4567-89ef-0123-456789abcdef
+"$MKFS" --quiet -x 1 -L dumplabel -U $UUID -T 1234567890 --mkfs-time \
+	"$T/full.img" "$T/src"
+
+note "-s against what mkfs was told"
+"$DUMP" -s --json --page-size=4096 "$T/full.img" >"$T/s.json"
+"$PY" - "$T/s.json" "$T/full.img" "$T/src" $UUID <<'PYEOF' || fail "-s fields"
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+sb = j['superblock']
+size = os.path.getsize(sys.argv[2])
+inodes = set()
+for d, dirs, files in os.walk(sys.argv[3]):
+    for n in dirs + files + ['.']:
+        inodes.add(os.lstat(os.path.join(d, n)).st_ino)
+exp = dict(magic=0xE0F5E1E2, blocksize=4096, blocks=size // 4096,
+           label='dumplabel', uuid=sys.argv[4], build_time=1234567890,
+           inodes=len(inodes))
+for k, v in exp.items():
+    assert sb[k] == v, (k, sb[k], v)
+assert 'sb_csum' in sb['compat_features'] and 'mtime' in sb['compat_features'], sb
+assert sb['incompat_features'] == [] and sb['compression'] == [], sb
+assert sb['devices'] == [] and sb['unknown_incompat'] == 0, sb
+assert sb['min_kernel']['version'] == '5.4', sb['min_kernel']
+assert j['exit_status'] == 0, j
+PYEOF
+
+if [ -x "$DEB_DUMP" ]; then
+	note "-s against Debian's dump.erofs 1.5"
+	"$DEB_DUMP" -s "$T/full.img" >"$T/deb-s.txt" 2>&1 || fail "Debian dump -s: $(cat "$T/deb-s.txt")"
+	"$DUMP" -s "$T/full.img" >"$T/our-s.txt" || fail "dump -s failed"
+	for field in "magic number" "blocks" "inode metadata start block" \
+		"shared xattr metadata start block" "root nid" "inode count" \
+		"created" "UUID"; do
+		deb=$(grep -m1 "^Filesystem $field:" "$T/deb-s.txt" | cut -d: -f2- | xargs)
+		our=$(grep -m1 "^Filesystem $field:" "$T/our-s.txt" | cut -d: -f2- | xargs)
+		[ -n "$deb" ] && [ "$deb" = "$our" ] || fail "$field: Debian '$deb', ours '$our'"
+	done
+	for f in $(grep "^Filesystem features:" "$T/deb-s.txt" | cut -d: -f2-); do
+		grep "^Filesystem features:" "$T/our-s.txt" | grep -qw -- "$f" ||
+			fail "feature $f named by Debian is missing"
+	done
+fi
+
+note "-s of compressed, chunked, blob and small-block images: configs and oldest Linux"
+mkdir -p "$T/small"
+gentree small "$T/small"
+sb_check() {	# EXPECTED-PYTHON MKFS-ARGS...
+	local expr=$1; shift
+	rm -f "$T/v.img" "$T/v.blob"
+	"$MKFS" --quiet "$@" "$T/v.img" "$T/small"
+	"$DUMP" -s --json --page-size=4096 "$T/v.img" >"$T/v.json" || fail "dump -s $*"
+	"$PY" -c "
+import json, sys
+sb = json.load(open('$T/v.json'))['superblock']
+algs = {c['name']: c for c in sb['compression']}
+feats = sb['incompat_features']
+kv = sb['min_kernel']['version']
+assert $expr, (sb['min_kernel'], feats, algs)
+" || fail "-s for $*: $expr"
+}
+sb_check "kv == '5.13' and algs['lz4']['max_pclusterblks'] == 16 and 'big_pcluster' in feats and '0padding' in feats" -z lz4hc -C 65536
+sb_check "kv == '5.13' and algs['lz4']['max_pclusterblks'] == 1" -z lz4
+sb_check "kv == '5.16' and 'lzma' in algs and algs['lzma']['dict_size'] > 0" -z lzma -C 131072
+sb_check "kv == '6.6' and algs['deflate']['windowbits'] == 15" -z deflate
+sb_check "kv == '6.6' and set(algs) == {'lz4', 'deflate'}" -z lz4:deflate
+sb_check "kv == '5.15' and feats == ['chunked_file']" --chunksize=8192
+sb_check "kv == '5.16' and 'device_table' in feats and sb['devices'][0]['blocks'] > 0" --chunksize=8192 --blobdev="$T/v.blob"
+sb_check "kv == '6.4' and sb['blocksize'] == 1024" -b 1024
+sb_check "kv == '6.8'" -b 1024 -z lz4
+sb_check "kv is None and sb['blocksize'] == 8192" -b 8192
+"$DUMP" -s --page-size=4096 "$T/v.img" | grep -q "^Oldest Linux that mounts it: *none (8192-byte blocks on 4096-byte pages)" ||
+	fail "text -s does not say why no kernel mounts 8192-byte blocks"
+
+note "blob image: the device table names the blob, --device attaches it"
+"$MKFS" --quiet --chunksize=16384 --blobdev="$T/b.blob" "$T/b.img" "$T/small"
+digest=$(sha256sum "$T/b.blob" | cut -c1-64)
+"$DUMP" -s --device="$T/b.blob" "$T/b.img" >"$T/b.txt"
+grep -q "device 1: tag \"$digest\", $(( $(stat -c %s "$T/b.blob") / 4096 )) blocks, mapped at block $(( $(stat -c %s "$T/b.img") / 4096 )), attached: $T/b.blob" "$T/b.txt" ||
+	fail "device table line: $(grep 'device 1' "$T/b.txt")"
+
+note "--path/--nid: every field against the source tree, nids against Debian"
+"$PY" "$TOOLS/erofsparse.py" "$T/full.img" >"$T/parse.json"
+"$PY" - "$DUMP" "$T/full.img" "$T/src" "$T/parse.json" "$DEB_DUMP" <<'PYEOF' || fail "inode fields"
+import json, os, re, stat, subprocess, sys
+dump, img, src, parse, deb = sys.argv[1:6]
+def run(*args):
+    p = subprocess.run([dump, '--json', *args, img], capture_output=True)
+    assert p.returncode == 0, (args, p.returncode, p.stderr)
+    return json.loads(p.stdout)
+paths = ['/sizes/f0', '/sizes/f4097', '/sizes/f3145728', '/sizes/zeros-sparse',
+         '/types/sym-long', '/types/chr-bigminor', '/types/blk', '/types/fifo',
+         '/types/socket', '/links/a/one', '/links/top', '/xattrs/namespaces',
+         '/xattrs/many', '/xattrs/acl-dir', '/xattrs/acl-file',
+         '/xattrs/big-value', '/xattrs/sym-with-xattr', '/xattrs/shared-07',
+         '/owners/u4000000000-g3', '/owners/u65536-g5', '/modes/m4755',
+         '/modes/sticky-dir', '/times/old', '/times/ns', '/times/y2106',
+         '/names', '/big', '/']
+pnids = {f['path']: f['nid'] for f in json.load(open(parse))['files']}
+checked = 0
+for p in paths:
+    ino = run('--path=' + p)['inode']
+    s = os.lstat(src + p)
+    assert ino['mode'] == s.st_mode, (p, ino['mode'], s.st_mode)
+    assert (ino['uid'], ino['gid']) == (s.st_uid, s.st_gid), p
+    assert ino['nlink'] == s.st_nlink, (p, ino['nlink'], s.st_nlink)
+    if not stat.S_ISDIR(s.st_mode):
+        assert ino['size'] == s.st_size, (p, ino['size'], s.st_size)
+    assert ino['mtime'] * 10**9 + ino['mtime_nsec'] == s.st_mtime_ns, p
+    assert ino['nid'] == pnids[p], (p, ino['nid'], pnids[p])
+    if stat.S_ISLNK(s.st_mode):
+        assert ino['target'] == os.readlink(src + p), p
+    if stat.S_ISCHR(s.st_mode) or stat.S_ISBLK(s.st_mode):
+        assert (ino['major'], ino['minor']) == \
+            (os.major(s.st_rdev), os.minor(s.st_rdev)), p
+    want = {n: os.getxattr(src + p, n, follow_symlinks=False)
+            for n in os.listxattr(src + p, follow_symlinks=False)}
+    got = {x['name']: x['value'].encode('latin-1') for x in ino['xattrs']}
+    for x in ino['xattrs']:
+        raw = x['value']
+        assert x['value_size'] == len(got[x['name']]), p
+    assert got == want, (p, sorted(got), sorted(want))
+    # the same inode by nid
+    again = run('--nid=%d' % ino['nid'])['inode']
+    assert again['path'] is None and again['size'] == ino['size'], p
+    if os.path.exists(deb):
+        out = subprocess.run([deb, '--path=' + p, img], capture_output=True,
+                             text=True, errors='replace').stdout
+        m = re.search(r'NID: *(\d+)', out)
+        assert m and int(m.group(1)) == ino['nid'], (p, out[:200])
+    checked += 1
+print(checked, 'inodes checked')
+PYEOF
+
+note "--ls against the source directories and Debian's listing"
+"$PY" - "$DUMP" "$T/full.img" "$T/src" "$DEB_DUMP" <<'PYEOF' || fail "--ls"
+import json, os, re, subprocess, sys
+dump, img, src, deb = sys.argv[1:5]
+types = {'file': 0o100000, 'dir': 0o040000, 'symlink': 0o120000,
+         'chrdev': 0o020000, 'blkdev': 0o060000, 'fifo': 0o010000,
+         'socket': 0o140000}
+for d in ['/', '/names', '/types', '/big', '/links/b']:
+    j = json.loads(subprocess.run([dump, '--json', '--path=' + d, '--ls', img],
+                                  capture_output=True, check=True).stdout)
+    ents = j['inode']['entries']
+    names = [e['name'].encode('latin-1') for e in ents]
+    want = sorted([b'.', b'..'] + os.listdir(os.fsencode(src + d)))
+    assert names == want, (d, names[:5], want[:5])
+    for e in ents:
+        n = e['name'].encode('latin-1')
+        st = os.lstat(os.fsencode(src + d) + b'/' + n)
+        assert types[e['type']] == st.st_mode & 0o170000, (d, n, e)
+    if os.path.exists(deb) and d in ('/', '/types', '/links/b'):
+        out = subprocess.run([deb, '--path=' + d, '--ls', img],
+                             capture_output=True, text=True).stdout
+        debn = {m.group(2): int(m.group(1)) for m in
+                re.finditer(r'^\s*(\d+)\s+\d+\s+(\S+)$', out, re.M)}
+        for e in ents:
+            if e['name'] in debn:
+                assert debn[e['name']] == e['nid'], (d, e)
+        assert len(debn) >= len(ents) - 1, (d, len(debn))
+print('listings match')
+PYEOF
+
+note "-e: extents of plain, inline, chunked, compressed and blob files vs an independent parse"
+gentree compress "$T/csrc" >/dev/null 2>&1 || true
+[ -d "$T/csrc" ] || fail "compress tree"
+rm -f "$T/csrc/big"	# the 65 MiB file adds time, not coverage
+"$MKFS" --quiet -z lz4hc -C 65536 "$T/z.img" "$T/csrc"
+"$MKFS" --quiet -z lzma -C 16384 -E legacy-compress "$T/zl.img" "$T/csrc"
+"$MKFS" --quiet -b 1024 -z deflate -C 8192 "$T/zd.img" "$T/csrc"
+"$MKFS" --quiet --chunksize=8192 -E force-chunk-indexes "$T/ch.img" "$T/src"
+"$MKFS" --quiet --chunksize=16384 --blobdev="$T/cb.blob" "$T/cb.img" "$T/csrc"
+# compressed pclusters of a bootstrap live in its blob too
+"$MKFS" --quiet -z lz4hc -C 65536 --chunksize=16384 --blobdev="$T/zb.blob" "$T/zb.img" "$T/csrc"
+for img in full z zl zd ch cb zb; do
+	blob=""
+	[ -e "$T/$img.blob" ] && blob="$T/$img.blob"
+	"$PY" "$TOOLS/erofsparse.py" "$T/$img.img" $blob >"$T/$img.parse"
+	"$PY" - "$DUMP" "$T/$img.img" "$T/$img.parse" <<'PYEOF' || fail "-e on $img"
+import json, subprocess, sys
+dump, img, parse = sys.argv[1:4]
+files = [f for f in json.load(open(parse))['files'] if f['first']]
+# a sample of the files with data, the largest (most extents) first
+files = sorted((f for f in files if f['extents']),
+               key=lambda f: -len(f['extents']))
+files = files[:20] + files[20::max(1, (len(files) - 20) // 40)]
+n = 0
+for f in files:
+    p = subprocess.run([dump, '--json', '--nid=%d' % f['nid'], '-e', img],
+                       capture_output=True)
+    assert p.returncode == 0, (f['path'], p.stderr)
+    got = json.loads(p.stdout)['inode']['extents']
+    want = f['extents']
+    assert len(got) == len(want), (f['path'], len(got), len(want))
+    for g, w in zip(got, want):
+        assert (g['logical'], g['length']) == (w['la'], w['llen']), (f['path'], g, w)
+        kind = {'stored': 'plain'}.get(w['kind'], w['kind'])
+        assert g['kind'] == kind, (f['path'], g, w)
+        if kind == 'hole':
+            continue
+        assert (g['device'], g['physical'], g['physical_length']) == \
+            (w['dev'], w['pa'], w['plen']), (f['path'], g, w)
+        if 'blocks' in w:
+            assert g['pcluster_blocks'] == w['blocks'], (f['path'], g, w)
+        n += 1
+print(len(files), 'files,', n, 'extents match')
+PYEOF
+done
+"$DUMP" --path=/text-4m -e "$T/z.img" | grep -q "lz4 *$" || fail "text -e does not name the algorithm"
+"$DUMP" --path=/text-4m -e "$T/zb.img" >/dev/null || fail "-e on a bootstrap without its blob"
+"$DUMP" --path=/text-4m -e "$T/zb.img" | grep -q "dev 1 .*lz4 *$" || fail "compressed extents in the blob not shown on device 1"
+
+note "usage and lookup errors"
+set +e
+"$DUMP" -e "$T/full.img" >/dev/null 2>&1; rc1=$?
+"$DUMP" --nid=36 --path=/ "$T/full.img" >/dev/null 2>&1; rc2=$?
+"$DUMP" --path=/no/such/file "$T/full.img" >/dev/null 2>"$T/err"; rc3=$?
+"$DUMP" --path=/sizes/f1 --ls "$T/full.img" >/dev/null 2>"$T/err2"; rc4=$?
+"$DUMP" --frobnicate "$T/full.img" >/dev/null 2>&1; rc5=$?
+set -e
+[ $rc1 = 16 ] && [ $rc2 = 16 ] && [ $rc5 = 16 ] || fail "usage errors exit $rc1 $rc2 $rc5, not 16"
+[ $rc3 = 8 ] && grep -q "/no/such/file: no such file" "$T/err" || fail "missing path: exit $rc3, $(cat "$T/err")"
+[ $rc4 = 8 ] && grep -q "not a directory" "$T/err2" || fail "--ls on a file: exit $rc4, $(cat "$T/err2")"
+echo "superblock, inodes, listings and extents verified"

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""An independent, minimal EROFS reader for checking dump.erofs.
+
+Usage: erofsparse.py IMAGE [BLOB]
+
+Prints JSON: the superblock fields, the device table, and every name in
+the tree with its inode fields and its extents -- logical range, device,
+physical range, and for compressed extents the algorithm, the pcluster's
+blocks and the length of its compressed stream (zero padding skipped).
+Compressed indexes are decoded by a forward scan of every lcluster (full
+and compacted, big pclusters), not by the random-access lookups the C
+reader uses, so that the two do not share mistakes.  BLOB, the image's
+one extra device, is where compressed streams in the blob's part of the
+unified address space are read from (to measure their zero padding).
+"""
+import json
+import stat
+import struct
+import sys
+
+ALGS = {0: 'lz4', 1: 'lzma', 2: 'deflate', 3: 'zstd'}
+NULL_ADDR = 0xffffffff
+
+
+class Image:
+    def __init__(self, path, blob=None):
+        with open(path, 'rb') as f:
+            self.d = f.read()
+        self.blob = b''
+        if blob:
+            with open(blob, 'rb') as f:
+                self.blob = f.read()
+        sb = self.d[1024:1024 + 128]
+        (self.magic, self.csum, self.compat, self.bits, self.extslots,
+         self.root, self.inos, self.build_time, self.build_nsec,
+         self.blocks, self.meta, self.xattr_blk) = \
+            struct.unpack_from('<IIIBBHQQIIII', sb, 0)
+        self.uuid = sb[48:64]
+        self.label = sb[64:80].rstrip(b'\0')
+        (self.incompat, self.u1, self.extra_devices,
+         self.devt_slotoff) = struct.unpack_from('<IHHH', sb, 80)
+        self.bs = 1 << self.bits
+        self.devices = []
+        if self.incompat & 0x8:
+            for i in range(self.extra_devices):
+                off = self.devt_slotoff * 128 + i * 128
+                tag = self.d[off:off + 64].rstrip(b'\0')
+                blocks, mapped = struct.unpack_from('<II', self.d, off + 64)
+                self.devices.append(dict(tag=tag.decode('latin-1'),
+                                         blocks=blocks, mapped=mapped))
+
+    def inode(self, nid):
+        pos = self.meta * self.bs + nid * 32
+        fmt, icount, mode = struct.unpack_from('<HHH', self.d, pos)
+        ext = fmt & 1
+        if ext:
+            size, iu, ino, uid, gid, mtime, mnsec, nlink = \
+                struct.unpack_from('<QIIIIQII', self.d, pos + 8)
+            isize = 64
+        else:
+            nlink, size, _, iu, ino, uid, gid = \
+                struct.unpack_from('<HIIIIHH', self.d, pos + 6)
+            mtime, mnsec, isize = self.build_time, self.build_nsec, 32
+        xsize = 12 + (icount - 1) * 4 if icount else 0
+        return dict(nid=nid, pos=pos, ext=bool(ext), layout=(fmt >> 1) & 7,
+                    mode=mode, size=size, iu=iu, ino=ino, uid=uid, gid=gid,
+                    mtime=mtime, mtime_nsec=mnsec, nlink=nlink, isize=isize,
+                    xsize=xsize, iend=pos + isize + xsize)
+
+    # --- content ---
+
+    def extents(self, ino):
+        lay = ino['layout']
+        if ino['size'] == 0 or stat.S_ISCHR(ino['mode']) or \
+                stat.S_ISBLK(ino['mode']):
+            return []
+        if lay in (0, 2):
+            return self.flat_extents(ino)
+        if lay == 4:
+            return self.chunk_extents(ino)
+        return self.z_extents(ino)
+
+    def flat_extents(self, ino):
+        size, bs = ino['size'], self.bs
+        nblocks = -(-size // bs)
+        out = []
+        full = nblocks - 1 if ino['layout'] == 2 else nblocks
+        plain = min(full * bs, size)
+        if plain:
+            out.append(dict(la=0, llen=plain, dev=0, pa=ino['iu'] * bs,
+                            plen=plain, kind='plain'))
+        if plain < size:
+            out.append(dict(la=plain, llen=size - plain, dev=0,
+                            pa=ino['iend'], plen=size - plain, kind='inline'))
+        return out
+
+    def chunk_extents(self, ino):
+        fmt = ino['iu'] & 0xffff
+        cbits = self.bits + (fmt & 0x1f)
+        indexes = fmt & 0x20
+        unit = 8 if indexes else 4
+        base = (ino['iend'] + unit - 1) // unit * unit
+        csize = 1 << cbits
+        out = []
+        for i in range(-(-ino['size'] // csize)):
+            la = i * csize
+            llen = min(csize, ino['size'] - la)
+            dev = 0
+            if indexes:
+                _, dev, blk = struct.unpack_from('<HHI', self.d, base + i * 8)
+            else:
+                blk, = struct.unpack_from('<I', self.d, base + i * 4)
+            if blk == NULL_ADDR:
+                out.append(dict(la=la, llen=llen, kind='hole'))
+                continue
+            out.append(dict(la=la, llen=llen, dev=dev, pa=blk * self.bs,
+                            plen=llen, kind='plain'))
+        return out
+
+    def lclusters(self, ino, lbits, advise, total):
+        """[(type, clusterofs_or_lo, blkaddr_or_None, cblks_or_None)]"""
+        hstart = (ino['iend'] + 7) & ~7
+        if ino['layout'] == 1:
+            out = []
+            for i in range(total):
+                adv, ofs, u = struct.unpack_from(
+                    '<HHI', self.d, hstart + 16 + i * 8)
+                t = adv & 3
+                if t == 2:
+                    d0 = u & 0xffff
+                    out.append((t, d0, None,
+                                d0 & 0x7ff if d0 & 0x800 else None))
+                else:
+                    out.append((t, ofs, u, None))
+            return out
+        ebase = hstart + 8
+        init4 = ((32 - ebase % 32) // 4) & 7
+        n2 = 0
+        if advise & 1 and init4 < total:
+            n2 = (total - init4) // 16 * 16
+        lobits = max(lbits, 12)
+        big = advise & 2
+        packs = []          # (pos, vcnt, packbytes)
+        pos, i = ebase, 0
+        while i < total:
+            if i < init4 or i >= init4 + n2:
+                vcnt, pb = 2, 8
+            else:
+                vcnt, pb = 16, 32
+            packs.append((pos, vcnt, pb))
+            pos += pb
+            i += vcnt
+        out = []
+        for pos, vcnt, pb in packs:
+            ebits = (pb - 4) * 8 // vcnt
+            base, = struct.unpack_from('<I', self.d, pos + pb - 4)
+            ents = []
+            for j in range(vcnt):
+                bit = j * ebits
+                v = int.from_bytes(self.d[pos + bit // 8:pos + bit // 8 + 4],
+                                   'little') >> (bit % 8)
+                ents.append(((v >> lobits) & 3, v & ((1 << lobits) - 1)))
+            running = base
+            for j, (t, lo) in enumerate(ents):
+                if t != 2:
+                    blk = running
+                    nxt = ents[j + 1] if j + 1 < vcnt else None
+                    if big and nxt and nxt[0] == 2 and nxt[1] & 0x800:
+                        running += nxt[1] & 0x7ff
+                    else:
+                        running += 1
+                    out.append((t, lo, blk, None))
+                else:
+                    out.append((t, lo, None,
+                                lo & 0x7ff if big and lo & 0x800 else None))
+        return out[:total]
+
+    def z_extents(self, ino):
+        hstart = (ino['iend'] + 7) & ~7
+        _, advise, algtype, cbits = struct.unpack_from('<IHBB', self.d,
+                                                       hstart)
+        assert not advise & 0x28, 'inline or fragment pclusters'
+        lbits = self.bits + (cbits & 15)
+        size = ino['size']
+        total = (size + (1 << lbits) - 1) >> lbits
+        lcs = self.lclusters(ino, lbits, advise, total)
+        # a HEAD at or past EOF only marks where the last extent ends
+        heads = [(i, lc) for i, lc in enumerate(lcs) if lc[0] != 2 and
+                 (i << lbits) | lc[1] < size]
+        nexthead, j = [None] * total, None
+        for i in range(total - 1, -1, -1):
+            nexthead[i] = j
+            if lcs[i][0] != 2:
+                j = i
+        out = []
+        for k, (i, (t, ofs, blk, _)) in enumerate(heads):
+            la = (i << lbits) | ofs
+            j = nexthead[i]
+            end = size if j is None else min(size, (j << lbits) | lcs[j][1])
+            bigbit = 2 if t == 1 else 4
+            cblks = 1
+            if advise & bigbit and i + 1 < total and lcs[i + 1][0] == 2 \
+                    and lcs[i + 1][3] is not None:
+                cblks = lcs[i + 1][3]
+            plen = cblks * self.bs
+            pa, dev, src = blk * self.bs, 0, self.d
+            # an address in the blob's part of the unified space
+            for k, dv in enumerate(self.devices):
+                start = dv['mapped'] * self.bs
+                if dv['mapped'] and start <= pa < start + dv['blocks'] * self.bs:
+                    pa, dev, src = pa - start, k + 1, self.blob
+            if t == 0:
+                e = dict(la=la, llen=end - la, dev=dev, pa=pa, plen=plen,
+                         kind='stored', blocks=cblks)
+            else:
+                alg = algtype & 15 if t == 1 else algtype >> 4
+                kind = ALGS.get(alg, str(alg))
+                pad = 0
+                first = src[pa:pa + min(plen, self.bs)]
+                if self.incompat & 1 and first:
+                    pad = len(first) - len(first.lstrip(b'\0'))
+                e = dict(la=la, llen=end - la, dev=dev, pa=pa, plen=plen,
+                         kind=kind, blocks=cblks)
+                if first:	# else: in a blob not given
+                    e['insize'] = plen - pad
+            out.append(e)
+        return out
+
+    # --- tree ---
+
+    def read_flat(self, ino):
+        out = b''
+        for e in self.flat_extents(ino):
+            out += self.d[e['pa']:e['pa'] + e['plen']]
+        return out
+
+    def dirents(self, ino):
+        data = self.read_flat(ino)
+        bs, out = self.bs, []
+        for b in range(0, len(data), bs):
+            blk = data[b:b + bs]
+            n = struct.unpack_from('<H', blk, 8)[0] // 12
+            ents = [struct.unpack_from('<QHBB', blk, i * 12)
+                    for i in range(n)]
+            for i, (nid, nameoff, ft, _) in enumerate(ents):
+                end = ents[i + 1][1] if i + 1 < n else len(blk)
+                name = blk[nameoff:end]
+                if i + 1 == n:
+                    name = name.rstrip(b'\0')
+                out.append((name, nid, ft))
+        return out
+
+    def walk(self, nid=None, path=b'/'):
+        nid = self.root if nid is None else nid
+        seen = set()
+        stack = [(nid, path)]
+        while stack:
+            nid, path = stack.pop()
+            ino = self.inode(nid)
+            first = nid not in seen
+            seen.add(nid)
+            yield path, ino, first
+            if stat.S_ISDIR(ino['mode']) and first:
+                kids = [(n, c) for n, c, _ in self.dirents(ino)
+                        if n not in (b'.', b'..')]
+                for name, child in reversed(kids):
+                    stack.append((child, path.rstrip(b'/') + b'/' + name))
+
+
+def main():
+    img = Image(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+    files = []
+    for path, ino, first in img.walk():
+        f = {k: ino[k] for k in ('nid', 'mode', 'size', 'layout', 'uid',
+                                  'gid', 'nlink', 'ext', 'mtime',
+                                  'mtime_nsec', 'ino', 'isize', 'xsize')}
+        f['path'] = path.decode('latin-1')
+        f['first'] = first
+        f['extents'] = img.extents(ino)
+        files.append(f)
+    sb = dict(magic=img.magic, blocksize=img.bs, blocks=img.blocks,
+              meta_blkaddr=img.meta, xattr_blkaddr=img.xattr_blk,
+              root_nid=img.root, inodes=img.inos,
+              build_time=img.build_time, feature_compat=img.compat,
+              feature_incompat=img.incompat, u1=img.u1,
+              uuid=img.uuid.hex(), label=img.label.decode('latin-1'),
+              devices=img.devices)
+    json.dump(dict(sb=sb, files=files), sys.stdout)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

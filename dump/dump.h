@@ -33,6 +33,7 @@ struct dump_cfg {
 	const char *cache;
 	const char *devices[MAX_DEVICES];
 	unsigned int nr_devices;
+	const char *blob_dir;
 };
 
 /* what one run prints to and how it went */

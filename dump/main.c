@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "erofs/blobs.h"
 #include "erofs/util.h"
 #include "dump.h"
 
@@ -47,6 +48,8 @@ static void usage(FILE *f)
 "                        and holes; with IMAGE, what every file (or the\n"
 "                        --nid/--path subtree) still needs to fetch\n"
 "  --device=PATH         an extra device, in device-table order; repeatable\n"
+"  --blob-dir=DIR        find the other devices in DIR by their tags\n"
+"                        (DIR/TAG or DIR/sha256/TAG)\n"
 "  --json                print JSON on standard output\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
 "  --quiet               print errors only\n"
@@ -68,6 +71,7 @@ enum {
 	OPT_PAGE_SIZE,
 	OPT_CACHE,
 	OPT_DEVICE,
+	OPT_BLOB_DIR,
 	OPT_QUIET,
 };
 
@@ -82,6 +86,7 @@ static const struct option long_options[] = {
 	{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
 	{ "cache", required_argument, NULL, OPT_CACHE },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -149,6 +154,9 @@ static int parse_option(struct dump_cfg *c, int opt)
 			return EXIT_USAGE;
 		}
 		c->devices[c->nr_devices++] = optarg;
+		return 0;
+	case OPT_BLOB_DIR:
+		c->blob_dir = optarg;
 		return 0;
 	case 'V':
 		printf(PROG " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
@@ -364,6 +372,8 @@ static int open_image(struct dump_ctx *d)
 		if (err)
 			return err;
 	}
+	if (c->blob_dir)
+		return erofs_image_find_blobs(&d->img, c->blob_dir);
 	return 0;
 }
 

@@ -126,6 +126,17 @@ if [ -x "$DEB_FSCK" ]; then
 		"$T/merged.img" >/dev/null || fail "Debian fsck.erofs rejects the merged image"
 fi
 
+note "dump: the device table and where each extent lives"
+"$DUMP" -s "$T/merged.img" >"$T/dump"
+for f in l1.img l2.blob l3.img; do
+	grep -q "tag \"$(sha256sum "$T/$f" | cut -c1-64)\"" "$T/dump" ||
+		fail "dump -s does not list $f's digest"
+done
+"$DUMP" --blob-dir="$T/blobs" --path=/new/blob-data -e "$T/merged.img" >"$T/dump"
+grep -q -- "-> dev 2 " "$T/dump" || fail "dump -e does not put l2's file on device 2: $(cat "$T/dump")"
+"$DUMP" --blob-dir="$T/blobs" --path=/sizes/f4097 -e "$T/merged.img" >"$T/dump"
+grep -q -- "-> dev 3 " "$T/dump" || fail "dump -e does not put l3's file on device 3: $(cat "$T/dump")"
+
 note "a wrong blob (same size, other bytes) is caught by --verify-blobs"
 b2=$(sha256sum "$T/l2.blob" | cut -c1-64)
 cp "$T/blobs/$b2" "$T/good"

@@ -1,11 +1,11 @@
 #!/bin/bash
 # Builds the libFuzzer target tests/fuzz/fsck_fuzzer.c (image open and the
 # whole check) with ASan and UBSan, replays every input in
-# tests/fuzz/regressions/, then fuzzes for FUZZ_SECONDS (default 60) from
+# tests/fuzz/regressions/, then fuzzes for FUZZ_SECONDS (default 150) from
 # a seed corpus of small images made by our mkfs.  Any crash, leak,
 # sanitizer report or timeout fails; the input is kept in $TESTS_OUT.
 . "$(dirname "$0")/lib.sh"
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-150}
 CLANG=${CLANG:-$(command -v clang-14 || command -v clang || true)}
 [ -n "$CLANG" ] || skip "clang is not installed (Debian package clang)"
 [ -f "$TOP/config.h" ] || fail "config.h missing: configure the tree first"

@@ -3,7 +3,8 @@
 # names rewritten in the directory blocks to "..", to contain "/", or to
 # duplicate a symlink's name so that a later entry would go through the
 # symlink.  fsck.erofs must report the image as damaged and leave every
-# path outside the target untouched.
+# path outside the target untouched.  A directory entry made to point back
+# at the root is reported as a cycle, without hanging.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root to extract owners"
 
@@ -46,6 +47,40 @@ try() {
 	[ ! -e "$T/victimQQ" ] && [ ! -e "$T/aQQ" ] && [ ! -e "$T/Q" ] ||
 		fail "$name: wrote next to the target"
 }
+
+note "cycle: a file's entry made to point at the root directory"
+"$MKFS" --quiet -E nosbcrc -U clear -T 0 "$T/cycle.img" "$T/src"
+"$PY" - "$TOOLS" "$T/cycle.img" <<'PYEOF'
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+from erofsparse import Image
+img = Image(sys.argv[2])
+root = img.inode(img.root)
+sub = [nid for name, nid, _ in img.dirents(root) if name == b'linkQQ'][0]
+ext = img.flat_extents(img.inode(sub))[0]		# one small block or tail
+d = bytearray(img.d)
+n = struct.unpack_from('<H', d, ext['pa'] + 8)[0] // 12
+for i in range(n):
+    at = ext['pa'] + i * 12
+    nid, nameoff = struct.unpack_from('<QH', d, at)
+    end = struct.unpack_from('<H', d, at + 12 + 8)[0] if i + 1 < n else ext['plen']
+    if bytes(d[ext['pa'] + nameoff:ext['pa'] + end]).rstrip(b'\0') == b'victimQQ':
+        struct.pack_into('<QHB', d, at, img.root, nameoff, 2)	# EROFS_FT_DIR
+        open(sys.argv[2], 'wb').write(d)
+        print(f'victimQQ now names the root (nid {img.root})')
+        break
+else:
+    sys.exit('victimQQ not found')
+PYEOF
+rm -rf "$T/x"
+set +e
+timeout 60 "$FSCK" --extract="$T/x" "$T/cycle.img" >"$T/out" 2>&1
+rc=$?
+set -e
+cat "$T/out"
+[ $rc != 124 ] || fail "cycle: fsck.erofs hung"
+[ $((rc & 1)) -ne 0 ] || fail "cycle: exit $rc does not report the damage"
+grep -q "reached a second time" "$T/out" || fail "cycle: no message about the loop"
 
 try dotdot "~~" ".."
 try dotdot-slash "aaaaQQ" "../aQQ"

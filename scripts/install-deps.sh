@@ -6,11 +6,16 @@ set -euo pipefail
 build_pkgs=(build-essential autoconf automake libtool pkg-config
 	liblz4-dev liblzma-dev uuid-dev libcurl4-openssl-dev zlib1g-dev)
 test_pkgs=(python3 attr acl util-linux erofs-utils time
-	clang libclang-rt-14-dev)
+	clang libclang-rt-14-dev rsync
+	curl nginx-light docker-registry)	# erofs-fetch: servers on loopback
 bench_pkgs=(squashfs-tools)
+# the cachefiles on-demand test builds a kernel and boots it under qemu
+kernel_pkgs=(bc bison flex libelf-dev libssl-dev cpio linux-source-6.12
+	qemu-system-x86 busybox-static e2fsprogs)
 
 missing=()
-for p in "${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}"; do
+for p in "${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" \
+	"${kernel_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing+=("$p")
 done

@@ -198,6 +198,7 @@ static int dedup_flat(struct data_pass *dp, struct erofs_node *n,
 static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 {
 	struct erofs_builder *b = dp->b;
+	bool dedup = erofs_file_dedup_candidate(b, n->size);
 	struct erofs_sha256 sha;
 	uint64_t pos, outside;
 	size_t len, padded;
@@ -212,7 +213,8 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 		err = read_exact(b, n, fd, dp->buf, len, pos);
 		if (err)
 			return err;
-		erofs_sha256_update(&sha, dp->buf, len);
+		if (dedup)
+			erofs_sha256_update(&sha, dp->buf, len);
 		/* the last plain block is zero-padded to its end */
 		padded = ROUND_UP(len, b->blksz);
 		memset(dp->buf + len, 0, padded - len);
@@ -228,11 +230,12 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 		err = read_exact(b, n, fd, n->tail, n->inline_size, outside);
 		if (err)
 			return err;
-		erofs_sha256_update(&sha, n->tail, n->inline_size);
+		if (dedup)
+			erofs_sha256_update(&sha, n->tail, n->inline_size);
 	}
 	dp->cursor += n->nblocks;
 	err = check_unchanged(b, n, fd);
-	if (!err && n->nblocks)
+	if (!err && n->nblocks && dedup)
 		err = dedup_flat(dp, n, &sha);
 	return err;
 }
@@ -564,7 +567,7 @@ static struct erofs_node *find_dup(struct data_pass *dp, struct erofs_node *n,
 	struct erofs_node *d;
 
 	*err = 0;
-	if (!b->opts->file_dedup)
+	if (!erofs_file_dedup_candidate(b, n->size))
 		return NULL;
 	erofs_file_key_init(&k, n, true);
 	erofs_sha256(buf, n->size, k.digest);
@@ -747,6 +750,9 @@ int erofs_write_data(struct erofs_builder *b)
 	size_t i;
 	int err;
 
+	err = erofs_file_dedup_prepare(b);
+	if (err)
+		return err;
 	err = data_pass_init(&dp, b);
 	for (i = 0; i < b->nr_nodes && !err; i++) {
 		struct erofs_node *n = b->nodes[i];

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "erofs/build.h"
 #include "erofs/filededup.h"
 
@@ -32,6 +33,43 @@ static bool rec_eq(const void *item, const void *key)
 	const struct file_rec *r = item;
 
 	return !memcmp(&r->key, key, sizeof(r->key));
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int erofs_file_dedup_prepare(struct erofs_builder *b)
+{
+	uint64_t *sizes;
+	size_t i, n = 0, out = 0;
+
+	if (!b->opts->file_dedup)
+		return 0;
+	sizes = malloc((b->nr_nodes + 1) * sizeof(*sizes));
+	if (!sizes)
+		return -ENOMEM;
+	for (i = 0; i < b->nr_nodes; i++)
+		if (S_ISREG(b->nodes[i]->mode) && b->nodes[i]->size)
+			sizes[n++] = b->nodes[i]->size;
+	if (n > 1)
+		qsort(sizes, n, sizeof(*sizes), u64_cmp);
+	for (i = 1; i < n; i++)
+		if (sizes[i] == sizes[i - 1] && (!out || sizes[out - 1] != sizes[i]))
+			sizes[out++] = sizes[i];
+	b->dup_sizes = sizes;
+	b->nr_dup_sizes = out;
+	return 0;
+}
+
+bool erofs_file_dedup_candidate(const struct erofs_builder *b, uint64_t size)
+{
+	return b->opts->file_dedup && b->nr_dup_sizes &&
+	       bsearch(&size, b->dup_sizes, b->nr_dup_sizes,
+		       sizeof(*b->dup_sizes), u64_cmp);
 }
 
 void erofs_file_key_init(struct erofs_file_key *k,
@@ -77,6 +115,9 @@ void erofs_file_dedup_exit(struct erofs_builder *b)
 {
 	size_t i;
 
+	free(b->dup_sizes);
+	b->dup_sizes = NULL;
+	b->nr_dup_sizes = 0;
 	if (!b->file_digests.slots)
 		return;
 	for (i = 0; i <= b->file_digests.mask; i++)

@@ -122,6 +122,8 @@ struct erofs_builder {
 	bool chunked;			/* some file is chunk-based */
 	struct erofs_hashmap chunk_digests;	/* chunk dedup */
 	struct erofs_hashmap file_digests;	/* whole-file dedup */
+	uint64_t *dup_sizes;		/* sizes two or more files have */
+	size_t nr_dup_sizes;
 	struct erofs_build_stats stats;
 };
 

@@ -14,6 +14,13 @@ struct erofs_file_key {
 	uint32_t pclusterblks;
 };
 
+/*
+ * Notes the file sizes that occur more than once: only files of such a
+ * size can equal another, and only they are worth hashing.
+ */
+int erofs_file_dedup_prepare(struct erofs_builder *b);
+bool erofs_file_dedup_candidate(const struct erofs_builder *b, uint64_t size);
+
 /* the key without its digest, which the caller fills in */
 void erofs_file_key_init(struct erofs_file_key *k,
 			 const struct erofs_node *n, bool compressed);

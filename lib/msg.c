@@ -19,11 +19,14 @@ void erofs_msg_print(const struct erofs_msg *m, enum erofs_msg_level lvl,
 
 	if (lvl != EROFS_MSG_ERR && (int)lvl > m->level)
 		return;
+	/* one line per message, even from several threads at once */
+	flockfile(stderr);
 	fprintf(stderr, "%s: %s", m->prog, level_tags[lvl]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 uint64_t erofs_now_ms(void)

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * erofs-fetch daemon: serves cachefiles on-demand requests for EROFS
+ * images mounted in fscache mode (mount -t erofs none -o fsid=ID).
+ *
+ * Threads:
+ *   main	reads one request per read() from /dev/cachefiles, handles
+ *		CLOSE inline, queues OPEN and READ to the demand workers
+ *   demand	(--workers) OPEN: resolve and size the object, insert it,
+ *		copen; READ: fetch, pwrite through the anonymous fd, complete
+ *   prefetch	(--prefetch-workers) fills the window ahead of demand and
+ *		the explicit prefetch list, never delaying a READ
+ *   signals	turns SIGTERM/SIGINT/SIGUSR1 into flags and wakes main
+ *
+ * Locking (outermost first; never take an earlier one while holding a
+ * later one):
+ *   1. fetchd.table_lock (rwlock) - the object table and every object's
+ *	fd.  Shared: looking an object up and writing through its fd
+ *	(READ, prefetch).  Exclusive: inserting (OPEN), removing and
+ *	closing the fd (CLOSE), restore and shutdown.  Writers may only
+ *	touch an fd under the shared lock because CLOSE closes it under
+ *	the exclusive one: the number could otherwise be reused by the
+ *	next OPEN's anonymous fd and data written into the wrong file.
+ *	No network I/O is ever done under this lock.
+ *   2. fetchd_obj.lock (mutex) - one object's prefetch window state.
+ *   3. fetchd.stats_lock (mutex) - counters and latency samples.
+ * Objects are reference counted (atomic): the table holds one
+ * reference, each queued or running job another, so a job may keep
+ * using the object's name and source after CLOSE removed it.
+ */
+#ifndef EROFS_FETCH_DAEMON_H
+#define EROFS_FETCH_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include "erofs/cachefiles.h"
+#include "erofs/print.h"
+#include "erofs/source.h"
+#include "erofs/workqueue.h"
+
+int erofs_fetch_daemon_main(int argc, char **argv);
+
+struct fetchd;
+
+struct fetchd_obj {
+	struct fetchd_obj *next;	/* hash chain, under table_lock */
+	atomic_int refs;
+	uint32_t object_id;
+	int fd;				/* anonymous fd; -1 once closed */
+	bool closed;			/* CLOSE seen (under table_lock) */
+	char volume[EROFS_CF_KEY_MAX];
+	char cookie[EROFS_CF_KEY_MAX];	/* cookie key: fsid or blob tag */
+	const char *key;		/* object key at the source */
+	char *key_buf;			/* owns key when it is not cookie */
+	struct erofs_source *src;	/* borrowed from fetchd */
+	uint64_t size;
+
+	pthread_mutex_t lock;		/* lock order 2: the fields below */
+	uint64_t demand_end;		/* end of the latest READ */
+	uint64_t window;		/* current high watermark */
+	uint64_t queued_to;		/* prefetch queued up to here */
+	bool prefetching;		/* a window job is queued or running */
+};
+
+struct fetchd_opts {
+	const char *devnode, *dir, *tag;
+	int devfd;			/* adopted fd, -1 = open devnode */
+	bool restore;
+	bool supervise;
+	const char *source_spec, *config;
+	struct erofs_source_opts sopts;
+	unsigned int workers, prefetch_workers;
+	uint64_t low, high, max_window;	/* prefetch watermarks, bytes */
+	const char *prefetch_list;
+	bool prefetch_all;
+};
+
+#define FETCHD_LAT_SAMPLES	4096
+#define FETCHD_HASH		256
+
+struct fetchd_stats {
+	uint64_t opens, open_errors, closes, reads, read_errors;
+	uint64_t hits, misses, waited;	/* READs found populated / fetched / behind prefetch */
+	uint64_t bytes_demand, bytes_prefetch;
+	uint64_t unknown_objects, bad_msgs;
+	uint32_t lat_us[FETCHD_LAT_SAMPLES];	/* ring of READ latencies */
+	uint64_t nr_lat;
+};
+
+/* one --prefetch list entry */
+struct fetchd_plist {
+	char key[EROFS_CF_KEY_MAX];
+	uint64_t off, len;		/* len 0: to the end */
+};
+
+struct fetchd {
+	struct erofs_msg msg;
+	struct fetchd_opts o;
+	int devfd;
+	uint64_t start_ms;
+
+	struct erofs_fetchconf conf;
+	bool have_conf;
+	struct erofs_source *default_src;
+	struct erofs_source **srcs;	/* one per conf source, opened lazily */
+	pthread_mutex_t srcs_lock;	/* opening a conf source (leaf lock) */
+
+	pthread_rwlock_t table_lock;	/* lock order 1 */
+	struct fetchd_obj *table[FETCHD_HASH];
+	unsigned int nr_objects;
+
+	struct erofs_workqueue demand_wq, prefetch_wq;
+	atomic_bool stopping;
+
+	struct fetchd_plist *plist;	/* read-only once serving */
+	unsigned int nr_plist;
+
+	pthread_mutex_t stats_lock;	/* lock order 3 */
+	struct fetchd_stats st;
+};
+
+/* fetch/fetchd_obj.c */
+void fetchd_handle_open(struct fetchd *d, struct erofs_cf_req *req);
+void fetchd_handle_close(struct fetchd *d, const struct erofs_cf_req *req);
+void fetchd_queue_read(struct fetchd *d, const struct erofs_cf_req *req,
+		       uint64_t t0_us);
+void fetchd_close_all(struct fetchd *d);
+int fetchd_load_prefetch_list(struct fetchd *d);
+void *fetchd_worker_init(void *arg);
+void fetchd_worker_exit(void *priv);
+
+/* fetch/fetchd_stats.c */
+uint64_t fetchd_now_us(void);
+void fetchd_stats_add_latency(struct fetchd *d, uint64_t us);
+void fetchd_stats_print(struct fetchd *d, const char *why);
+
+#define fetchd_count(d, field, n) do {				\
+	pthread_mutex_lock(&(d)->stats_lock);			\
+	(d)->st.field += (n);					\
+	pthread_mutex_unlock(&(d)->stats_lock);			\
+} while (0)
+
+/* fetch/sdnotify.c: systemd notification and file descriptor store */
+int fetchd_sd_listen_fd(const char *name);
+int fetchd_sd_notify(const char *state, int fd);
+
+#endif

@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * erofs-fetch daemon: the object table and the request handlers (OPEN,
+ * CLOSE, READ) and background prefetch.  The lock order is documented
+ * in daemon.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "daemon.h"
+
+#define FETCHD_PAGE		4096ULL
+/* one worker buffer: the unit of fetching and of writing to the cache */
+#define FETCHD_CHUNK		(1U << 20)
+
+enum fetchd_job_type { JOB_OPEN, JOB_READ, JOB_PREFETCH };
+
+struct fetchd_job {
+	struct erofs_work work;		/* first: the workqueue's handle */
+	struct fetchd *d;
+	enum fetchd_job_type type;
+	struct fetchd_obj *obj;		/* READ, PREFETCH: holds a reference */
+	struct erofs_cf_req req;	/* OPEN, READ */
+	uint64_t off, end;		/* READ, PREFETCH range */
+	uint64_t t0_us;			/* READ: when the request was read */
+	bool window;			/* PREFETCH: the demand window job */
+};
+
+/* ---- objects and the table ---- */
+
+static void obj_get(struct fetchd_obj *obj)
+{
+	atomic_fetch_add(&obj->refs, 1);
+}
+
+static void obj_put(struct fetchd_obj *obj)
+{
+	if (atomic_fetch_sub(&obj->refs, 1) != 1)
+		return;
+	/* the last reference: CLOSE or shutdown closed the fd already */
+	pthread_mutex_destroy(&obj->lock);
+	free(obj->key_buf);
+	free(obj);
+}
+
+static struct fetchd_obj **table_slot(struct fetchd *d, uint32_t id)
+{
+	struct fetchd_obj **pp = &d->table[id % FETCHD_HASH];
+
+	while (*pp && (*pp)->object_id != id)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* caller holds table_lock exclusively; returns the table's reference */
+static struct fetchd_obj *table_remove(struct fetchd *d, uint32_t id)
+{
+	struct fetchd_obj **pp = table_slot(d, id), *obj = *pp;
+
+	if (!obj)
+		return NULL;
+	*pp = obj->next;
+	obj->next = NULL;
+	d->nr_objects--;
+	obj->closed = true;
+	if (obj->fd >= 0)
+		close(obj->fd);
+	obj->fd = -1;
+	return obj;
+}
+
+/* a referenced object by id, or NULL */
+static struct fetchd_obj *table_get(struct fetchd *d, uint32_t id)
+{
+	struct fetchd_obj *obj;
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	obj = *table_slot(d, id);
+	if (obj)
+		obj_get(obj);
+	pthread_rwlock_unlock(&d->table_lock);
+	return obj;
+}
+
+/* ---- cache file access, always under the shared table lock ---- */
+
+static bool obj_is_closed(struct fetchd *d, struct fetchd_obj *obj)
+{
+	bool closed;
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	closed = obj->closed;
+	pthread_rwlock_unlock(&d->table_lock);
+	return closed;
+}
+
+/* first byte at or after @off that is not populated (a hole or EOF) */
+static uint64_t obj_hole(struct fetchd *d, struct fetchd_obj *obj, uint64_t off)
+{
+	off_t pos = -1;
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	if (!obj->closed)
+		pos = lseek(obj->fd, off, SEEK_HOLE);
+	pthread_rwlock_unlock(&d->table_lock);
+	/* unknown: treat as a hole so that the data is fetched */
+	return pos < 0 ? off : (uint64_t)pos;
+}
+
+/* first populated byte at or after @off, or @limit when none before it */
+static uint64_t obj_data(struct fetchd *d, struct fetchd_obj *obj,
+			 uint64_t off, uint64_t limit)
+{
+	off_t pos = -1;
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	if (!obj->closed)
+		pos = lseek(obj->fd, off, SEEK_DATA);
+	pthread_rwlock_unlock(&d->table_lock);
+	return pos < 0 || (uint64_t)pos > limit ? limit : (uint64_t)pos;
+}
+
+static int obj_write(struct fetchd *d, struct fetchd_obj *obj,
+		     const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = -1;
+	int err = -EBADF;
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	if (!obj->closed) {
+		n = pwrite(obj->fd, buf, len, off);
+		err = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+	}
+	pthread_rwlock_unlock(&d->table_lock);
+	return err;
+}
+
+/*
+ * Fetches [off, end) from the source and writes it into the cache file,
+ * one chunk at a time so memory stays bounded, skipping what is
+ * populated already.  Returns the bytes written or -errno.
+ */
+static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
+			uint64_t off, uint64_t end, void *buf, bool prefetch)
+{
+	int64_t done = 0;
+	int err;
+
+	while (off < end) {
+		uint64_t hole = obj_hole(d, obj, off), n;
+
+		if (hole >= end)
+			break;
+		/* the cache only takes page-aligned writes */
+		off = hole & ~(FETCHD_PAGE - 1);
+		n = obj_data(d, obj, off, end) - off;
+		if (!n)
+			n = FETCHD_PAGE;
+		if (n > FETCHD_CHUNK)
+			n = FETCHD_CHUNK;
+		if (off + n > obj->size)
+			n = obj->size - off;
+		if (prefetch && atomic_load(&d->stopping))
+			return -ECANCELED;
+		err = erofs_source_read(obj->src, obj->key, off, n, buf);
+		if (!err)
+			err = obj_write(d, obj, buf, n, off);
+		if (err)
+			return err;
+		done += n;
+		off += n;
+	}
+	return done;
+}
+
+/* ---- prefetch ---- */
+
+static void job_fn(struct erofs_work *work, void *buf);
+
+/* false when nothing was queued */
+static bool queue_prefetch(struct fetchd *d, struct fetchd_obj *obj,
+			   uint64_t off, uint64_t end, bool window)
+{
+	struct fetchd_job *job;
+
+	if (end > obj->size)
+		end = obj->size;
+	if (off >= end)
+		return false;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return false;	/* prefetch is best effort */
+	job->work.fn = job_fn;
+	job->d = d;
+	job->type = JOB_PREFETCH;
+	job->obj = obj;
+	job->off = off & ~(FETCHD_PAGE - 1);
+	job->end = end;
+	job->window = window;
+	obj_get(obj);
+	erofs_workqueue_add(&d->prefetch_wq, &job->work);
+	return true;
+}
+
+static void prefetch_work(struct fetchd_job *job, void *buf)
+{
+	struct fetchd *d = job->d;
+	struct fetchd_obj *obj = job->obj;
+	uint64_t t0 = fetchd_now_us();
+	int64_t n;
+
+	n = obj_fill(d, obj, job->off, job->end, buf, true);
+	if (n > 0)
+		fetchd_count(d, bytes_prefetch, n);
+	if (n >= 0 && !job->window)
+		erofs_info(&d->msg, "prefetched %s [%llu, %llu): %lld bytes fetched in %llums",
+			   obj->cookie, (unsigned long long)job->off,
+			   (unsigned long long)job->end, (long long)n,
+			   (unsigned long long)(fetchd_now_us() - t0) / 1000);
+	else if (n < 0 && n != -ECANCELED && n != -EBADF)
+		erofs_warn(&d->msg, "prefetch %s [%llu, %llu): %s", obj->cookie,
+			   (unsigned long long)job->off,
+			   (unsigned long long)job->end, strerror((int)-n));
+	if (job->window) {
+		pthread_mutex_lock(&obj->lock);
+		obj->prefetching = false;
+		pthread_mutex_unlock(&obj->lock);
+	}
+}
+
+/*
+ * The demand window (seed 002: keep populated data between a low and a
+ * high watermark ahead of use, refilled in the background, grown after
+ * an allocation had to wait).  After each READ the daemon looks at how
+ * much is populated right after it; below the low watermark a job fills
+ * up to the high one.  A READ that lands in the range a window job was
+ * still filling means the reader waited for us: the window doubles, up
+ * to --prefetch-max.  It never shrinks: a reader that once outran the
+ * prefetch will likely do so again.
+ */
+static void prefetch_after_read(struct fetchd *d, struct fetchd_obj *obj,
+				uint64_t off, uint64_t end)
+{
+	uint64_t ahead, from = 0, to = 0;
+	bool waited = false;
+
+	if (!d->o.high || obj_is_closed(d, obj))
+		return;
+	ahead = obj_hole(d, obj, end);
+	ahead = ahead > end ? ahead - end : 0;
+
+	pthread_mutex_lock(&obj->lock);
+	if (obj->prefetching && off >= obj->demand_end && off < obj->queued_to) {
+		waited = true;
+		obj->window = MIN(obj->window * 2, d->o.max_window);
+	}
+	obj->demand_end = end;
+	if (!obj->prefetching && ahead < d->o.low && end < obj->size) {
+		from = end + ahead;
+		to = MIN(end + obj->window, obj->size);
+		obj->queued_to = to;
+		obj->prefetching = true;
+	}
+	pthread_mutex_unlock(&obj->lock);
+
+	if (waited)
+		fetchd_count(d, waited, 1);
+	if (to && !queue_prefetch(d, obj, from, to, true)) {
+		/* populated up to the window already: nothing to queue */
+		pthread_mutex_lock(&obj->lock);
+		obj->prefetching = false;
+		pthread_mutex_unlock(&obj->lock);
+	}
+}
+
+/* ---- READ ---- */
+
+static void read_work(struct fetchd_job *job, void *buf)
+{
+	struct fetchd *d = job->d;
+	struct fetchd_obj *obj = job->obj;
+	uint64_t off = job->req.read.off, end = off + job->req.read.len;
+	uint64_t woff, wend;
+	size_t wlen;
+	int64_t n = 0;
+	int err;
+
+	if (end > obj->size)
+		end = obj->size;
+	if (obj_is_closed(d, obj))
+		return;		/* CLOSE dropped the request in the kernel too */
+	if (obj_hole(d, obj, off) >= end) {
+		/* prefetch populated it between the kernel's miss and now */
+		fetchd_count(d, hits, 1);
+	} else {
+		/* widen to the source's fetch unit: fewer round trips */
+		woff = off;
+		wlen = end - off;
+		if (erofs_source_widen(obj->src, obj->key, &woff, &wlen) || woff > off)
+			woff = off, wlen = end - off;
+		wend = MAX(woff + wlen, end);
+		n = obj_fill(d, obj, woff, end, buf, false);
+		if (n >= 0 && wend > end) {
+			/* the widened tail is a bonus: its failure is no error */
+			int64_t extra = obj_fill(d, obj, end, wend, buf, false);
+
+			if (extra > 0)
+				n += extra;
+		}
+		fetchd_count(d, misses, 1);
+	}
+	if (n == -EBADF && obj_is_closed(d, obj)) {
+		/* CLOSE won the race: the kernel dropped the request itself */
+		n = 0;
+	} else if (n < 0) {
+		/* complete anyway: the kernel finds the hole and fails the read */
+		erofs_err(&d->msg, "READ %s [%llu, +%llu): %s; the reader gets EIO",
+			  obj->cookie, (unsigned long long)off,
+			  (unsigned long long)job->req.read.len, strerror((int)-n));
+		fetchd_count(d, read_errors, 1);
+	} else if (n) {
+		fetchd_count(d, bytes_demand, n);
+	}
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	err = obj->closed ? -EBADF : erofs_cf_read_complete(obj->fd, job->req.msg_id);
+	pthread_rwlock_unlock(&d->table_lock);
+	if (err && err != -EBADF)
+		erofs_err(&d->msg, "READ %s: completing msg %u: %s", obj->cookie,
+			  job->req.msg_id, strerror(-err));
+	fetchd_stats_add_latency(d, fetchd_now_us() - job->t0_us);
+	erofs_dbg(&d->msg, "READ %s [%llu, +%llu) done in %lluus", obj->cookie,
+		  (unsigned long long)off, (unsigned long long)job->req.read.len,
+		  (unsigned long long)(fetchd_now_us() - job->t0_us));
+	if (n >= 0)
+		prefetch_after_read(d, obj, off, end);
+}
+
+void fetchd_queue_read(struct fetchd *d, const struct erofs_cf_req *req,
+		       uint64_t t0_us)
+{
+	struct fetchd_obj *obj = table_get(d, req->object_id);
+	struct fetchd_job *job;
+
+	fetchd_count(d, reads, 1);
+	if (!obj) {
+		/*
+		 * Without the object's anonymous fd there is no way to
+		 * complete it.  The kernel only sends READs for objects it
+		 * gave us, so this is a daemon bug or a lost OPEN.
+		 */
+		erofs_err(&d->msg, "READ msg %u for unknown object %u",
+			  req->msg_id, req->object_id);
+		fetchd_count(d, unknown_objects, 1);
+		return;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		erofs_err(&d->msg, "READ msg %u: out of memory", req->msg_id);
+		pthread_rwlock_rdlock(&d->table_lock);
+		if (!obj->closed)
+			erofs_cf_read_complete(obj->fd, req->msg_id);
+		pthread_rwlock_unlock(&d->table_lock);
+		obj_put(obj);
+		return;
+	}
+	job->work.fn = job_fn;
+	job->d = d;
+	job->type = JOB_READ;
+	job->obj = obj;
+	job->req = *req;
+	job->t0_us = t0_us;
+	erofs_workqueue_add(&d->demand_wq, &job->work);
+}
+
+/* ---- OPEN ---- */
+
+static int resolve_source(struct fetchd *d, const char *cookie,
+			  struct erofs_source **src, const char **key)
+{
+	const struct erofs_fetchconf_source *cs;
+	unsigned int i;
+	int ret;
+
+	if (!d->have_conf) {
+		*src = d->default_src;
+		*key = cookie;
+		return *src ? 0 : -ENOENT;
+	}
+	ret = erofs_fetchconf_lookup(&d->conf, cookie, &cs, key);
+	if (ret)
+		return ret;
+	i = cs - d->conf.sources;
+	pthread_mutex_lock(&d->srcs_lock);
+	if (!d->srcs[i]) {
+		struct erofs_source_opts so = cs->opts;
+
+		if (!so.min_fetch)
+			so.min_fetch = d->o.sopts.min_fetch;
+		ret = erofs_source_open(&d->srcs[i], &so, &d->msg);
+	}
+	*src = d->srcs[i];
+	pthread_mutex_unlock(&d->srcs_lock);
+	return ret;
+}
+
+static int obj_create(struct fetchd *d, const struct erofs_cf_req *req,
+		      struct fetchd_obj **out)
+{
+	struct fetchd_obj *obj = calloc(1, sizeof(*obj));
+	const char *key;
+	int ret;
+
+	if (!obj)
+		return -ENOMEM;
+	atomic_init(&obj->refs, 1);
+	pthread_mutex_init(&obj->lock, NULL);
+	obj->object_id = req->object_id;
+	obj->fd = req->open.fd;
+	memcpy(obj->volume, req->open.volume, sizeof(obj->volume));
+	memcpy(obj->cookie, req->open.cookie, sizeof(obj->cookie));
+	obj->window = d->o.high;
+
+	ret = resolve_source(d, obj->cookie, &obj->src, &key);
+	if (!ret && key != obj->cookie) {
+		obj->key_buf = strdup(key);
+		if (!obj->key_buf)
+			ret = -ENOMEM;
+	}
+	obj->key = obj->key_buf ? obj->key_buf : obj->cookie;
+	if (!ret)
+		ret = erofs_source_size(obj->src, obj->key, &obj->size);
+	if (ret) {
+		obj->fd = -1;		/* the caller closes the request's fd */
+		obj_put(obj);
+		return ret;
+	}
+	*out = obj;
+	return 0;
+}
+
+static void table_insert(struct fetchd *d, struct fetchd_obj *obj)
+{
+	struct fetchd_obj *old;
+
+	pthread_rwlock_wrlock(&d->table_lock);
+	/* ids are unique among open objects; a duplicate is stale */
+	old = table_remove(d, obj->object_id);
+	obj->next = d->table[obj->object_id % FETCHD_HASH];
+	d->table[obj->object_id % FETCHD_HASH] = obj;
+	d->nr_objects++;
+	pthread_rwlock_unlock(&d->table_lock);
+	if (old) {
+		erofs_warn(&d->msg, "object %u reused while open (%s)",
+			   old->object_id, old->cookie);
+		obj_put(old);
+	}
+}
+
+static void open_prefetch(struct fetchd *d, struct fetchd_obj *obj);
+
+static void open_work(struct fetchd_job *job, void *buf)
+{
+	struct fetchd *d = job->d;
+	struct erofs_cf_req *req = &job->req;
+	struct fetchd_obj *obj = NULL;
+	int ret;
+
+	/* the kernel installs it without O_CLOEXEC */
+	fcntl(req->open.fd, F_SETFD, FD_CLOEXEC);
+	if (!erofs_cf_key_printable(req))
+		ret = -EINVAL;
+	else
+		ret = obj_create(d, req, &obj);
+	if (ret) {
+		erofs_err(&d->msg, "OPEN %s (volume %s): %s", req->open.cookie,
+			  req->open.volume, strerror(-ret));
+		fetchd_count(d, open_errors, 1);
+		ret = erofs_cf_copen(d->devfd, req->msg_id, ret);
+		if (ret)
+			erofs_err(&d->msg, "copen %u: %s", req->msg_id, strerror(-ret));
+		close(req->open.fd);
+		return;
+	}
+	/* in the table before copen: the kernel may send READs right after */
+	table_insert(d, obj);
+	ret = erofs_cf_copen(d->devfd, req->msg_id, obj->size);
+	if (ret) {
+		erofs_err(&d->msg, "copen %u (%s): %s", req->msg_id, obj->cookie,
+			  strerror(-ret));
+		pthread_rwlock_wrlock(&d->table_lock);
+		if (*table_slot(d, obj->object_id) == obj)
+			obj = table_remove(d, obj->object_id);
+		else
+			obj = NULL;
+		pthread_rwlock_unlock(&d->table_lock);
+		if (obj)
+			obj_put(obj);
+		return;
+	}
+	fetchd_count(d, opens, 1);
+	erofs_info(&d->msg, "opened %s (volume %s) as object %u: %llu bytes from %s",
+		   obj->cookie, obj->volume, obj->object_id,
+		   (unsigned long long)obj->size, obj->key);
+	open_prefetch(d, obj);
+}
+
+void fetchd_handle_open(struct fetchd *d, struct erofs_cf_req *req)
+{
+	struct fetchd_job *job = calloc(1, sizeof(*job));
+
+	if (!job) {
+		erofs_cf_copen(d->devfd, req->msg_id, -ENOMEM);
+		close(req->open.fd);
+		return;
+	}
+	job->work.fn = job_fn;
+	job->d = d;
+	job->type = JOB_OPEN;
+	job->req = *req;
+	erofs_workqueue_add(&d->demand_wq, &job->work);
+}
+
+/* ---- CLOSE ---- */
+
+void fetchd_handle_close(struct fetchd *d, const struct erofs_cf_req *req)
+{
+	struct fetchd_obj *obj;
+
+	pthread_rwlock_wrlock(&d->table_lock);
+	obj = table_remove(d, req->object_id);
+	pthread_rwlock_unlock(&d->table_lock);
+	if (!obj) {
+		erofs_warn(&d->msg, "CLOSE for unknown object %u", req->object_id);
+		return;
+	}
+	fetchd_count(d, closes, 1);
+	erofs_info(&d->msg, "closed %s (object %u)", obj->cookie, obj->object_id);
+	obj_put(obj);
+}
+
+void fetchd_close_all(struct fetchd *d)
+{
+	struct fetchd_obj *obj;
+	unsigned int i;
+
+	for (i = 0; i < FETCHD_HASH; i++) {
+		for (;;) {
+			pthread_rwlock_wrlock(&d->table_lock);
+			obj = d->table[i] ? table_remove(d, d->table[i]->object_id) : NULL;
+			pthread_rwlock_unlock(&d->table_lock);
+			if (!obj)
+				break;
+			obj_put(obj);
+		}
+	}
+}
+
+/* ---- prefetch at open: --prefetch-all and the --prefetch list ---- */
+
+static void open_prefetch(struct fetchd *d, struct fetchd_obj *obj)
+{
+	unsigned int i;
+
+	if (d->o.prefetch_all) {
+		queue_prefetch(d, obj, 0, obj->size, false);
+		return;
+	}
+	for (i = 0; i < d->nr_plist; i++) {
+		const struct fetchd_plist *p = &d->plist[i];
+
+		if (strcmp(p->key, obj->cookie))
+			continue;
+		queue_prefetch(d, obj, p->off,
+			       p->len ? p->off + p->len : obj->size, false);
+	}
+}
+
+static int plist_add(struct fetchd *d, const char *key, uint64_t off,
+		     uint64_t len)
+{
+	struct fetchd_plist *p;
+
+	if (strlen(key) >= sizeof(p->key))
+		return -ENAMETOOLONG;
+	p = realloc(d->plist, (d->nr_plist + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	d->plist = p;
+	p += d->nr_plist++;
+	strcpy(p->key, key);
+	p->off = off;
+	p->len = len;
+	return 0;
+}
+
+/*
+ * One entry a line: "KEY [OFFSET LENGTH]", KEY the cookie key (fsid or
+ * blob tag), sizes with k/M/G suffixes, no range for the whole object;
+ * '#' starts a comment.
+ */
+int fetchd_load_prefetch_list(struct fetchd *d)
+{
+	char line[1024], key[EROFS_CF_KEY_MAX], a[64], b[64];
+	unsigned int lineno = 0;
+	uint64_t off, len;
+	FILE *f;
+	int ret = 0, n;
+
+	f = fopen(d->o.prefetch_list, "re");
+	if (!f)
+		return -errno;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		char *hash = strchr(line, '#');
+
+		lineno++;
+		if (hash)
+			*hash = '\0';
+		n = sscanf(line, "%255s %63s %63s", key, a, b);
+		if (n <= 0)
+			continue;
+		off = len = 0;
+		if (n == 2 || (n == 3 && (erofs_parse_size(a, &off) ||
+					  erofs_parse_size(b, &len) || !len))) {
+			erofs_err(&d->msg, "%s:%u: expected KEY [OFFSET LENGTH]",
+				  d->o.prefetch_list, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		ret = plist_add(d, key, off, len);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* ---- the job dispatcher, run by both workqueues ---- */
+
+static void job_fn(struct erofs_work *work, void *buf)
+{
+	struct fetchd_job *job = (struct fetchd_job *)work;
+
+	switch (job->type) {
+	case JOB_OPEN:
+		open_work(job, buf);
+		break;
+	case JOB_READ:
+		read_work(job, buf);
+		break;
+	case JOB_PREFETCH:
+		prefetch_work(job, buf);
+		break;
+	}
+	if (job->obj)
+		obj_put(job->obj);
+	free(job);
+}
+
+/*
+ * Each worker owns one chunk buffer for its whole life.  Page-aligned:
+ * cachefiles writes the cache file with direct I/O, which refuses
+ * (EINVAL) user buffers not aligned to the backing block size.
+ */
+void *fetchd_worker_init(void *arg)
+{
+	void *buf;
+
+	if (posix_memalign(&buf, FETCHD_PAGE, FETCHD_CHUNK))
+		abort();	/* 1 MiB at start-up: nothing sensible to do */
+	return buf;
+}
+
+void fetchd_worker_exit(void *priv)
+{
+	free(priv);
+}

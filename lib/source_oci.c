@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * OCI registries (the distribution API): a blob is
+ * /v2/<repo>/blobs/sha256:<digest> on the registry, read over HTTP(S)
+ * by source_http.c.  What is OCI-specific lives here: the spec
+ * "oci://host[:port]/repo[?insecure]", the WWW-Authenticate Bearer
+ * challenge and the token endpoint's JSON answer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "source_priv.h"
+
+/* copies a (possibly quoted) value from *p, leaves *p after it */
+static int take_value(const char **p, char *out, size_t size)
+{
+	const char *s = *p;
+	size_t n = 0;
+	bool quoted = *s == '"';
+
+	if (quoted)
+		s++;
+	while (*s && (quoted ? *s != '"' : (*s != ',' && *s != ' '))) {
+		if (quoted && *s == '\\' && s[1])
+			s++;
+		if (n + 1 >= size)
+			return -E2BIG;
+		out[n++] = *s++;
+	}
+	if (quoted) {
+		if (*s != '"')
+			return -EINVAL;
+		s++;
+	}
+	out[n] = '\0';
+	*p = s;
+	return 0;
+}
+
+/* Bearer realm="https://auth/token",service="registry",scope="repository:x:pull" */
+int erofs_oci_parse_challenge(const char *hdr, struct erofs_oci_challenge *c)
+{
+	const char *p = hdr;
+	char name[32], junk[512];
+
+	memset(c, 0, sizeof(*c));
+	if (strncasecmp(p, "bearer ", 7))
+		return -EINVAL;
+	p += 7;
+	while (*p) {
+		size_t n;
+		char *dst = junk;
+		size_t dsz = sizeof(junk);
+		int err;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, "=, ");
+		if (p[n] != '=' || n >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		p += n + 1;
+		if (!strcasecmp(name, "realm")) {
+			dst = c->realm;
+			dsz = sizeof(c->realm);
+		} else if (!strcasecmp(name, "service")) {
+			dst = c->service;
+			dsz = sizeof(c->service);
+		} else if (!strcasecmp(name, "scope")) {
+			dst = c->scope;
+			dsz = sizeof(c->scope);
+		}
+		err = take_value(&p, dst, dsz);
+		if (err)
+			return err;
+	}
+	/* a token is fetched from realm: only a web address will do */
+	if (strncmp(c->realm, "http://", 7) && strncmp(c->realm, "https://", 8))
+		return -EINVAL;
+	return 0;
+}
+
+/* the JSON string starting at @p (after its opening quote) into @out */
+static int json_string(const char *p, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *p && *p != '"'; p++) {
+		char c = *p;
+
+		if (c == '\\') {
+			c = *++p;
+			switch (c) {
+			case 'n': c = '\n'; break;
+			case 't': c = '\t'; break;
+			case 'r': c = '\r'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case '"': case '\\': case '/': break;
+			default:
+				return -EINVAL;	/* \uXXXX never appears in tokens */
+			}
+		}
+		if (n + 1 >= size)
+			return -E2BIG;
+		out[n++] = c;
+	}
+	if (*p != '"')
+		return -EINVAL;
+	out[n] = '\0';
+	return n ? 0 : -EINVAL;
+}
+
+/* finds "name" : "value" at the top level of a flat JSON object */
+static int json_find(const char *json, const char *name, char *out,
+		     size_t size)
+{
+	size_t nl = strlen(name);
+	const char *p = json;
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (*p == '{' || *p == '[') {
+			depth++;
+			continue;
+		}
+		if (*p == '}' || *p == ']') {
+			depth--;
+			continue;
+		}
+		if (*p != '"')
+			continue;
+		if (depth == 1 && !strncmp(p + 1, name, nl) &&
+		    p[1 + nl] == '"') {
+			const char *v = p + 2 + nl;
+
+			while (*v == ' ' || *v == '\t' || *v == '\n' ||
+			       *v == '\r')
+				v++;
+			if (*v++ != ':')
+				continue;
+			while (*v == ' ' || *v == '\t' || *v == '\n' ||
+			       *v == '\r')
+				v++;
+			if (*v != '"')
+				return -EINVAL;
+			return json_string(v + 1, out, size);
+		}
+		/* skip over any other string, escapes included */
+		for (p++; *p && *p != '"'; p++)
+			if (*p == '\\' && p[1])
+				p++;
+		if (!*p)
+			break;
+	}
+	return -ENOENT;
+}
+
+/* Docker's token servers say "token", OAuth2 ones "access_token" */
+int erofs_oci_token_from_json(const char *json, char *out, size_t size)
+{
+	if (!json_find(json, "token", out, size))
+		return 0;
+	return json_find(json, "access_token", out, size);
+}
+
+int erofs_source_oci_open(struct erofs_source_backend *b,
+			  const struct erofs_source_opts *opts,
+			  const char *spec, const struct erofs_msg *msg)
+{
+	const char *hostp = spec + strlen("oci://"), *slash, *q;
+	bool insecure = false;
+	char *host, *repo, *base;
+	size_t n;
+	int err;
+
+	slash = strchr(hostp, '/');
+	q = strchr(hostp, '?');
+	if (q && !strcmp(q, "?insecure"))
+		insecure = true;
+	else if (q)
+		goto bad;
+	if (!slash || slash == hostp || (q && q <= slash + 1) || !slash[1])
+		goto bad;
+	n = q ? (size_t)(q - slash - 1) : strlen(slash + 1);
+	host = strndup(hostp, slash - hostp);
+	repo = strndup(slash + 1, n);
+	if (!host || !repo) {
+		free(host);
+		free(repo);
+		return -ENOMEM;
+	}
+	if (!erofs_source_key_is_safe(repo, true) || strpbrk(repo, "?#% ")) {
+		free(host);
+		free(repo);
+		goto bad;
+	}
+	base = malloc(strlen(host) + strlen(repo) + 32);
+	if (!base) {
+		err = -ENOMEM;
+	} else {
+		sprintf(base, "%s://%s/v2/%s/blobs/",
+			insecure ? "http" : "https", host, repo);
+		err = erofs_source_http_open(b, opts, base, repo, msg);
+	}
+	free(base);
+	free(host);
+	free(repo);
+	return err;
+bad:
+	erofs_err(msg, "bad OCI source \"%s\": expected oci://HOST[:PORT]/REPO[?insecure]",
+		  spec);
+	return -EINVAL;
+}

@@ -1,0 +1,68 @@
+# Sourced by tests that boot the cachefiles-ondemand kernel under qemu.
+# The guest is a busybox initramfs: /init mounts the basics, runs
+# /scenario.sh, prints "GUEST-EXIT <rc>" and powers off (reboot -f with
+# qemu -no-reboot).  Binaries go in with their shared libraries, so the
+# guest runs exactly what the host built.
+#   guest_root ROOT                 skeleton with busybox and /init
+#                                   (/timeout: seconds before the guest
+#                                   gives up and powers off, default 300)
+#   guest_add_bin ROOT BIN [NAME]   BIN as /bin/NAME plus its libraries
+#   guest_pack ROOT OUT             gzip'd newc cpio
+#   guest_run KERNEL INITRD LOG SECS DISK...   boot; DISKs are /dev/vda...
+
+guest_root() {
+	local root=$1 a
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,etc,cache,srv}
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+	done
+	ln -sf bin "$root/sbin"
+	mkdir -p "$root/usr"
+	ln -sf ../bin "$root/usr/bin"
+	ln -sf ../bin "$root/usr/sbin"
+	cat >"$root/init" <<'EOF'
+#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "GUEST-BOOTED $(cut -d' ' -f1 /proc/uptime)s"
+# a hung step must not hold the host for its whole timeout
+(sleep "$(cat /timeout 2>/dev/null || echo 300)"; echo "GUEST-TIMEOUT"; sync;
+ reboot -f) &
+sh /scenario.sh
+echo "GUEST-EXIT $?"
+sync
+reboot -f
+EOF
+	chmod +x "$root/init"
+}
+
+# a binary and every library the dynamic loader would map for it
+guest_add_bin() {
+	local root=$1 bin=$2 name=${3:-$(basename "$2")} lib
+	cp -L "$bin" "$root/bin/$name"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+guest_pack() {
+	(cd "$1" && find . | cpio -o -H newc --quiet) | gzip -1 >"$2"
+}
+
+guest_run() {
+	local kernel=$1 initrd=$2 log=$3 secs=$4 d
+	local drives=()
+	shift 4
+	for d in "$@"; do
+		drives+=(-drive "file=$d,format=raw,if=virtio")
+	done
+	# TCG: KVM is not usable in these nested VMs (verification.md)
+	timeout "$secs" qemu-system-x86_64 -accel tcg -m 768 -smp 2 \
+		-nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 loglevel=4" \
+		"${drives[@]}" </dev/null >"$log" 2>&1
+}

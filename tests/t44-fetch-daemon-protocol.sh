@@ -1,0 +1,96 @@
+#!/bin/bash
+# erofs-fetch daemon without a kernel: the cachefiles message decoder and
+# command encoder (lib/cachefiles.c) against crafted and random messages,
+# then the daemon's refusals: bad options exit 2, an unusable control
+# device or prefetch list exits 1 with a message naming the cause.
+. "$(dirname "$0")/lib.sh"
+
+FETCH="$TOP/fetch/erofs-fetch"
+[ -x "$FETCH" ] || fail "erofs-fetch not built: $FETCH"
+
+note "protocol decoding and commands"
+gcc -O2 -Wall -Wextra -Wno-sign-compare -Werror -I"$TOP/include" \
+	-o "$T/cftest" "$TOP/tests/tools/cftest.c" "$TOP/lib/cachefiles.c" ||
+	fail "building cftest"
+"$T/cftest" || fail "cftest"
+
+# expect_exit CODE TEXT ARGS...: exit status CODE and TEXT in stderr
+expect_exit() {
+	local code=$1 text=$2 rc=0
+	shift 2
+	"$FETCH" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" = "$code" ] || fail "erofs-fetch $*: exit $rc, expected $code: $(cat "$T/err")"
+	grep -q -- "$text" "$T/err" ||
+		fail "erofs-fetch $*: no '$text' in: $(cat "$T/err")"
+	echo "ok: erofs-fetch $* -> $code ($(head -n 1 "$T/err"))"
+}
+
+note "options"
+"$FETCH" --help | grep -q -- '--devfd' || fail "--help does not document --devfd"
+"$FETCH" daemon --help | grep -q -- '--supervise' || fail "'daemon --help'"
+expect_exit 2 "one of --source and --config" --cache-dir="$T/c"
+: >"$T/empty.conf"
+expect_exit 2 "one of --source and --config" --source=dir:"$T" --config="$T/empty.conf"
+expect_exit 2 "config $T/x: No such file" --config="$T/x"
+expect_exit 2 "low <= high <= max" --source=dir:"$T" --prefetch-low=8M --prefetch-high=1M
+expect_exit 2 "not a size" --source=dir:"$T" --prefetch-high=lots
+expect_exit 2 "--devfd" --source=dir:"$T" --devfd=-3
+expect_exit 2 "unexpected argument" --source=dir:"$T" extra
+expect_exit 2 "already covers" --source=dir:"$T" --prefetch-all --prefetch="$T/x"
+
+expect_exit 2 "at least 1" --source=dir:"$T" -j 0
+
+note "the configuration file's [daemon] section"
+cat >"$T/conf" <<EOF
+[source local]
+spec = dir:$T
+[map]
+* = local
+[daemon]
+cache_dir = $T/cache
+workers = 2
+prefetch_high = 8M
+prefetch_all = yes
+EOF
+expect_exit 1 "open $T/nodev" --config="$T/conf" --devnode="$T/nodev"
+# the command line wins over the file
+expect_exit 2 "already covers" --config="$T/conf" --prefetch="$T/x"
+echo "bogus = 1" >>"$T/conf"
+expect_exit 2 "\\[daemon\\] bogus = 1: unknown setting" --config="$T/conf"
+sed -i 's/^bogus = 1$/prefetch_low = 16M/' "$T/conf"
+expect_exit 2 "low <= high" --config="$T/conf"
+expect_exit 1 "open $T/nodev" --config="$T/conf" --devnode="$T/nodev" --prefetch-low=1M
+
+note "start-up failures name their cause"
+expect_exit 1 "open $T/nodev: No such file" --source=dir:"$T" --devnode="$T/nodev"
+: >"$T/plain"
+exec 7<"$T/plain"
+expect_exit 1 "fd 7 is not" --source=dir:"$T" --devfd=7
+exec 7<&-
+printf 'boot\nblob 0 64k\nbad 12\n' >"$T/plist"
+expect_exit 1 "plist:3: expected KEY" --source=dir:"$T" --prefetch="$T/plist" \
+	--devnode="$T/nodev"
+expect_exit 1 "No such file" --source=dir:"$T" --prefetch="$T/none" --devnode="$T/nodev"
+if [ -e /dev/cachefiles ] && [ "$(id -u)" = 0 ]; then
+	# the host kernel may lack on-demand mode: binding must say so, not hang
+	rc=0
+	timeout 20 "$FETCH" --source=dir:"$T" --cache-dir="$T/cache" \
+		--tag=t44 >"$T/out" 2>"$T/err" &
+	pid=$!
+	sleep 2
+	if kill -0 $pid 2>/dev/null; then
+		# it bound the cache: a clean SIGTERM ends it with statistics
+		kill -TERM $pid
+		wait $pid || rc=$?
+		[ $rc = 0 ] || fail "SIGTERM: exit $rc: $(cat "$T/err")"
+		grep -q 'stats (exit)' "$T/err" || fail "no statistics at exit"
+		echo "ok: bound the host's cache, clean exit on SIGTERM"
+	else
+		wait $pid || rc=$?
+		[ $rc = 1 ] || fail "exit $rc binding the host cache: $(cat "$T/err")"
+		grep -q "binding cache\|open /dev/cachefiles" "$T/err" ||
+			fail "unexplained failure: $(cat "$T/err")"
+		echo "ok: host cache refused with a reason: $(tail -n 1 "$T/err")"
+	fi
+fi
+echo "daemon protocol and start-up checks passed"

@@ -180,8 +180,18 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * cachefiles keeps a volume's objects in subdirectories
+ * (cache/I<volume>/@<hash>/D<key>): look that deep, no deeper
+ */
+#define CACHE_DIR_DEPTH	4
+
+static int load_dir(struct erofs_cacheset *cs, const char *dir,
+		    unsigned int depth);
+
 /* the directory's regular files, in name order, so output is stable */
-static int load_dir(struct erofs_cacheset *cs, const char *dir)
+static int load_dir(struct erofs_cacheset *cs, const char *dir,
+		    unsigned int depth)
 {
 	char **names = NULL, *path;
 	size_t n = 0, i;
@@ -202,7 +212,9 @@ static int load_dir(struct erofs_cacheset *cs, const char *dir)
 			err = -ENOMEM;
 			break;
 		}
-		if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+		if (de->d_name[0] == '.' || stat(path, &st) ||
+		    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) ||
+		    (S_ISDIR(st.st_mode) && depth >= CACHE_DIR_DEPTH)) {
 			free(path);
 			continue;
 		}
@@ -219,7 +231,9 @@ static int load_dir(struct erofs_cacheset *cs, const char *dir)
 	if (n)		/* qsort() must not be handed NULL */
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
-		if (!err)
+		if (!err && !stat(names[i], &st) && S_ISDIR(st.st_mode))
+			err = load_dir(cs, names[i], depth + 1);
+		else if (!err)
 			err = add_file(cs, names[i]);
 		free(names[i]);
 	}
@@ -242,7 +256,7 @@ int erofs_cacheset_load(struct erofs_cacheset *cs, const struct erofs_msg *msg,
 	}
 	if (S_ISDIR(st.st_mode)) {
 		cs->is_dir = true;
-		return load_dir(cs, path);
+		return load_dir(cs, path, 0);
 	}
 	return add_file(cs, path);
 }
@@ -268,13 +282,20 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* does cache file @name name device @dev (by its tag or its path)? */
+/*
+ * Does cache file @name hold device @dev: named by its tag, or by its tag
+ * as cachefiles names a data object with a printable key ("D<key>"), or
+ * like the device's own file?
+ */
 static bool names_device(struct erofs_image *img, unsigned int dev,
 			 const char *dev_path, const char *name)
 {
 	const char *tag = (const char *)img->devs[dev].tag;
 	size_t len = strnlen(tag, sizeof(img->devs[dev].tag));
 
+	if (dev && len && name[0] == 'D' && strlen(name) == len + 1 &&
+	    !memcmp(name + 1, tag, len))
+		return true;
 	if (dev && len && strlen(name) == len && !memcmp(name, tag, len))
 		return true;
 	return dev_path && !strcmp(base_name(dev_path), name);

@@ -185,6 +185,13 @@ grep -q "unrelated: 8192 bytes, matches no device of the image" "$T/dir.txt" ||
 	fail "an unmatched cache file is not flagged"
 grep -q "$digest: $bsize bytes, device 1 of the image ($bsize bytes)" "$T/dir.txt" ||
 	fail "the blob's cache file is not bound by its tag"
+# cachefiles' own layout: cache/I<volume>/@<hash>/D<key>
+mkdir -p "$T/cfcache/cache/Ierofs,t33/@4f"
+cp --sparse=always "$T/blob.cache" "$T/cfcache/cache/Ierofs,t33/@4f/D$digest"
+run_check blob-cachefiles "" "$T/boot.parse" "$bw" /sub 1 --cache="$T/cfcache" --path=/sub "$T/boot.img"
+"$DUMP" --cache="$T/cfcache" "$T/boot.img" >"$T/dir.txt"
+grep -q "D$digest: $bsize bytes, device 1 of the image" "$T/dir.txt" ||
+	fail "a cachefiles data object D<tag> is not bound to its device: $(cat "$T/dir.txt")"
 
 note "bootstrap + blob, compressed: the pclusters are in the blob"
 "$MKFS" --quiet -z lz4hc -C 16384 --chunksize=16384 --blobdev="$T/zblob" "$T/zboot.img" "$T/src"

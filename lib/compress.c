@@ -3,10 +3,10 @@
  * Fixed-output compression of one segment into extents.
  *
  * Each extent is cut by the compressor: it takes as much input as fits in
- * one pcluster.  An extent that would not save a block is stored as is,
- * a whole pcluster of raw input.  Compressed data sits at the end of its
- * pcluster, zeros before it, which is how readers find where it starts
- * and what lets the kernel decompress in place.
+ * one pcluster.  Input that would not save a block is stored as is, a
+ * pcluster's worth at a time, one block per extent.  Compressed data sits
+ * at the end of its pcluster, zeros before it, which is how readers find
+ * where it starts and what lets the kernel decompress in place.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,19 +86,27 @@ static int add_extent(struct z_erofs_segment *seg, uint64_t la,
 	return 0;
 }
 
-/* stores up to a pcluster of input as is; returns the bytes taken */
+/*
+ * Stores up to a pcluster of input as is, one block per extent: a stored
+ * pcluster of one block is what every reader handles (kernels before
+ * 6.x copy at most two pages of one).  Returns the bytes taken.
+ */
 static int store_raw(struct z_erofs_segment *seg, uint32_t pos)
 {
 	unsigned int blksz = 1U << seg->blkszbits;
 	uint32_t n = MIN(seg->inlen - pos, seg->pclusterblks << seg->blkszbits);
-	uint32_t nblocks = DIV_ROUND_UP(n, blksz);
-	int err = add_extent(seg, seg->la + pos, nblocks, true);
+	uint32_t off, len;
+	int err;
 
-	if (err)
-		return err;
-	memcpy(seg->out + seg->outlen, seg->in + pos, n);
-	memset(seg->out + seg->outlen + n, 0, nblocks * blksz - n);
-	seg->outlen += (uint64_t)nblocks * blksz;
+	for (off = 0; off < n; off += len) {
+		len = MIN(n - off, blksz);
+		err = add_extent(seg, seg->la + pos + off, 1, true);
+		if (err)
+			return err;
+		memcpy(seg->out + seg->outlen, seg->in + pos + off, len);
+		memset(seg->out + seg->outlen + len, 0, blksz - len);
+		seg->outlen += blksz;
+	}
 	return n;
 }
 

@@ -373,6 +373,31 @@ static void free_item(struct data_item *it)
 }
 
 
+/*
+ * Stored flat, a file takes its whole blocks plus a tail inline when it
+ * fits by its inode; compressed, its pclusters plus its index and any
+ * inline tail pcluster.  Fewer blocks win, then fewer metadata bytes.
+ */
+static bool compression_pays(const struct erofs_builder *b,
+			     const struct erofs_node *n)
+{
+	const struct z_erofs_file *z = n->z;
+	unsigned int iend = erofs_node_isize(n) + n->xattr_isize;
+	unsigned int tail = n->size % b->blksz;
+	uint64_t flat_blocks = DIV_ROUND_UP(n->size, b->blksz);
+	unsigned int flat_meta = 0, z_meta;
+
+	if (tail && b->opts->inline_data && iend + tail <= b->blksz) {
+		flat_blocks = n->size / b->blksz;
+		flat_meta = tail;
+	}
+	if (z->blocks != flat_blocks)
+		return z->blocks < flat_blocks;
+	z_meta = z_erofs_index_size(z, b->opts->blkszbits, n->size, iend) +
+		 z->idata_size;
+	return z_meta < flat_meta;
+}
+
 static int finish_compressed(struct data_pass *dp, struct src_file *f)
 {
 	struct erofs_builder *b = dp->b;
@@ -380,7 +405,7 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 	struct z_erofs_file *z = n->z;
 	int fd, err;
 
-	if (z->blocks < DIV_ROUND_UP(n->size, b->blksz)) {
+	if (compression_pays(b, n)) {
 		n->datalayout = z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
 					     EROFS_INODE_COMPRESSED_FULL;
 		n->blkaddr = f->zstart;
@@ -392,6 +417,11 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 		b->stats.compressed_files++;
 		b->stats.compressed_bytes_in += n->size;
 		b->stats.compressed_blocks += z->blocks;
+		if (z->idata_size) {
+			b->ztailpacking = true;
+			b->stats.ztail_files++;
+			b->stats.ztail_bytes += z->idata_size;
+		}
 		return 0;
 	}
 	/* compression did not pay: take its blocks back, store it as is */
@@ -400,6 +430,7 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 		return err;
 	*dp->dcursor = f->zstart;
 	free(z->ext);
+	free(z->idata);
 	free(z);
 	n->z = NULL;
 	b->stats.raw_fallback_files++;
@@ -433,10 +464,55 @@ static int append_extents(struct erofs_node *n, const struct z_erofs_segment *s)
 	return 0;
 }
 
+/*
+ * ztailpacking: the file's last pcluster goes after its index, in the
+ * metadata, when it fits in the inode's block -- a compressed one as its
+ * stream without padding, a stored one only if it lies in the last
+ * lcluster (readers take a stored extent to end there).  Returns the
+ * bytes of output no longer to be written.
+ */
+static int inline_tail(struct data_pass *dp, struct data_item *it,
+		       uint64_t *dropped)
+{
+	struct erofs_builder *b = dp->b;
+	struct erofs_node *n = it->node;
+	struct z_erofs_segment *s = &it->seg;
+	struct z_erofs_extent_rec *e = &s->ext[s->nr_ext - 1];
+	unsigned int bits = b->opts->blkszbits;
+	unsigned int iend = erofs_node_isize(n) + n->xattr_isize;
+	uint64_t plen = (uint64_t)e->nblocks << bits;
+	const uint8_t *data;
+	uint64_t len;
+
+	*dropped = 0;
+	if (e->raw) {
+		if ((e->la >> bits) != ((n->size - 1) >> bits))
+			return 0;
+		data = s->in + (e->la - s->la);
+		len = n->size - e->la;
+	} else {
+		data = s->out + s->outlen - plen;
+		for (len = plen; len && !*data; len--)
+			data++;
+	}
+	if (!len || iend + z_erofs_index_size(n->z, bits, n->size, iend) +
+		    len > b->blksz)
+		return 0;
+	n->z->idata = malloc(len);
+	if (!n->z->idata)
+		return -ENOMEM;
+	memcpy(n->z->idata, data, len);
+	n->z->idata_size = len;
+	*dropped = plen;
+	e->nblocks = 0;
+	return 0;
+}
+
 static int retire_segment(struct data_pass *dp, struct data_item *it)
 {
 	struct erofs_builder *b = dp->b;
 	struct src_file *f = it->file;
+	uint64_t dropped;
 	int err = it->err;
 
 	if (err) {
@@ -446,6 +522,12 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	}
 	if (!it->seg.la)
 		f->zstart = *dp->dcursor;
+	if (it->last && b->opts->compress.ztailpacking) {
+		err = inline_tail(dp, it, &dropped);
+		if (err)
+			return err;
+		it->seg.outlen -= dropped;
+	}
 	err = erofs_output_pwrite_sparse(dp->dout, it->seg.out, it->seg.outlen,
 					 *dp->dcursor * b->blksz, b->blksz);
 	if (!err)
@@ -500,6 +582,16 @@ static int retire_dup(struct data_pass *dp, struct erofs_node *n,
 		return -ENOMEM;
 	}
 	memcpy(z->ext, d->z->ext, z->nr_ext * sizeof(*z->ext));
+	if (d->z->idata_size) {
+		/* an inline tail lives in each inode's own metadata */
+		z->idata = malloc(z->idata_size);
+		if (!z->idata) {
+			free(z->ext);
+			free(z);
+			return -ENOMEM;
+		}
+		memcpy(z->idata, d->z->idata, z->idata_size);
+	}
 	n->z = z;
 	n->datalayout = d->datalayout;
 	n->blkaddr = d->blkaddr;

@@ -156,7 +156,8 @@ unsigned int erofs_node_meta_size(const struct erofs_builder *b,
 
 	if (n->z)
 		return iend + z_erofs_index_size(n->z, b->opts->blkszbits,
-						 n->size, iend);
+						 n->size, iend) +
+		       n->z->idata_size;
 	if (n->datalayout == EROFS_INODE_CHUNK_BASED)
 		return ROUND_UP(iend, erofs_chunk_unit(b)) +
 		       n->nr_chunks * erofs_chunk_unit(b);

@@ -183,6 +183,8 @@ int erofs_write_super(struct erofs_builder *b)
 	}
 	if (o->chunkbits || b->chunked)
 		incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
+	if (b->ztailpacking)
+		incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
 	sb.feature_incompat = cpu_to_le32(incompat);
 	if (b->nr_devices)
 		write_devt(b, &sb);

@@ -70,8 +70,10 @@ void erofs_node_free(struct erofs_node *n)
 	free(n->symlink);
 	free(n->tail);
 	free(n->chunks);
-	if (n->z)
+	if (n->z) {
 		free(n->z->ext);
+		free(n->z->idata);
+	}
 	free(n->z);
 	free(n->path);
 	free(n);

@@ -116,6 +116,8 @@ static int decode(struct erofs_image *img, const struct erofs_map *map,
 	int err;
 
 	if (map->algorithm == Z_EROFS_COMPRESSION_MAX) {	/* stored */
+		if (map->llen > map->plen)
+			return -EFSCORRUPTED;
 		memcpy(out, in, map->llen);
 		return 0;
 	}

@@ -117,7 +117,7 @@ static int build_lclusters(const struct z_erofs_file *z,
 	struct z_erofs_lcluster *lc = calloc(total, sizeof(*lc));
 	const struct z_erofs_extent_rec eof = { .la = size, .raw = true };
 	bool eof_head = needs_eof_head(z, blkszbits, size);
-	uint32_t i;
+	uint32_t i, nblocks;
 
 	if (!lc)
 		return -ENOMEM;
@@ -129,6 +129,10 @@ static int build_lclusters(const struct z_erofs_file *z,
 			next = z->ext[i + 1].la >> blkszbits;
 		else
 			next = eof_head ? eof.la >> blkszbits : total;
+		/* an inline tail has no blocks: address it as one */
+		nblocks = e->nblocks;
+		if (i + 1 == z->nr_ext && z->idata_size)
+			nblocks = 1;
 		if (!extent_encodable(z, e, head, next)) {
 			free(lc);
 			return -EFAULT;
@@ -141,9 +145,9 @@ static int build_lclusters(const struct z_erofs_file *z,
 		}
 		if (z_big_pcluster(z) && head + 1 < next) {
 			lc[head + 1].cblkcnt = true;
-			lc[head + 1].cblks = e->nblocks;
+			lc[head + 1].cblks = nblocks;
 		}
-		blkaddr += e->nblocks;
+		blkaddr += nblocks;
 	}
 	/* it has no blocks: its address is where the next would start */
 	if (eof_head)
@@ -290,12 +294,19 @@ int z_erofs_write_index(const struct z_erofs_file *z, unsigned int blkszbits,
 		.h_algorithmtype = z->ondisk_alg | (z->ondisk_alg << 4),
 		.h_clusterbits = 0,
 	};
+	unsigned int index_bytes = z_erofs_index_size(z, blkszbits, size, iend);
 	struct z_erofs_lcluster *lc;
 	int err = 0;
 
 	err = build_lclusters(z, blkszbits, size, blkaddr, total, &lc);
 	if (err)
 		return err;
+	if (z->idata_size) {
+		h.h_advise |= cpu_to_le16(Z_EROFS_ADVISE_INLINE_PCLUSTER);
+		h.h_idata_size = cpu_to_le16(z->idata_size);
+		/* readers find it right after the pack holding EOF */
+		memcpy(p + index_bytes, z->idata, z->idata_size);
+	}
 	memcpy(p + (hstart - iend), &h, sizeof(h));
 	if (z->compact)
 		err = write_compact(z, lc, total, blkszbits,

@@ -43,6 +43,14 @@ static int zmap_init(struct zmap *m, struct erofs_image *img,
 	m->advise = le16_to_cpu(h.h_advise);
 	m->algs[0] = h.h_algorithmtype & 15;
 	m->algs[1] = h.h_algorithmtype >> 4;
+	/* the kernel refuses the inode too: a newer format, or damage */
+	if (m->algs[0] >= Z_EROFS_COMPRESSION_MAX ||
+	    m->algs[1] >= Z_EROFS_COMPRESSION_MAX) {
+		erofs_err(img->msg, "nid %llu: unknown compression algorithm %u",
+			  (unsigned long long)vi->nid,
+			  m->algs[m->algs[0] < Z_EROFS_COMPRESSION_MAX]);
+		return -EOPNOTSUPP;
+	}
 	m->lbits = img->blkszbits + (h.h_clusterbits & 15);
 	if (m->lbits > 30)
 		return erofs_corrupt(img, "nid %llu: lcluster size 2^%u",

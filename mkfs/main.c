@@ -61,6 +61,8 @@ static void usage(FILE *f)
 "                          ^inline_data          never pack tails into metadata blocks\n"
 "                          nosbcrc               no superblock checksum\n"
 "                          legacy-compress       full lcluster indexes, not compacted\n"
+"                          ztailpacking          a compressed file's last pcluster\n"
+"                                                inline after its index\n"
 "                          force-chunk-indexes   8-byte chunk indexes, not a block map\n"
 "                          ^dedupe               store equal files each on their own\n"
 "                                                (default: once, shared)\n"
@@ -159,6 +161,10 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 			c->opts.sb_checksum = false;
 		else if (!strcmp(tok, "legacy-compress"))
 			c->opts.compress.legacy_index = true;
+		else if (!strcmp(tok, "ztailpacking"))
+			c->opts.compress.ztailpacking = true;
+		else if (!strcmp(tok, "^ztailpacking"))
+			c->opts.compress.ztailpacking = false;
 		else if (!strcmp(tok, "force-chunk-indexes"))
 			c->opts.chunk_indexes = true;
 		else if (!strcmp(tok, "dedupe"))
@@ -603,6 +609,10 @@ static void print_summary(const struct mkfs_cfg *c,
 		       (unsigned long long)s->hole_chunks,
 		       (unsigned long long)s->dedup_chunks,
 		       (unsigned long long)s->dedup_bytes);
+	if (s->ztail_files)
+		printf("%llu tail pclusters (%llu bytes) inline after their "
+		       "indexes.\n", (unsigned long long)s->ztail_files,
+		       (unsigned long long)s->ztail_bytes);
 	if (s->dedup_files)
 		printf("%llu files equal to one stored before share its data "
 		       "(%llu bytes not stored again).\n",

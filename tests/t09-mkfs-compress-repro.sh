@@ -4,7 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 gentree compress "$T/src" --no-special
-for spec in "lz4hc -C 65536" "lzma -C 131072" "deflate" "lz4 -C 1048576"; do
+for spec in "lz4hc -C 65536" "lzma -C 131072 -E ztailpacking" "deflate" \
+	    "lz4 -C 1048576" "lz4hc -C 8192 -E ztailpacking,legacy-compress"; do
 	note "-z $spec"
 	for w in 1 2 5; do
 		# shellcheck disable=SC2086

@@ -48,6 +48,8 @@ check_variant lz4-legacy-512 "" -zlz4 -C 16384 -b 512 -E legacy-compress
 check_variant lzma-128k "" -zlzma -C 131072
 check_variant deflate-8k "" -zdeflate,9 -C 8192 -b 8192
 check_variant lz4hc-64k-b64k "" -zlz4hc -C 65536 -b 65536
+check_variant ztailpacking "" -zlz4hc -C 16384 -E ztailpacking
+check_variant ztailpacking-lzma-512 "" -zlzma -C 8192 -b 512 -E ztailpacking
 
 # chunk-based files and bootstrap + blob, once our mkfs makes them
 if "$MKFS" --help | grep -q -- --chunksize; then

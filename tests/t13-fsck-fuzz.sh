@@ -60,6 +60,8 @@ head -c 20000 /dev/zero | tr '\0' 'z' >"$T/tree/x/text"
 	"$T/seeds/lz4-legacy.img" "$T/tree"
 "$MKFS" --quiet -T 0 -U clear -zlzma -C 8192 -b 1024 "$T/seeds/lzma.img" "$T/tree"
 "$MKFS" --quiet -T 0 -U clear -zdeflate -b 512 "$T/seeds/deflate.img" "$T/tree"
+"$MKFS" --quiet -T 0 -U clear -zlz4hc -C 4096 -b 1024 -E ztailpacking \
+	"$T/seeds/ztail.img" "$T/tree"
 "$MKFS" --quiet -T 0 -U clear --chunksize=1024 -b 512 -E force-chunk-indexes \
 	"$T/seeds/chunk-indexes.img" "$T/tree"
 if [ -x "$DEB_MKFS" ]; then

@@ -70,6 +70,7 @@ struct erofs_build_stats {
 	uint64_t raw_fallback_files;	/* compression did not pay */
 	uint64_t chunks, hole_chunks, dedup_chunks, dedup_bytes;
 	uint64_t dedup_files, dedup_file_bytes;	/* sharing another's data */
+	uint64_t ztail_files, ztail_bytes;	/* tail pclusters inline */
 	uint64_t blob_blocks;
 	char blob_digest[65];		/* sha256 of the blob, hex */
 	uint64_t meta_blocks, data_blocks, total_blocks;
@@ -120,6 +121,7 @@ struct erofs_builder {
 	struct erofs_build_device *devices;
 	unsigned int nr_devices;
 	bool chunked;			/* some file is chunk-based */
+	bool ztailpacking;		/* some tail pcluster is inline */
 	struct erofs_hashmap chunk_digests;	/* chunk dedup */
 	struct erofs_hashmap file_digests;	/* whole-file dedup */
 	uint64_t *dup_sizes;		/* sizes two or more files have */

@@ -23,6 +23,7 @@ struct erofs_compress_opts {
 	uint32_t pclusterblks;		/* -C, in blocks */
 	uint64_t max_extent_bytes;	/* 0: as large as the format allows */
 	bool legacy_index;		/* full instead of compacted indexes */
+	bool ztailpacking;		/* the tail pcluster inline */
 	unsigned int workers;
 	struct erofs_compress_hint *hints;
 	unsigned int nr_hints;
@@ -43,6 +44,9 @@ struct z_erofs_file {
 	uint32_t max_pclusterblks;	/* the largest it may use */
 	uint8_t ondisk_alg;
 	bool compact, compact_2b;
+	/* ztailpacking: the last extent's pcluster, kept after the index */
+	uint8_t *idata;
+	uint16_t idata_size;
 };
 
 /* one lcluster's index entry, decoded */

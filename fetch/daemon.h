@@ -42,6 +42,26 @@ int erofs_fetch_daemon_main(int argc, char **argv);
 
 struct fetchd;
 
+/* an object's prefetch window (fetch/fetchd_window.c) */
+struct fetchd_window {
+	uint64_t demand_end;		/* end of the latest READ */
+	uint64_t window;		/* current high watermark */
+	uint64_t queued_to;		/* prefetch queued up to here */
+	bool prefetching;		/* a window job is queued or running */
+};
+
+void fetchd_window_init(struct fetchd_window *w, uint64_t high);
+/*
+ * After a READ of [off, end) with @ahead bytes populated after it: true
+ * when that READ waited for the window job, which grows the window; a
+ * new job to queue in [*from, *to), when *to is not 0.
+ */
+bool fetchd_window_step(struct fetchd_window *w, uint64_t low,
+			uint64_t max_window, uint64_t size, uint64_t off,
+			uint64_t end, uint64_t ahead, uint64_t *from,
+			uint64_t *to);
+void fetchd_window_done(struct fetchd_window *w);
+
 struct fetchd_obj {
 	struct fetchd_obj *next;	/* hash chain, under table_lock */
 	atomic_int refs;
@@ -55,11 +75,8 @@ struct fetchd_obj {
 	struct erofs_source *src;	/* borrowed from fetchd */
 	uint64_t size;
 
-	pthread_mutex_t lock;		/* lock order 2: the fields below */
-	uint64_t demand_end;		/* end of the latest READ */
-	uint64_t window;		/* current high watermark */
-	uint64_t queued_to;		/* prefetch queued up to here */
-	bool prefetching;		/* a window job is queued or running */
+	pthread_mutex_t lock;		/* lock order 2: the window */
+	struct fetchd_window win;
 };
 
 struct fetchd_opts {

@@ -226,21 +226,12 @@ static void prefetch_work(struct fetchd_job *job, void *buf)
 			   (unsigned long long)job->end, strerror((int)-n));
 	if (job->window) {
 		pthread_mutex_lock(&obj->lock);
-		obj->prefetching = false;
+		fetchd_window_done(&obj->win);
 		pthread_mutex_unlock(&obj->lock);
 	}
 }
 
-/*
- * The demand window (seed 002: keep populated data between a low and a
- * high watermark ahead of use, refilled in the background, grown after
- * an allocation had to wait).  After each READ the daemon looks at how
- * much is populated right after it; below the low watermark a job fills
- * up to the high one.  A READ that lands in the range a window job was
- * still filling means the reader waited for us: the window doubles, up
- * to --prefetch-max.  It never shrinks: a reader that once outran the
- * prefetch will likely do so again.
- */
+/* after a READ: grow the window if it waited, refill it if low */
 static void prefetch_after_read(struct fetchd *d, struct fetchd_obj *obj,
 				uint64_t off, uint64_t end)
 {
@@ -253,17 +244,8 @@ static void prefetch_after_read(struct fetchd *d, struct fetchd_obj *obj,
 	ahead = ahead > end ? ahead - end : 0;
 
 	pthread_mutex_lock(&obj->lock);
-	if (obj->prefetching && off >= obj->demand_end && off < obj->queued_to) {
-		waited = true;
-		obj->window = MIN(obj->window * 2, d->o.max_window);
-	}
-	obj->demand_end = end;
-	if (!obj->prefetching && ahead < d->o.low && end < obj->size) {
-		from = end + ahead;
-		to = MIN(end + obj->window, obj->size);
-		obj->queued_to = to;
-		obj->prefetching = true;
-	}
+	waited = fetchd_window_step(&obj->win, d->o.low, d->o.max_window,
+				    obj->size, off, end, ahead, &from, &to);
 	pthread_mutex_unlock(&obj->lock);
 
 	if (waited)
@@ -271,7 +253,7 @@ static void prefetch_after_read(struct fetchd *d, struct fetchd_obj *obj,
 	if (to && !queue_prefetch(d, obj, from, to, true)) {
 		/* populated up to the window already: nothing to queue */
 		pthread_mutex_lock(&obj->lock);
-		obj->prefetching = false;
+		fetchd_window_done(&obj->win);
 		pthread_mutex_unlock(&obj->lock);
 	}
 }
@@ -422,7 +404,7 @@ static int obj_create(struct fetchd *d, const struct erofs_cf_req *req,
 	obj->fd = req->open.fd;
 	memcpy(obj->volume, req->open.volume, sizeof(obj->volume));
 	memcpy(obj->cookie, req->open.cookie, sizeof(obj->cookie));
-	obj->window = d->o.high;
+	fetchd_window_init(&obj->win, d->o.high);
 
 	ret = resolve_source(d, obj->cookie, &obj->src, &key);
 	if (!ret && key != obj->cookie) {

@@ -1,8 +1,9 @@
 #!/bin/bash
 # erofs-fetch daemon without a kernel: the cachefiles message decoder and
 # command encoder (lib/cachefiles.c) against crafted and random messages,
-# then the daemon's refusals: bad options exit 2, an unusable control
-# device or prefetch list exits 1 with a message naming the cause.
+# the prefetch window policy (fetch/fetchd_window.c), then the daemon's
+# refusals: bad options exit 2, an unusable control device or prefetch
+# list exits 1 with a message naming the cause.
 . "$(dirname "$0")/lib.sh"
 
 FETCH="$TOP/fetch/erofs-fetch"
@@ -13,6 +14,12 @@ gcc -O2 -Wall -Wextra -Wno-sign-compare -Werror -I"$TOP/include" \
 	-o "$T/cftest" "$TOP/tests/tools/cftest.c" "$TOP/lib/cachefiles.c" ||
 	fail "building cftest"
 "$T/cftest" || fail "cftest"
+
+note "prefetch window: watermarks, growth after a wait, cap, EOF"
+gcc -O2 -Wall -Wextra -Wno-sign-compare -Werror -include "$TOP/config.h" \
+	-I"$TOP/include" -o "$T/windowtest" "$TOP/tests/tools/windowtest.c" \
+	"$TOP/fetch/fetchd_window.c" || fail "building windowtest"
+"$T/windowtest" || fail "windowtest"
 
 # expect_exit CODE TEXT ARGS...: exit status CODE and TEXT in stderr
 expect_exit() {

@@ -16,6 +16,7 @@
 #define EROFS_CACHEFILES_H
 
 #include <sys/ioctl.h>
+#include <sys/types.h>
 #include "erofs/defs.h"
 
 /* the kernel never sends a larger message; one read() returns one message */

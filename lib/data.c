@@ -171,8 +171,39 @@ static int zero_blocks(struct data_pass *dp, uint64_t start, uint64_t end)
  * A plain file equal to one stored before with as many blocks takes
  * that one's blocks; its own, just written, are given back.
  */
+/* are @n's blocks, just written, and tail the same as @d's? */
+static int same_flat_data(struct data_pass *dp, const struct erofs_node *n,
+			  const struct erofs_node *d)
+{
+	struct erofs_builder *b = dp->b;
+	uint64_t pos, len, total = n->nblocks * b->blksz;
+	uint8_t *x = dp->buf, *y = dp->buf + COPY_CHUNK / 2;
+	size_t got;
+	int err;
+
+	if (d->nblocks != n->nblocks || d->inline_size != n->inline_size ||
+	    memcmp(n->tail, d->tail, n->inline_size))
+		return 0;
+	for (pos = 0; pos < total; pos += len) {
+		len = MIN(total - pos, (uint64_t)COPY_CHUNK / 2);
+		err = pread_full(b->out->fd, x, len, n->blkaddr * b->blksz + pos,
+				 &got);
+		if (!err && got == len)
+			err = pread_full(b->out->fd, y, len,
+					 d->blkaddr * b->blksz + pos, &got);
+		if (err || got != len) {
+			erofs_err(b->msg, "%s: cannot read the image back: %s",
+				  b->out->path, strerror(err ? -err : EIO));
+			return err ? err : -EIO;
+		}
+		if (memcmp(x, y, len))
+			return 0;
+	}
+	return 1;
+}
+
 static int dedup_flat(struct data_pass *dp, struct erofs_node *n,
-		      struct erofs_sha256 *sha)
+		      uint64_t hash)
 {
 	struct erofs_builder *b = dp->b;
 	struct erofs_file_key k;
@@ -180,10 +211,13 @@ static int dedup_flat(struct data_pass *dp, struct erofs_node *n,
 	int err;
 
 	erofs_file_key_init(&k, n, false);
-	erofs_sha256_final(sha, k.digest);
+	k.hash = hash;
 	d = erofs_file_dedup_find(b, &k);
-	if (!d || d->nblocks != n->nblocks)
-		return d ? 0 : erofs_file_dedup_add(b, &k, n);
+	if (!d)
+		return erofs_file_dedup_add(b, &k, n);
+	err = same_flat_data(dp, n, d);
+	if (err <= 0)
+		return err;
 	err = zero_blocks(dp, n->blkaddr, dp->cursor);
 	if (err)
 		return err;
@@ -199,12 +233,10 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 {
 	struct erofs_builder *b = dp->b;
 	bool dedup = erofs_file_dedup_candidate(b, n->size);
-	struct erofs_sha256 sha;
-	uint64_t pos, outside;
+	uint64_t pos, outside, hash = 0;
 	size_t len, padded;
 	int err;
 
-	erofs_sha256_init(&sha);
 	erofs_choose_flat_layout(b, n);
 	outside = n->size - n->inline_size;
 	n->blkaddr = n->nblocks ? dp->cursor : 0;
@@ -214,7 +246,7 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 		if (err)
 			return err;
 		if (dedup)
-			erofs_sha256_update(&sha, dp->buf, len);
+			hash = erofs_hash_data(hash, dp->buf, len);
 		/* the last plain block is zero-padded to its end */
 		padded = ROUND_UP(len, b->blksz);
 		memset(dp->buf + len, 0, padded - len);
@@ -231,12 +263,12 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 		if (err)
 			return err;
 		if (dedup)
-			erofs_sha256_update(&sha, n->tail, n->inline_size);
+			hash = erofs_hash_data(hash, n->tail, n->inline_size);
 	}
 	dp->cursor += n->nblocks;
 	err = check_unchanged(b, n, fd);
 	if (!err && n->nblocks && dedup)
-		err = dedup_flat(dp, n, &sha);
+		err = dedup_flat(dp, n, hash);
 	return err;
 }
 
@@ -647,6 +679,27 @@ static int add_other(struct data_pass *dp, struct erofs_node *n)
 	return 0;
 }
 
+/* does @d's source still hold exactly @buf (its size)? */
+static bool same_source(const struct erofs_node *d, const uint8_t *buf)
+{
+	uint8_t chunk[65536];
+	uint64_t pos;
+	size_t got, len;
+	bool same = true;
+	int fd;
+
+	fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	for (pos = 0; same && pos < d->size; pos += len) {
+		len = MIN(d->size - pos, sizeof(chunk));
+		same = !pread_full(fd, chunk, len, pos, &got) && got == len &&
+		       !memcmp(chunk, buf + pos, len);
+	}
+	close(fd);
+	return same;
+}
+
 /*
  * A compressed file read whole: the file stored before with equal
  * content and compression, else NULL after noting this one as such.
@@ -662,11 +715,13 @@ static struct erofs_node *find_dup(struct data_pass *dp, struct erofs_node *n,
 	if (!erofs_file_dedup_candidate(b, n->size))
 		return NULL;
 	erofs_file_key_init(&k, n, true);
-	erofs_sha256(buf, n->size, k.digest);
+	k.hash = erofs_hash_data(0, buf, n->size);
 	d = erofs_file_dedup_find(b, &k);
-	if (!d)
+	if (!d) {
 		*err = erofs_file_dedup_add(b, &k, n);
-	return d;
+		return NULL;
+	}
+	return same_source(d, buf) ? d : NULL;
 }
 
 /* a duplicate waits in the queue for the file it equals to be written */

@@ -7,9 +7,10 @@
  * point at the same data: nothing is referenced partially, so no
  * feature bit is needed and every reader copes.
  *
- * Files are keyed by size, sha256 and how they are stored (plain, or the
- * compression entry and pcluster size), so that only data laid out
- * exactly alike is shared.
+ * Files are keyed by size, a fast hash of their bytes and how they are
+ * stored (plain, or the compression entry and pcluster size), so that
+ * only data laid out exactly alike is shared; the bytes of two files
+ * with equal keys are compared before the second shares the first's.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -38,7 +38,8 @@ int erofs_output_open(struct erofs_output *out, const struct erofs_msg *msg,
 
 	/* a block device is written in place: there is nothing to rename */
 	if (!stat(path, &st) && S_ISBLK(st.st_mode)) {
-		out->fd = open(path, O_WRONLY | O_CLOEXEC);
+		/* read and write: data is read back to compare and digest */
+		out->fd = open(path, O_RDWR | O_CLOEXEC);
 		if (out->fd < 0)
 			goto fail;
 		return 0;

@@ -29,5 +29,7 @@ int erofs_hashmap_insert(struct erofs_hashmap *map, uint64_t hash,
 			 void *item);
 
 uint64_t erofs_hash_bytes(uint64_t seed, const void *buf, size_t len);
+/* the same job for bulk data, much faster; compare on a match */
+uint64_t erofs_hash_data(uint64_t seed, const void *buf, size_t len);
 
 #endif

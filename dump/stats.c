@@ -54,13 +54,13 @@ static void text_counts(const struct erofs_stats *st)
 {
 	printf("Files: %llu names, %llu inodes\n",
 	       (unsigned long long)st->names, (unsigned long long)st->inodes);
-	printf("  %-22s %llu\n", "directories", (unsigned long long)st->dirs);
-	printf("  %-22s %llu\n", "regular files", (unsigned long long)st->regular);
-	printf("  %-22s %llu\n", "symlinks", (unsigned long long)st->symlinks);
-	printf("  %-22s %llu\n", "character devices", (unsigned long long)st->chrdevs);
-	printf("  %-22s %llu\n", "block devices", (unsigned long long)st->blkdevs);
-	printf("  %-22s %llu\n", "fifos", (unsigned long long)st->fifos);
-	printf("  %-22s %llu\n", "sockets", (unsigned long long)st->sockets);
+	printf("  %-22s %llu\n", "directories", (unsigned long long)st->types.dirs);
+	printf("  %-22s %llu\n", "regular files", (unsigned long long)st->types.regular);
+	printf("  %-22s %llu\n", "symlinks", (unsigned long long)st->types.symlinks);
+	printf("  %-22s %llu\n", "character devices", (unsigned long long)st->types.chrdevs);
+	printf("  %-22s %llu\n", "block devices", (unsigned long long)st->types.blkdevs);
+	printf("  %-22s %llu\n", "fifos", (unsigned long long)st->types.fifos);
+	printf("  %-22s %llu\n", "sockets", (unsigned long long)st->types.sockets);
 	printf("  %-22s %llu\n", "hard links (extra names)",
 	       (unsigned long long)st->hardlinks);
 	printf("  regular files: %llu flat, %llu chunk-based, %llu compressed\n",
@@ -79,7 +79,7 @@ static void text_sizes(const struct erofs_stats *st)
 		size_label(i, label, sizeof(label));
 		printf("  %-14s %10llu  %6.2f%%\n", label,
 		       (unsigned long long)st->size_hist[i],
-		       pct(st->size_hist[i], st->regular));
+		       pct(st->size_hist[i], st->types.regular));
 	}
 }
 
@@ -184,13 +184,13 @@ static void json_stats(struct erofs_json *js, const struct erofs_stats *st)
 	erofs_json_u64(js, "names", st->names);
 	erofs_json_u64(js, "inodes", st->inodes);
 	erofs_json_open(js, "types", '{');
-	erofs_json_u64(js, "directories", st->dirs);
-	erofs_json_u64(js, "regular", st->regular);
-	erofs_json_u64(js, "symlinks", st->symlinks);
-	erofs_json_u64(js, "chrdevs", st->chrdevs);
-	erofs_json_u64(js, "blkdevs", st->blkdevs);
-	erofs_json_u64(js, "fifos", st->fifos);
-	erofs_json_u64(js, "sockets", st->sockets);
+	erofs_json_u64(js, "directories", st->types.dirs);
+	erofs_json_u64(js, "regular", st->types.regular);
+	erofs_json_u64(js, "symlinks", st->types.symlinks);
+	erofs_json_u64(js, "chrdevs", st->types.chrdevs);
+	erofs_json_u64(js, "blkdevs", st->types.blkdevs);
+	erofs_json_u64(js, "fifos", st->types.fifos);
+	erofs_json_u64(js, "sockets", st->types.sockets);
 	erofs_json_close(js, '}');
 	erofs_json_u64(js, "hardlinks", st->hardlinks);
 	erofs_json_u64(js, "flat_files", st->flat_files);

@@ -240,13 +240,13 @@ static void print_json(const struct fsck_cfg *c, const struct erofs_image *img,
 	json_string(c->image);
 	printf(",\n  \"blocksize\": %u,\n", img->blksz);
 	printf("  \"inodes\": {\"total\": %llu, \"directories\": %llu, \"regular\": %llu, \"symlinks\": %llu, \"chrdevs\": %llu, \"blkdevs\": %llu, \"fifos\": %llu, \"sockets\": %llu},\n",
-	       (unsigned long long)st->inodes, (unsigned long long)st->dirs,
-	       (unsigned long long)st->regular,
-	       (unsigned long long)st->symlinks,
-	       (unsigned long long)st->chrdevs,
-	       (unsigned long long)st->blkdevs,
-	       (unsigned long long)st->fifos,
-	       (unsigned long long)st->sockets);
+	       (unsigned long long)st->inodes, (unsigned long long)st->types.dirs,
+	       (unsigned long long)st->types.regular,
+	       (unsigned long long)st->types.symlinks,
+	       (unsigned long long)st->types.chrdevs,
+	       (unsigned long long)st->types.blkdevs,
+	       (unsigned long long)st->types.fifos,
+	       (unsigned long long)st->types.sockets);
 	printf("  \"hardlinks\": %llu,\n  \"xattrs\": %llu,\n  \"bytes_checked\": %llu,\n",
 	       (unsigned long long)st->hardlinks,
 	       (unsigned long long)st->xattrs,
@@ -273,11 +273,11 @@ static void print_summary(const struct fsck_cfg *c,
 	erofs_info(&c->msg, "%s: %s: %llu inodes (%llu directories, %llu files, %llu symlinks, %llu special), %s of data checked, %llu error(s)",
 		   c->image, result_name(status),
 		   (unsigned long long)st->inodes,
-		   (unsigned long long)st->dirs,
-		   (unsigned long long)st->regular,
-		   (unsigned long long)st->symlinks,
-		   (unsigned long long)(st->chrdevs + st->blkdevs +
-					st->fifos + st->sockets),
+		   (unsigned long long)st->types.dirs,
+		   (unsigned long long)st->types.regular,
+		   (unsigned long long)st->types.symlinks,
+		   (unsigned long long)(st->types.chrdevs + st->types.blkdevs +
+					st->types.fifos + st->types.sockets),
 		   erofs_human_size(st->data_bytes, size, sizeof(size)),
 		   (unsigned long long)st->errors);
 	if (st->unsupported)

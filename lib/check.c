@@ -325,15 +325,7 @@ static void count_type(struct erofs_check *chk, uint32_t mode)
 	struct erofs_check_stats *st = &chk->stats;
 
 	st->inodes++;
-	switch (mode & S_IFMT) {
-	case S_IFDIR:	st->dirs++; break;
-	case S_IFREG:	st->regular++; break;
-	case S_IFLNK:	st->symlinks++; break;
-	case S_IFCHR:	st->chrdevs++; break;
-	case S_IFBLK:	st->blkdevs++; break;
-	case S_IFIFO:	st->fifos++; break;
-	case S_IFSOCK:	st->sockets++; break;
-	}
+	erofs_count_type(&st->types, mode);
 	erofs_progress_update(&chk->progress, "checking inodes",
 			      st->inodes, chk->img->inos);
 }

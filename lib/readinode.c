@@ -8,6 +8,19 @@
 #include <sys/stat.h>
 #include "erofs/reader.h"
 
+void erofs_count_type(struct erofs_type_counts *c, uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:	c->dirs++; break;
+	case S_IFREG:	c->regular++; break;
+	case S_IFLNK:	c->symlinks++; break;
+	case S_IFCHR:	c->chrdevs++; break;
+	case S_IFBLK:	c->blkdevs++; break;
+	case S_IFIFO:	c->fifos++; break;
+	case S_IFSOCK:	c->sockets++; break;
+	}
+}
+
 const char *erofs_datalayout_name(unsigned int layout)
 {
 	static const char *const names[] = {

@@ -90,19 +90,6 @@ int z_erofs_stream_size(struct erofs_image *img, const struct erofs_map *map,
 	return err;
 }
 
-static void count_type(struct erofs_stats *st, uint32_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFDIR:	st->dirs++; break;
-	case S_IFREG:	st->regular++; break;
-	case S_IFLNK:	st->symlinks++; break;
-	case S_IFCHR:	st->chrdevs++; break;
-	case S_IFBLK:	st->blkdevs++; break;
-	case S_IFIFO:	st->fifos++; break;
-	case S_IFSOCK:	st->sockets++; break;
-	}
-}
-
 static int count_pcluster(struct stats_ctx *c, const struct erofs_map *map)
 {
 	struct erofs_stats *st = c->st;
@@ -220,7 +207,7 @@ static int visit(void *arg, const char *path, const struct erofs_inode_info *vi,
 		return 0;
 	}
 	st->inodes++;
-	count_type(st, vi->mode);
+	erofs_count_type(&st->types, vi->mode);
 	if (!S_ISREG(vi->mode))
 		return 0;
 	err = count_content(c, vi);

@@ -25,7 +25,7 @@ struct erofs_check_opts {
 
 struct erofs_check_stats {
 	uint64_t inodes;		/* distinct inodes checked */
-	uint64_t dirs, regular, symlinks, chrdevs, blkdevs, fifos, sockets;
+	struct erofs_type_counts types;
 	uint64_t hardlinks;		/* names beyond an inode's first */
 	uint64_t xattrs;
 	uint64_t data_bytes;		/* file content read and checked */

@@ -185,6 +185,13 @@ static inline bool erofs_inode_is_compressed(const struct erofs_inode_info *vi)
 }
 
 const char *erofs_datalayout_name(unsigned int layout);
+
+/* inodes by file type, as fsck and dump count them */
+struct erofs_type_counts {
+	uint64_t dirs, regular, symlinks, chrdevs, blkdevs, fifos, sockets;
+};
+
+void erofs_count_type(struct erofs_type_counts *c, uint32_t mode);
 /* S_IF* of an EROFS_FT_* value, 0 when unknown */
 unsigned int erofs_ftype_to_mode(unsigned int ftype);
 

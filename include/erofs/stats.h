@@ -28,7 +28,7 @@ struct erofs_alg_stats {
 
 struct erofs_stats {
 	uint64_t names, inodes;
-	uint64_t dirs, regular, symlinks, chrdevs, blkdevs, fifos, sockets;
+	struct erofs_type_counts types;
 	uint64_t hardlinks;		/* names beyond an inode's first */
 	uint64_t flat_files, chunked_files, compressed_files;
 	uint64_t size_hist[EROFS_STATS_SIZE_BUCKETS];

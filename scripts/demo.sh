@@ -1,7 +1,9 @@
 #!/bin/bash
 # The main job on a built-in default: build an EROFS image of this
-# project's own source tree, mount it read-only with the kernel (when
-# root), list it, check it reads back equal, unmount, print a summary.
+# project's own source tree (lz4hc, 64 KiB pclusters), check it with
+# fsck.erofs, show dump.erofs' statistics, mount it read-only with the
+# kernel (when root), list it, check it reads back equal, unmount, print
+# a summary.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/erofs-demo.XXXXXX")
@@ -15,9 +17,14 @@ trap cleanup EXIT
 src="$top"
 img="$work/demo.erofs"
 echo "== mkfs.erofs: image of $src (without .git and build outputs)"
-"$top/mkfs/mkfs.erofs" -T 0 -U clear --exclude-path=.git \
+"$top/mkfs/mkfs.erofs" -T 0 -U clear -z lz4hc -C 64k --exclude-path=.git \
 	--exclude-regex='(^|/)(autom4te\.cache|tests/out)$' \
 	--exclude-regex='\.(o|lo|la|a)$' "$img" "$src"
+echo "== fsck.erofs: every inode and byte"
+"$top/fsck/fsck.erofs" "$img"
+echo "== dump.erofs: what the image holds, and what the kernel pins for it"
+"$top/dump/dump.erofs" -S "$img" | sed -n '/^Content/,/^Compression by/p'
+"$top/dump/dump.erofs" --pcpubuf "$img"
 
 if [ "$(id -u)" != 0 ] || ! grep -qw erofs /proc/filesystems; then
 	echo "== not root or no EROFS in this kernel: skipping the mount"

@@ -93,6 +93,7 @@ static void text_storage(const struct erofs_stats *st)
 	printf("  %-22s %llu\n", "plain", (unsigned long long)st->plain_bytes);
 	printf("  %-22s %llu\n", "compressed", (unsigned long long)st->compressed_bytes);
 	printf("  %-22s %llu\n", "holes", (unsigned long long)st->hole_bytes);
+	printf("  %-22s %llu\n", "shared", (unsigned long long)st->shared_bytes);
 	printf("  %-22s %llu\n", "stored", (unsigned long long)st->stored_bytes);
 	printf("  %-22s %.4f (total / stored)\n", "compression ratio",
 	       ratio(st->bytes - st->hole_bytes, st->stored_bytes));
@@ -203,6 +204,7 @@ static void json_stats(struct erofs_json *js, const struct erofs_stats *st)
 	erofs_json_u64(js, "plain", st->plain_bytes);
 	erofs_json_u64(js, "compressed", st->compressed_bytes);
 	erofs_json_u64(js, "holes", st->hole_bytes);
+	erofs_json_u64(js, "shared", st->shared_bytes);
 	erofs_json_u64(js, "stored", st->stored_bytes);
 	erofs_json_close(js, '}');
 	erofs_json_double(js, "compression_ratio",

@@ -15,7 +15,42 @@ struct stats_ctx {
 	struct erofs_image *img;
 	const struct erofs_stats_opts *opts;
 	struct erofs_stats *st;
+	struct erofs_hashmap seen;	/* physical starts counted, by device */
 };
+
+struct phys_key {
+	uint64_t pa;
+	uint32_t device;
+};
+
+static bool phys_eq(const void *item, const void *key)
+{
+	return !memcmp(item, key, sizeof(struct phys_key));
+}
+
+/*
+ * Data stored once and referred to by several files (dedup) counts as
+ * stored once: true when this physical start was counted already.
+ */
+static int seen_before(struct stats_ctx *c, const struct erofs_map *map,
+		       bool *seen)
+{
+	struct phys_key k = { .pa = map->pa, .device = map->device }, *item;
+	uint64_t h = erofs_hash_bytes(0, &k, sizeof(k));
+
+	*seen = erofs_hashmap_find(&c->seen, h, phys_eq, &k);
+	if (*seen)
+		return 0;
+	item = malloc(sizeof(*item));
+	if (!item)
+		return -ENOMEM;
+	*item = k;
+	if (erofs_hashmap_insert(&c->seen, h, item)) {
+		free(item);
+		return -ENOMEM;
+	}
+	return 0;
+}
 
 uint64_t erofs_stats_size_bucket_start(unsigned int i)
 {
@@ -136,20 +171,33 @@ static int count_extent(struct stats_ctx *c, const struct erofs_map *map,
 			bool *algs_seen)
 {
 	struct erofs_stats *st = c->st;
+	bool seen = false;
+	int err;
 
 	if (!(map->flags & EROFS_MAP_MAPPED)) {
 		st->hole_bytes += map->llen;
 		return 0;
+	}
+	if (!(map->flags & EROFS_MAP_META)) {
+		err = seen_before(c, map, &seen);
+		if (err)
+			return err;
 	}
 	if (!(map->flags & EROFS_MAP_ENCODED)) {
 		if (map->flags & EROFS_MAP_META)
 			st->inline_bytes += map->llen;
 		else
 			st->plain_bytes += map->llen;
-		st->stored_bytes += map->llen;
+		if (seen)
+			st->shared_bytes += map->llen;
+		else
+			st->stored_bytes += map->llen;
 		return 0;
 	}
-	st->stored_bytes += map->plen;
+	if (seen)
+		st->shared_bytes += map->plen;
+	else
+		st->stored_bytes += map->plen;
 	if (map->algorithm >= Z_EROFS_COMPRESSION_MAX) {
 		/* a PLAIN lcluster: kept as is inside a compressed file */
 		st->stored_pclusters++;
@@ -227,12 +275,19 @@ int erofs_stats_collect(struct erofs_image *img,
 {
 	struct stats_ctx c = { .img = img, .opts = opts, .st = st };
 	struct erofs_walk w;
+	size_t i;
 	int err;
 
 	memset(st, 0, sizeof(*st));
+	err = erofs_hashmap_init(&c.seen);
+	if (err)
+		return err;
 	err = erofs_walk_tree(&w, img, img->root_nid, "/", visit, &c);
 	st->errors += w.errors;
 	st->unsupported += w.unsupported;
 	erofs_walk_exit(&w);
+	for (i = 0; c.seen.slots && i <= c.seen.mask; i++)
+		free(c.seen.slots[i].item);
+	erofs_hashmap_exit(&c.seen);
 	return err;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # dump.erofs -S: file counts by type, hard links and the size histogram
 # against the source tree (walked in python); how bytes are stored
-# (inline, plain, compressed per algorithm, holes, stored), the pcluster
+# (inline, plain, compressed per algorithm, holes, shared by dedup,
+# stored), the pcluster
 # histogram and the file layouts against an independent parse of the
 # image; counts against Debian's dump.erofs 1.5 -S; text and --json agree.
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +14,8 @@ gentree full "$T/src"
 gentree compress "$T/csrc"
 rm -f "$T/csrc/big"		# 65 MiB adds time, not coverage
 cp -a "$T/src/sizes" "$T/csrc/sizes"	# holes, zero runs, sizes near blocks
+cp "$T/csrc/text-4m" "$T/csrc/text-4m-again"	# stored once, counted shared
+cp "$T/src/sizes/f65537" "$T/src/sizes/f65537-again"
 
 check() {	# NAME SOURCE MKFS-ARGS...
 	local name=$1 src=$2; shift 2
@@ -58,8 +61,15 @@ for b in hist:
 assert sum(b['count'] for b in hist) == len(regs)
 
 # from the independent parse: each regular inode once
-b = dict(inline=0, plain=0, compressed=0, holes=0, stored=0)
+b = dict(inline=0, plain=0, compressed=0, holes=0, shared=0, stored=0)
 algs, hist, stored_pcl, layouts = {}, {}, 0, [0, 0, 0]
+counted = set()		# (device, physical start): data stored once
+
+def store(e, n):
+    key = (e['dev'], e['pa'])
+    b['shared' if key in counted else 'stored'] += n
+    counted.add(key)
+
 for f in files:
     if not f['first'] or not stat.S_ISREG(f['mode']):
         continue
@@ -69,16 +79,19 @@ for f in files:
         k = e['kind']
         if k == 'hole':
             b['holes'] += e['llen']
-        elif k in ('plain', 'inline'):
+        elif k == 'inline':
             b[k] += e['llen']
             b['stored'] += e['llen']
+        elif k == 'plain':
+            b[k] += e['llen']
+            store(e, e['llen'])
         elif k == 'stored':
             b['plain'] += e['llen']
-            b['stored'] += e['plen']
+            store(e, e['plen'])
             stored_pcl += 1
         else:
             b['compressed'] += e['llen']
-            b['stored'] += e['plen']
+            store(e, e['plen'])
             a = algs.setdefault(k, dict(files=0, pclusters=0, logical=0,
                                         physical=0, maxb=0))
             if k not in seen:
@@ -92,7 +105,10 @@ for f in files:
             hist[bucket] = hist.get(bucket, 0) + 1
 for k, v in b.items():
     assert st['bytes'][k] == v, (k, st['bytes'][k], v)
-assert sum(v for k, v in b.items() if k != 'stored') == st['bytes']['total']
+# every tree holds a duplicate; mkfs shares it unless told otherwise
+print('bytes shared by dedup:', b['shared'])
+assert b['shared'] > 0
+assert sum(v for k, v in b.items() if k not in ('stored', 'shared')) == st['bytes']['total']
 assert [st['flat_files'], st['chunked_files'], st['compressed_files']] == layouts, layouts
 assert st['stored_pclusters'] == stored_pcl, (st['stored_pclusters'], stored_pcl)
 assert set(st['algorithms']) == set(algs), (st['algorithms'].keys(), algs.keys())

@@ -40,7 +40,10 @@ struct erofs_stats {
 	uint64_t compressed_bytes;	/* decompressed size of compressed
 					 * extents */
 	uint64_t hole_bytes;		/* unmapped (holes, sparse chunks) */
+	uint64_t shared_bytes;		/* data another file already stores
+					 * (deduplicated files and chunks) */
 	uint64_t stored_bytes;		/* on disk: all of the above but holes
+					 * and shared data
 					 * (compressed ones at pcluster size) */
 	uint64_t stored_pclusters;	/* PLAIN lclusters: kept uncompressed */
 

@@ -182,7 +182,7 @@ static int same_flat_data(struct data_pass *dp, const struct erofs_node *n,
 	int err;
 
 	if (d->nblocks != n->nblocks || d->inline_size != n->inline_size ||
-	    memcmp(n->tail, d->tail, n->inline_size))
+	    (n->inline_size && memcmp(n->tail, d->tail, n->inline_size)))
 		return 0;
 	for (pos = 0; pos < total; pos += len) {
 		len = MIN(total - pos, (uint64_t)COPY_CHUNK / 2);

@@ -164,6 +164,29 @@ static int count_missing(struct cache_walk *w, struct erofs_ranges *need,
 	return 0;
 }
 
+/*
+ * Ends a file's or a total's entry: its missing ranges (listed by
+ * count_missing()), then in JSON its state and figures.
+ */
+static int end_entry(struct cache_walk *w, struct erofs_ranges *ranges)
+{
+	struct dump_ctx *d = w->d;
+	uint64_t needed, missing;
+	int err;
+
+	err = count_missing(w, ranges, &needed, &missing, true);
+	if (d->json) {
+		erofs_json_close(&d->js, ']');
+		erofs_json_str(&d->js, "state", state_name(needed, missing));
+		erofs_json_u64(&d->js, "needed_bytes", needed);
+		erofs_json_u64(&d->js, "missing_bytes", missing);
+		erofs_json_close(&d->js, '}');
+	} else {
+		putchar('\n');
+	}
+	return err;
+}
+
 static int print_file(struct cache_walk *w, const char *path,
 		      const struct erofs_inode_info *vi)
 {
@@ -188,17 +211,7 @@ static int print_file(struct cache_walk *w, const char *path,
 		       (unsigned long long)missing,
 		       (unsigned long long)needed);
 	}
-	err = count_missing(w, w->need, &needed, &missing, true);
-	if (d->json) {
-		erofs_json_close(&d->js, ']');
-		erofs_json_str(&d->js, "state", state_name(needed, missing));
-		erofs_json_u64(&d->js, "needed_bytes", needed);
-		erofs_json_u64(&d->js, "missing_bytes", missing);
-		erofs_json_close(&d->js, '}');
-	} else {
-		putchar('\n');
-	}
-	return err;
+	return end_entry(w, w->need);
 }
 
 static int visit(void *arg, const char *path, const struct erofs_inode_info *vi,
@@ -251,17 +264,7 @@ static int print_total(struct cache_walk *w, const char *path)
 		printf(": %llu bytes to fetch, of %llu bytes needed from cache files",
 		       (unsigned long long)missing, (unsigned long long)needed);
 	}
-	err = count_missing(w, w->total, &needed, &missing, true);
-	if (d->json) {
-		erofs_json_close(&d->js, ']');
-		erofs_json_str(&d->js, "state", state_name(needed, missing));
-		erofs_json_u64(&d->js, "needed_bytes", needed);
-		erofs_json_u64(&d->js, "missing_bytes", missing);
-		erofs_json_close(&d->js, '}');
-	} else {
-		putchar('\n');
-	}
-	return err;
+	return end_entry(w, w->total);
 }
 
 static int walk_files(struct dump_ctx *d, const struct erofs_cacheset *cs)

@@ -140,6 +140,18 @@ static int compress_one(struct z_erofs_worker *w, struct z_erofs_segment *seg,
 	return n;
 }
 
+/*
+ * The last bytes of a file that fit one pcluster (and one extent) go to
+ * the packed inode, where they compress together with other files'.
+ */
+static bool leave_to_fragment(const struct z_erofs_segment *seg, uint32_t pos)
+{
+	uint64_t limit = MIN((uint64_t)seg->pclusterblks << seg->blkszbits,
+			     seg->max_extent_bytes);
+
+	return seg->may_fragment && seg->inlen - pos <= limit;
+}
+
 int z_erofs_compress_segment(struct z_erofs_worker *w,
 			     struct z_erofs_segment *seg)
 {
@@ -148,12 +160,17 @@ int z_erofs_compress_segment(struct z_erofs_worker *w,
 
 	seg->outlen = 0;
 	seg->nr_ext = 0;
+	seg->frag_len = 0;
 	seg->out = malloc(z_erofs_segment_out_bound(seg->inlen,
 						    seg->blkszbits));
 	if (!seg->out)
 		return -ENOMEM;
 	ret = worker_prepare(w, seg);
 	while (!ret && pos < seg->inlen) {
+		if (leave_to_fragment(seg, pos)) {
+			seg->frag_len = seg->inlen - pos;
+			break;
+		}
 		ret = compress_one(w, seg, pos);
 		if (ret > 0) {
 			pos += ret;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -65,6 +66,9 @@ struct data_pass {
 	pthread_cond_t cond;
 	uint8_t *buf;			/* copies, COPY_CHUNK + a block */
 	uint64_t files, files_done;
+	/* -E fragments: the packed inode's content, in an unlinked file */
+	int packed_fd;
+	uint64_t packed_size;
 };
 
 static int changed(struct erofs_builder *b, const struct erofs_node *n)
@@ -136,6 +140,17 @@ static int open_source(struct erofs_builder *b, const struct erofs_node *n)
 }
 
 /* after the last byte was read: no more bytes, nothing touched */
+/* a file's content: its source, or for the packed inode the fragments */
+static int open_data(struct data_pass *dp, const struct erofs_node *n)
+{
+	int fd;
+
+	if (n != dp->b->packed)
+		return open_source(dp->b, n);
+	fd = fcntl(dp->packed_fd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
 static int check_unchanged(struct erofs_builder *b, const struct erofs_node *n,
 			   int fd)
 {
@@ -430,14 +445,123 @@ static bool compression_pays(const struct erofs_builder *b,
 	return z_meta < flat_meta;
 }
 
-static int finish_compressed(struct data_pass *dp, struct src_file *f)
+/*
+ * A fragment costs no more than its own bytes, compressed along with the
+ * packed inode: it pays as long as the blocks before it are no more than
+ * flat storage would take for them.
+ */
+static bool fragment_pays(const struct erofs_builder *b,
+			  const struct erofs_node *n)
+{
+	return n->z->blocks <= n->size >> b->opts->blkszbits;
+}
+
+static int reserve_extents(struct z_erofs_file *z, uint32_t more)
+{
+	struct z_erofs_extent_rec *e;
+	uint32_t cap;
+
+	if (z->nr_ext + more <= z->cap_ext)
+		return 0;
+	cap = MAX(z->cap_ext * 2, z->nr_ext + more);
+	e = realloc(z->ext, cap * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	z->ext = e;
+	z->cap_ext = cap;
+	return 0;
+}
+
+static int write_full(int fd, const uint8_t *buf, size_t len, uint64_t pos)
+{
+	ssize_t ret;
+
+	while (len) {
+		ret = pwrite(fd, buf, len, pos);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0)
+			return -errno;
+		buf += ret;
+		pos += ret;
+		len -= ret;
+	}
+	return 0;
+}
+
+/* appends to the packed inode; the unlinked file is made when first needed */
+static int packed_append(struct data_pass *dp, const uint8_t *buf,
+			 uint32_t len, uint64_t *off)
+{
+	struct erofs_builder *b = dp->b;
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int err;
+
+	if (dp->packed_fd < 0) {
+		snprintf(path, sizeof(path), "%s/erofs-packed.XXXXXX",
+			 dir && *dir ? dir : "/tmp");
+		dp->packed_fd = mkostemp(path, O_CLOEXEC);
+		if (dp->packed_fd < 0) {
+			err = -errno;
+			erofs_err(b->msg, "%s: cannot create the packed inode's temporary file: %s",
+				  path, strerror(-err));
+			return err;
+		}
+		unlink(path);
+	}
+	err = write_full(dp->packed_fd, buf, len, dp->packed_size);
+	if (err) {
+		erofs_err(b->msg, "packed inode: cannot write its temporary file: %s",
+			  strerror(-err));
+		return err;
+	}
+	*off = dp->packed_size;
+	dp->packed_size += len;
+	return 0;
+}
+
+/* the file's last @len bytes become its last extent, in the packed inode */
+static int keep_fragment(struct data_pass *dp, struct erofs_node *n,
+			 const uint8_t *frag, uint32_t len)
+{
+	struct z_erofs_file *z = n->z;
+	int err = reserve_extents(z, 1);
+
+	if (!err)
+		err = packed_append(dp, frag, len, &z->fragoff);
+	if (err)
+		return err;
+	z->fragment = true;
+	z->frag_la = n->size - len;
+	z->ext[z->nr_ext++] = (struct z_erofs_extent_rec){ z->frag_la, 0, false };
+	/*
+	 * A whole-file fragment needs only its map header, which is read
+	 * the same in both layouts; compacted indexes hold 32 bits of
+	 * offset, full ones 64.
+	 */
+	if (z_erofs_whole_fragment(z) || z->fragoff > UINT32_MAX)
+		z->compact = z->compact_2b = false;
+	dp->b->stats.fragment_files++;
+	dp->b->stats.whole_fragment_files += !z->frag_la;
+	dp->b->stats.fragment_bytes += len;
+	return 0;
+}
+
+static int finish_compressed(struct data_pass *dp, struct src_file *f,
+			     const uint8_t *frag, uint32_t frag_len)
 {
 	struct erofs_builder *b = dp->b;
 	struct erofs_node *n = f->node;
 	struct z_erofs_file *z = n->z;
 	int fd, err;
 
-	if (compression_pays(b, n)) {
+	if (frag_len ? fragment_pays(b, n) : compression_pays(b, n)) {
+		if (frag_len) {
+			err = keep_fragment(dp, n, frag, frag_len);
+			if (err)
+				return err;
+		}
 		n->datalayout = z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
 					     EROFS_INODE_COMPRESSED_FULL;
 		n->blkaddr = f->zstart;
@@ -446,9 +570,13 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 		b->compr_algs |= 1U << z->ondisk_alg;
 		b->max_pclusterblks = MAX(b->max_pclusterblks,
 					  z->max_pclusterblks);
-		b->stats.compressed_files++;
-		b->stats.compressed_bytes_in += n->size;
-		b->stats.compressed_blocks += z->blocks;
+		if (n == b->packed) {
+			b->stats.packed_blocks = z->blocks;
+		} else {
+			b->stats.compressed_files++;
+			b->stats.compressed_bytes_in += n->size;
+			b->stats.compressed_blocks += z->blocks;
+		}
 		if (z->idata_size) {
 			b->ztailpacking = true;
 			b->stats.ztail_files++;
@@ -465,8 +593,11 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 	free(z->idata);
 	free(z);
 	n->z = NULL;
-	b->stats.raw_fallback_files++;
-	fd = open_source(b, n);
+	if (n == b->packed)
+		b->stats.packed_blocks = DIV_ROUND_UP(n->size, b->blksz);
+	else
+		b->stats.raw_fallback_files++;
+	fd = open_data(dp, n);
 	if (fd < 0)
 		return fd;
 	err = copy_plain(dp, n, fd);
@@ -477,18 +608,11 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f)
 static int append_extents(struct erofs_node *n, const struct z_erofs_segment *s)
 {
 	struct z_erofs_file *z = n->z;
-	struct z_erofs_extent_rec *e;
 	uint32_t i;
+	int err = reserve_extents(z, s->nr_ext);
 
-	if (z->nr_ext + s->nr_ext > z->cap_ext) {
-		uint32_t cap = MAX(z->cap_ext * 2, z->nr_ext + s->nr_ext);
-
-		e = realloc(z->ext, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		z->ext = e;
-		z->cap_ext = cap;
-	}
+	if (err)
+		return err;
 	for (i = 0; i < s->nr_ext; i++) {
 		z->ext[z->nr_ext++] = s->ext[i];
 		z->blocks += s->ext[i].nblocks;
@@ -554,7 +678,8 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	}
 	if (!it->seg.la)
 		f->zstart = *dp->dcursor;
-	if (it->last && b->opts->compress.ztailpacking) {
+	/* a fragment is the tail: nothing is left to inline */
+	if (it->last && b->opts->compress.ztailpacking && !it->seg.frag_len) {
 		err = inline_tail(dp, it, &dropped);
 		if (err)
 			return err;
@@ -569,7 +694,8 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	*dp->dcursor += it->seg.outlen / b->blksz;
 	if (!it->last)
 		return 0;
-	err = finish_compressed(dp, f);
+	err = finish_compressed(dp, f, it->seg.in + it->seg.inlen -
+				it->seg.frag_len, it->seg.frag_len);
 	dp->files_done++;
 	return err;
 }
@@ -757,8 +883,12 @@ static int submit_segment(struct data_pass *dp, struct src_file *f,
 	}
 	it->in = malloc(len);
 	err = it->in ? read_exact(b, n, f->fd, it->in, len, pos) : -ENOMEM;
-	/* files of one segment are whole in memory: dedup them cheaply */
-	if (!err && !pos && len == n->size) {
+	/*
+	 * Files of one segment are whole in memory: dedup them cheaply.
+	 * Not the packed inode: sharing a file's pclusters, it could
+	 * share its fragment too, and so point into itself.
+	 */
+	if (!err && !pos && len == n->size && n != b->packed) {
 		dup = find_dup(dp, n, it->in, &err);
 		if (dup && !err) {
 			queue_dup(dp, it, n, dup);
@@ -783,6 +913,7 @@ static int submit_segment(struct data_pass *dp, struct src_file *f,
 		.la = pos,
 		.in = it->in,
 		.inlen = len,
+		.may_fragment = it->last && co->fragments && n != b->packed,
 	};
 	dp->inflight += len;
 	f->pending++;
@@ -816,7 +947,7 @@ static int add_compressed(struct data_pass *dp, struct erofs_node *n)
 	z_erofs_choose_index(n->z, b->opts->blkszbits,
 			     b->opts->compress.legacy_index);
 	f->node = n;
-	f->fd = open_source(b, n);
+	f->fd = open_data(dp, n);
 	if (f->fd < 0) {
 		err = f->fd;
 		free(f);
@@ -851,6 +982,7 @@ static int data_pass_init(struct data_pass *dp, struct erofs_builder *b)
 	dp->b = b;
 	dp->cursor = b->data_start;
 	dp->tail = &dp->head;
+	dp->packed_fd = -1;
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	z_erofs_worker_init(&dp->worker);
@@ -887,8 +1019,59 @@ static void data_pass_exit(struct data_pass *dp)
 	z_erofs_worker_exit(&dp->worker);
 	free(dp->buf);
 	free(dp->chunkbuf);
+	if (dp->packed_fd >= 0)
+		close(dp->packed_fd);
 	pthread_mutex_destroy(&dp->lock);
 	pthread_cond_destroy(&dp->cond);
+}
+
+/*
+ * The packed inode: a regular file outside the tree, compressed like
+ * any other once every fragment is in it, after every file's data.
+ */
+static int add_packed(struct data_pass *dp)
+{
+	struct erofs_builder *b = dp->b;
+	const struct erofs_build_options *o = b->opts;
+	struct erofs_node *n;
+	struct stat st;
+	int err;
+
+	if (!dp->packed_size)
+		return 0;
+	if (fstat(dp->packed_fd, &st))
+		return -errno;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->path = strdup("(packed inode)");
+	if (!n->path) {
+		free(n);
+		return -ENOMEM;
+	}
+	n->mode = S_IFREG | 0600;
+	n->nlink = 1;
+	n->size = dp->packed_size;
+	n->mtime = o->build_time;
+	n->mtime_nsec = o->build_time_nsec;
+	n->extended = n->size > UINT32_MAX ||
+		      o->inode_policy == EROFS_INODE_FORCE_EXTENDED;
+	/* what the change checks compare against: the temporary file */
+	n->src_dev = st.st_dev;
+	n->src_ino = st.st_ino;
+	n->src_mtime = st.st_mtim.tv_sec;
+	n->src_mtime_nsec = st.st_mtim.tv_nsec;
+	n->zspec = 0;
+	n->zpclusterblks = o->compress.packed_pclusterblks ?:
+			   o->compress.pclusterblks;
+	err = erofs_add_node(b, n);
+	if (err) {
+		erofs_node_free(n);
+		return err;
+	}
+	b->packed = n;
+	dp->files++;
+	return add_compressed(dp, n);
 }
 
 int erofs_write_data(struct erofs_builder *b)
@@ -913,6 +1096,10 @@ int erofs_write_data(struct erofs_builder *b)
 		erofs_progress_update(&b->progress, "writing files",
 				      dp.files_done, dp.files);
 	}
+	while (dp.head && !err)
+		err = retire_one(&dp, false);
+	if (!err)
+		err = add_packed(&dp);
 	while (dp.head && !err)
 		err = retire_one(&dp, false);
 	b->data_end = dp.cursor;

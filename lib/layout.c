@@ -278,7 +278,11 @@ int erofs_layout_metadata(struct erofs_builder *b)
 	for (i = 0; i < b->nr_nodes; i++) {
 		struct erofs_node *n = b->nodes[i];
 
-		count_node(&b->stats, n);
+		/* the packed inode is an inode, but not a file of the tree */
+		if (n == b->packed)
+			b->stats.inodes++;
+		else
+			count_node(&b->stats, n);
 		if (n == b->root)
 			continue;
 		err = place_node(b, n);

@@ -185,6 +185,10 @@ int erofs_write_super(struct erofs_builder *b)
 		incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
 	if (b->ztailpacking)
 		incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
+	if (b->packed) {
+		incompat |= EROFS_FEATURE_INCOMPAT_FRAGMENTS;
+		sb.packed_nid = cpu_to_le64(b->packed->nid);
+	}
 	sb.feature_incompat = cpu_to_le32(incompat);
 	if (b->nr_devices)
 		write_devt(b, &sb);

@@ -50,6 +50,8 @@ unsigned int z_erofs_index_size(const struct z_erofs_file *z,
 	uint64_t bytes;
 
 	ebase = Z_EROFS_MAP_HEADER_END((uint64_t)iend);
+	if (z_erofs_whole_fragment(z))
+		return ebase - iend;
 	if (!z->compact)
 		bytes = Z_EROFS_FULL_INDEX_START((uint64_t)iend) - iend +
 			total * sizeof(struct z_erofs_lcluster_index);
@@ -80,7 +82,8 @@ static bool needs_eof_head(const struct z_erofs_file *z,
 	uint64_t last_lcn = (size - 1) >> blkszbits;
 	uint64_t claimed = ((last_lcn + 1) << blkszbits) - last->la;
 
-	if (!(size & ((1ULL << blkszbits) - 1)) ||
+	/* a fragment runs to EOF by definition */
+	if (z->fragment || !(size & ((1ULL << blkszbits) - 1)) ||
 	    (last->la >> blkszbits) >= last_lcn)
 		return false;
 	return !last->raw || claimed > ((uint64_t)last->nblocks << blkszbits);
@@ -138,12 +141,15 @@ static int build_lclusters(const struct z_erofs_file *z,
 			return -EFAULT;
 		}
 		set_head(&lc[head], e, blkszbits, blkaddr);
+		/* full indexes keep a fragment offset's high bits there */
+		if (!nblocks && !z->compact)
+			lc[head].blkaddr = z->fragoff >> 32;
 		for (lcn = head + 1; lcn < next; lcn++) {
 			lc[lcn].type = Z_EROFS_LCLUSTER_TYPE_NONHEAD;
 			lc[lcn].delta[0] = lcn - head;
 			lc[lcn].delta[1] = next - lcn;
 		}
-		if (z_big_pcluster(z) && head + 1 < next) {
+		if (z_big_pcluster(z) && head + 1 < next && nblocks) {
 			lc[head + 1].cblkcnt = true;
 			lc[head + 1].cblks = nblocks;
 		}
@@ -298,6 +304,20 @@ int z_erofs_write_index(const struct z_erofs_file *z, unsigned int blkszbits,
 	struct z_erofs_lcluster *lc;
 	int err = 0;
 
+	if (z_erofs_whole_fragment(z)) {
+		__le64 whole = cpu_to_le64(z->fragoff |
+					   1ULL << (Z_EROFS_FRAGMENT_INODE_BIT + 56));
+
+		memcpy(p + (hstart - iend), &whole, sizeof(whole));
+		return 0;
+	}
+	if (z->fragment) {
+		/* compacted indexes have nowhere for more than 32 bits */
+		if (z->compact && z->fragoff > UINT32_MAX)
+			return -EFAULT;
+		h.h_advise |= cpu_to_le16(Z_EROFS_ADVISE_FRAGMENT_PCLUSTER);
+		h.h_fragmentoff = cpu_to_le32((uint32_t)z->fragoff);
+	}
 	err = build_lclusters(z, blkszbits, size, blkaddr, total, &lc);
 	if (err)
 		return err;

@@ -25,6 +25,7 @@ struct mkfs_cfg {
 	const char *image, *source;
 	bool time_given, time_to_files, quiet;
 	uint64_t pcluster_bytes;	/* -C, checked once -b is known */
+	uint64_t packed_pcluster_bytes;	/* -E fragments=SIZE */
 	const char *hints_path;
 	uint64_t chunk_bytes;		/* --chunksize, likewise */
 	const char *manifest_path;
@@ -63,6 +64,10 @@ static void usage(FILE *f)
 "                          legacy-compress       full lcluster indexes, not compacted\n"
 "                          ztailpacking          a compressed file's last pcluster\n"
 "                                                inline after its index\n"
+"                          fragments[=SIZE]      a compressed file's last pcluster's\n"
+"                                                worth (a small file whole) goes to\n"
+"                                                the packed inode, compressed with the\n"
+"                                                others' in pclusters of SIZE (-C)\n"
 "                          force-chunk-indexes   8-byte chunk indexes, not a block map\n"
 "                          ^dedupe               store equal files each on their own\n"
 "                                                (default: once, shared)\n"
@@ -165,6 +170,16 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 			c->opts.compress.ztailpacking = true;
 		else if (!strcmp(tok, "^ztailpacking"))
 			c->opts.compress.ztailpacking = false;
+		else if (!strcmp(tok, "fragments"))
+			c->opts.compress.fragments = true;
+		else if (!strncmp(tok, "fragments=", 10)) {
+			c->opts.compress.fragments = true;
+			if (erofs_parse_size(tok + 10, &c->packed_pcluster_bytes) ||
+			    !c->packed_pcluster_bytes)
+				return bad_arg(c, "extended option", tok,
+					       "must be a size in bytes");
+		} else if (!strcmp(tok, "^fragments"))
+			c->opts.compress.fragments = false;
 		else if (!strcmp(tok, "force-chunk-indexes"))
 			c->opts.chunk_indexes = true;
 		else if (!strcmp(tok, "dedupe"))
@@ -414,6 +429,9 @@ static int finish_compression(struct mkfs_cfg *c)
 	snprintf(arg, sizeof(arg), "%llu",
 		 (unsigned long long)c->pcluster_bytes);
 	if (!co->nr_specs) {
+		if (co->fragments)
+			return bad_arg(c, "extended option", "fragments",
+				       "needs -z");
 		if (c->pcluster_bytes || c->hints_path)
 			return bad_arg(c, c->hints_path ? "--compress-hints" :
 				       "-C", c->hints_path ? c->hints_path : arg,
@@ -428,6 +446,16 @@ static int finish_compression(struct mkfs_cfg *c)
 		return bad_arg(c, "-C", arg,
 			       "must be whole blocks, at most 1M and 2047 blocks");
 	co->pclusterblks = c->pcluster_bytes / blksz;
+	if (c->packed_pcluster_bytes) {
+		snprintf(arg, sizeof(arg), "fragments=%llu",
+			 (unsigned long long)c->packed_pcluster_bytes);
+		if (c->packed_pcluster_bytes % blksz ||
+		    c->packed_pcluster_bytes > Z_EROFS_PCLUSTER_MAX_SIZE ||
+		    c->packed_pcluster_bytes / blksz > 2047)
+			return bad_arg(c, "extended option", arg,
+				       "must be whole blocks, at most 1M and 2047 blocks");
+		co->packed_pclusterblks = c->packed_pcluster_bytes / blksz;
+	}
 	for (i = 0; i < co->nr_specs; i++)
 		if (co->specs[i].alg == EROFS_COMPR_LZMA &&
 		    !co->specs[i].dict_size)
@@ -613,6 +641,13 @@ static void print_summary(const struct mkfs_cfg *c,
 		printf("%llu tail pclusters (%llu bytes) inline after their "
 		       "indexes.\n", (unsigned long long)s->ztail_files,
 		       (unsigned long long)s->ztail_bytes);
+	if (s->fragment_files)
+		printf("%llu files (%llu of them whole) left %llu bytes to the "
+		       "packed inode, compressed together into %llu blocks.\n",
+		       (unsigned long long)s->fragment_files,
+		       (unsigned long long)s->whole_fragment_files,
+		       (unsigned long long)s->fragment_bytes,
+		       (unsigned long long)s->packed_blocks);
 	if (s->dedup_files)
 		printf("%llu files equal to one stored before share its data "
 		       "(%llu bytes not stored again).\n",

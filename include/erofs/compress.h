@@ -24,12 +24,22 @@ struct erofs_compress_opts {
 	uint64_t max_extent_bytes;	/* 0: as large as the format allows */
 	bool legacy_index;		/* full instead of compacted indexes */
 	bool ztailpacking;		/* the tail pcluster inline */
+	/*
+	 * fragments: what is left of a file once at most a pcluster
+	 * remains -- a small file whole -- goes to the packed inode,
+	 * which is compressed as one file after all others
+	 */
+	bool fragments;
+	uint32_t packed_pclusterblks;	/* the packed inode's; 0: as -C */
 	unsigned int workers;
 	struct erofs_compress_hint *hints;
 	unsigned int nr_hints;
 };
 
-/* one extent: [la, next extent's la) decompresses from nblocks blocks */
+/*
+ * one extent: [la, next extent's la) decompresses from nblocks blocks;
+ * a fragment (the last extent, no blocks) is in the packed inode
+ */
 struct z_erofs_extent_rec {
 	uint64_t la;
 	uint32_t nblocks;
@@ -47,7 +57,17 @@ struct z_erofs_file {
 	/* ztailpacking: the last extent's pcluster, kept after the index */
 	uint8_t *idata;
 	uint16_t idata_size;
+	/* fragments: bytes [frag_la, EOF) are at fragoff of the packed inode */
+	bool fragment;
+	uint64_t frag_la;
+	uint64_t fragoff;
 };
+
+/* the whole file is a fragment: its map header says only where */
+static inline bool z_erofs_whole_fragment(const struct z_erofs_file *z)
+{
+	return z->fragment && !z->frag_la;
+}
 
 /* one lcluster's index entry, decoded */
 struct z_erofs_lcluster {
@@ -93,7 +113,9 @@ struct z_erofs_segment {
 	uint64_t la;			/* file offset of in[0] */
 	const uint8_t *in;
 	uint32_t inlen;
+	bool may_fragment;		/* the file's last, and -E fragments */
 	/* results */
+	uint32_t frag_len;		/* the last bytes, left for the packed inode */
 	uint8_t *out;			/* whole blocks, pclusters in order */
 	uint64_t outlen;
 	struct z_erofs_extent_rec *ext;

@@ -419,6 +419,20 @@ static uint32_t default_dict_size(uint64_t pcluster_bytes)
 	return dict;
 }
 
+/* a pcluster size in blocks: what the format's indexes can express */
+static int pcluster_blocks(struct mkfs_cfg *c, const char *opt,
+			   const char *arg, uint64_t bytes, uint32_t *blks)
+{
+	unsigned int blksz = 1U << c->opts.blkszbits;
+
+	if (bytes % blksz || bytes > Z_EROFS_PCLUSTER_MAX_SIZE ||
+	    bytes / blksz > 2047)
+		return bad_arg(c, opt, arg,
+			       "must be whole blocks, at most 1M and 2047 blocks");
+	*blks = bytes / blksz;
+	return 0;
+}
+
 /* the checks that need every option: -C against -b, hints, defaults */
 static int finish_compression(struct mkfs_cfg *c)
 {
@@ -440,22 +454,14 @@ static int finish_compression(struct mkfs_cfg *c)
 	}
 	if (!c->pcluster_bytes)
 		c->pcluster_bytes = blksz;
-	if (c->pcluster_bytes % blksz ||
-	    c->pcluster_bytes > Z_EROFS_PCLUSTER_MAX_SIZE ||
-	    c->pcluster_bytes / blksz > 2047)
-		return bad_arg(c, "-C", arg,
-			       "must be whole blocks, at most 1M and 2047 blocks");
-	co->pclusterblks = c->pcluster_bytes / blksz;
-	if (c->packed_pcluster_bytes) {
-		snprintf(arg, sizeof(arg), "fragments=%llu",
-			 (unsigned long long)c->packed_pcluster_bytes);
-		if (c->packed_pcluster_bytes % blksz ||
-		    c->packed_pcluster_bytes > Z_EROFS_PCLUSTER_MAX_SIZE ||
-		    c->packed_pcluster_bytes / blksz > 2047)
-			return bad_arg(c, "extended option", arg,
-				       "must be whole blocks, at most 1M and 2047 blocks");
-		co->packed_pclusterblks = c->packed_pcluster_bytes / blksz;
-	}
+	if (pcluster_blocks(c, "-C", arg, c->pcluster_bytes, &co->pclusterblks))
+		return -EINVAL;
+	snprintf(arg, sizeof(arg), "fragments=%llu",
+		 (unsigned long long)c->packed_pcluster_bytes);
+	if (c->packed_pcluster_bytes &&
+	    pcluster_blocks(c, "extended option", arg,
+			    c->packed_pcluster_bytes, &co->packed_pclusterblks))
+		return -EINVAL;
 	for (i = 0; i < co->nr_specs; i++)
 		if (co->specs[i].alg == EROFS_COMPR_LZMA &&
 		    !co->specs[i].dict_size)

@@ -698,6 +698,36 @@ static int claim_super(struct erofs_check *chk)
 	return err;
 }
 
+/*
+ * The packed inode (fragments) is in no directory: it is checked on its
+ * own, all of its data decoded, before the files that point into it.
+ */
+static int check_packed(struct erofs_check *chk)
+{
+	static const char name[] = "(packed inode)";
+	struct erofs_image *img = chk->img;
+	const struct erofs_inode_info *vi;
+	size_t saved;
+	int err;
+
+	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS) ||
+	    !img->packed_nid)
+		return 0;
+	err = path_push(chk, name, sizeof(name) - 1, &saved);
+	if (err)
+		return err;
+	err = erofs_packed_inode(img, &vi);
+	if (!err) {
+		chk->stats.inodes++;
+		err = claim_inode(chk, vi);
+	}
+	if (!err)
+		err = check_data(chk, vi, -1);
+	err = walk_error(chk, err);
+	path_pop(chk, saved);
+	return err;
+}
+
 static void report_nlink(struct erofs_check *chk)
 {
 	struct erofs_hashmap *map = &chk->seen;
@@ -747,6 +777,8 @@ int erofs_check_run(struct erofs_check *chk)
 	int err;
 
 	err = claim_super(chk);
+	if (!err)
+		err = check_packed(chk);
 	if (err)
 		return err;
 	err = check_inode(chk, img->root_nid, EROFS_FT_DIR, NULL, NULL);

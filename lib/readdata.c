@@ -177,9 +177,30 @@ int erofs_map_blocks(struct erofs_image *img,
 				     (unsigned long long)offset,
 				     (unsigned long long)map->la,
 				     (unsigned long long)map->llen);
-	if (map->flags & EROFS_MAP_ENCODED)
+	if (map->flags & (EROFS_MAP_ENCODED | EROFS_MAP_FRAGMENT))
 		return 0;
 	return check_extent(img, vi, map);
+}
+
+/* bytes of a fragment: zmap checked that the packed inode holds them */
+static int read_fragment(struct erofs_image *img,
+			 const struct erofs_inode_info *vi,
+			 const struct erofs_map *map, void *buf, uint64_t len,
+			 uint64_t off)
+{
+	const struct erofs_inode_info *packed;
+	ssize_t got;
+	int err = erofs_packed_inode(img, &packed);
+
+	if (err)
+		return err;
+	got = erofs_pread_file(img, packed, buf, len, map->pa + (off - map->la));
+	if (got < 0)
+		return got;
+	if ((uint64_t)got != len)
+		return erofs_corrupt(img, "nid %llu: fragment cut short by the packed inode's end",
+				     (unsigned long long)vi->nid);
+	return 0;
 }
 
 ssize_t erofs_pread_file(struct erofs_image *img,
@@ -204,6 +225,8 @@ ssize_t erofs_pread_file(struct erofs_image *img,
 		n = MIN(end - cur, map.la + map.llen - cur);
 		if (!(map.flags & EROFS_MAP_MAPPED))
 			memset(p, 0, n);
+		else if (map.flags & EROFS_MAP_FRAGMENT)
+			err = read_fragment(img, vi, &map, p, n, cur);
 		else if (map.flags & EROFS_MAP_ENCODED)
 			err = z_erofs_read_extent(img, vi, &map, p, n, cur);
 		else

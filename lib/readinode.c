@@ -287,3 +287,27 @@ int erofs_read_inode(struct erofs_image *img, uint64_t nid,
 		return 0;
 	}
 }
+
+int erofs_packed_inode(struct erofs_image *img,
+		       const struct erofs_inode_info **pi)
+{
+	int err;
+
+	if (img->packed_loaded) {
+		*pi = &img->packed;
+		return 0;
+	}
+	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS) ||
+	    !img->packed_nid)
+		return erofs_corrupt(img, "fragments referred to, but the image has no packed inode");
+	err = erofs_read_inode(img, img->packed_nid, &img->packed);
+	if (err)
+		return err;
+	if (!S_ISREG(img->packed.mode))
+		return erofs_corrupt(img, "packed inode nid %llu is not a regular file (i_mode 0%o)",
+				     (unsigned long long)img->packed_nid,
+				     img->packed.mode);
+	img->packed_loaded = true;
+	*pi = &img->packed;
+	return 0;
+}

@@ -248,7 +248,7 @@ static int read_prefix(struct erofs_image *img,
 
 int erofs_load_xattr_prefixes(struct erofs_image *img)
 {
-	struct erofs_inode_info packed, *pi = NULL;
+	const struct erofs_inode_info *pi = NULL;
 	uint8_t rec[1 + EROFS_NAME_LEN];
 	uint64_t pos = (uint64_t)img->xattr_prefix_start * 4;
 	unsigned int i;
@@ -263,10 +263,9 @@ int erofs_load_xattr_prefixes(struct erofs_image *img)
 	/* with fragments, the table is the packed inode's content */
 	if ((img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS) &&
 	    img->packed_nid) {
-		err = erofs_read_inode(img, img->packed_nid, &packed);
+		err = erofs_packed_inode(img, &pi);
 		if (err)
 			return err;
-		pi = &packed;
 	}
 	for (i = 0; i < img->xattr_prefix_count; i++) {
 		err = read_prefix(img, pi, &pos, i, rec);

@@ -19,7 +19,21 @@ struct zmap {
 	uint64_t total;			/* lclusters */
 	uint64_t ebase;			/* compacted: first pack */
 	uint64_t index_end;		/* end of the index area */
+	/* fragments: the last extent (or the whole file) is packed */
+	bool fragment, whole;
+	uint64_t fragoff;
 };
+
+/* the whole file in the packed inode: the header holds only where */
+static int zmap_init_whole(struct zmap *m, const struct z_erofs_map_header *h)
+{
+	uint64_t raw;
+
+	memcpy(&raw, h, sizeof(raw));
+	m->fragment = m->whole = true;
+	m->fragoff = le64_to_cpu(raw) ^ (1ULL << 63);
+	return 0;
+}
 
 static int zmap_init(struct zmap *m, struct erofs_image *img,
 		     const struct erofs_inode_info *vi)
@@ -34,13 +48,18 @@ static int zmap_init(struct zmap *m, struct erofs_image *img,
 	memset(m, 0, sizeof(*m));
 	m->img = img;
 	m->vi = vi;
-	if (h.h_clusterbits >> Z_EROFS_FRAGMENT_INODE_BIT ||
-	    le16_to_cpu(h.h_advise) & Z_EROFS_ADVISE_FRAGMENT_PCLUSTER) {
-		erofs_err(img->msg, "nid %llu: fragments are not supported",
-			  (unsigned long long)vi->nid);
-		return -EOPNOTSUPP;
-	}
 	m->advise = le16_to_cpu(h.h_advise);
+	if (h.h_clusterbits >> Z_EROFS_FRAGMENT_INODE_BIT ||
+	    (m->advise & Z_EROFS_ADVISE_FRAGMENT_PCLUSTER)) {
+		/* reading the packed inode must not lead back into it */
+		if (vi->nid == img->packed_nid)
+			return erofs_corrupt(img, "nid %llu: the packed inode has a fragment of itself",
+					     (unsigned long long)vi->nid);
+		if (h.h_clusterbits >> Z_EROFS_FRAGMENT_INODE_BIT)
+			return zmap_init_whole(m, &h);
+		m->fragment = true;
+		m->fragoff = le32_to_cpu(h.h_fragmentoff);
+	}
 	m->algs[0] = h.h_algorithmtype & 15;
 	m->algs[1] = h.h_algorithmtype >> 4;
 	/* the kernel refuses the inode too: a newer format, or damage */
@@ -55,7 +74,8 @@ static int zmap_init(struct zmap *m, struct erofs_image *img,
 	if (m->lbits > 30)
 		return erofs_corrupt(img, "nid %llu: lcluster size 2^%u",
 				     (unsigned long long)vi->nid, m->lbits);
-	if (m->advise & Z_EROFS_ADVISE_INLINE_PCLUSTER)
+	/* one field holds either; the kernel reads the fragment's */
+	if ((m->advise & Z_EROFS_ADVISE_INLINE_PCLUSTER) && !m->fragment)
 		m->idata_size = le16_to_cpu(h.h_idata_size);
 	m->total = (vi->size + (1ULL << m->lbits) - 1) >> m->lbits;
 	m->ebase = Z_EROFS_MAP_HEADER_END(vi->iend);
@@ -294,6 +314,29 @@ static int pcluster_blocks(struct zmap *m, uint64_t head, uint8_t type,
 	return 0;
 }
 
+/* [map->la, EOF) is at @fragoff of the packed inode, which must hold it */
+static int fill_fragment(struct zmap *m, uint64_t fragoff,
+			 struct erofs_map *map)
+{
+	const struct erofs_inode_info *packed;
+	int err = erofs_packed_inode(m->img, &packed);
+
+	if (err)
+		return err;
+	map->llen = m->vi->size - map->la;
+	map->pa = fragoff;
+	map->plen = map->llen;
+	map->device = 0;
+	map->flags = EROFS_MAP_MAPPED | EROFS_MAP_FRAGMENT;
+	if (fragoff > packed->size || map->llen > packed->size - fragoff)
+		return erofs_corrupt(m->img, "nid %llu: fragment of %llu bytes at %llu runs past the packed inode's %llu",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->llen,
+				     (unsigned long long)fragoff,
+				     (unsigned long long)packed->size);
+	return 0;
+}
+
 static int fill_map(struct zmap *m, uint64_t head,
 		    const struct z_erofs_lcluster *h, struct erofs_map *map)
 {
@@ -312,6 +355,18 @@ static int fill_map(struct zmap *m, uint64_t head,
 				     (unsigned long long)m->vi->nid,
 				     (unsigned long long)map->la);
 	map->llen = end - map->la;
+	if (m->fragment && end == m->vi->size) {
+		/* the kernel takes a fragment's extent type from its head */
+		if (h->type == Z_EROFS_LCLUSTER_TYPE_PLAIN)
+			return erofs_corrupt(img, "nid %llu: the fragment's lcluster %llu is a stored (PLAIN) one",
+					     (unsigned long long)m->vi->nid,
+					     (unsigned long long)head);
+		/* full indexes keep the offset's high bits in the head */
+		return fill_fragment(m, m->fragoff |
+				     (m->vi->datalayout ==
+				      EROFS_INODE_COMPRESSED_FULL ?
+				      h->blkaddr << 32 : 0), map);
+	}
 	map->device = 0;
 	map->flags = EROFS_MAP_MAPPED | EROFS_MAP_ENCODED |
 		     EROFS_MAP_FULL_MAPPED;
@@ -366,6 +421,10 @@ int z_erofs_map_blocks(struct erofs_image *img,
 	err = zmap_init(&m, img, vi);
 	if (err)
 		return err;
+	if (m.whole) {
+		map->la = 0;
+		return fill_fragment(&m, m.fragoff, map);
+	}
 	lcn = offset >> m.lbits;
 	err = load(&m, lcn, &l);
 	if (err)

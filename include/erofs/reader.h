@@ -70,6 +70,31 @@ struct z_erofs_bufs {
 
 void z_erofs_bufs_free(struct z_erofs_bufs *zb);
 
+struct erofs_inode_info {
+	uint64_t nid;
+	uint64_t pos;			/* byte offset of the inode (device 0) */
+	uint64_t iend;			/* end of inode + inline xattrs */
+	uint16_t i_format;
+	bool extended;
+	uint8_t datalayout;
+	unsigned int inode_isize;	/* 32 or 64 */
+	uint16_t xattr_icount;
+	unsigned int xattr_isize;	/* bytes of inline xattrs */
+	uint32_t mode;
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint32_t ino;
+	uint64_t size;
+	int64_t mtime;			/* build time for compact inodes */
+	uint32_t mtime_nsec;
+	union erofs_inode_i_u raw_iu;	/* as on disk, for the z_erofs code */
+	uint32_t raw_blkaddr;		/* flat layouts */
+	uint32_t rdev;			/* devices, on-disk encoding */
+	uint32_t compressed_blocks;	/* compressed layouts */
+	uint16_t chunkformat;		/* chunk-based */
+	unsigned int chunkbits;
+};
+
 struct erofs_image;
 /*
  * Receives every corruption message instead of erofs_err() when set, so
@@ -117,6 +142,10 @@ struct erofs_image {
 	struct erofs_xattr_prefix *prefixes;	/* xattr_prefix_count */
 	int prefixes_err;		/* why they could not be loaded */
 
+	/* the packed inode (fragments), read when first needed */
+	struct erofs_inode_info packed;
+	bool packed_loaded;
+
 	struct z_erofs_bufs zbuf;
 };
 
@@ -150,33 +179,16 @@ static inline uint64_t erofs_dev_size(const struct erofs_image *img, int dev)
 
 /* --- inodes --- */
 
-struct erofs_inode_info {
-	uint64_t nid;
-	uint64_t pos;			/* byte offset of the inode (device 0) */
-	uint64_t iend;			/* end of inode + inline xattrs */
-	uint16_t i_format;
-	bool extended;
-	uint8_t datalayout;
-	unsigned int inode_isize;	/* 32 or 64 */
-	uint16_t xattr_icount;
-	unsigned int xattr_isize;	/* bytes of inline xattrs */
-	uint32_t mode;
-	uint32_t nlink;
-	uint32_t uid, gid;
-	uint32_t ino;
-	uint64_t size;
-	int64_t mtime;			/* build time for compact inodes */
-	uint32_t mtime_nsec;
-	union erofs_inode_i_u raw_iu;	/* as on disk, for the z_erofs code */
-	uint32_t raw_blkaddr;		/* flat layouts */
-	uint32_t rdev;			/* devices, on-disk encoding */
-	uint32_t compressed_blocks;	/* compressed layouts */
-	uint16_t chunkformat;		/* chunk-based */
-	unsigned int chunkbits;
-};
 
 int erofs_read_inode(struct erofs_image *img, uint64_t nid,
 		     struct erofs_inode_info *vi);
+
+/*
+ * The packed inode, which holds fragments (and may hold the long xattr
+ * prefixes): read once, then kept.  Without one, -EFSCORRUPTED.
+ */
+int erofs_packed_inode(struct erofs_image *img,
+		       const struct erofs_inode_info **pi);
 
 static inline bool erofs_inode_is_compressed(const struct erofs_inode_info *vi)
 {
@@ -245,7 +257,8 @@ int erofs_load_xattr_prefixes(struct erofs_image *img);
 #define EROFS_MAP_META		0x0002	/* inline, in the metadata */
 #define EROFS_MAP_ENCODED	0x0004	/* compressed with @algorithm */
 #define EROFS_MAP_FULL_MAPPED	0x0008	/* the extent decodes whole */
-#define EROFS_MAP_FRAGMENT	0x0010	/* in the packed inode */
+#define EROFS_MAP_FRAGMENT	0x0010	/* in the packed inode: pa is the
+					 * offset of la in its content */
 #define EROFS_MAP_PARTIAL_REF	0x0020
 
 /* [la, la + llen) of a file is stored at [pa, pa + plen) of @device */

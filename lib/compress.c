@@ -87,14 +87,17 @@ static int add_extent(struct z_erofs_segment *seg, uint64_t la,
 }
 
 /*
- * Stores up to a pcluster of input as is, one block per extent: a stored
- * pcluster of one block is what every reader handles (kernels before
- * 6.x copy at most two pages of one).  Returns the bytes taken.
+ * Stores the @tried bytes that did not compress as is (whole blocks of
+ * them, at least one), one block per extent: a stored pcluster of one
+ * block is what every reader handles (kernels before 6.x copy at most
+ * two pages of one).  Input beyond them gets its own chance to compress.
+ * Returns the bytes taken.
  */
-static int store_raw(struct z_erofs_segment *seg, uint32_t pos)
+static int store_raw(struct z_erofs_segment *seg, uint32_t pos,
+		     uint32_t tried)
 {
 	unsigned int blksz = 1U << seg->blkszbits;
-	uint32_t n = MIN(seg->inlen - pos, seg->pclusterblks << seg->blkszbits);
+	uint32_t n = MIN(seg->inlen - pos, MAX(ROUND_UP(tried, blksz), blksz));
 	uint32_t off, len;
 	int err;
 
@@ -129,7 +132,7 @@ static int compress_one(struct z_erofs_worker *w, struct z_erofs_segment *seg,
 	 * with a zero byte could not be found, so it is stored raw instead.
 	 */
 	if (!clen || !n || cblocks >= DIV_ROUND_UP(n, blksz) || !w->scratch[0])
-		return store_raw(seg, pos);
+		return store_raw(seg, pos, n);
 	err = add_extent(seg, seg->la + pos, cblocks, false);
 	if (err)
 		return err;

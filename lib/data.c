@@ -422,38 +422,62 @@ static void free_item(struct data_item *it)
 
 /*
  * Stored flat, a file takes its whole blocks plus a tail inline when it
- * fits by its inode; compressed, its pclusters plus its index and any
- * inline tail pcluster.  Fewer blocks win, then fewer metadata bytes.
+ * fits by its inode.
+ */
+static uint64_t flat_blocks(const struct erofs_builder *b,
+			    const struct erofs_node *n, unsigned int *meta)
+{
+	unsigned int iend = erofs_node_isize(n) + n->xattr_isize;
+	unsigned int tail = n->size % b->blksz;
+
+	*meta = 0;
+	if (tail && b->opts->inline_data && iend + tail <= b->blksz) {
+		*meta = tail;
+		return n->size / b->blksz;
+	}
+	return DIV_ROUND_UP(n->size, b->blksz);
+}
+
+/*
+ * Compressed, a file takes its pclusters plus its index and any inline
+ * tail pcluster.  Fewer blocks than flat win, then fewer metadata bytes.
  */
 static bool compression_pays(const struct erofs_builder *b,
 			     const struct erofs_node *n)
 {
 	const struct z_erofs_file *z = n->z;
 	unsigned int iend = erofs_node_isize(n) + n->xattr_isize;
-	unsigned int tail = n->size % b->blksz;
-	uint64_t flat_blocks = DIV_ROUND_UP(n->size, b->blksz);
-	unsigned int flat_meta = 0, z_meta;
+	unsigned int flat_meta, z_meta;
+	uint64_t flat = flat_blocks(b, n, &flat_meta);
 
-	if (tail && b->opts->inline_data && iend + tail <= b->blksz) {
-		flat_blocks = n->size / b->blksz;
-		flat_meta = tail;
-	}
-	if (z->blocks != flat_blocks)
-		return z->blocks < flat_blocks;
+	if (z->blocks != flat)
+		return z->blocks < flat;
 	z_meta = z_erofs_index_size(z, b->opts->blkszbits, n->size, iend) +
 		 z->idata_size;
 	return z_meta < flat_meta;
 }
 
 /*
- * A fragment costs no more than its own bytes, compressed along with the
- * packed inode: it pays as long as the blocks before it are no more than
- * flat storage would take for them.
+ * With a fragment, part of the cost is known only once the packed inode
+ * is compressed.  A small file whole always goes there: stored alone it
+ * would take as many bytes at best.  The tail of a larger one is taken
+ * to compress as well as the rest of it did: stored pclusters (data that
+ * does not compress) and their index must not cost more than flat.
  */
 static bool fragment_pays(const struct erofs_builder *b,
-			  const struct erofs_node *n)
+			  const struct erofs_node *n, uint32_t frag_len)
 {
-	return n->z->blocks <= n->size >> b->opts->blkszbits;
+	const struct z_erofs_file *z = n->z;
+	unsigned int iend = erofs_node_isize(n) + n->xattr_isize, flat_meta;
+	uint64_t flat = flat_blocks(b, n, &flat_meta) * b->blksz + flat_meta;
+	uint64_t zbytes = z->blocks * b->blksz, frag_la = n->size - frag_len;
+	uint64_t est;
+
+	if (!frag_la)
+		return true;
+	est = zbytes + z_erofs_index_size(z, b->opts->blkszbits, n->size, iend) +
+	      MIN((uint64_t)frag_len, frag_len * zbytes / frag_la);
+	return est < flat;
 }
 
 static int reserve_extents(struct z_erofs_file *z, uint32_t more)
@@ -556,7 +580,7 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f,
 	struct z_erofs_file *z = n->z;
 	int fd, err;
 
-	if (frag_len ? fragment_pays(b, n) : compression_pays(b, n)) {
+	if (frag_len ? fragment_pays(b, n, frag_len) : compression_pays(b, n)) {
 		if (frag_len) {
 			err = keep_fragment(dp, n, frag, frag_len);
 			if (err)

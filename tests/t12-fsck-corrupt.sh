@@ -1,6 +1,7 @@
 #!/bin/bash
 # Valid images (ours: plain, inline with shared xattrs, 512-byte blocks,
-# compressed with lz4hc, lzma and deflate; Debian's: chunked) damaged deterministically in every metadata area and
+# compressed with lz4hc, lzma and deflate, with fragments in both index
+# formats; Debian's: chunked) damaged deterministically in every metadata area and
 # truncated at many lengths: fsck.erofs never crashes or hangs, always
 # detects superblock damage and truncation, never calls damage to file
 # data an error, and when it passes an image, what it extracts is either
@@ -36,8 +37,10 @@ _mounts+=("$T/tm")
 "$MKFS" --quiet -zlz4hc -C 16384 "$T/lz4.img" "$T/src"
 "$MKFS" --quiet -zlzma -C 8192 -b 1024 "$T/lzma.img" "$T/src"
 "$MKFS" --quiet -zdeflate -E legacy-compress -b 512 "$T/deflate.img" "$T/src"
+"$MKFS" --quiet -zlz4hc -C 8192 -E fragments "$T/frag.img" "$T/src"
+"$MKFS" --quiet -zlzma -b 1024 -E legacy-compress,fragments "$T/fragfull.img" "$T/src"
 imgs=("$T/plain.img" "$T/inline.img" "$T/b512.img" "$T/lz4.img" "$T/lzma.img"
-	"$T/deflate.img")
+	"$T/deflate.img" "$T/frag.img" "$T/fragfull.img")
 if [ -x "$DEB_MKFS" ]; then
 	"$DEB_MKFS" --chunksize=4096 "$T/debchunk.img" "$T/src" >/dev/null 2>&1 ||
 		fail "Debian mkfs.erofs --chunksize failed"

@@ -62,6 +62,10 @@ head -c 20000 /dev/zero | tr '\0' 'z' >"$T/tree/x/text"
 "$MKFS" --quiet -T 0 -U clear -zdeflate -b 512 "$T/seeds/deflate.img" "$T/tree"
 "$MKFS" --quiet -T 0 -U clear -zlz4hc -C 4096 -b 1024 -E ztailpacking \
 	"$T/seeds/ztail.img" "$T/tree"
+"$MKFS" --quiet -T 0 -U clear -zlz4hc -C 8192 -b 1024 -E fragments \
+	"$T/seeds/fragments.img" "$T/tree"
+"$MKFS" --quiet -T 0 -U clear -zlzma -C 4096 -b 512 -E legacy-compress,fragments \
+	"$T/seeds/fragments-full.img" "$T/tree"
 "$MKFS" --quiet -T 0 -U clear --chunksize=1024 -b 512 -E force-chunk-indexes \
 	"$T/seeds/chunk-indexes.img" "$T/tree"
 if [ -x "$DEB_MKFS" ]; then

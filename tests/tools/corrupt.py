@@ -105,6 +105,16 @@ class Image:
                     out.append((blk * bs, blk * bs + ln))
         return out
 
+    def packed(self):
+        """the packed inode of fragments: in no directory"""
+        incompat, = struct.unpack_from('<I', self.d, 1024 + 80)
+        nid, = struct.unpack_from('<Q', self.d, 1024 + 96)
+        if not incompat & 0x20 or not nid:
+            return
+        ino = self.inode(nid)
+        self.areas['packed-inode'].append((ino['pos'], ino['pos'] + ino['isize']))
+        self.content_ranges(ino)
+
     def read(self, ranges):
         return b''.join(self.d[a:b] for a, b in ranges)
 
@@ -133,6 +143,7 @@ class Image:
                 self.areas['symlink'].extend(ranges)
             elif fmt == 0o100000:
                 self.areas['file-data'].extend(ranges)
+        self.packed()
         base = self.xattr_blk * self.bs
         for xid in sorted(self.shared):
             p = base + xid * 4

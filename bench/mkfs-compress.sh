@@ -7,7 +7,9 @@
 #    lz4hc at -C 4096 and -C 65536; ours with --workers=1 and --workers=nproc.
 # 2. our mkfs.erofs -z lzma vs mksquashfs -comp xz at 128 KiB and 1 MiB
 #    clusters/blocks, and lz4 vs mksquashfs -comp lz4 at 128 KiB; mksquashfs
-#    with -processors 1 and with all processors.
+#    with -processors 1 and with all processors.  Ours also with -E
+#    fragments (small files and tails packed together, as squashfs does),
+#    compared with the same mksquashfs builds.
 #
 # Prints image size, median wall time, max RSS and CPU (user+sys) seconds
 # over RUNS runs, tools alternating in order run by run, after one untimed
@@ -93,17 +95,20 @@ build() {
 }
 
 # the command lines (/usr/bin/time runs programs, not shell functions)
-ours()   { echo "$MKFS --quiet --workers=$1 -z $2 -C $3 ${STAMP[*]} $4 $SRC"; }
+ours()   { echo "$MKFS --quiet --workers=$1 -z $2 -C $3 ${STAMP[*]} ${5:+-E $5} $4 $SRC"; }
 debian() { echo "$DEB --quiet -z$1 -C$2 ${STAMP[*]} $3 $SRC"; }
 squash() { echo "$SQ $SRC $4 -comp $2 -b $3 -noappend -quiet -no-progress -processors $1"; }
 
 # one config in run $run: each tool once, order rotated run by run;
 # ours with 1 worker keeps its image for the mount check, and ours with
 # all workers must produce the very same bytes
-config() {	# KIND(erofs|squash) ALG SIZE
-	local kind=$1 alg=$2 sz=$3 tools i n tool
+config() {	# KIND(erofs|squash) ALG SIZE [EXTENDED-OPTION]
+	local kind=$1 alg=$2 sz=$3 x=${4:-} tools i n tool
+	local k="$alg:$sz${x:+:$x}"
 	if [ "$kind" = erofs ]; then
 		tools=(o1 oN deb)
+	elif [ -n "$x" ]; then
+		tools=(o1 oN)	# the other tool was timed without it
 	else
 		tools=(o1 oN sq1 sqN)
 	fi
@@ -111,17 +116,17 @@ config() {	# KIND(erofs|squash) ALG SIZE
 	for ((i = 0; i < n; i++)); do
 		tool=${tools[(i + run) % n]}
 		case $tool in
-		o1)  build "o1:$alg:$sz" "$W/o1-$alg-$sz.img" "$(ours 1 "$alg" "$sz" "$W/o1-$alg-$sz.img")" ;;
-		oN)  build "oN:$alg:$sz" "$W/oN.img" "$(ours "$NPROC" "$alg" "$sz" "$W/oN.img")" ;;
+		o1)  build "o1:$k" "$W/o1-$alg-$sz$x.img" "$(ours 1 "$alg" "$sz" "$W/o1-$alg-$sz$x.img" "$x")" ;;
+		oN)  build "oN:$k" "$W/oN.img" "$(ours "$NPROC" "$alg" "$sz" "$W/oN.img" "$x")" ;;
 		deb) build "deb:$alg:$sz" "$W/other.img" "$(debian "$alg" "$sz" "$W/other.img")" ;;
 		sq1) build "sq1:$alg:$sz" "$W/other.img" "$(squash 1 "$(sqalg "$alg")" "$sz" "$W/other.img")" ;;
 		sqN) build "sqN:$alg:$sz" "$W/other.img" "$(squash "$NPROC" "$(sqalg "$alg")" "$sz" "$W/other.img")" ;;
 		esac
 	done
-	if [ -f "$W/oN.img" ] && [ -f "$W/o1-$alg-$sz.img" ] &&
-	   ! cmp -s "$W/oN.img" "$W/o1-$alg-$sz.img"; then
-		echo "!!! FAILED: $alg -C $sz: --workers=$NPROC image differs from --workers=1" >&2
-		FAILED["same:$alg:$sz"]=1
+	if [ -f "$W/oN.img" ] && [ -f "$W/o1-$alg-$sz$x.img" ] &&
+	   ! cmp -s "$W/oN.img" "$W/o1-$alg-$sz$x.img"; then
+		echo "!!! FAILED: $alg -C $sz $x: --workers=$NPROC image differs from --workers=1" >&2
+		FAILED["same:$k"]=1
 		failures=$((failures + 1))
 	fi
 	rm -f "$W/oN.img" "$W/other.img"
@@ -162,7 +167,8 @@ echo "scratch: $W  open files limit: $(ulimit -n)  load average: $(cut -d' ' -f1
 tar -cf - -C "$SRC" . 2>/dev/null | cat >/dev/null || true
 
 E_CONFIGS=("lz4 4096" "lz4hc 4096" "lz4 65536" "lz4hc 65536")
-S_CONFIGS=("lzma 131072" "lzma 1048576" "lz4 131072")
+S_CONFIGS=("lzma 131072" "lzma 1048576" "lz4 131072"
+	   "lzma 131072 fragments" "lzma 1048576 fragments" "lz4 131072 fragments")
 
 start=$SECONDS
 for ((run = 0; run < RUNS; run++)); do
@@ -215,16 +221,18 @@ if has 2; then
 		'' '' size size squash s s ratio s s ratio '' '' '' ''
 	for c in "${S_CONFIGS[@]}"; do
 		set -- $c
-		so=$(med SIZE "o1:$1:$2"); ss=$(med SIZE "sq1:$1:$2")
-		t1=$(med TIMES "o1:$1:$2"); tn=$(med TIMES "oN:$1:$2")
+		k="$1:$2${3:+:$3}"
+		so=$(med SIZE "o1:$k"); ss=$(med SIZE "sq1:$1:$2")
+		t1=$(med TIMES "o1:$k"); tn=$(med TIMES "oN:$k")
 		q1=$(med TIMES "sq1:$1:$2"); qn=$(med TIMES "sqN:$1:$2")
 		printf '%-10s %7s | %9s %9s %6s | %8s %8s %6s | %8s %8s %6s | %5s %5s %5s %5s\n' \
-			"$1/$(sqalg "$1")" "$2" "$(mib "$so")" "$(mib "$ss")" "$(ratio "$so" "$ss")" \
+			"$1${3:++f}/$(sqalg "$1")" "$2" "$(mib "$so")" "$(mib "$ss")" "$(ratio "$so" "$ss")" \
 			"$(secs "$t1")" "$(secs "$q1")" "$(ratio "$t1" "$q1")" \
 			"$(secs "$tn")" "$(secs "$qn")" "$(ratio "$tn" "$qn")" \
-			"$(kmib "$(med RSS "o1:$1:$2")")" "$(kmib "$(med RSS "oN:$1:$2")")" \
+			"$(kmib "$(med RSS "o1:$k")")" "$(kmib "$(med RSS "oN:$k")")" \
 			"$(kmib "$(med RSS "sq1:$1:$2")")" "$(kmib "$(med RSS "sqN:$1:$2")")"
 	done
+	echo "(+f: ours with -E fragments)"
 fi
 echo
 echo "== CPU seconds (user+sys), median; wall times above suffer when other work shares the CPUs =="
@@ -233,10 +241,10 @@ for c in "${E_CONFIGS[@]}" "${S_CONFIGS[@]}"; do
 	set -- $c
 	row=
 	for tool in o1 oN deb sq1 sqN; do
-		row+=$(printf ' %8s' "$(cpus "$(med CPU "$tool:$1:$2")")")
+		row+=$(printf ' %8s' "$(cpus "$(med CPU "$tool:$1:$2${3:+:$3}")")")
 	done
 	[ "$row" = "$(printf ' %8s' - - - - -)" ] ||
-		printf '%-6s %7s |%s\n' "$1" "$2" "$row"
+		printf '%-6s %7s |%s\n' "$1${3:++f}" "$2" "$row"
 done
 echo
 echo "benchmark wall time: $((SECONDS - start)) s  load average now: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,8 +4,8 @@
 # that later runs rebuild only what changed, then the tests that drive
 # the reader and the writer hardest run again against it: our own and
 # Debian's images through fsck (t10, t11), deterministic corruption
-# (t12), dedup, blobs and rebuild mode (t16, t20, t21) and dump (t30,
-# t33, t34).
+# (t12), dedup, fragments, blobs and rebuild mode (t16, t17, t20, t21)
+# and dump (t30, t33, t34).
 # Leaks count as reports.
 . "$(dirname "$0")/lib.sh"
 [ -z "${EROFS_BUILD:-}" ] || skip "already running against another build"
@@ -34,8 +34,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()
 for t in t10-fsck-own-images t11-fsck-debian-images t12-fsck-corrupt \
-	 t16-mkfs-dedupe t20-mkfs-blobs t21-mkfs-rebuild t30-dump-inspect \
-	 t33-dump-cache t34-dump-bad-input; do
+	 t16-mkfs-dedupe t17-mkfs-fragments t20-mkfs-blobs t21-mkfs-rebuild \
+	 t30-dump-inspect t33-dump-cache t34-dump-bad-input; do
 	[ -f "$TOP/tests/$t.sh" ] || continue
 	note "$t under ASan+UBSan"
 	set +e

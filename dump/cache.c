@@ -214,27 +214,24 @@ static int print_file(struct cache_walk *w, const char *path,
 	return end_entry(w, w->need);
 }
 
-static int visit(void *arg, const char *path, const struct erofs_inode_info *vi,
-		 bool first)
+/* @vi's content ranges, in w->need */
+static int file_need(struct cache_walk *w, const struct erofs_inode_info *vi)
 {
-	struct cache_walk *w = arg;
 	struct erofs_image *img = &w->d->img;
+	unsigned int dev;
+
+	for (dev = 0; dev < img->nr_devs; dev++)
+		w->need[dev].n = 0;
+	return erofs_content_ranges(img, vi, w->need);
+}
+
+static int add_to_total(struct cache_walk *w)
+{
 	unsigned int dev;
 	size_t i;
 	int err;
 
-	(void)first;
-	for (dev = 0; dev < img->nr_devs; dev++)
-		w->need[dev].n = 0;
-	err = erofs_content_ranges(img, vi, w->need);
-	if (err == -EFSCORRUPTED || err == -EOPNOTSUPP) {
-		/* reported by the reader; the rest of the tree still counts */
-		note_error(w->d, err);
-		return 0;
-	}
-	if (err)
-		return err;
-	for (dev = 0; dev < img->nr_devs; dev++)
+	for (dev = 0; dev < w->d->img.nr_devs; dev++)
 		for (i = 0; i < w->need[dev].n; i++) {
 			err = erofs_ranges_add(&w->total[dev],
 					       w->need[dev].r[i].start,
@@ -242,7 +239,51 @@ static int visit(void *arg, const char *path, const struct erofs_inode_info *vi,
 			if (err)
 				return err;
 		}
-	return print_file(w, path, vi);
+	return 0;
+}
+
+/* damage is reported by the reader; the rest of the tree still counts */
+static bool skip_damage(struct dump_ctx *d, int err)
+{
+	if (err != -EFSCORRUPTED && err != -EOPNOTSUPP)
+		return false;
+	note_error(d, err);
+	return true;
+}
+
+static int visit(void *arg, const char *path, const struct erofs_inode_info *vi,
+		 bool first)
+{
+	struct cache_walk *w = arg;
+	int err;
+
+	(void)first;
+	err = file_need(w, vi);
+	if (skip_damage(w->d, err))
+		return 0;
+	if (!err)
+		err = add_to_total(w);
+	return err ? err : print_file(w, path, vi);
+}
+
+/*
+ * The packed inode is in no directory: it is listed after the tree, and
+ * left out of the total, which counts what the files' fragments need.
+ */
+static int visit_packed(struct cache_walk *w)
+{
+	struct erofs_image *img = &w->d->img;
+	const struct erofs_inode_info *vi;
+	int err;
+
+	if (!erofs_has_packed_inode(img))
+		return 0;
+	err = erofs_packed_inode(img, &vi);
+	if (!err)
+		err = file_need(w, vi);
+	if (skip_damage(w->d, err))
+		return 0;
+	return err ? err : print_file(w, "(packed inode)", vi);
 }
 
 static int print_total(struct cache_walk *w, const char *path)
@@ -296,6 +337,8 @@ static int walk_files(struct dump_ctx *d, const struct erofs_cacheset *cs)
 	if (walk.unsupported)
 		d->status |= EXIT_UNSUPPORTED;
 	erofs_walk_exit(&walk);
+	if (!err && nid == d->img.root_nid)
+		err = visit_packed(&w);
 	if (d->json)
 		erofs_json_close(&d->js, ']');
 	if (!err)

@@ -151,42 +151,58 @@ static const char *extent_kind(const struct erofs_map *m)
 {
 	if (!(m->flags & EROFS_MAP_MAPPED))
 		return "hole";
+	if (m->flags & EROFS_MAP_FRAGMENT)
+		return "fragment";
 	if (m->flags & EROFS_MAP_ENCODED)
 		return erofs_algorithm_name(m->algorithm);
 	return m->flags & EROFS_MAP_META ? "inline" : "plain";
 }
 
-static void print_extent(struct dump_ctx *d, unsigned long long i,
-			 const struct erofs_map *m)
+static void text_extent(struct dump_ctx *d, unsigned long long i,
+			const struct erofs_map *m)
+{
+	/* an inline (ztailpacking) pcluster takes no block of its own */
+	uint64_t blocks = m->flags & EROFS_MAP_META ? 0 :
+			  m->plen >> d->img.blkszbits;
+
+	printf("%5llu: %10llu..%-10llu -> ", i, (unsigned long long)m->la,
+	       (unsigned long long)(m->la + m->llen));
+	if (!(m->flags & EROFS_MAP_MAPPED)) {
+		printf("hole\n");
+		return;
+	}
+	/* pa is an offset in the packed inode's content, on no device */
+	if (m->flags & EROFS_MAP_FRAGMENT) {
+		printf("packed %10llu..%-10llu  fragment%s\n",
+		       (unsigned long long)m->pa,
+		       (unsigned long long)(m->pa + m->plen),
+		       m->la ? "" : " (whole file)");
+		return;
+	}
+	printf("dev %u  %10llu..%-10llu", m->device, (unsigned long long)m->pa,
+	       (unsigned long long)(m->pa + m->plen));
+	if (m->flags & EROFS_MAP_ENCODED)
+		printf("  %8llu bytes, %llu blocks", (unsigned long long)m->plen,
+		       (unsigned long long)blocks);
+	printf("  %s\n", extent_kind(m));
+}
+
+static void json_extent(struct dump_ctx *d, const struct erofs_map *m)
 {
 	bool encoded = m->flags & EROFS_MAP_ENCODED;
 	bool meta = m->flags & EROFS_MAP_META;
-	uint64_t blocks = meta ? 0 : m->plen >> d->img.blkszbits;
 	struct erofs_json *js = &d->js;
 
-	if (!d->json) {
-		printf("%5llu: %10llu..%-10llu -> ", i,
-		       (unsigned long long)m->la,
-		       (unsigned long long)(m->la + m->llen));
-		if (!(m->flags & EROFS_MAP_MAPPED)) {
-			printf("hole\n");
-			return;
-		}
-		printf("dev %u  %10llu..%-10llu", m->device,
-		       (unsigned long long)m->pa,
-		       (unsigned long long)(m->pa + m->plen));
-		if (encoded)
-			printf("  %8llu bytes, %llu blocks", (unsigned long long)m->plen,
-			       (unsigned long long)blocks);
-		printf("  %s\n", extent_kind(m));
-		return;
-	}
 	erofs_json_open(js, NULL, '{');
 	erofs_json_u64(js, "logical", m->la);
 	erofs_json_u64(js, "length", m->llen);
 	erofs_json_bool(js, "mapped", m->flags & EROFS_MAP_MAPPED);
 	erofs_json_str(js, "kind", extent_kind(m));
-	if (m->flags & EROFS_MAP_MAPPED) {
+	if (m->flags & EROFS_MAP_FRAGMENT) {
+		erofs_json_u64(js, "packed_nid", d->img.packed_nid);
+		erofs_json_u64(js, "packed_offset", m->pa);
+		erofs_json_bool(js, "whole_file", !m->la);
+	} else if (m->flags & EROFS_MAP_MAPPED) {
 		erofs_json_u64(js, "device", m->device);
 		erofs_json_u64(js, "physical", m->pa);
 		erofs_json_u64(js, "physical_length", m->plen);
@@ -194,7 +210,8 @@ static void print_extent(struct dump_ctx *d, unsigned long long i,
 		erofs_json_bool(js, "compressed", encoded &&
 				m->algorithm < Z_EROFS_COMPRESSION_MAX);
 		if (encoded)
-			erofs_json_u64(js, "pcluster_blocks", blocks);
+			erofs_json_u64(js, "pcluster_blocks", meta ? 0 :
+				       m->plen >> d->img.blkszbits);
 	}
 	erofs_json_close(js, '}');
 }
@@ -209,12 +226,17 @@ static int show_extents(struct dump_ctx *d, const struct erofs_inode_info *vi)
 	if (d->json)
 		erofs_json_open(&d->js, "extents", '[');
 	else
-		printf("Extents (logical -> device, physical, compressed length, pcluster blocks, algorithm):\n");
+		printf("Extents (logical -> device, physical, compressed length, pcluster blocks, algorithm;\n"
+		       "         fragments: their range in the packed inode):\n");
 	while (off < vi->size) {
 		err = erofs_map_blocks(&d->img, vi, off, &m);
 		if (err)
 			break;
-		print_extent(d, n++, &m);
+		if (d->json)
+			json_extent(d, &m);
+		else
+			text_extent(d, n, &m);
+		n++;
 		off = m.la + m.llen;
 	}
 	if (d->json)
@@ -292,6 +314,20 @@ static int show_body(struct dump_ctx *d, const struct erofs_inode_info *vi)
 	return err;
 }
 
+/* the packed inode is in no directory: say what it is */
+static void show_packed_role(struct dump_ctx *d,
+			     const struct erofs_inode_info *vi)
+{
+	bool packed = erofs_has_packed_inode(&d->img) &&
+		      vi->nid == d->img.packed_nid;
+
+	if (d->json)
+		erofs_json_bool(&d->js, "packed_inode", packed);
+	else if (packed)
+		printf(LABEL "%s\n", "Packed inode:",
+		       "yes, it holds the fragments of other files");
+}
+
 int show_inode(struct dump_ctx *d)
 {
 	struct erofs_inode_info vi;
@@ -311,6 +347,7 @@ int show_inode(struct dump_ctx *d)
 	} else {
 		text_core(&vi, path);
 	}
+	show_packed_role(d, &vi);
 	err = show_body(d, &vi);
 	if (d->json)
 		erofs_json_close(&d->js, '}');

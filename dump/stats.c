@@ -83,6 +83,38 @@ static void text_sizes(const struct erofs_stats *st)
 	}
 }
 
+/* fragments are stored by the packed inode, counted here once */
+static void text_packed(const struct erofs_stats *st)
+{
+	if (!st->has_packed)
+		return;
+	printf("Fragments: %llu files (%llu of them whole) keep %llu bytes in the packed inode\n",
+	       (unsigned long long)st->fragment_files,
+	       (unsigned long long)st->whole_fragment_files,
+	       (unsigned long long)st->fragment_bytes);
+	printf("Packed inode: nid %llu, %llu bytes in %llu compressed pclusters, %llu bytes stored\n",
+	       (unsigned long long)st->packed_nid,
+	       (unsigned long long)st->packed_bytes,
+	       (unsigned long long)st->packed_pclusters,
+	       (unsigned long long)st->packed_stored);
+}
+
+static void json_packed(struct erofs_json *js, const struct erofs_stats *st)
+{
+	erofs_json_u64(js, "fragment_files", st->fragment_files);
+	erofs_json_u64(js, "whole_fragment_files", st->whole_fragment_files);
+	if (!st->has_packed) {
+		erofs_json_null(js, "packed_inode");
+		return;
+	}
+	erofs_json_open(js, "packed_inode", '{');
+	erofs_json_u64(js, "nid", st->packed_nid);
+	erofs_json_u64(js, "size", st->packed_bytes);
+	erofs_json_u64(js, "pclusters", st->packed_pclusters);
+	erofs_json_u64(js, "stored_bytes", st->packed_stored);
+	erofs_json_close(js, '}');
+}
+
 static void text_storage(const struct erofs_stats *st)
 {
 	unsigned int i;
@@ -92,11 +124,13 @@ static void text_storage(const struct erofs_stats *st)
 	printf("  %-22s %llu\n", "inline", (unsigned long long)st->inline_bytes);
 	printf("  %-22s %llu\n", "plain", (unsigned long long)st->plain_bytes);
 	printf("  %-22s %llu\n", "compressed", (unsigned long long)st->compressed_bytes);
+	printf("  %-22s %llu\n", "fragments", (unsigned long long)st->fragment_bytes);
 	printf("  %-22s %llu\n", "holes", (unsigned long long)st->hole_bytes);
 	printf("  %-22s %llu\n", "shared", (unsigned long long)st->shared_bytes);
 	printf("  %-22s %llu\n", "stored", (unsigned long long)st->stored_bytes);
 	printf("  %-22s %.4f (total / stored)\n", "compression ratio",
 	       ratio(st->bytes - st->hole_bytes, st->stored_bytes));
+	text_packed(st);
 	printf("Compression by algorithm:\n");
 	for (i = 0; i < Z_EROFS_COMPRESSION_MAX; i++) {
 		const struct erofs_alg_stats *a = &st->alg[i];
@@ -203,12 +237,14 @@ static void json_stats(struct erofs_json *js, const struct erofs_stats *st)
 	erofs_json_u64(js, "inline", st->inline_bytes);
 	erofs_json_u64(js, "plain", st->plain_bytes);
 	erofs_json_u64(js, "compressed", st->compressed_bytes);
+	erofs_json_u64(js, "fragments", st->fragment_bytes);
 	erofs_json_u64(js, "holes", st->hole_bytes);
 	erofs_json_u64(js, "shared", st->shared_bytes);
 	erofs_json_u64(js, "stored", st->stored_bytes);
 	erofs_json_close(js, '}');
 	erofs_json_double(js, "compression_ratio",
 			  ratio(st->bytes - st->hole_bytes, st->stored_bytes));
+	json_packed(js, st);
 	erofs_json_open(js, "algorithms", '{');
 	for (i = 0; i < Z_EROFS_COMPRESSION_MAX; i++)
 		if (st->alg[i].files)

@@ -149,6 +149,9 @@ static void print_text(struct dump_ctx *d, const struct erofs_compr_cfg *cfgs,
 	       img->xattr_blkaddr);
 	printf(LABEL "%llu\n", "Filesystem root nid:",
 	       (unsigned long long)img->root_nid);
+	if (erofs_has_packed_inode(img))
+		printf(LABEL "%llu\n", "Filesystem packed nid:",
+		       (unsigned long long)img->packed_nid);
 	printf(LABEL "%llu\n", "Filesystem inode count:",
 	       (unsigned long long)img->inos);
 	/* local time as ctime() gives it, as erofs-utils prints it */
@@ -196,6 +199,11 @@ static void print_json(struct dump_ctx *d, const struct erofs_compr_cfg *cfgs,
 	erofs_json_u64(js, "meta_blkaddr", img->meta_blkaddr);
 	erofs_json_u64(js, "xattr_blkaddr", img->xattr_blkaddr);
 	erofs_json_u64(js, "root_nid", img->root_nid);
+	/* the fragments' inode, in no directory */
+	if (erofs_has_packed_inode(img))
+		erofs_json_u64(js, "packed_nid", img->packed_nid);
+	else
+		erofs_json_null(js, "packed_nid");
 	erofs_json_u64(js, "inodes", img->inos);
 	erofs_json_i64(js, "build_time", img->build_time);
 	erofs_json_u64(js, "build_time_nsec", img->build_time_nsec);

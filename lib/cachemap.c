@@ -342,27 +342,70 @@ const struct erofs_cachefile *erofs_cacheset_of(const struct erofs_cacheset *cs,
 	return NULL;
 }
 
+static int add_extent(struct erofs_image *img, const struct erofs_map *map,
+		      struct erofs_ranges *per_dev)
+{
+	if (map->device >= img->nr_devs)
+		return -EFSCORRUPTED;
+	return erofs_ranges_add(&per_dev[map->device], map->pa,
+				map->pa + map->plen);
+}
+
+/* of an uncompressed extent holding @pos, only [pos, end) is needed */
+static void clip_plain(struct erofs_map *map, uint64_t pos, uint64_t end)
+{
+	map->pa += pos - map->la;
+	map->plen = MIN(end, map->la + map->llen) - pos;
+}
+
+/*
+ * A fragment is bytes [pos, pos + len) of the packed inode's content:
+ * what holds them is the packed inode's extents there, whole pclusters
+ * where it is compressed.
+ */
+static int packed_ranges(struct erofs_image *img, uint64_t pos, uint64_t len,
+			 struct erofs_ranges *per_dev)
+{
+	const struct erofs_inode_info *packed;
+	uint64_t cur = pos, end = pos + len;
+	struct erofs_map map;
+	int err = erofs_packed_inode(img, &packed);
+
+	while (!err && cur < end) {
+		err = erofs_map_blocks(img, packed, cur, &map);
+		if (err)
+			break;
+		/* zmap refuses this: it would lead back here */
+		if (map.flags & EROFS_MAP_FRAGMENT)
+			return erofs_corrupt(img, "the packed inode has a fragment of itself");
+		if (map.flags & EROFS_MAP_MAPPED) {
+			if (!(map.flags & EROFS_MAP_ENCODED))
+				clip_plain(&map, cur, end);
+			err = add_extent(img, &map, per_dev);
+		}
+		cur = map.la + map.llen;
+	}
+	return err;
+}
+
 int erofs_content_ranges(struct erofs_image *img,
 			 const struct erofs_inode_info *vi,
 			 struct erofs_ranges *per_dev)
 {
 	struct erofs_map map;
 	uint64_t off = 0;
-	int err;
+	int err = 0;
 
-	while (off < vi->size) {
+	while (!err && off < vi->size) {
 		err = erofs_map_blocks(img, vi, off, &map);
 		if (err)
-			return err;
-		if (map.flags & EROFS_MAP_MAPPED) {
-			if (map.device >= img->nr_devs)
-				return -EFSCORRUPTED;
-			err = erofs_ranges_add(&per_dev[map.device], map.pa,
-					       map.pa + map.plen);
-			if (err)
-				return err;
-		}
+			break;
+		/* pa of a fragment is an offset in the packed inode */
+		if (map.flags & EROFS_MAP_FRAGMENT)
+			err = packed_ranges(img, map.pa, map.llen, per_dev);
+		else if (map.flags & EROFS_MAP_MAPPED)
+			err = add_extent(img, &map, per_dev);
 		off = map.la + map.llen;
 	}
-	return 0;
+	return err;
 }

@@ -710,8 +710,7 @@ static int check_packed(struct erofs_check *chk)
 	size_t saved;
 	int err;
 
-	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS) ||
-	    !img->packed_nid)
+	if (!erofs_has_packed_inode(img))
 		return 0;
 	err = path_push(chk, name, sizeof(name) - 1, &saved);
 	if (err)

@@ -297,8 +297,7 @@ int erofs_packed_inode(struct erofs_image *img,
 		*pi = &img->packed;
 		return 0;
 	}
-	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS) ||
-	    !img->packed_nid)
+	if (!erofs_has_packed_inode(img))
 		return erofs_corrupt(img, "fragments referred to, but the image has no packed inode");
 	err = erofs_read_inode(img, img->packed_nid, &img->packed);
 	if (err)

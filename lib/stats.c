@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Image statistics: one walk over the tree, and for every regular file
- * one pass over its extents with erofs_map_blocks().  Nothing is
- * decompressed; only the first block of each LZ4 pcluster is read, to
- * find where its compressed stream starts (the in-place rule needs the
- * stream's exact length).
+ * (and the packed inode, which is in no directory) one pass over its
+ * extents with erofs_map_blocks().  Nothing is decompressed; only the
+ * first block of each LZ4 pcluster is read, to find where its compressed
+ * stream starts (the in-place rule needs the stream's exact length).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -167,56 +167,137 @@ static int count_pcluster(struct stats_ctx *c, const struct erofs_map *map)
 	return 0;
 }
 
-static int count_extent(struct stats_ctx *c, const struct erofs_map *map,
-			bool *algs_seen)
+/* a fragment's packed offset, where seen_before() keeps device numbers */
+#define PACKED_DEVICE	UINT32_MAX
+
+/*
+ * What @map takes on disk, once however many files refer to it, and its
+ * pcluster figures.  Not for fragments: the packed inode's own extents
+ * count what they take.
+ */
+static int count_physical(struct stats_ctx *c, const struct erofs_map *map,
+			  bool *algs_seen)
 {
+	bool encoded = map->flags & EROFS_MAP_ENCODED;
+	uint64_t len = encoded ? map->plen : map->llen;
 	struct erofs_stats *st = c->st;
 	bool seen = false;
 	int err;
 
-	if (!(map->flags & EROFS_MAP_MAPPED)) {
-		st->hole_bytes += map->llen;
-		return 0;
-	}
 	if (!(map->flags & EROFS_MAP_META)) {
 		err = seen_before(c, map, &seen);
 		if (err)
 			return err;
 	}
-	if (!(map->flags & EROFS_MAP_ENCODED)) {
-		if (map->flags & EROFS_MAP_META)
-			st->inline_bytes += map->llen;
-		else
-			st->plain_bytes += map->llen;
-		if (seen)
-			st->shared_bytes += map->llen;
-		else
-			st->stored_bytes += map->llen;
-		return 0;
-	}
 	if (seen)
-		st->shared_bytes += map->plen;
+		st->shared_bytes += len;
 	else
-		st->stored_bytes += map->plen;
+		st->stored_bytes += len;
+	if (!encoded)
+		return 0;
 	if (map->algorithm >= Z_EROFS_COMPRESSION_MAX) {
 		/* a PLAIN lcluster: kept as is inside a compressed file */
 		st->stored_pclusters++;
-		st->plain_bytes += map->llen;
 		return 0;
 	}
-	st->compressed_bytes += map->llen;
 	algs_seen[map->algorithm] = true;
 	return count_pcluster(c, map);
 }
 
-static int count_content(struct stats_ctx *c, const struct erofs_inode_info *vi)
+/* a fragment is stored by the packed inode: count its bytes, once */
+static int count_fragment(struct stats_ctx *c, const struct erofs_map *map)
+{
+	struct erofs_map key = { .pa = map->pa, .device = PACKED_DEVICE };
+	struct erofs_stats *st = c->st;
+	bool seen;
+	int err = seen_before(c, &key, &seen);
+
+	if (err)
+		return err;
+	st->fragment_bytes += map->llen;
+	st->fragment_files++;
+	st->whole_fragment_files += !map->la;
+	if (seen)
+		st->shared_bytes += map->llen;
+	return 0;
+}
+
+/* how a regular file's bytes are kept, then what that takes on disk */
+static int count_extent(struct stats_ctx *c, const struct erofs_map *map,
+			bool *algs_seen)
+{
+	struct erofs_stats *st = c->st;
+
+	if (!(map->flags & EROFS_MAP_MAPPED)) {
+		st->hole_bytes += map->llen;
+		return 0;
+	}
+	if (map->flags & EROFS_MAP_FRAGMENT)
+		return count_fragment(c, map);
+	if (!(map->flags & EROFS_MAP_ENCODED) &&
+	    (map->flags & EROFS_MAP_META))
+		st->inline_bytes += map->llen;
+	else if (!(map->flags & EROFS_MAP_ENCODED) ||
+		 map->algorithm >= Z_EROFS_COMPRESSION_MAX)
+		st->plain_bytes += map->llen;	/* PLAIN lclusters too */
+	else
+		st->compressed_bytes += map->llen;
+	return count_physical(c, map, algs_seen);
+}
+
+/*
+ * The packed inode's extents: what they take on disk.  Their bytes are
+ * the fragments, already counted as the files' content.
+ */
+static int count_packed_extent(struct stats_ctx *c,
+			       const struct erofs_map *map, bool *algs_seen)
+{
+	struct erofs_stats *st = c->st;
+	uint64_t stored = st->stored_bytes, pclusters = st->pclusters;
+	int err;
+
+	if (!(map->flags & EROFS_MAP_MAPPED))
+		return 0;
+	/* zmap refuses it; were it let through, it would count nothing */
+	if (map->flags & EROFS_MAP_FRAGMENT)
+		return erofs_corrupt(c->img, "the packed inode has a fragment of itself");
+	err = count_physical(c, map, algs_seen);
+	st->packed_stored += st->stored_bytes - stored;
+	st->packed_pclusters += st->pclusters - pclusters;
+	return err;
+}
+
+typedef int (*extent_fn)(struct stats_ctx *c, const struct erofs_map *map,
+			 bool *algs_seen);
+
+/* every extent of @vi through @fn; each algorithm counts the file once */
+static int count_extents(struct stats_ctx *c, const struct erofs_inode_info *vi,
+			 extent_fn fn)
 {
 	bool algs_seen[Z_EROFS_COMPRESSION_MAX] = { false };
-	struct erofs_stats *st = c->st;
 	struct erofs_map map;
 	uint64_t off = 0;
 	unsigned int i;
 	int err = 0;
+
+	while (off < vi->size) {
+		err = erofs_map_blocks(c->img, vi, off, &map);
+		if (err)
+			break;
+		err = fn(c, &map, algs_seen);
+		if (err)
+			break;
+		/* erofs_map_blocks() returns an extent holding off */
+		off = map.la + map.llen;
+	}
+	for (i = 0; i < Z_EROFS_COMPRESSION_MAX; i++)
+		c->st->alg[i].files += algs_seen[i];
+	return err;
+}
+
+static int count_content(struct stats_ctx *c, const struct erofs_inode_info *vi)
+{
+	struct erofs_stats *st = c->st;
 
 	st->bytes += vi->size;
 	st->size_hist[size_bucket(vi->size)]++;
@@ -226,19 +307,19 @@ static int count_content(struct stats_ctx *c, const struct erofs_inode_info *vi)
 		st->chunked_files++;
 	else
 		st->flat_files++;
-	while (off < vi->size) {
-		err = erofs_map_blocks(c->img, vi, off, &map);
-		if (err)
-			break;
-		err = count_extent(c, &map, algs_seen);
-		if (err)
-			break;
-		/* erofs_map_blocks() returns an extent holding off */
-		off = map.la + map.llen;
-	}
-	for (i = 0; i < Z_EROFS_COMPRESSION_MAX; i++)
-		st->alg[i].files += algs_seen[i];
-	return err;
+	return count_extents(c, vi, count_extent);
+}
+
+/* a damaged inode is counted and skipped; other errors stop the walk */
+static int skip_damage(struct erofs_stats *st, int err)
+{
+	if (err == -EFSCORRUPTED)
+		st->errors++;
+	else if (err == -EOPNOTSUPP)
+		st->unsupported++;
+	else
+		return err;
+	return 0;
 }
 
 static int visit(void *arg, const char *path, const struct erofs_inode_info *vi,
@@ -246,7 +327,6 @@ static int visit(void *arg, const char *path, const struct erofs_inode_info *vi,
 {
 	struct stats_ctx *c = arg;
 	struct erofs_stats *st = c->st;
-	int err;
 
 	(void)path;
 	st->names++;
@@ -258,15 +338,26 @@ static int visit(void *arg, const char *path, const struct erofs_inode_info *vi,
 	erofs_count_type(&st->types, vi->mode);
 	if (!S_ISREG(vi->mode))
 		return 0;
-	err = count_content(c, vi);
-	/* a damaged file is skipped, the walk goes on */
-	if (err == -EFSCORRUPTED)
-		st->errors++;
-	else if (err == -EOPNOTSUPP)
-		st->unsupported++;
-	else
-		return err;
-	return 0;
+	return skip_damage(st, count_content(c, vi));
+}
+
+/* the packed inode is in no directory: it is counted on its own, once */
+static int count_packed(struct stats_ctx *c)
+{
+	const struct erofs_inode_info *vi;
+	struct erofs_stats *st = c->st;
+	int err;
+
+	if (!erofs_has_packed_inode(c->img))
+		return 0;
+	st->has_packed = true;
+	st->packed_nid = c->img->packed_nid;
+	err = erofs_packed_inode(c->img, &vi);
+	if (!err) {
+		st->packed_bytes = vi->size;
+		err = count_extents(c, vi, count_packed_extent);
+	}
+	return skip_damage(st, err);
 }
 
 int erofs_stats_collect(struct erofs_image *img,
@@ -286,6 +377,8 @@ int erofs_stats_collect(struct erofs_image *img,
 	st->errors += w.errors;
 	st->unsupported += w.unsupported;
 	erofs_walk_exit(&w);
+	if (!err)
+		err = count_packed(&c);
 	for (i = 0; c.seen.slots && i <= c.seen.mask; i++)
 		free(c.seen.slots[i].item);
 	erofs_hashmap_exit(&c.seen);

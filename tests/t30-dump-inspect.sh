@@ -6,7 +6,9 @@
 # follows the features used; inodes match the source files (type, mode,
 # owners, size, links, mtime, xattrs, symlink targets, device numbers);
 # --ls matches the source directory and Debian's nids; -e matches an
-# independent parse of the image (tests/tools/erofsparse.py).
+# independent parse of the image (tests/tools/erofsparse.py), fragments
+# and the packed inode included; the fragments -e places in the packed
+# inode, read by the kernel, fill it end to end.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root to build the full tree (owners, device nodes)"
 : "${DUMP:=$TOP/dump/dump.erofs}"	# lib.sh may point it at another build
@@ -188,7 +190,12 @@ rm -f "$T/csrc/big"	# the 65 MiB file adds time, not coverage
 "$MKFS" --quiet --chunksize=16384 --blobdev="$T/cb.blob" "$T/cb.img" "$T/csrc"
 # compressed pclusters of a bootstrap live in its blob too
 "$MKFS" --quiet -z lz4hc -C 65536 --chunksize=16384 --blobdev="$T/zb.blob" "$T/zb.img" "$T/csrc"
-for img in full z zl zd ch cb zb; do
+# fragments: compacted and full indexes, the packed inode in a blob
+"$MKFS" --quiet -z lz4hc -C 16384 -E fragments "$T/zf.img" "$T/csrc"
+"$MKFS" --quiet -z lzma -C 16384 -E fragments,legacy-compress "$T/zfl.img" "$T/csrc"
+"$MKFS" --quiet -z lz4hc -C 16384 -E fragments --chunksize=16384 \
+	--blobdev="$T/zfb.blob" "$T/zfb.img" "$T/csrc"
+for img in full z zl zd ch cb zb zf zfl zfb; do
 	blob=""
 	[ -e "$T/$img.blob" ] && blob="$T/$img.blob"
 	"$PY" "$TOOLS/erofsparse.py" "$T/$img.img" $blob >"$T/$img.parse"
@@ -200,6 +207,12 @@ files = [f for f in json.load(open(parse))['files'] if f['first']]
 files = sorted((f for f in files if f['extents']),
                key=lambda f: -len(f['extents']))
 files = files[:20] + files[20::max(1, (len(files) - 20) // 40)]
+# every file with a partial fragment, and some wholly in one
+frag = [f for f in json.load(open(parse))['files'] if f['first'] and
+        any(e['kind'] == 'fragment' for e in f['extents'])]
+files += [f for f in frag if f['extents'][-1]['la']] + \
+    [f for f in frag if not f['extents'][-1]['la']][:30]
+packed_nid = json.load(open(parse))['sb']['packed_nid']
 n = 0
 for f in files:
     p = subprocess.run([dump, '--json', '--nid=%d' % f['nid'], '-e', img],
@@ -214,6 +227,13 @@ for f in files:
         assert g['kind'] == kind, (f['path'], g, w)
         if kind == 'hole':
             continue
+        if kind == 'fragment':
+            # an offset in the packed inode's content, on no device
+            assert 'device' not in g and g['packed_nid'] == packed_nid, g
+            assert (g['packed_offset'], g['whole_file']) == \
+                (w['pa'], w['la'] == 0), (f['path'], g, w)
+            n += 1
+            continue
         assert (g['device'], g['physical'], g['physical_length']) == \
             (w['dev'], w['pa'], w['plen']), (f['path'], g, w)
         if 'blocks' in w:
@@ -222,6 +242,103 @@ for f in files:
 print(len(files), 'files,', n, 'extents match')
 PYEOF
 done
+
+note "fragments: the packed inode in -s, by --nid, and what the kernel reads"
+for img in zf zfl zfb; do
+	packed=$("$PY" -c "import json; print(json.load(open('$T/$img.parse'))['sb']['packed_nid'])")
+	[ "$packed" != None ] || fail "$img: no packed inode in the superblock"
+	"$DUMP" -s "$T/$img.img" | grep -q "^Filesystem packed nid: *$packed$" ||
+		fail "$img: text -s does not give the packed nid $packed"
+	"$DUMP" -s --json "$T/$img.img" | "$PY" -c "
+import json, sys
+assert json.load(sys.stdin)['superblock']['packed_nid'] == $packed" ||
+		fail "$img: -s --json packed_nid"
+	"$DUMP" --nid="$packed" -e --json "$T/$img.img" >"$T/packed.json" ||
+		fail "$img: --nid=$packed -e"
+	"$PY" - "$T/packed.json" "$T/$img.parse" <<'PYEOF' || fail "$img: the packed inode's extents"
+import json, sys
+ino = json.load(open(sys.argv[1]))['inode']
+want = json.load(open(sys.argv[2]))['packed']
+assert ino['packed_inode'] and ino['path'] is None, ino
+assert (ino['nid'], ino['size'], ino['mode']) == \
+    (want['nid'], want['size'], want['mode']), (ino, want)
+got = ino['extents']
+assert len(got) == len(want['extents']), (len(got), len(want['extents']))
+for g, w in zip(got, want['extents']):
+    kind = {'stored': 'plain'}.get(w['kind'], w['kind'])
+    assert (g['logical'], g['length'], g['kind'], g['device'], g['physical'],
+            g['physical_length']) == \
+        (w['la'], w['llen'], kind, w['dev'], w['pa'], w['plen']), (g, w)
+print(len(got), 'extents of the packed inode match')
+PYEOF
+	"$DUMP" --nid="$packed" "$T/$img.img" | grep -q "^Packed inode: *yes" ||
+		fail "$img: the text does not say which inode is the packed one"
+done
+"$DUMP" -s --json "$T/z.img" | "$PY" -c "
+import json, sys
+assert json.load(sys.stdin)['superblock']['packed_nid'] is None" ||
+	fail "a packed_nid without fragments"
+if "$DUMP" -s "$T/z.img" | grep -q "packed nid"; then
+	fail "text -s names a packed nid without fragments"
+fi
+"$DUMP" --path=/text-4m --json "$T/zf.img" | "$PY" -c "
+import json, sys
+assert json.load(sys.stdin)['inode']['packed_inode'] is False" ||
+	fail "a file in the tree is called the packed inode"
+"$DUMP" --path=/one-byte -e "$T/zf.img" |
+	grep -Eq "^ +0: +0\.\.1 +-> packed +[0-9]+\.\.[0-9]+ +fragment \(whole file\)$" ||
+	fail "text -e of a whole-file fragment: $("$DUMP" --path=/one-byte -e "$T/zf.img" | tail -2)"
+
+if can_mount; then
+	# the kernel reads each file's fragment: placed at the offsets -e
+	# gives, they must fill the packed inode end to end, files sharing
+	# an offset (dedup) having the same bytes there
+	kernel_mount "$T/zf.img" "$T/mnt"
+	"$PY" - "$DUMP" "$T/zf.img" "$T/zf.parse" "$T/mnt" <<'PYEOF' || fail "fragments against what the kernel reads"
+import json, subprocess, sys
+dump, img, parse, mnt = sys.argv[1:5]
+p = json.load(open(parse))
+size = p['packed']['size']
+content = bytearray(size)
+claimed = {}		# packed offset -> (length, path)
+nfiles = partial = 0
+for f in p['files']:
+    if not f['first'] or f['layout'] not in (1, 3) or not f['size']:
+        continue
+    j = json.loads(subprocess.run([dump, '--json', '--nid=%d' % f['nid'], '-e',
+                                   img], capture_output=True, check=True).stdout)
+    ext = j['inode']['extents']
+    frag = [e for e in ext if e['kind'] == 'fragment']
+    if not frag:
+        continue
+    e = frag[0]
+    assert len(frag) == 1 and e == ext[-1], (f['path'], ext)
+    assert e['logical'] + e['length'] == f['size'], (f['path'], e)
+    data = open(mnt + f['path'], 'rb').read()[e['logical']:]
+    assert len(data) == e['length'], (f['path'], len(data), e)
+    off = e['packed_offset']
+    assert off + len(data) <= size, (f['path'], e, size)
+    if off in claimed:
+        assert claimed[off][0] == len(data), (f['path'], claimed[off])
+        assert bytes(content[off:off + len(data)]) == data, \
+            (f['path'], 'differs from', claimed[off][1])
+    else:
+        claimed[off] = (len(data), f['path'])
+        content[off:off + len(data)] = data
+    nfiles += 1
+    partial += e['logical'] > 0
+end = 0
+for off in sorted(claimed):
+    assert off == end, ('fragments leave a gap or overlap at', off, end)
+    end += claimed[off][0]
+assert end == size, (end, size)
+assert partial > 1, 'too few partial fragments to test'
+print(nfiles, 'files,', partial, 'partial,', len(claimed),
+      'fragments fill the packed inode\'s', size, 'bytes')
+PYEOF
+	kernel_umount "$T/mnt"
+fi
+
 "$DUMP" --path=/text-4m -e "$T/z.img" | grep -q "lz4 *$" || fail "text -e does not name the algorithm"
 "$DUMP" --path=/text-4m -e "$T/zb.img" >/dev/null || fail "-e on a bootstrap without its blob"
 "$DUMP" --path=/text-4m -e "$T/zb.img" | grep -q "dev 1 .*lz4 *$" || fail "compressed extents in the blob not shown on device 1"

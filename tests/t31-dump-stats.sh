@@ -1,8 +1,8 @@
 #!/bin/bash
 # dump.erofs -S: file counts by type, hard links and the size histogram
 # against the source tree (walked in python); how bytes are stored
-# (inline, plain, compressed per algorithm, holes, shared by dedup,
-# stored), the pcluster
+# (inline, plain, compressed per algorithm, fragments, holes, shared by
+# dedup, stored, the packed inode counted once on its own), the pcluster
 # histogram and the file layouts against an independent parse of the
 # image; counts against Debian's dump.erofs 1.5 -S; text and --json agree.
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +28,8 @@ check() {	# NAME SOURCE MKFS-ARGS...
 	"$PY" - "$T/$name.json" "$T/$name.parse" "$src" <<'PYEOF' || fail "$name: -S figures"
 import json, os, stat, sys
 st = json.load(open(sys.argv[1]))['stats']
-files = json.load(open(sys.argv[2]))['files']
+parse = json.load(open(sys.argv[2]))
+files, packed = parse['files'], parse['packed']
 src = sys.argv[3]
 
 # from the source tree
@@ -61,14 +62,31 @@ for b in hist:
 assert sum(b['count'] for b in hist) == len(regs)
 
 # from the independent parse: each regular inode once
-b = dict(inline=0, plain=0, compressed=0, holes=0, shared=0, stored=0)
+b = dict(inline=0, plain=0, compressed=0, fragments=0, holes=0, shared=0,
+         stored=0)
 algs, hist, stored_pcl, layouts = {}, {}, 0, [0, 0, 0]
+frag_files = whole_frags = 0
 counted = set()		# (device, physical start): data stored once
 
 def store(e, n):
     key = (e['dev'], e['pa'])
     b['shared' if key in counted else 'stored'] += n
     counted.add(key)
+
+def pcluster(e, seen):
+    """the figures of a compressed pcluster; @seen: algorithms so far"""
+    k = e['kind']
+    a = algs.setdefault(k, dict(files=0, pclusters=0, logical=0,
+                                physical=0, maxb=0))
+    if k not in seen:
+        a['files'] += 1
+        seen.add(k)
+    a['pclusters'] += 1
+    a['logical'] += e['llen']
+    a['physical'] += e['plen']
+    a['maxb'] = max(a['maxb'], e['blocks'])
+    bucket = (e['blocks'] - 1).bit_length()
+    hist[bucket] = hist.get(bucket, 0) + 1
 
 for f in files:
     if not f['first'] or not stat.S_ISREG(f['mode']):
@@ -79,6 +97,14 @@ for f in files:
         k = e['kind']
         if k == 'hole':
             b['holes'] += e['llen']
+        elif k == 'fragment':
+            # stored by the packed inode; one offset twice is dedup
+            b['fragments'] += e['llen']
+            frag_files += 1
+            whole_frags += e['la'] == 0
+            if ('packed', e['pa']) in counted:
+                b['shared'] += e['llen']
+            counted.add(('packed', e['pa']))
         elif k == 'inline':
             b[k] += e['llen']
             b['stored'] += e['llen']
@@ -92,17 +118,30 @@ for f in files:
         else:
             b['compressed'] += e['llen']
             store(e, e['plen'])
-            a = algs.setdefault(k, dict(files=0, pclusters=0, logical=0,
-                                        physical=0, maxb=0))
-            if k not in seen:
-                a['files'] += 1
-                seen.add(k)
-            a['pclusters'] += 1
-            a['logical'] += e['llen']
-            a['physical'] += e['plen']
-            a['maxb'] = max(a['maxb'], e['blocks'])
-            bucket = (e['blocks'] - 1).bit_length()
-            hist[bucket] = hist.get(bucket, 0) + 1
+            pcluster(e, seen)
+# the packed inode, in no directory: its pclusters once, as stored data
+packed_stored = packed_pcl = 0
+seen = set()
+for e in packed['extents'] if packed else []:
+    assert e['kind'] not in ('hole', 'fragment', 'inline', 'plain'), e
+    store(e, e['plen'])
+    packed_stored += e['plen']
+    if e['kind'] == 'stored':
+        stored_pcl += 1
+    else:
+        pcluster(e, seen)
+        packed_pcl += 1
+if packed:
+    p = st['packed_inode']
+    assert (p['nid'], p['size'], p['pclusters'], p['stored_bytes']) == \
+        (packed['nid'], packed['size'], packed_pcl, packed_stored), (p, packed)
+    # the packed inode's own count of its blocks
+    assert packed_stored == packed['compressed_blocks'] * parse['sb']['blocksize']
+    assert b['fragments'] > 0 and frag_files > whole_frags > 0
+else:
+    assert st['packed_inode'] is None
+assert (st['fragment_files'], st['whole_fragment_files']) == \
+    (frag_files, whole_frags), (st['fragment_files'], frag_files)
 for k, v in b.items():
     assert st['bytes'][k] == v, (k, st['bytes'][k], v)
 # every tree holds a duplicate; mkfs shares it unless told otherwise
@@ -121,7 +160,8 @@ for k, a in algs.items():
 for i, h in enumerate(st['pcluster_histogram']):
     assert h['count'] == hist.get(i, 0), (i, h, hist)
     assert h['max_blocks'] == 1 << i
-ratio = (b['plain'] + b['inline'] + b['compressed']) / b['stored']
+ratio = (b['plain'] + b['inline'] + b['compressed'] + b['fragments']) / \
+    b['stored']
 assert abs(st['compression_ratio'] - ratio) < 1e-4, (st['compression_ratio'], ratio)
 assert st['errors'] == 0 and st['unsupported'] == 0
 print(f"{st['names']} names, {len(algs)} algorithm(s), {sum(hist.values())} pclusters")
@@ -139,8 +179,14 @@ def num(label):
 assert num('regular files') == st['types']['regular']
 assert num('directories') == st['types']['directories']
 assert num('hard links (extra names)') == st['hardlinks']
-for k in ('total', 'inline', 'plain', 'compressed', 'holes', 'stored'):
+for k in ('total', 'inline', 'plain', 'compressed', 'fragments', 'holes',
+          'stored'):
     assert num(k) == st['bytes'][k], k
+p = st['packed_inode']
+m = re.search(r'^Packed inode: nid (\d+), (\d+) bytes in (\d+) compressed pclusters, (\d+) bytes stored$', txt, re.M)
+assert (m and (int(m.group(1)), int(m.group(2)), int(m.group(3)),
+               int(m.group(4))) == (p['nid'], p['size'], p['pclusters'],
+                                    p['stored_bytes'])) if p else not m, m
 PYEOF
 	if [ -x "$DEB_DUMP" ] && [ "$name" = full ]; then
 		"$DEB_DUMP" -S "$img" >"$T/deb.txt" 2>&1 || fail "Debian dump -S"
@@ -169,4 +215,6 @@ check lz4hc "$T/csrc" -z lz4hc -C 65536
 check lzma "$T/csrc" -z lzma -C 131072 -E legacy-compress
 check mixed "$T/csrc" -z lz4:deflate -C 16384 -b 2048 \
 	--compress-hints=<(printf '16384 ^text 1\n')
+check fragments "$T/csrc" -z lz4hc -C 16384 -E fragments
+check fragments-full "$T/csrc" -z lzma -C 16384 -E fragments,legacy-compress
 echo "statistics verified"

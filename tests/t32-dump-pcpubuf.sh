@@ -5,7 +5,7 @@
 # cannot be decompressed in place must equal what an independent python
 # parse of the compressed indexes gives (tests/tools/erofsparse.py), with
 # the kernel's in-place rule recomputed here; for several CPU counts and
-# page sizes.
+# page sizes; with fragments, the packed inode's pclusters count too.
 . "$(dirname "$0")/lib.sh"
 : "${DUMP:=$TOP/dump/dump.erofs}"	# lib.sh may point it at another build
 [ -x "$DUMP" ] || fail "dump.erofs not built: $DUMP"
@@ -43,17 +43,9 @@ NCPU=$("$PY" -c "
 print(sum(int(r.split('-')[-1]) - int(r.split('-')[0]) + 1
           for r in open('/sys/devices/system/cpu/possible').read().strip().split(',')))")
 PAGE=$(getconf PAGESIZE)
-some_not_inplace=0
-for alg in lz4 lz4hc lzma deflate; do
-	for C in 4096 16384 65536 131072; do
-		img="$T/$alg-$C.img"
-		"$MKFS" --quiet -z "$alg" -C "$C" "$img" "$T/src"
-		"$PY" "$TOOLS/erofsparse.py" "$img" >"$T/parse.json"
-		for args in "" "--cpus=3" "--cpus=64 --page-size=16384"; do
-			# shellcheck disable=SC2086
-			"$DUMP" --pcpubuf --json $args "$img" >"$T/p.json" ||
-				fail "$alg -C $C $args: dump failed"
-			n=$("$PY" - "$T/p.json" "$T/parse.json" "$C" "$NCPU" "$PAGE" $args <<'PYEOF'
+# check.py PCPUBUF-JSON PARSE C NCPU PAGE [--cpus=N] [--page-size=N]: the
+# figures against the parse, C being the largest pcluster mkfs was allowed
+cat >"$T/check.py" <<'PYEOF'
 import json, sys
 p = json.load(open(sys.argv[1]))['pcpubuf']
 parse = json.load(open(sys.argv[2]))
@@ -66,8 +58,11 @@ for a in sys.argv[6:]:
         page = int(v)
 sb = parse['sb']
 bs, padded = sb['blocksize'], bool(sb['feature_incompat'] & 1)
+# the packed inode (fragments) is in no directory, but decompressed too
+packed = parse['packed']['extents'] if parse['packed'] else []
 pcl = [e for f in parse['files'] if f['first'] for e in f['extents']
-       if e['kind'] in ('lz4', 'lzma', 'deflate')]
+       if e['kind'] in ('lz4', 'lzma', 'deflate')] + \
+    [e for e in packed if e['kind'] in ('lz4', 'lzma', 'deflate')]
 assert pcl, 'no compressed pclusters'
 
 def inplace(e):
@@ -100,7 +95,18 @@ for alg in {e['kind'] for e in pcl}:
     assert a['not_inplace'] == len([e for e in bad if e['kind'] == alg]), alg
 print(len(bad), len(pcl))
 PYEOF
-			) || fail "$alg -C $C $args: figures differ"
+some_not_inplace=0
+for alg in lz4 lz4hc lzma deflate; do
+	for C in 4096 16384 65536 131072; do
+		img="$T/$alg-$C.img"
+		"$MKFS" --quiet -z "$alg" -C "$C" "$img" "$T/src"
+		"$PY" "$TOOLS/erofsparse.py" "$img" >"$T/parse.json"
+		for args in "" "--cpus=3" "--cpus=64 --page-size=16384"; do
+			# shellcheck disable=SC2086
+			"$DUMP" --pcpubuf --json $args "$img" >"$T/p.json" ||
+				fail "$alg -C $C $args: dump failed"
+			n=$("$PY" "$T/check.py" "$T/p.json" "$T/parse.json" "$C" \
+				"$NCPU" "$PAGE" $args) || fail "$alg -C $C $args: figures differ"
 			echo "$alg -C $C $args: not in place / pclusters: $n"
 			set -- $n
 			if [ "$1" -gt 0 ] && [ "$1" -lt "$2" ]; then
@@ -126,6 +132,24 @@ PYEOF
 	done
 done
 [ $some_not_inplace = 1 ] || fail "no image had some but not all pclusters needing the per-CPU buffer: the rule went untested"
+
+note "fragments: the packed inode's pclusters, larger than any file's"
+"$MKFS" --quiet -z lz4hc -C 16384 -E fragments=65536 "$T/frag.img" "$T/src"
+"$PY" "$TOOLS/erofsparse.py" "$T/frag.img" >"$T/parse.json"
+"$PY" -c "
+import json
+p = json.load(open('$T/parse.json'))
+packed = max(e['blocks'] for e in p['packed']['extents'] if 'blocks' in e)
+files = max(e.get('blocks', 0) for f in p['files'] for e in f['extents'])
+assert packed == 16 and files <= 4, (packed, files)
+" || fail "the packed inode's pclusters are not the largest: the test would not tell"
+for args in "" "--cpus=7 --page-size=16384"; do
+	# shellcheck disable=SC2086
+	"$DUMP" --pcpubuf --json $args "$T/frag.img" >"$T/p.json" || fail "fragments $args: dump failed"
+	n=$("$PY" "$T/check.py" "$T/p.json" "$T/parse.json" 65536 "$NCPU" "$PAGE" $args) ||
+		fail "fragments $args: figures differ"
+	echo "fragments $args: not in place / pclusters: $n"
+done
 
 note "a bootstrap whose compressed data is in its blob"
 "$MKFS" --quiet -z lz4 -C 65536 --chunksize=16384 --blobdev="$T/b.blob" "$T/b.img" "$T/src"

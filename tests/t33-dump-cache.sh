@@ -1,8 +1,9 @@
 #!/bin/bash
 # dump.erofs --cache: sparse cache files built here with known data and
 # holes (whole, empty, partial: dd into a truncated file, holes punched
-# with fallocate) of a single-device image, of a compressed image and of
-# a bootstrap's blob, alone and in a directory.  Every figure is checked
+# with fallocate) of a single-device image, of a compressed image, of
+# a bootstrap's blob, alone and in a directory, and of images with
+# fragments (a fragment needs the packed inode's pclusters holding it).  Every figure is checked
 # against what the test wrote and an independent parse of the image:
 # data and hole ranges, bytes and fraction cached, and for every name
 # (and for a --path subtree) its state, needed and missing bytes and the
@@ -81,17 +82,40 @@ sb = parse['sb']
 devblocks = sb['blocks'] if dev == 0 else sb['devices'][dev - 1]['blocks']
 assert extent == devblocks * sb['blocksize'], (extent, devblocks)
 files = {x['path']: x for x in parse['files']}
+packed = parse['packed']
 inodes = c['inodes']
 want_paths = [p for p in files if p == prefix or
               p.startswith(prefix.rstrip('/') + '/')]
+# the packed inode is listed after the whole tree, not in its total
+if packed and prefix == '/':
+    want_paths.append('(packed inode)')
+    files['(packed inode)'] = packed
 assert sorted(x['path'] for x in inodes) == sorted(want_paths), \
     (len(inodes), len(want_paths))
+
+def held(e):
+    """where extent e is on device dev: a fragment is in the packed
+    inode's extents that hold its bytes, whole pclusters if compressed"""
+    if e['kind'] == 'hole':
+        return []
+    if e['kind'] != 'fragment':
+        return [(e['pa'], e['pa'] + e['plen'])] if e['dev'] == dev else []
+    start, end, out = e['pa'], e['pa'] + e['llen'], []
+    for p in packed['extents']:
+        if p['la'] >= end or start >= p['la'] + p['llen']:
+            continue
+        if p['kind'] in ('plain', 'inline'):
+            # uncompressed: its bytes of the fragment only
+            lo, hi = max(start, p['la']), min(end, p['la'] + p['llen'])
+            p = dict(p, pa=p['pa'] + lo - p['la'], plen=hi - lo)
+        out += held(p)
+    return out
+
 total, states = [], {}
 for x in inodes:
-    need = merge([(e['pa'], e['pa'] + e['plen'])
-                  for e in files[x['path']]['extents']
-                  if e['kind'] != 'hole' and e['dev'] == dev])
-    total += need
+    need = merge([r for e in files[x['path']]['extents'] for r in held(e)])
+    if x['path'] != '(packed inode)':
+        total += need
     miss = subtract(need, data)
     nb, mb = sum(e - s for s, e in need), sum(e - s for s, e in miss)
     state = 'local' if not nb else 'cached' if not mb else \
@@ -201,6 +225,87 @@ cp "$T/zblob" "$T/zblob.cache"
 fallocate -p -o 4096 -l $(( zbsize / 3 / 4096 * 4096 )) "$T/zblob.cache"
 run_check zblob "cached" "$T/zboot.parse" "0:4096,$(( 4096 + zbsize / 3 / 4096 * 4096 )):$zbsize" / 1 \
 	--cache="$T/zblob.cache" "$T/zboot.img"
+
+note "fragments: a file's fragment needs the packed inode's bytes holding it"
+# first_packed PARSE CHECK: "pa plen" of the packed inode's first extent,
+# which must pass CHECK, a python expression on it (e)
+first_packed() {
+	"$PY" -c "
+import json, sys
+e = json.load(open(sys.argv[1]))['packed']['extents'][0]
+assert $2, e
+print(e['pa'], e['plen'])" "$1"
+}
+# few fragments: the packed inode is stored flat, with an inline tail
+"$MKFS" --quiet -z lz4hc -C 16384 -E fragments "$T/f.img" "$T/src"
+"$PY" "$TOOLS/erofsparse.py" "$T/f.img" >"$T/f.parse"
+fsize=$(stat -c %s "$T/f.img")
+set -- $(first_packed "$T/f.parse" "e['kind'] == 'plain'")
+set -- $(( $1 + 8192 )) 8192
+cp "$T/f.img" "$T/f.cache"
+fallocate -p -o "$1" -l "$2" "$T/f.cache"
+run_check fragments-flat "cached" "$T/f.parse" "0:$1,$(( $1 + $2 )):$fsize" / 0 \
+	--cache="$T/f.cache" "$T/f.img"
+
+# many: the packed inode is compressed; punch its first pcluster
+mkdir "$T/fsrc"
+cp -a "$T/src/sub" "$T/fsrc/"
+"$PY" - "$T/fsrc" <<'PYEOF'
+import os, random, sys
+r = random.Random(11)
+words = [b'fragment', b'packed', b'inode', b'tail', b'cache', b'blob']
+os.makedirs(sys.argv[1] + '/many')
+for i in range(80):
+    n = r.randrange(500, 12000)
+    text = b' '.join(r.choice(words) for _ in range(n // 6))[:n]
+    open(f'{sys.argv[1]}/many/t{i:02d}', 'wb').write(text)
+PYEOF
+"$MKFS" --quiet -z lz4hc -C 16384 -E fragments "$T/fz.img" "$T/fsrc"
+"$PY" "$TOOLS/erofsparse.py" "$T/fz.img" >"$T/fz.parse"
+fzsize=$(stat -c %s "$T/fz.img")
+set -- $(first_packed "$T/fz.parse" "e['kind'] == 'lz4'")
+cp "$T/fz.img" "$T/fz.cache"
+fallocate -p -o "$1" -l "$2" "$T/fz.cache"
+run_check fragments "missing cached" "$T/fz.parse" "0:$1,$(( $1 + $2 )):$fzsize" / 0 \
+	--cache="$T/fz.cache" "$T/fz.img"
+# whole-file fragments, by where the parse puts them: in the punched
+# pcluster missing, in the others cached
+"$PY" - "$T/fragments.json" "$T/fz.parse" <<'PYEOF' || fail "fragments: states against the packed inode's layout"
+import json, sys
+inodes = {x['path']: x for x in json.load(open(sys.argv[1]))['cache']['inodes']}
+parse = json.load(open(sys.argv[2]))
+first = parse['packed']['extents'][0]
+whole = [(f['path'], f['extents'][0]) for f in parse['files']
+         if f['first'] and f['extents'] and f['extents'][0]['kind'] == 'fragment']
+inside = [p for p, e in whole if e['pa'] + e['llen'] <= first['llen']]
+outside = [p for p, e in whole if e['pa'] >= first['llen']]
+assert inside and outside, (len(inside), len(outside))
+for p in inside:
+    assert inodes[p]['state'] == 'missing', (p, inodes[p])
+for p in outside:
+    assert inodes[p]['state'] == 'cached', (p, inodes[p])
+pk = inodes['(packed inode)']
+assert pk['state'] == 'partial' and pk['missing_bytes'] == first['plen'], pk
+print(len(inside), 'fragments missing,', len(outside), 'cached')
+PYEOF
+truncate -s "$fzsize" "$T/fe.cache"
+run_check fragments-empty "missing local" "$T/fz.parse" "" / 0 --cache="$T/fe.cache" "$T/fz.img"
+run_check fragments-sub "" "$T/fz.parse" "0:$1,$(( $1 + $2 )):$fzsize" /many 0 \
+	--cache="$T/fz.cache" --path=/many "$T/fz.img"
+"$DUMP" --cache="$T/fz.cache" "$T/fz.img" >"$T/fz.txt"
+grep -q "^  (packed inode): partial, $2 of [0-9]* bytes to fetch; dev0:$1\.\.$(( $1 + $2 ))$" "$T/fz.txt" ||
+	fail "text line for the packed inode: $(grep packed "$T/fz.txt")"
+
+note "fragments, bootstrap + blob: the packed inode's pclusters are in the blob"
+"$MKFS" --quiet -z lz4hc -C 16384 -E fragments --chunksize=16384 \
+	--blobdev="$T/fblob" "$T/fboot.img" "$T/fsrc"
+"$PY" "$TOOLS/erofsparse.py" "$T/fboot.img" "$T/fblob" >"$T/fboot.parse"
+fbsize=$(stat -c %s "$T/fblob")
+set -- $(first_packed "$T/fboot.parse" "e['dev'] == 1")
+cp "$T/fblob" "$T/fblob.cache"
+fallocate -p -o "$1" -l "$2" "$T/fblob.cache"
+run_check fragments-blob "missing cached" "$T/fboot.parse" "0:$1,$(( $1 + $2 )):$fbsize" / 1 \
+	--cache="$T/fblob.cache" "$T/fboot.img"
 
 note "bad cache paths"
 mkdir "$T/nocache"

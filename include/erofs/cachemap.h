@@ -63,7 +63,10 @@ int erofs_cacheset_bind(struct erofs_cacheset *cs, struct erofs_image *img,
 const struct erofs_cachefile *erofs_cacheset_of(const struct erofs_cacheset *cs,
 						int dev);
 
-/* appends the device ranges holding @vi's content to @per_dev[device] */
+/*
+ * Appends the device ranges holding @vi's content to @per_dev[device]: a
+ * fragment is held by the packed inode's pclusters that hold its bytes.
+ */
 int erofs_content_ranges(struct erofs_image *img,
 			 const struct erofs_inode_info *vi,
 			 struct erofs_ranges *per_dev);

@@ -190,6 +190,13 @@ int erofs_read_inode(struct erofs_image *img, uint64_t nid,
 int erofs_packed_inode(struct erofs_image *img,
 		       const struct erofs_inode_info **pi);
 
+/* the superblock names a packed inode (fragments may point into it) */
+static inline bool erofs_has_packed_inode(const struct erofs_image *img)
+{
+	return (img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS) &&
+	       img->packed_nid;
+}
+
 static inline bool erofs_inode_is_compressed(const struct erofs_inode_info *vi)
 {
 	return vi->datalayout == EROFS_INODE_COMPRESSED_FULL ||

@@ -2,8 +2,9 @@
 /*
  * Statistics of an image for dump.erofs -S and --pcpubuf: file counts by
  * type, a file size histogram, how the bytes of regular files are stored
- * (inline, plain, compressed per algorithm, holes), pcluster sizes, and
- * which compressed pclusters the kernel cannot decompress in place.
+ * (inline, plain, compressed per algorithm, holes, fragments), pcluster
+ * sizes, and which compressed pclusters the kernel cannot decompress in
+ * place.
  */
 #ifndef EROFS_STATS_H
 #define EROFS_STATS_H
@@ -16,7 +17,8 @@
 #define EROFS_STATS_PCL_BUCKETS		13
 
 struct erofs_alg_stats {
-	uint64_t files;			/* files with an extent of it */
+	uint64_t files;			/* files with an extent of it,
+					 * the packed inode included */
 	uint64_t pclusters;		/* compressed pclusters (not inline) */
 	uint64_t inline_pclusters;	/* ztailpacking: in the metadata */
 	uint64_t logical;		/* bytes they decompress to */
@@ -41,11 +43,29 @@ struct erofs_stats {
 					 * extents */
 	uint64_t hole_bytes;		/* unmapped (holes, sparse chunks) */
 	uint64_t shared_bytes;		/* data another file already stores
-					 * (deduplicated files and chunks) */
+					 * (deduplicated files and chunks,
+					 * fragments at one packed offset) */
 	uint64_t stored_bytes;		/* on disk: all of the above but holes
 					 * and shared data
-					 * (compressed ones at pcluster size) */
+					 * (compressed ones at pcluster size),
+					 * and the packed inode */
 	uint64_t stored_pclusters;	/* PLAIN lclusters: kept uncompressed */
+	uint64_t fragment_bytes;	/* in the packed inode (-E fragments) */
+	uint64_t fragment_files;	/* files with a fragment */
+	uint64_t whole_fragment_files;	/* of them, those wholly one */
+
+	/*
+	 * The packed inode is in no directory: it is counted on its own,
+	 * once, its content being the fragments above.  Its pclusters count
+	 * as stored and in the algorithm and pcluster figures (the kernel
+	 * decompresses them like any other), its bytes in none of the
+	 * content figures.
+	 */
+	bool has_packed;
+	uint64_t packed_nid;
+	uint64_t packed_bytes;		/* its size */
+	uint64_t packed_stored;		/* on disk, in stored_bytes too */
+	uint64_t packed_pclusters;	/* compressed ones */
 
 	struct erofs_alg_stats alg[Z_EROFS_COMPRESSION_MAX];
 	uint64_t pcl_hist[EROFS_STATS_PCL_BUCKETS];
@@ -63,8 +83,9 @@ struct erofs_stats_opts {
 };
 
 /*
- * Walks the tree from the root and fills @st.  Damage is reported and
- * counted in st->errors; the return value is 0 or an operational error.
+ * Walks the tree from the root, then the packed inode, and fills @st.
+ * Damage is reported and counted in st->errors; the return value is 0 or
+ * an operational error.
  */
 int erofs_stats_collect(struct erofs_image *img,
 			const struct erofs_stats_opts *opts,

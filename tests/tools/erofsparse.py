@@ -6,7 +6,10 @@ Usage: erofsparse.py IMAGE [BLOB]
 Prints JSON: the superblock fields, the device table, and every name in
 the tree with its inode fields and its extents -- logical range, device,
 physical range, and for compressed extents the algorithm, the pcluster's
-blocks and the length of its compressed stream (zero padding skipped).
+blocks and the length of its compressed stream (zero padding skipped);
+fragment extents (kind 'fragment') have as pa their offset in the packed
+inode, whose size and extents are printed as 'packed' (null without
+one).
 Compressed indexes are decoded by a forward scan of every lcluster (full
 and compacted, big pclusters), not by the random-access lookups the C
 reader uses, so that the two do not share mistakes.  BLOB, the image's
@@ -40,6 +43,9 @@ class Image:
         (self.incompat, self.u1, self.extra_devices,
          self.devt_slotoff) = struct.unpack_from('<IHHH', sb, 80)
         self.bs = 1 << self.bits
+        packed, = struct.unpack_from('<Q', sb, 96)
+        # the fragments' inode, named only by the superblock
+        self.packed = packed if self.incompat & 0x20 and packed else None
         self.devices = []
         if self.incompat & 0x8:
             for i in range(self.extra_devices):
@@ -161,6 +167,12 @@ class Image:
                                    'little') >> (bit % 8)
                 ents.append(((v >> lobits) & 3, v & ((1 << lobits) - 1)))
             running = base
+            # the pack's first lcluster may carry the block count of a
+            # pcluster whose head is in the pack before: then the base is
+            # that pcluster's address (the kernel's unpack_compacted_index
+            # counts those blocks walking back from a head)
+            if big and ents[0][0] == 2 and ents[0][1] & 0x800:
+                running += ents[0][1] & 0x7ff
             for j, (t, lo) in enumerate(ents):
                 if t != 2:
                     blk = running
@@ -177,9 +189,15 @@ class Image:
 
     def z_extents(self, ino):
         hstart = (ino['iend'] + 7) & ~7
-        _, advise, algtype, cbits = struct.unpack_from('<IHBB', self.d,
-                                                       hstart)
-        assert not advise & 0x28, 'inline or fragment pclusters'
+        fragoff, advise, algtype, cbits = struct.unpack_from('<IHBB', self.d,
+                                                             hstart)
+        if cbits & 0x80:
+            # the whole file is a fragment: the header is only its offset
+            raw, = struct.unpack_from('<Q', self.d, hstart)
+            return [dict(la=0, llen=ino['size'], kind='fragment',
+                         pa=raw & ~(1 << 63), plen=ino['size'])]
+        assert not advise & 0x08, 'inline pclusters'
+        fragment = advise & 0x20
         lbits = self.bits + (cbits & 15)
         size = ino['size']
         total = (size + (1 << lbits) - 1) >> lbits
@@ -202,6 +220,13 @@ class Image:
             if advise & bigbit and i + 1 < total and lcs[i + 1][0] == 2 \
                     and lcs[i + 1][3] is not None:
                 cblks = lcs[i + 1][3]
+            if fragment and end == size:
+                # the tail extent is in the packed inode; full indexes
+                # keep the offset's high 32 bits in its head's blkaddr
+                high = blk << 32 if ino['layout'] == 1 else 0
+                out.append(dict(la=la, llen=end - la, kind='fragment',
+                                pa=fragoff | high, plen=end - la))
+                continue
             plen = cblks * self.bs
             pa, dev, src = blk * self.bs, 0, self.d
             # an address in the blob's part of the unified space
@@ -278,14 +303,21 @@ def main():
         f['first'] = first
         f['extents'] = img.extents(ino)
         files.append(f)
+    packed = None
+    if img.packed is not None:
+        ino = img.inode(img.packed)
+        packed = dict(nid=img.packed, size=ino['size'], mode=ino['mode'],
+                      layout=ino['layout'], extents=img.extents(ino))
+        if ino['layout'] in (1, 3):
+            packed['compressed_blocks'] = ino['iu']
     sb = dict(magic=img.magic, blocksize=img.bs, blocks=img.blocks,
               meta_blkaddr=img.meta, xattr_blkaddr=img.xattr_blk,
               root_nid=img.root, inodes=img.inos,
               build_time=img.build_time, feature_compat=img.compat,
               feature_incompat=img.incompat, u1=img.u1,
               uuid=img.uuid.hex(), label=img.label.decode('latin-1'),
-              devices=img.devices)
-    json.dump(dict(sb=sb, files=files), sys.stdout)
+              devices=img.devices, packed_nid=img.packed)
+    json.dump(dict(sb=sb, files=files, packed=packed), sys.stdout)
     return 0
 
 

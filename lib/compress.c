@@ -88,16 +88,18 @@ static int add_extent(struct z_erofs_segment *seg, uint64_t la,
 
 /*
  * Stores the @tried bytes that did not compress as is (whole blocks of
- * them, at least one), one block per extent: a stored pcluster of one
- * block is what every reader handles (kernels before 6.x copy at most
- * two pages of one).  Input beyond them gets its own chance to compress.
- * Returns the bytes taken.
+ * them: at least one, at most a pcluster's worth), one block per extent:
+ * a stored pcluster of one block is what every reader handles (kernels
+ * before 6.x copy at most two pages of one).  Input beyond them gets its
+ * own chance to compress.  Returns the bytes taken.
  */
 static int store_raw(struct z_erofs_segment *seg, uint32_t pos,
 		     uint32_t tried)
 {
 	unsigned int blksz = 1U << seg->blkszbits;
-	uint32_t n = MIN(seg->inlen - pos, MAX(ROUND_UP(tried, blksz), blksz));
+	uint32_t cap = seg->pclusterblks << seg->blkszbits;
+	uint32_t n = MIN(seg->inlen - pos,
+			 MAX(ROUND_UP(MIN(tried, cap), blksz), blksz));
 	uint32_t off, len;
 	int err;
 
@@ -133,6 +135,14 @@ static int compress_one(struct z_erofs_worker *w, struct z_erofs_segment *seg,
 	 */
 	if (!clen || !n || cblocks >= DIV_ROUND_UP(n, blksz) || !w->scratch[0])
 		return store_raw(seg, pos, n);
+	/*
+	 * The rest of the file compresses into a pcluster it would not
+	 * fill: in the packed inode it shares blocks with others instead.
+	 */
+	if (seg->may_fragment && pos + n == seg->inlen && (uint32_t)clen < cap) {
+		seg->frag_len = n;
+		return n;
+	}
 	err = add_extent(seg, seg->la + pos, cblocks, false);
 	if (err)
 		return err;

@@ -236,8 +236,12 @@ e = json.load(open(sys.argv[1]))['packed']['extents'][0]
 assert $2, e
 print(e['pa'], e['plen'])" "$1"
 }
-# few fragments: the packed inode is stored flat, with an inline tail
-"$MKFS" --quiet -z lz4hc -C 16384 -E fragments "$T/f.img" "$T/src"
+# fragments that do not compress: the packed inode is stored flat
+mkdir "$T/rsrc"
+for i in 1 2 3 4 5 6 7 8; do
+	head -c 3000 /dev/urandom >"$T/rsrc/r$i"
+done
+"$MKFS" --quiet -z lz4hc -C 16384 -E fragments "$T/f.img" "$T/rsrc"
 "$PY" "$TOOLS/erofsparse.py" "$T/f.img" >"$T/f.parse"
 fsize=$(stat -c %s "$T/f.img")
 set -- $(first_packed "$T/f.parse" "e['kind'] == 'plain'")

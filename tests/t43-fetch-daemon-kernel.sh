@@ -97,10 +97,12 @@ fails=0
 ok() { echo "GUEST-OK $*"; }
 bad() { echo "GUEST-FAIL $*"; fails=$((fails + 1)); }
 die() { bad "$*"; umount /mnt/a /mnt/b 2>/dev/null; exit 1; }
-# wait_log FILE TEXT COUNT: until TEXT appears COUNT times (30 s at most)
+# wait_log FILE TEXT COUNT: until TEXT appears COUNT times (30 s at most);
+# a log the daemon's shell has not created yet counts as none (an empty
+# count would make the test an error, ending the wait as if it were met)
 wait_log() {
 	i=0
-	while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
+	while n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -lt "$3" ]; do
 		i=$((i + 1))
 		[ $i -gt 300 ] && return 1
 		usleep 100000

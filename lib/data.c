@@ -139,7 +139,6 @@ static int open_source(struct erofs_builder *b, const struct erofs_node *n)
 	return fd;
 }
 
-/* after the last byte was read: no more bytes, nothing touched */
 /* a file's content: its source, or for the packed inode the fragments */
 static int open_data(struct data_pass *dp, const struct erofs_node *n)
 {
@@ -151,6 +150,7 @@ static int open_data(struct data_pass *dp, const struct erofs_node *n)
 	return fd < 0 ? -errno : fd;
 }
 
+/* after the last byte was read: no more bytes, nothing touched */
 static int check_unchanged(struct erofs_builder *b, const struct erofs_node *n,
 			   int fd)
 {
@@ -496,23 +496,6 @@ static int reserve_extents(struct z_erofs_file *z, uint32_t more)
 	return 0;
 }
 
-static int write_full(int fd, const uint8_t *buf, size_t len, uint64_t pos)
-{
-	ssize_t ret;
-
-	while (len) {
-		ret = pwrite(fd, buf, len, pos);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret < 0)
-			return -errno;
-		buf += ret;
-		pos += ret;
-		len -= ret;
-	}
-	return 0;
-}
-
 /* appends to the packed inode; the unlinked file is made when first needed */
 static int packed_append(struct data_pass *dp, const uint8_t *buf,
 			 uint32_t len, uint64_t *off)
@@ -534,7 +517,7 @@ static int packed_append(struct data_pass *dp, const uint8_t *buf,
 		}
 		unlink(path);
 	}
-	err = write_full(dp->packed_fd, buf, len, dp->packed_size);
+	err = erofs_pwrite_full(dp->packed_fd, buf, len, dp->packed_size);
 	if (err) {
 		erofs_err(b->msg, "packed inode: cannot write its temporary file: %s",
 			  strerror(-err));
@@ -1078,8 +1061,7 @@ static int add_packed(struct data_pass *dp)
 	n->size = dp->packed_size;
 	n->mtime = o->build_time;
 	n->mtime_nsec = o->build_time_nsec;
-	n->extended = n->size > UINT32_MAX ||
-		      o->inode_policy == EROFS_INODE_FORCE_EXTENDED;
+	n->extended = erofs_node_needs_extended(b, n);
 	/* what the change checks compare against: the temporary file */
 	n->src_dev = st.st_dev;
 	n->src_ino = st.st_ino;

@@ -113,8 +113,8 @@ static int meta_alloc(struct erofs_meta_alloc *a, unsigned int bytes, uint64_t *
 }
 
 
-static bool needs_extended(const struct erofs_builder *b,
-			   const struct erofs_node *n)
+bool erofs_node_needs_extended(const struct erofs_builder *b,
+			       const struct erofs_node *n)
 {
 	const struct erofs_build_options *o = b->opts;
 
@@ -197,7 +197,7 @@ static int shape_node(struct erofs_builder *b, struct erofs_node *n)
 	}
 	if (S_ISDIR(n->mode))
 		n->size = erofs_dir_size(n, b->blksz);
-	n->extended = needs_extended(b, n);
+	n->extended = erofs_node_needs_extended(b, n);
 	choose_compression(b, n);
 	/* a regular file's layout waits until its data has been written */
 	if (!S_ISREG(n->mode))

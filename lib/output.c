@@ -72,29 +72,33 @@ fail:
 	return err;
 }
 
-int erofs_output_pwrite(struct erofs_output *out, const void *buf,
-			size_t len, uint64_t pos)
+int erofs_pwrite_full(int fd, const void *buf, size_t len, uint64_t pos)
 {
 	const char *p = buf;
 	ssize_t ret;
 
 	while (len) {
-		ret = pwrite(out->fd, p, len, pos);
+		ret = pwrite(fd, p, len, pos);
 		if (ret < 0 && errno == EINTR)
 			continue;
-		if (ret <= 0) {
-			int err = ret < 0 ? -errno : -EIO;
-
-			erofs_err(out->msg, "%s: write failed at offset %llu: %s",
-				  out->path, (unsigned long long)pos,
-				  strerror(-err));
-			return err;
-		}
+		if (ret <= 0)
+			return ret < 0 ? -errno : -EIO;
 		p += ret;
 		pos += ret;
 		len -= ret;
 	}
 	return 0;
+}
+
+int erofs_output_pwrite(struct erofs_output *out, const void *buf,
+			size_t len, uint64_t pos)
+{
+	int err = erofs_pwrite_full(out->fd, buf, len, pos);
+
+	if (err)
+		erofs_err(out->msg, "%s: write failed at offset %llu: %s",
+			  out->path, (unsigned long long)pos, strerror(-err));
+	return err;
 }
 
 static bool block_is_zero(const uint8_t *p, size_t len)

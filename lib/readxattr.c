@@ -261,8 +261,7 @@ int erofs_load_xattr_prefixes(struct erofs_image *img)
 	if (!img->prefixes)
 		return -ENOMEM;
 	/* with fragments, the table is the packed inode's content */
-	if ((img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS) &&
-	    img->packed_nid) {
+	if (erofs_has_packed_inode(img)) {
 		err = erofs_packed_inode(img, &pi);
 		if (err)
 			return err;

@@ -155,6 +155,9 @@ int erofs_write_super(struct erofs_builder *b);
 
 /* the in-memory copy of metadata byte @pos */
 uint8_t *erofs_meta_ptr(struct erofs_builder *b, uint64_t pos);
+/* a 64-byte inode: a field overflows the compact one, or the policy says */
+bool erofs_node_needs_extended(const struct erofs_builder *b,
+			       const struct erofs_node *n);
 /* chooses plain or inline for an uncompressed file, directory, symlink */
 void erofs_choose_flat_layout(struct erofs_builder *b, struct erofs_node *n);
 /* bytes from the inode to the end of what follows it in metadata */

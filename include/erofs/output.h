@@ -16,6 +16,9 @@ struct erofs_output {
 	const struct erofs_msg *msg;
 };
 
+/* all of @len bytes at @pos of @fd: 0, or -errno (-EIO if none went) */
+int erofs_pwrite_full(int fd, const void *buf, size_t len, uint64_t pos);
+
 int erofs_output_open(struct erofs_output *out, const struct erofs_msg *msg,
 		      const char *path);
 int erofs_output_pwrite(struct erofs_output *out, const void *buf,

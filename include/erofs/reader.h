@@ -179,7 +179,6 @@ static inline uint64_t erofs_dev_size(const struct erofs_image *img, int dev)
 
 /* --- inodes --- */
 
-
 int erofs_read_inode(struct erofs_image *img, uint64_t nid,
 		     struct erofs_inode_info *vi);
 

@@ -107,8 +107,8 @@ static void parse_super(struct erofs_image *img,
 	img->sb_size = 128 + sb->sb_extslots * EROFS_SB_EXTSLOT_SIZE;
 	img->root_nid = le16_to_cpu(sb->root_nid);
 	img->inos = le64_to_cpu(sb->inos);
-	img->build_time = le64_to_cpu(sb->build_time);
-	img->build_time_nsec = le32_to_cpu(sb->build_time_nsec);
+	img->build_time = le64_to_cpu(sb->epoch);
+	img->build_time_nsec = le32_to_cpu(sb->fixed_nsec);
 	img->blocks = le32_to_cpu(sb->blocks);
 	img->meta_blkaddr = le32_to_cpu(sb->meta_blkaddr);
 	img->xattr_blkaddr = le32_to_cpu(sb->xattr_blkaddr);

@@ -179,7 +179,7 @@ static int check_chunked(struct erofs_image *img, struct erofs_inode_info *vi)
 {
 	uint64_t unit, nchunks, start;
 
-	if (vi->chunkformat & ~EROFS_CHUNK_FORMAT_ALL)
+	if (vi->chunkformat & ~(EROFS_CHUNK_FORMAT_ALL & ~EROFS_CHUNK_FORMAT_48BIT))
 		return erofs_corrupt(img, "nid %llu: unknown chunk format bits 0x%x",
 				     (unsigned long long)vi->nid,
 				     vi->chunkformat);
@@ -218,7 +218,8 @@ static int read_core(struct erofs_image *img, struct erofs_inode_info *vi)
 	if (err)
 		return err;
 	vi->i_format = le16_to_cpu(raw.c.i_format);
-	if (vi->i_format & ~EROFS_I_ALL)
+	/* bit 4 (nlink 1 / dot omitted) is not read yet: refuse, never guess */
+	if (vi->i_format & ~(EROFS_I_ALL & ~(1U << EROFS_I_NLINK_1_BIT)))
 		return erofs_corrupt(img, "nid %llu: unknown i_format bits 0x%x",
 				     (unsigned long long)vi->nid, vi->i_format);
 	vi->extended = (vi->i_format >> EROFS_I_VERSION_BIT) &

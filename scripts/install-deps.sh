@@ -4,8 +4,11 @@
 set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
-	liblz4-dev liblzma-dev uuid-dev libcurl4-openssl-dev zlib1g-dev)
+	liblz4-dev liblzma-dev uuid-dev libcurl4-openssl-dev zlib1g-dev
+	libzstd-dev)
 test_pkgs=(python3 attr acl util-linux erofs-utils time
+	dpkg-dev libdeflate-dev zstd	# erofs-utils 1.8/1.9 built from source
+	skopeo umoci
 	clang libclang-rt-14-dev rsync
 	curl nginx-light docker-registry)	# erofs-fetch: servers on loopback
 bench_pkgs=(squashfs-tools)

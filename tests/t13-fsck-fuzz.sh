@@ -27,7 +27,7 @@ for s in $srcs; do
 		fail "cannot compile $s for the fuzzer"
 done
 "$CLANG" "${cflags[@]}" "$TOP/tests/fuzz/fsck_fuzzer.c" "$T"/*.o -o "$T/fuzzer" \
-	$(pkg-config --libs liblz4 liblzma uuid zlib) -lpthread ||
+	$(pkg-config --libs liblz4 liblzma uuid zlib libzstd) -lpthread ||
 	fail "cannot link the fuzzer"
 
 note "replaying regressions"

@@ -22,6 +22,9 @@
 #define EROFS_FEATURE_COMPAT_SB_CHKSUM		0x00000001
 #define EROFS_FEATURE_COMPAT_MTIME		0x00000002
 #define EROFS_FEATURE_COMPAT_XATTR_FILTER	0x00000004
+#define EROFS_FEATURE_COMPAT_SHARED_EA_IN_METABOX 0x00000008
+#define EROFS_FEATURE_COMPAT_PLAIN_XATTR_PFX	0x00000010	/* prefixes not in the packed inode */
+#define EROFS_FEATURE_COMPAT_ISHARE_XATTRS	0x00000020
 
 /* incompatible features: a reader must refuse an image with unknown ones */
 #define EROFS_FEATURE_INCOMPAT_ZERO_PADDING	0x00000001
@@ -34,26 +37,37 @@
 #define EROFS_FEATURE_INCOMPAT_FRAGMENTS	0x00000020
 #define EROFS_FEATURE_INCOMPAT_DEDUPE		0x00000020
 #define EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES	0x00000040
+#define EROFS_FEATURE_INCOMPAT_48BIT		0x00000080	/* 48-bit block addresses */
+#define EROFS_FEATURE_INCOMPAT_METABOX		0x00000100	/* metadata in an inode */
 
 struct erofs_deviceslot {
 	uint8_t tag[64];		/* content digest naming the device */
 	__le32 blocks;			/* blocks of this device */
 	__le32 mapped_blkaddr;		/* first block in the unified space */
-	uint8_t reserved[56];
+	__le16 blocks_hi;		/* 48BIT: bits 32..47 of blocks */
+	__le16 mapped_blkaddr_hi;	/* 48BIT: of mapped_blkaddr */
+	uint8_t reserved[52];
 };
 #define EROFS_DEVT_SLOT_SIZE	sizeof(struct erofs_deviceslot)
 
-/* 128 bytes at EROFS_SUPER_OFFSET of the primary device */
+/*
+ * 128 bytes at EROFS_SUPER_OFFSET of the primary device, then sb_extslots
+ * 16-byte slots (the first holds metabox_nid), then compression configs.
+ * Compact inodes take their mtime as epoch + i_mtime, fixed_nsec.
+ */
 struct erofs_super_block {
 	__le32 magic;			/*   0 */
 	__le32 checksum;		/*   4: crc32c of the rest of the block */
 	__le32 feature_compat;		/*   8 */
 	uint8_t blkszbits;		/*  12 */
 	uint8_t sb_extslots;		/*  13: 128 + n * 16 bytes */
-	__le16 root_nid;		/*  14 */
+	union {
+		__le16 root_nid;	/*  14 */
+		__le16 blocks_hi;	/*  14: 48BIT, root nid at 112 */
+	};
 	__le64 inos;			/*  16: number of inodes */
-	__le64 build_time;		/*  24: mtime of every compact inode */
-	__le32 build_time_nsec;		/*  32 */
+	__le64 epoch;			/*  24: base of compact inodes' mtime */
+	__le32 fixed_nsec;		/*  32: their nanoseconds */
 	__le32 blocks;			/*  36: size of the primary device */
 	__le32 meta_blkaddr;		/*  40: nid 0 lives here */
 	__le32 xattr_blkaddr;		/*  44: shared xattr ids count from here */
@@ -68,7 +82,17 @@ struct erofs_super_block {
 	__le32 xattr_prefix_start;	/*  92 */
 	__le64 packed_nid;		/*  96 */
 	uint8_t xattr_filter_reserved;	/* 104 */
-	uint8_t reserved2[23];		/* 105 */
+	uint8_t ishare_xattr_prefix_id;	/* 105 */
+	uint8_t reserved[2];		/* 106 */
+	__le32 build_time;		/* 108: image made at epoch + this */
+	__le64 root_nid_8b;		/* 112: 48BIT root nid */
+	__le64 reserved2;		/* 120 */
+};
+
+/* the first extension slot (sb_extslots >= 1) */
+struct erofs_super_block_ext {
+	__le64 metabox_nid;		/* 128: METABOX: the metabox inode */
+	__le64 reserved3;		/* 136 */
 };
 
 /* data layouts, i_format bits 1..3 */
@@ -85,8 +109,11 @@ enum {
 #define EROFS_I_VERSION_MASK		0x01
 #define EROFS_I_DATALAYOUT_BIT		1
 #define EROFS_I_DATALAYOUT_MASK		0x07
-#define EROFS_I_ALL_BIT			4
-#define EROFS_I_ALL			((1 << EROFS_I_ALL_BIT) - 1)
+/* bit 4 means nlink 1 on compact non-directories (i_nb then holds the
+ * high bits of a block number), and no "." entry on directories */
+#define EROFS_I_NLINK_1_BIT		4
+#define EROFS_I_DOT_OMITTED_BIT		4
+#define EROFS_I_ALL			((1 << (EROFS_I_NLINK_1_BIT + 1)) - 1)
 
 #define EROFS_INODE_LAYOUT_COMPACT	0	/* 32-byte inode */
 #define EROFS_INODE_LAYOUT_EXTENDED	1	/* 64-byte inode */
@@ -96,8 +123,10 @@ enum {
 /* chunk-based files: chunk size = block size << (format & BLKBITS_MASK) */
 #define EROFS_CHUNK_FORMAT_BLKBITS_MASK	0x001F
 #define EROFS_CHUNK_FORMAT_INDEXES	0x0020
+#define EROFS_CHUNK_FORMAT_48BIT	0x0040
 #define EROFS_CHUNK_FORMAT_ALL \
-	(EROFS_CHUNK_FORMAT_BLKBITS_MASK | EROFS_CHUNK_FORMAT_INDEXES)
+	(EROFS_CHUNK_FORMAT_BLKBITS_MASK | EROFS_CHUNK_FORMAT_INDEXES | \
+	 EROFS_CHUNK_FORMAT_48BIT)
 
 struct erofs_inode_chunk_info {
 	__le16 format;
@@ -105,8 +134,8 @@ struct erofs_inode_chunk_info {
 };
 
 union erofs_inode_i_u {
-	__le32 compressed_blocks;	/* compressed inodes */
-	__le32 raw_blkaddr;		/* flat inodes */
+	__le32 compressed_blocks;	/* compressed inodes (bits 0..31) */
+	__le32 raw_blkaddr;		/* flat inodes (bits 0..31) */
 	__le32 rdev;			/* device inodes, new_encode_dev() */
 	struct erofs_inode_chunk_info c;	/* chunk-based inodes */
 };
@@ -115,9 +144,13 @@ struct erofs_inode_compact {
 	__le16 i_format;		/*  0 */
 	__le16 i_xattr_icount;		/*  2 */
 	__le16 i_mode;			/*  4 */
-	__le16 i_nlink;			/*  6 */
+	union {				/*  6 */
+		__le16 i_nlink;		/* without EROFS_I_NLINK_1_BIT */
+		__le16 i_blocks_hi;	/* with it: compressed_blocks 32..47 */
+		__le16 i_startblk_hi;	/* with it: raw_blkaddr 32..47 */
+	};
 	__le32 i_size;			/*  8 */
-	__le32 i_reserved;		/* 12 */
+	__le32 i_mtime;			/* 12: seconds after the epoch */
 	union erofs_inode_i_u i_u;	/* 16 */
 	__le32 i_ino;			/* 20: for 32-bit stat() only */
 	__le16 i_uid;			/* 24 */
@@ -129,7 +162,11 @@ struct erofs_inode_extended {
 	__le16 i_format;		/*  0 */
 	__le16 i_xattr_icount;		/*  2 */
 	__le16 i_mode;			/*  4 */
-	__le16 i_reserved;		/*  6 */
+	union {				/*  6 */
+		__le16 i_reserved;
+		__le16 i_blocks_hi;	/* 48BIT: compressed_blocks 32..47 */
+		__le16 i_startblk_hi;	/* 48BIT: raw_blkaddr 32..47 */
+	};
 	__le64 i_size;			/*  8 */
 	union erofs_inode_i_u i_u;	/* 16 */
 	__le32 i_ino;			/* 20 */
@@ -160,6 +197,18 @@ struct erofs_xattr_ibody_header {
 #define EROFS_XATTR_INDEX_LUSTRE		5
 #define EROFS_XATTR_INDEX_SECURITY		6
 #define EROFS_XATTR_LONG_PREFIX			0x80
+#define EROFS_XATTR_LONG_PREFIX_MASK		0x7f
+
+/*
+ * A long prefix record: __le16 length, then base_index and the infix,
+ * padded to 4 bytes.  The records are in the packed inode from byte
+ * xattr_prefix_start * 4, or with PLAIN_XATTR_PFX at that offset of
+ * the primary device.
+ */
+struct erofs_xattr_long_prefix {
+	uint8_t base_index;
+	char infix[];
+};
 
 struct erofs_xattr_entry {
 	uint8_t e_name_len;
@@ -186,10 +235,14 @@ static inline unsigned int erofs_xattr_entry_size(unsigned int name_len,
 #define EROFS_NULL_ADDR		0xFFFFFFFFU	/* a chunk that is a hole */
 
 struct erofs_inode_chunk_index {
-	__le16 advise;
+	__le16 startblk_hi;		/* CHUNK_FORMAT_48BIT: bits 32..47 */
 	__le16 device_id;
 	__le32 blkaddr;
 };
+
+/* METABOX: the nid counts in the metabox inode, not the primary device */
+#define EROFS_DIRENT_NID_METABOX_BIT	63
+#define EROFS_DIRENT_NID_MASK		((1ULL << EROFS_DIRENT_NID_METABOX_BIT) - 1)
 
 /* names of one directory sort bytewise across all of its blocks */
 struct erofs_dirent {
@@ -255,13 +308,24 @@ struct z_erofs_deflate_cfgs {
 	uint8_t reserved[5];
 } __attribute__((packed));
 
-#define Z_EROFS_ADVISE_COMPACTED_2B		0x0001
+struct z_erofs_zstd_cfgs {
+	uint8_t format;			/* 0 */
+	uint8_t windowlog;		/* window log - 10 */
+	uint8_t reserved[4];
+} __attribute__((packed));
+#define Z_EROFS_ZSTD_MAX_DICT_SIZE	Z_EROFS_PCLUSTER_MAX_SIZE
+
+#define Z_EROFS_ADVISE_COMPACTED_2B		0x0001	/* compact indexes */
+#define Z_EROFS_ADVISE_EXTENTS			0x0001	/* full layout: extents */
 #define Z_EROFS_ADVISE_BIG_PCLUSTER_1		0x0002
 #define Z_EROFS_ADVISE_BIG_PCLUSTER_2		0x0004
 #define Z_EROFS_ADVISE_INLINE_PCLUSTER		0x0008
 #define Z_EROFS_ADVISE_INTERLACED_PCLUSTER	0x0010
 #define Z_EROFS_ADVISE_FRAGMENT_PCLUSTER	0x0020
 #define Z_EROFS_FRAGMENT_INODE_BIT		7
+/* with EXTENTS: each record is 4 << ((advise >> 1) & 3) bytes */
+#define Z_EROFS_ADVISE_EXTRECSZ_BIT		1
+#define Z_EROFS_ADVISE_EXTRECSZ_MASK		0x3
 
 /* 8 bytes at the first 8-byte boundary after the inode and its xattrs */
 struct z_erofs_map_header {
@@ -271,10 +335,16 @@ struct z_erofs_map_header {
 			__le16 h_reserved1;
 			__le16 h_idata_size;	/* ztailpacking: inline bytes */
 		};
+		__le32 h_extents_lo;	/* EXTENTS: number of extents */
 	};
 	__le16 h_advise;
-	uint8_t h_algorithmtype;	/* bits 0-3: HEAD1, 4-7: HEAD2 */
-	uint8_t h_clusterbits;		/* bits 0-3: lclusterbits - blkszbits */
+	union {
+		struct {
+			uint8_t h_algorithmtype; /* bits 0-3: HEAD1, 4-7: HEAD2 */
+			uint8_t h_clusterbits;	/* bits 0-3: lclusterbits - blkszbits */
+		};
+		__le16 h_extents_hi;	/* EXTENTS: bits 32..47 of the count */
+	};
 };
 
 enum {
@@ -299,6 +369,25 @@ struct z_erofs_lcluster_index {
 	} di_u;
 };
 
+/*
+ * Extent records (48BIT images, Z_EROFS_ADVISE_EXTENTS): the first
+ * recsize bytes of this, recsize 8 (plen, pstart_lo: one record per
+ * lcluster-sized step), 16 (+ pstart_hi, lstart_lo) or 32.  plen bits
+ * 0..20 are the stored length, bit 27 a partial reference, bits 28..31
+ * the algorithm (Z_EROFS_COMPRESSION_MAX: stored raw).
+ */
+#define Z_EROFS_EXTENT_PLEN_PARTIAL	(1U << 27)
+#define Z_EROFS_EXTENT_PLEN_FMT_BIT	28
+#define Z_EROFS_EXTENT_PLEN_MASK	((Z_EROFS_PCLUSTER_MAX_SIZE << 1) - 1)
+struct z_erofs_extent {
+	__le32 plen;
+	__le32 pstart_lo;
+	__le32 pstart_hi;
+	__le32 lstart_lo;
+	__le32 lstart_hi;
+	uint8_t reserved[12];
+};
+
 /* byte offsets of the index areas, given the end of inode + xattrs */
 #define Z_EROFS_MAP_HEADER_START(end)	(((end) + 7) & ~7ULL)
 #define Z_EROFS_MAP_HEADER_END(end) \
@@ -306,6 +395,9 @@ struct z_erofs_lcluster_index {
 #define Z_EROFS_FULL_INDEX_START(end)	(Z_EROFS_MAP_HEADER_END(end) + 8)
 
 _Static_assert(sizeof(struct erofs_super_block) == 128, "superblock");
+_Static_assert(sizeof(struct erofs_super_block_ext) == 16, "sb ext slot");
+_Static_assert(sizeof(struct z_erofs_extent) == 32, "extent");
+_Static_assert(sizeof(struct z_erofs_zstd_cfgs) == 6, "zstd cfgs");
 _Static_assert(sizeof(struct erofs_inode_compact) == 32, "compact inode");
 _Static_assert(sizeof(struct erofs_inode_extended) == 64, "extended inode");
 _Static_assert(sizeof(struct erofs_xattr_ibody_header) == 12, "xattr hdr");

@@ -1237,8 +1237,13 @@ static int finish_stream(struct tar_reader *r)
 	uint64_t extra;
 	int err;
 
-	free(r->entry);
-	r->entry = strdup("end of archive");
+	char *last = r->entry;
+
+	/* a gzip or xz check fails only here: name what came last */
+	if (asprintf(&r->entry, "end of archive (after %s)",
+		     last ? last : "no entry") < 0)
+		r->entry = NULL;
+	free(last);
 	err = erofs_istream_drain(&r->is, &extra);
 	if (err)
 		return stream_error(r, err, "padding");
@@ -1268,9 +1273,13 @@ static int read_entries(struct tar_reader *r)
 		if (all_zero(blk, sizeof(blk)))
 			return finish_stream(r);
 		if (!checksum_ok(blk)) {
-			erofs_err(r->b->msg, "bad tar header checksum at byte %llu (after %s): not a tar stream, or corrupt",
-				  (unsigned long long)r->entry_pos,
-				  entry_name(r));
+			if (!r->entry)
+				erofs_err(r->b->msg, "%s: not a tar stream (a compressed one needs --ungzip, --unxz or --unzstd)",
+					  r->is.name);
+			else
+				erofs_err(r->b->msg, "bad tar header checksum at byte %llu, after %s: corrupt",
+					  (unsigned long long)r->entry_pos,
+					  entry_name(r));
 			return -EIO;
 		}
 		if (strchr("xgLK", h->typeflag) && h->typeflag)

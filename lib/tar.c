@@ -440,11 +440,21 @@ static int replace_str(char **dst, const char *v, size_t len)
 	return 0;
 }
 
+/* the decimal value of a numeric record, NUL-terminated in @num */
+static int pax_number(const char *v, size_t vlen, char num[32])
+{
+	if (!vlen || vlen >= 32 || memchr(v, '\0', vlen))
+		return -EINVAL;
+	memcpy(num, v, vlen);
+	num[vlen] = '\0';
+	return 0;
+}
+
 /* one "key=value" record; unknown keys are ignored, as POSIX says */
 static int pax_record(struct tar_ext *e, char *key, const char *v,
 		      size_t vlen, bool global)
 {
-	char num[64];
+	char num[32];
 
 	if (!strncmp(key, "SCHILY.xattr.", 13) ||
 	    !strncmp(key, "LIBARCHIVE.xattr.", 17))
@@ -453,30 +463,30 @@ static int pax_record(struct tar_ext *e, char *key, const char *v,
 		e->sparse = true;
 		return 0;
 	}
+	/* a global path, link or size would name no entry in particular */
 	if (!global && !strcmp(key, "path"))
 		return replace_str(&e->path, v, vlen);
 	if (!global && !strcmp(key, "linkpath"))
 		return replace_str(&e->link, v, vlen);
-	if (vlen >= sizeof(num) || memchr(v, '\0', vlen))
-		return strcmp(key, "size") && strcmp(key, "uid") &&
-		       strcmp(key, "gid") && strcmp(key, "mtime") ? 0 : -EINVAL;
-	memcpy(num, v, vlen);
-	num[vlen] = '\0';
 	if (!global && !strcmp(key, "size")) {
 		e->has_size = true;
-		return parse_decimal(num, INT64_MAX, &e->size);
+		return pax_number(v, vlen, num) ?:
+		       parse_decimal(num, INT64_MAX, &e->size);
 	}
 	if (!strcmp(key, "uid")) {
 		e->has_uid = true;
-		return parse_decimal(num, UINT32_MAX, &e->uid);
+		return pax_number(v, vlen, num) ?:
+		       parse_decimal(num, UINT32_MAX, &e->uid);
 	}
 	if (!strcmp(key, "gid")) {
 		e->has_gid = true;
-		return parse_decimal(num, UINT32_MAX, &e->gid);
+		return pax_number(v, vlen, num) ?:
+		       parse_decimal(num, UINT32_MAX, &e->gid);
 	}
 	if (!strcmp(key, "mtime")) {
 		e->has_mtime = true;
-		return parse_pax_time(num, &e->mtime, &e->mtime_nsec);
+		return pax_number(v, vlen, num) ?:
+		       parse_pax_time(num, &e->mtime, &e->mtime_nsec);
 	}
 	return 0;
 }
@@ -1269,7 +1279,8 @@ static int read_entries(struct tar_reader *r)
 			return -EIO;
 		}
 		erofs_progress_update(&r->b->progress, "reading tar (bytes)",
-				      r->is.raw_bytes, r->is.file_size);
+				      erofs_istream_consumed(&r->is),
+				      r->is.file_size);
 		if (all_zero(blk, sizeof(blk)))
 			return finish_stream(r);
 		if (!checksum_ok(blk)) {

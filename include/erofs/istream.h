@@ -65,6 +65,12 @@ int erofs_istream_skip(struct erofs_istream *s, uint64_t len);
 /* reads to the end (checking a compressed stream's trailer) */
 int erofs_istream_drain(struct erofs_istream *s, uint64_t *extra);
 
+/* raw bytes taken from the input so far (for progress against its size) */
+static inline uint64_t erofs_istream_consumed(const struct erofs_istream *s)
+{
+	return s->raw_bytes - (s->in_len - s->in_pos);
+}
+
 const char *erofs_istream_codec_name(enum erofs_istream_codec c);
 
 #endif

@@ -37,7 +37,7 @@ static int builder_init(struct erofs_builder *b,
 	b->msg = msg;
 	b->blksz = 1U << opts->blkszbits;
 	b->src_root = src;
-	b->tar_data_fd = -1;
+	b->tar_data_fd[0] = b->tar_data_fd[1] = -1;
 	b->out = out;
 	b->blob = blob;
 	erofs_progress_init(&b->progress, msg->prog, opts->show_progress);
@@ -151,7 +151,9 @@ int erofs_build_image(const struct erofs_build_options *opts,
 	erofs_file_dedup_exit(&b);
 	erofs_tree_free(&b);
 	free(b.devices);
-	if (b.tar_data_fd >= 0)
-		close(b.tar_data_fd);
+	if (b.tar_data_fd[0] >= 0)
+		close(b.tar_data_fd[0]);
+	if (b.tar_data_fd[1] >= 0)
+		close(b.tar_data_fd[1]);
 	return err;
 }

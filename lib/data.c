@@ -129,7 +129,8 @@ static int open_source(struct erofs_builder *b, const struct erofs_node *n)
 	int fd, err;
 
 	if (n->tar_data) {
-		fd = fcntl(b->tar_data_fd, F_DUPFD_CLOEXEC, 0);
+		fd = fcntl(b->tar_data_fd[n->tar_data - 1], F_DUPFD_CLOEXEC,
+			   0);
 		return fd < 0 ? -errno : fd;
 	}
 	fd = open(n->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
@@ -825,7 +826,7 @@ static bool same_source(struct erofs_builder *b, const struct erofs_node *d,
 	int fd;
 
 	if (d->tar_data)
-		fd = fcntl(b->tar_data_fd, F_DUPFD_CLOEXEC, 0);
+		fd = fcntl(b->tar_data_fd[d->tar_data - 1], F_DUPFD_CLOEXEC, 0);
 	else
 		fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)

@@ -3,8 +3,8 @@
  * Reading a tar stream (a container layer) into the in-memory tree, in
  * place of the directory scan: ustar, GNU long names and links, PAX
  * records (path, linkpath, size, uid, gid, mtime with its fraction,
- * SCHILY.xattr.* and LIBARCHIVE.xattr.*), hardlinks to earlier entries,
- * every file type.  Entries apply as extraction would: a later entry
+ * SCHILY.xattr.* and LIBARCHIVE.xattr.*), GNU sparse files (tarsparse.c),
+ * hardlinks to earlier entries, every file type.  Entries apply as extraction would: a later entry
  * replaces an earlier one of the same name, except that a directory
  * given again only takes the new attributes; parents never given are
  * made as erofs-utils makes them (0755 plus the parent's group and other
@@ -12,7 +12,8 @@
  *
  * Nothing of the stream is kept in memory.  Where a file's data is read
  * from at write time depends on the input:
- *  - a plain tar file that can seek: in place, at its offset in the tar;
+ *  - a plain tar file that can seek: in place, at its offset in the tar
+ *    (a sparse file's, not in one piece, is spooled as below);
  *  - a pipe or a compressed stream (which cannot be read twice): copied
  *    once, as the stream goes by, into an unlinked spool file in $TMPDIR,
  *    data only, headers and padding left out;
@@ -36,56 +37,15 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include "erofs/build.h"
 #include "erofs/erofs_fs.h"
-#include "erofs/istream.h"
-#include "erofs/sha256.h"
+#include "tar_priv.h"
 
-#define TAR_BLOCK		512
 #define TAR_MAX_RECORDS		(16U << 20)	/* PAX or GNU long name data */
 #define TAR_INDEX_BITS		9		/* --tar=i addresses 512 bytes */
 #define WH_PREFIX		".wh."
 #define WH_OPAQUE		".wh..wh..opq"
 #define OVL_OPAQUE		"trusted.overlay.opaque"
 #define OVL_ORIGIN		"trusted.overlay.origin"
-
-struct tar_header {
-	char name[100];
-	char mode[8];
-	char uid[8];
-	char gid[8];
-	char size[12];
-	char mtime[12];
-	char chksum[8];
-	char typeflag;
-	char linkname[100];
-	char magic[6];
-	char version[2];
-	char uname[32];
-	char gname[32];
-	char devmajor[8];
-	char devminor[8];
-	char prefix[155];
-	char pad[12];
-};
-
-struct tar_xattr {
-	char *name;
-	uint8_t *value;
-	size_t len;
-};
-
-/* what extension headers said about the entry that follows them */
-struct tar_ext {
-	char *path, *link;
-	bool has_size, has_uid, has_gid, has_mtime;
-	uint64_t size, uid, gid;
-	int64_t mtime;
-	uint32_t mtime_nsec;
-	struct tar_xattr *xattrs;
-	unsigned int nr_xattrs;
-	bool sparse;
-};
 
 /* a name in a directory, found by hash while entries arrive */
 struct tar_dent {
@@ -99,24 +59,6 @@ struct tar_dkey {
 	unsigned int len;
 };
 
-struct tar_reader {
-	struct erofs_builder *b;
-	const struct erofs_build_options *o;
-	struct erofs_istream is;
-	int fd;
-	bool in_place;			/* data read back from the tar file */
-	int spool_fd;
-	uint64_t spool_size;
-	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
-	struct erofs_hashmap dents;
-	struct erofs_node **made;	/* every node made, reached or not */
-	size_t nr_made, cap_made;
-	struct erofs_node *root;
-	struct tar_ext ext, global;
-	char *entry;			/* the entry being read, for messages */
-	uint64_t entry_pos;		/* where its first header starts */
-};
-
 static void ext_reset(struct tar_ext *e)
 {
 	unsigned int i;
@@ -128,6 +70,7 @@ static void ext_reset(struct tar_ext *e)
 		free(e->xattrs[i].value);
 	}
 	free(e->xattrs);
+	tar_sparse_reset(&e->sparse);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -150,15 +93,15 @@ static int stream_error(struct tar_reader *r, ssize_t ret, const char *what)
 	return -EIO;
 }
 
-static int bad_entry(struct tar_reader *r, int err, const char *why)
+int tar_bad_entry(struct tar_reader *r, int err, const char *why)
 {
 	erofs_err(r->b->msg, "%s (at byte %llu of the tar): %s", entry_name(r),
 		  (unsigned long long)r->entry_pos, why);
 	return err;
 }
 
-static int read_exact(struct tar_reader *r, void *buf, size_t len,
-		      const char *what)
+int tar_read_exact(struct tar_reader *r, void *buf, size_t len,
+		   const char *what)
 {
 	ssize_t n = erofs_istream_read(&r->is, buf, len);
 
@@ -185,8 +128,8 @@ static uint64_t padding(uint64_t size)
  * A numeric field: octal digits between optional spaces and NULs, or
  * base-256 (GNU) when the top bit of the first byte is set.
  */
-static int parse_number(const char *field, size_t len, bool is_signed,
-			int64_t *out)
+int tar_parse_number(const char *field, size_t len, bool is_signed,
+		     int64_t *out)
 {
 	const uint8_t *p = (const uint8_t *)field;
 	uint64_t v = 0;
@@ -233,7 +176,7 @@ static bool checksum_ok(const uint8_t *blk)
 	int64_t ssum = 0, want;
 	unsigned int i;
 
-	if (parse_number(h->chksum, sizeof(h->chksum), false, &want))
+	if (tar_parse_number(h->chksum, sizeof(h->chksum), false, &want))
 		return false;
 	for (i = 0; i < TAR_BLOCK; i++) {
 		bool in_field = i >= offsetof(struct tar_header, chksum) &&
@@ -459,10 +402,9 @@ static int pax_record(struct tar_ext *e, char *key, const char *v,
 	if (!strncmp(key, "SCHILY.xattr.", 13) ||
 	    !strncmp(key, "LIBARCHIVE.xattr.", 17))
 		return pax_xattr(e, key, v, vlen);
-	if (!strncmp(key, "GNU.sparse.", 11)) {
-		e->sparse = true;
-		return 0;
-	}
+	if (!strncmp(key, "GNU.sparse.", 11))
+		return global ? 0 : tar_sparse_record(&e->sparse, key + 11, v,
+						      vlen);
 	/* a global path, link or size would name no entry in particular */
 	if (!global && !strcmp(key, "path"))
 		return replace_str(&e->path, v, vlen);
@@ -507,11 +449,11 @@ static int parse_pax(struct tar_reader *r, char *buf, size_t len, bool global)
 			rlen = rlen * 10 + (buf[i++] - '0');
 		if (i == pos || i >= len || buf[i] != ' ' || rlen > len - pos ||
 		    rlen < i - pos + 3 || buf[pos + rlen - 1] != '\n')
-			return bad_entry(r, -EINVAL, "malformed PAX record");
+			return tar_bad_entry(r, -EINVAL, "malformed PAX record");
 		buf[pos + rlen - 1] = '\0';
 		eq = memchr(buf + i + 1, '=', pos + rlen - 1 - (i + 1));
 		if (!eq)
-			return bad_entry(r, -EINVAL, "PAX record without '='");
+			return tar_bad_entry(r, -EINVAL, "PAX record without '='");
 		*eq = '\0';
 		err = pax_record(e, buf + i + 1, eq + 1,
 				 buf + pos + rlen - 1 - (eq + 1), global);
@@ -535,11 +477,11 @@ static int read_records(struct tar_reader *r, uint64_t size, char **out)
 	int err;
 
 	if (size > TAR_MAX_RECORDS)
-		return bad_entry(r, -EFBIG, "extension header larger than 16 MiB");
+		return tar_bad_entry(r, -EFBIG, "extension header larger than 16 MiB");
 	buf = malloc(size + 1);
 	if (!buf)
 		return -ENOMEM;
-	err = read_exact(r, buf, size, "extension header");
+	err = tar_read_exact(r, buf, size, "extension header");
 	if (!err)
 		err = skip_exact(r, padding(size), "extension header");
 	if (err) {
@@ -689,7 +631,7 @@ static struct erofs_node *walk_parent(struct tar_reader *r, const char *path,
 		if (!d)
 			return NULL;
 		if (!S_ISDIR(d->node->mode)) {
-			*err = bad_entry(r, -ENOTDIR,
+			*err = tar_bad_entry(r, -ENOTDIR,
 					 "a path component is not a directory");
 			return NULL;
 		}
@@ -713,9 +655,9 @@ static int normalise(struct tar_reader *r, char *path)
 		size_t len = end - in;
 
 		if (len == 2 && in[0] == '.' && in[1] == '.')
-			return bad_entry(r, -EINVAL, "path with a \"..\" component");
+			return tar_bad_entry(r, -EINVAL, "path with a \"..\" component");
 		if (len > EROFS_NAME_LEN)
-			return bad_entry(r, -ENAMETOOLONG,
+			return tar_bad_entry(r, -ENAMETOOLONG,
 					 "a name longer than 255 bytes");
 		if (len && !(len == 1 && in[0] == '.')) {
 			if (out != path)
@@ -732,15 +674,6 @@ static int normalise(struct tar_reader *r, char *path)
 /* -------------------------------------------------------------------- */
 /* entries */
 
-struct tar_entry {
-	char *path;
-	char *link;
-	char type;
-	struct stat st;
-	uint64_t size;			/* bytes of data the header declares */
-	bool in_stream;			/* the stream holds them */
-	bool consumed;			/* already read past them */
-};
 
 static bool node_has_xattr(const struct erofs_node *n, uint8_t index,
 			   const char *name)
@@ -842,7 +775,7 @@ static int set_chunks(struct tar_reader *r, struct erofs_node *n,
 		uint64_t blk = (off >> blkbits) + (i << (bits - blkbits));
 
 		if (!hole && blk >= EROFS_NULL_ADDR)
-			return bad_entry(r, -EFBIG,
+			return tar_bad_entry(r, -EFBIG,
 					 "data past 2 TiB of the tar cannot be indexed");
 		n->chunks[i] = hole ? EROFS_NULL_ADDR : blk;
 	}
@@ -853,12 +786,11 @@ static int set_chunks(struct tar_reader *r, struct erofs_node *n,
 	return 0;
 }
 
-/* copies the entry's data, as it streams by, to the end of the spool */
-static int spool_data(struct tar_reader *r, struct erofs_node *n)
+int tar_spool_copy(struct tar_reader *r, uint64_t at, uint64_t len)
 {
 	uint8_t *buf;
 	uint64_t pos;
-	ssize_t len;
+	ssize_t n;
 	int err = 0;
 
 	if (r->spool_fd < 0) {
@@ -867,26 +799,33 @@ static int spool_data(struct tar_reader *r, struct erofs_node *n)
 		if (r->spool_fd < 0)
 			return r->spool_fd;
 	}
-	buf = malloc(1U << 20);
-	if (!buf)
+	buf = len ? malloc(1U << 20) : NULL;
+	if (len && !buf)
 		return -ENOMEM;
-	for (pos = 0; pos < n->size && !err; pos += len) {
-		len = erofs_istream_read(&r->is, buf,
-					 MIN(n->size - pos, (uint64_t)1 << 20));
-		if (len <= 0) {
-			err = stream_error(r, len, "data");
+	for (pos = 0; pos < len && !err; pos += n) {
+		n = erofs_istream_read(&r->is, buf,
+				       MIN(len - pos, (uint64_t)1 << 20));
+		if (n <= 0) {
+			err = stream_error(r, n, "data");
 			break;
 		}
-		err = erofs_pwrite_full(r->spool_fd, buf, len,
-					r->spool_size + pos);
+		err = erofs_pwrite_full(r->spool_fd, buf, n, at + pos);
 		if (err)
 			erofs_err(r->b->msg, "%s: cannot write the spool file: %s",
 				  entry_name(r), strerror(-err));
 	}
 	free(buf);
+	return err;
+}
+
+/* the entry's data, as it streams by, to the end of the spool */
+static int spool_data(struct tar_reader *r, struct erofs_node *n)
+{
+	int err = tar_spool_copy(r, r->spool_size, n->size);
+
 	if (err)
 		return err;
-	n->tar_data = true;
+	n->tar_data = EROFS_TAR_DATA_SPOOL;
 	n->data_off = r->spool_size;
 	r->spool_size += n->size;
 	return 0;
@@ -899,6 +838,8 @@ static int take_data(struct tar_reader *r, struct erofs_node *n,
 	uint64_t off = r->is.pos;
 	int err = 0;
 
+	if (te->sparse)
+		return tar_sparse_take(r, n, te);
 	if (!n->size)
 		return 0;
 	if (r->o->tar_mode == EROFS_TAR_HEADERBALL)
@@ -909,7 +850,7 @@ static int take_data(struct tar_reader *r, struct erofs_node *n,
 	} else if (!r->in_place) {
 		return spool_data(r, n);
 	} else {
-		n->tar_data = true;
+		n->tar_data = EROFS_TAR_DATA_IN_TAR;
 		n->data_off = off;
 	}
 	return err ? err : skip_exact(r, n->size, "data");
@@ -952,7 +893,7 @@ static int aufs_entry(struct tar_reader *r, struct tar_entry *te,
 		return 1;
 	*name += strlen(WH_PREFIX);
 	if (!**name)
-		return bad_entry(r, -EINVAL, "whiteout without a name");
+		return tar_bad_entry(r, -EINVAL, "whiteout without a name");
 	make_whiteout(te);
 	return 0;
 }
@@ -974,10 +915,10 @@ static int apply_hardlink(struct tar_reader *r, struct tar_entry *te,
 	if (tdir)
 		target = lookup(r, tdir, tname, strlen(tname));
 	if (!target)
-		return bad_entry(r, -ENOENT,
+		return tar_bad_entry(r, -ENOENT,
 				 "hardlink to an entry not met before");
 	if (S_ISDIR(target->node->mode))
-		return bad_entry(r, -EISDIR, "hardlink to a directory");
+		return tar_bad_entry(r, -EISDIR, "hardlink to a directory");
 	d = lookup(r, dir, name, strlen(name));
 	if (d) {
 		d->node = target->node;
@@ -997,7 +938,7 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 		return -EINVAL;
 	if (!*te->path) {		/* "./": the root's own attributes */
 		if (!S_ISDIR(te->st.st_mode))
-			return bad_entry(r, -ENOTDIR, "the root is not a directory");
+			return tar_bad_entry(r, -ENOTDIR, "the root is not a directory");
 		fill_node(r, r->root, te);
 		return set_xattrs(r, r->root, te);
 	}
@@ -1060,9 +1001,7 @@ static int entry_mode(struct tar_reader *r, struct tar_entry *te)
 		type = S_IFDIR;
 		break;
 	case '6':	type = S_IFIFO; break;
-	case 'S':
-		return bad_entry(r, -EOPNOTSUPP,
-				 "GNU sparse files are not supported");
+	case 'S':	type = S_IFREG; break;	/* GNU sparse */
 	default:
 		erofs_warn(r->b->msg, "%s: unknown tar entry type '%c', read as a regular file",
 			   entry_name(r), te->type);
@@ -1077,10 +1016,10 @@ static int header_number(struct tar_reader *r, const char *f, size_t len,
 {
 	char why[64];
 
-	if (!parse_number(f, len, is_signed, v))
+	if (!tar_parse_number(f, len, is_signed, v))
 		return 0;
 	snprintf(why, sizeof(why), "bad %s field in the header", what);
-	return bad_entry(r, -EINVAL, why);
+	return tar_bad_entry(r, -EINVAL, why);
 }
 
 /* the entry from the header and the extension records before it */
@@ -1093,7 +1032,15 @@ static int parse_entry(struct tar_reader *r, const struct tar_header *h,
 	int err;
 
 	te->type = h->typeflag;
-	if (x->path) {
+	if (te->type == 'S') {
+		err = tar_sparse_gnu_header(r, (const uint8_t *)h);
+		if (err)
+			return err;
+	}
+	te->sparse = x->sparse.on;
+	if (x->sparse.name) {
+		te->path = strdup(x->sparse.name);
+	} else if (x->path) {
 		te->path = strdup(x->path);
 	} else if (ustar && h->prefix[0]) {
 		char *pre = field_str(h->prefix, sizeof(h->prefix));
@@ -1134,16 +1081,13 @@ static int parse_entry(struct tar_reader *r, const struct tar_header *h,
 	}
 	if (err)
 		return err;
-	if (x->sparse || g->sparse)
-		return bad_entry(r, -EOPNOTSUPP,
-				 "GNU sparse files are not supported");
 	memset(&te->st, 0, sizeof(te->st));
 	te->st.st_mode = mode;
 	te->st.st_uid = x->has_uid ? x->uid : g->has_uid ? g->uid : uid;
 	te->st.st_gid = x->has_gid ? x->gid : g->has_gid ? g->gid : gid;
 	if ((!x->has_uid && !g->has_uid && uid > UINT32_MAX) ||
 	    (!x->has_gid && !g->has_gid && gid > UINT32_MAX))
-		return bad_entry(r, -ERANGE, "uid or gid beyond 32 bits");
+		return tar_bad_entry(r, -ERANGE, "uid or gid beyond 32 bits");
 	te->size = x->has_size ? x->size : (uint64_t)size;
 	if (x->has_mtime) {
 		te->st.st_mtim.tv_sec = x->mtime;
@@ -1155,7 +1099,7 @@ static int parse_entry(struct tar_reader *r, const struct tar_header *h,
 		te->st.st_mtim.tv_sec = mtime;
 	}
 	if (maj > UINT32_MAX || min > UINT32_MAX)
-		return bad_entry(r, -ERANGE, "device number out of range");
+		return tar_bad_entry(r, -ERANGE, "device number out of range");
 	te->st.st_rdev = makedev(maj, min);
 	te->st.st_nlink = 1;
 	err = entry_mode(r, te);
@@ -1165,8 +1109,10 @@ static int parse_entry(struct tar_reader *r, const struct tar_header *h,
 	te->in_stream = te->size &&
 			!(r->o->tar_mode == EROFS_TAR_HEADERBALL &&
 			  S_ISREG(te->st.st_mode));
+	if (te->sparse && !S_ISREG(te->st.st_mode))
+		return tar_bad_entry(r, -EINVAL, "GNU sparse map on a non-file");
 	if (S_ISREG(te->st.st_mode) && te->type != '1')
-		te->st.st_size = te->size;
+		te->st.st_size = te->sparse ? x->sparse.realsize : te->size;
 	return 0;
 }
 
@@ -1362,7 +1308,7 @@ static int index_device(struct tar_reader *r)
 	uint64_t blocks = DIV_ROUND_UP(r->is.pos, 1U << TAR_INDEX_BITS);
 
 	if (blocks > UINT32_MAX)
-		return bad_entry(r, -EFBIG, "tar larger than 2 TiB");
+		return tar_bad_entry(r, -EFBIG, "tar larger than 2 TiB");
 	b->devices = calloc(1, sizeof(*b->devices));
 	if (!b->devices)
 		return -ENOMEM;
@@ -1473,11 +1419,12 @@ int erofs_tar_tree(struct erofs_builder *b)
 	if (!err)
 		err = finish_tree(&r);
 	if (!err && r.in_place) {
-		b->tar_data_fd = fcntl(r.fd, F_DUPFD_CLOEXEC, 0);
-		if (b->tar_data_fd < 0)
+		b->tar_data_fd[0] = fcntl(r.fd, F_DUPFD_CLOEXEC, 0);
+		if (b->tar_data_fd[0] < 0)
 			err = -errno;
-	} else if (!err) {
-		b->tar_data_fd = r.spool_fd;
+	}
+	if (!err) {
+		b->tar_data_fd[1] = r.spool_fd;
 		r.spool_fd = -1;
 	}
 	if (r.spool_fd >= 0)

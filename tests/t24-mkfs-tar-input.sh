@@ -2,7 +2,8 @@
 # The tar reader and the stream decoder on their own, without a reference
 # mkfs: compressed streams in every shape (concatenated gzip members,
 # several zstd frames, xz, a plain tar with --ungzip) give the image the
-# plain tar gives; truncated or corrupt streams and hostile headers (bad
+# plain tar gives; GNU sparse files in all four encodings (erofs-utils
+# reads none) give back the sparse source files; truncated or corrupt streams and hostile headers (bad
 # checksum, "..", a hardlink to nothing, an oversized PAX header, a
 # symlink loop of hardlinks) fail with a message naming the entry, and
 # leave no image.
@@ -74,6 +75,37 @@ must_fail xz-corrupt "xz stream corrupt" --unxz <"$T/badcheck.xz"
 must_fail gz-no-option "--ungzip" <"$T/big.gz"
 head -c 1000000 "$T/big.tar" | must_fail tar-cut "big/text" --ungzip
 head -c 1536 "$T/pax.tar" | must_fail no-end "no end-of-archive"
+
+note "GNU sparse files: old GNU headers, PAX 0.0, 0.1 and 1.0"
+if tar --sparse --version >/dev/null 2>&1; then
+	mkdir -p "$T/sp/d"
+	truncate -s 10M "$T/sp/d/holes"
+	printf head | dd of="$T/sp/d/holes" conv=notrunc status=none
+	printf middle | dd of="$T/sp/d/holes" bs=1 seek=5000000 conv=notrunc status=none
+	printf end | dd of="$T/sp/d/holes" bs=1 seek=$((10 * 1048576 - 3)) conv=notrunc status=none
+	truncate -s 3M "$T/sp/d/allhole"
+	"$PY" -c "
+f = open('$T/sp/d/many', 'wb')
+for i in range(30):
+    f.seek(i * 100000); f.write(b'x%d' % i)
+f.truncate(3100000)"
+	touch -d @1700000000 "$T/sp/d"/* "$T/sp/d"
+	for fmt in gnu posix-0.0 posix-0.1 posix-1.0; do
+		case $fmt in
+		gnu) args=(--format=gnu) ;;
+		*) args=(--format=posix --sparse-version=${fmt#posix-}) ;;
+		esac
+		tar "${args[@]}" --sparse -cf "$T/sparse.tar" -C "$T/sp" d
+		"$MKFS" "${OPTS[@]}" "$T/sparse-$fmt.erofs" <"$T/sparse.tar" ||
+			fail "sparse $fmt: mkfs failed"
+		kernel_mount "$T/sparse-$fmt.erofs" "$T/msp"
+		treecmp "$T/sp/d" "$T/msp/d" || fail "sparse $fmt: files differ"
+		kernel_umount "$T/msp"
+	done
+	must_fail sparse-index "need --tar=f" --tar=i <"$T/sparse.tar"
+else
+	echo "(GNU tar without --sparse: sparse files not tested)"
+fi
 
 note "hostile headers"
 "$PY" - "$T" <<'PYEOF'

@@ -18,6 +18,10 @@ enum erofs_inode_policy {
 	EROFS_INODE_FORCE_EXTENDED,
 };
 
+/* where a tar entry's data is read from at write time */
+#define EROFS_TAR_DATA_IN_TAR	1
+#define EROFS_TAR_DATA_SPOOL	2
+
 enum erofs_tar_mode {
 	EROFS_TAR_NONE,
 	EROFS_TAR_FULL,			/* --tar=f: data stored in the image */
@@ -105,7 +109,8 @@ struct erofs_builder {
 	unsigned int blksz;
 
 	const char *src_root;
-	int tar_data_fd;		/* tar input: where file data is read */
+	/* tar input: file data is in the tar itself or in the spool */
+	int tar_data_fd[EROFS_TAR_DATA_SPOOL];
 	dev_t out_dev;			/* the image itself, if it sits */
 	ino_t out_ino;			/* inside the source tree */
 

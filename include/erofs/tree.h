@@ -63,7 +63,7 @@ struct erofs_node {
 	bool in_blob;			/* its data lives in the blob */
 	uint16_t z_device;		/* rebuilt: device of its pclusters */
 	bool data_ready;		/* chunks refer to existing data */
-	bool tar_data;			/* data at data_off of tar_data_fd */
+	uint8_t tar_data;		/* EROFS_TAR_DATA_*: data at data_off */
 	uint64_t data_off;
 
 	int zspec;			/* -z entry to compress with, or -1 */

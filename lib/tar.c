@@ -762,9 +762,12 @@ static int set_chunks(struct tar_reader *r, struct erofs_node *n,
 		      uint64_t off, bool hole)
 {
 	unsigned int blkbits = r->o->blkszbits;
-	unsigned int bits = MAX(blkbits, erofs_ilog2(n->size - 1) + 1);
+	unsigned int bits = blkbits;
 	uint64_t i;
 
+	/* one chunk for the whole file, as far as the format reaches */
+	if (n->size > (1ULL << blkbits))
+		bits = erofs_ilog2(n->size - 1) + 1;
 	bits = MIN(bits, blkbits + EROFS_CHUNK_FORMAT_BLKBITS_MASK);
 	n->chunkbits = bits;
 	n->nr_chunks = DIV_ROUND_UP(n->size, 1ULL << bits);

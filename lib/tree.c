@@ -56,7 +56,9 @@ static int dentry_cmp(const void *a, const void *b)
 
 void erofs_sort_dents(struct erofs_node *dir)
 {
-	qsort(dir->dents, dir->nr_dents, sizeof(*dir->dents), dentry_cmp);
+	if (dir->nr_dents > 1)	/* an empty directory has no array yet */
+		qsort(dir->dents, dir->nr_dents, sizeof(*dir->dents),
+		      dentry_cmp);
 }
 
 void erofs_node_free(struct erofs_node *n)

@@ -632,7 +632,7 @@ static struct erofs_node *walk_parent(struct tar_reader *r, const char *path,
 			return NULL;
 		if (!S_ISDIR(d->node->mode)) {
 			*err = tar_bad_entry(r, -ENOTDIR,
-					 "a path component is not a directory");
+					     "a path component is not a directory");
 			return NULL;
 		}
 		dir = d->node;
@@ -658,7 +658,7 @@ static int normalise(struct tar_reader *r, char *path)
 			return tar_bad_entry(r, -EINVAL, "path with a \"..\" component");
 		if (len > EROFS_NAME_LEN)
 			return tar_bad_entry(r, -ENAMETOOLONG,
-					 "a name longer than 255 bytes");
+					     "a name longer than 255 bytes");
 		if (len && !(len == 1 && in[0] == '.')) {
 			if (out != path)
 				*out++ = '/';
@@ -779,7 +779,7 @@ static int set_chunks(struct tar_reader *r, struct erofs_node *n,
 
 		if (!hole && blk >= EROFS_NULL_ADDR)
 			return tar_bad_entry(r, -EFBIG,
-					 "data past 2 TiB of the tar cannot be indexed");
+					     "data past 2 TiB of the tar cannot be indexed");
 		n->chunks[i] = hole ? EROFS_NULL_ADDR : blk;
 	}
 	n->datalayout = EROFS_INODE_CHUNK_BASED;
@@ -907,7 +907,7 @@ static int apply_hardlink(struct tar_reader *r, struct tar_entry *te,
 	struct erofs_dentry *d, *target = NULL;
 	struct erofs_node *tdir;
 	const char *tname;
-	int err;
+	int err = 0;
 
 	if (normalise(r, te->link))
 		return -EINVAL;
@@ -919,7 +919,7 @@ static int apply_hardlink(struct tar_reader *r, struct tar_entry *te,
 		target = lookup(r, tdir, tname, strlen(tname));
 	if (!target)
 		return tar_bad_entry(r, -ENOENT,
-				 "hardlink to an entry not met before");
+				     "hardlink to an entry not met before");
 	if (S_ISDIR(target->node->mode))
 		return tar_bad_entry(r, -EISDIR, "hardlink to a directory");
 	d = lookup(r, dir, name, strlen(name));
@@ -1213,11 +1213,13 @@ static int read_entries(struct tar_reader *r)
 {
 	uint8_t blk[TAR_BLOCK];
 	const struct tar_header *h = (const void *)blk;
+	bool extensions = false;
 	ssize_t n;
 	int err;
 
 	for (;;) {
-		if (!r->ext.path && !r->ext.link && !r->ext.nr_xattrs)
+		/* an entry starts at its first extension header */
+		if (!extensions)
 			r->entry_pos = r->is.pos;
 		n = erofs_istream_read(&r->is, blk, sizeof(blk));
 		if (n != sizeof(blk)) {
@@ -1242,7 +1244,8 @@ static int read_entries(struct tar_reader *r)
 					  entry_name(r));
 			return -EIO;
 		}
-		if (strchr("xgLK", h->typeflag) && h->typeflag)
+		extensions = h->typeflag && strchr("xLK", h->typeflag);
+		if (h->typeflag && strchr("xgLK", h->typeflag))
 			err = do_extension(r, h);
 		else if (h->typeflag && strchr("VNM", h->typeflag))
 			err = skip_header_data(r, h);

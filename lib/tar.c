@@ -266,7 +266,8 @@ static int url_decode(char *s)
 		if (*s == '%') {
 			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
 
-			if (lo < 0)
+			/* a NUL would cut the name short */
+			if (lo < 0 || !(hi | lo))
 				return -EINVAL;
 			*out++ = hi << 4 | lo;
 			s += 2;

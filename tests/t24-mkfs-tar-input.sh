@@ -3,11 +3,11 @@
 # mkfs: compressed streams in every shape (concatenated gzip members,
 # several zstd frames, xz, a plain tar with --ungzip) give the image the
 # plain tar gives; GNU sparse files in all four encodings (erofs-utils
-# reads none) give back the sparse source files; truncated or corrupt streams and hostile headers (bad
-# checksum, "..", a hardlink to nothing, an oversized PAX header, a
-# name over 255 bytes) fail with a message naming the entry, and
-# leave no image; randomly mutated tars never crash mkfs, and what it
-# accepts fsck.erofs finds clean.
+# reads none) give back the sparse source files; truncated or corrupt
+# streams and hostile headers (bad checksum, "..", a hardlink to nothing,
+# an oversized PAX header, a name over 255 bytes) fail with a message
+# naming the entry and leave no image; randomly mutated tars never crash
+# mkfs, and what it accepts fsck.erofs finds clean.
 . "$(dirname "$0")/lib.sh"
 require_mount
 

@@ -42,6 +42,11 @@ cat "$T/pax.tar" | same_as_plain pipe
 "$MKFS" "${OPTS[@]}" "$T/file.erofs" "$T/pax.tar" </dev/null || fail "tar as SOURCE"
 kernel_mount "$T/file.erofs" "$T/file"
 treecmp "$T/ref" "$T/file" || fail "tar as SOURCE: differs from the plain tar's image"
+# read in place or spooled from a pipe, on any number of threads: one image
+cmp -s "$T/file.erofs" "$T/pipe.erofs" || fail "in place and spooled builds differ"
+"$MKFS" "${OPTS[@]}" -zlz4hc --workers=1 "$T/w1.erofs" "$T/pax.tar" || fail "-zlz4hc"
+cat "$T/pax.tar" | "$MKFS" "${OPTS[@]}" -zlz4hc --workers=3 "$T/w3.erofs" || fail "-zlz4hc"
+cmp -s "$T/w1.erofs" "$T/w3.erofs" || fail "the image depends on the input path or the threads"
 
 # must_fail NAME PATTERN MKFS_ARGS...  (input on stdin)
 must_fail() {

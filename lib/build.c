@@ -37,6 +37,7 @@ static int builder_init(struct erofs_builder *b,
 	b->msg = msg;
 	b->blksz = 1U << opts->blkszbits;
 	b->src_root = src;
+	b->tar_data_fd[0] = b->tar_data_fd[1] = -1;
 	b->out = out;
 	b->blob = blob;
 	erofs_progress_init(&b->progress, msg->prog, opts->show_progress);
@@ -119,7 +120,12 @@ int erofs_build_image(const struct erofs_build_options *opts,
 	err = builder_init(&b, opts, msg, src, out, blob);
 	if (err)
 		return err;
-	err = opts->nr_layers ? erofs_rebuild_tree(&b) : erofs_scan_tree(&b);
+	if (opts->nr_layers)
+		err = erofs_rebuild_tree(&b);
+	else if (opts->tar_mode)
+		err = erofs_tar_tree(&b);
+	else
+		err = erofs_scan_tree(&b);
 	if (!err)
 		err = erofs_layout_prepare(&b);
 	if (!err)
@@ -145,5 +151,9 @@ int erofs_build_image(const struct erofs_build_options *opts,
 	erofs_file_dedup_exit(&b);
 	erofs_tree_free(&b);
 	free(b.devices);
+	if (b.tar_data_fd[0] >= 0)
+		close(b.tar_data_fd[0]);
+	if (b.tar_data_fd[1] >= 0)
+		close(b.tar_data_fd[1]);
 	return err;
 }

@@ -101,8 +101,12 @@ static int read_exact(struct erofs_builder *b, const struct erofs_node *n,
 		      int fd, uint8_t *buf, size_t len, uint64_t pos)
 {
 	size_t got;
-	int err = pread_full(fd, buf, len, pos, &got);
+	int err;
 
+	/* a tar's file data lies within the tar (or its spool) */
+	if (n->tar_data)
+		pos += n->data_off;
+	err = pread_full(fd, buf, len, pos, &got);
 	if (err) {
 		erofs_err(b->msg, "%s: read failed: %s", n->path,
 			  strerror(-err));
@@ -124,6 +128,11 @@ static int open_source(struct erofs_builder *b, const struct erofs_node *n)
 	struct stat st;
 	int fd, err;
 
+	if (n->tar_data) {
+		fd = fcntl(b->tar_data_fd[n->tar_data - 1], F_DUPFD_CLOEXEC,
+			   0);
+		return fd < 0 ? -errno : fd;
+	}
 	fd = open(n->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
@@ -158,6 +167,8 @@ static int check_unchanged(struct erofs_builder *b, const struct erofs_node *n,
 	uint8_t byte;
 	size_t got;
 
+	if (n->tar_data)	/* read once from a stream that cannot change */
+		return 0;
 	if (pread_full(fd, &byte, 1, n->size, &got) || got ||
 	    fstat(fd, &st) || !same_file(n, &st))
 		return changed(b, n);
@@ -501,21 +512,13 @@ static int packed_append(struct data_pass *dp, const uint8_t *buf,
 			 uint32_t len, uint64_t *off)
 {
 	struct erofs_builder *b = dp->b;
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
 	int err;
 
 	if (dp->packed_fd < 0) {
-		snprintf(path, sizeof(path), "%s/erofs-packed.XXXXXX",
-			 dir && *dir ? dir : "/tmp");
-		dp->packed_fd = mkostemp(path, O_CLOEXEC);
-		if (dp->packed_fd < 0) {
-			err = -errno;
-			erofs_err(b->msg, "%s: cannot create the packed inode's temporary file: %s",
-				  path, strerror(-err));
-			return err;
-		}
-		unlink(path);
+		dp->packed_fd = erofs_tmpfile(b->msg,
+					      "the packed inode's temporary file");
+		if (dp->packed_fd < 0)
+			return dp->packed_fd;
 	}
 	err = erofs_pwrite_full(dp->packed_fd, buf, len, dp->packed_size);
 	if (err) {
@@ -813,20 +816,25 @@ static int add_other(struct data_pass *dp, struct erofs_node *n)
 }
 
 /* does @d's source still hold exactly @buf (its size)? */
-static bool same_source(const struct erofs_node *d, const uint8_t *buf)
+static bool same_source(struct erofs_builder *b, const struct erofs_node *d,
+			const uint8_t *buf)
 {
+	uint64_t pos, base = d->tar_data ? d->data_off : 0;
 	uint8_t chunk[65536];
-	uint64_t pos;
 	size_t got, len;
 	bool same = true;
 	int fd;
 
-	fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (d->tar_data)
+		fd = fcntl(b->tar_data_fd[d->tar_data - 1], F_DUPFD_CLOEXEC, 0);
+	else
+		fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	for (pos = 0; same && pos < d->size; pos += len) {
 		len = MIN(d->size - pos, sizeof(chunk));
-		same = !pread_full(fd, chunk, len, pos, &got) && got == len &&
+		same = !pread_full(fd, chunk, len, base + pos, &got) &&
+		       got == len &&
 		       !memcmp(chunk, buf + pos, len);
 	}
 	close(fd);
@@ -854,7 +862,7 @@ static struct erofs_node *find_dup(struct data_pass *dp, struct erofs_node *n,
 		*err = erofs_file_dedup_add(b, &k, n);
 		return NULL;
 	}
-	return same_source(d, buf) ? d : NULL;
+	return same_source(b, d, buf) ? d : NULL;
 }
 
 /* a duplicate waits in the queue for the file it equals to be written */

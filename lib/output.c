@@ -90,6 +90,25 @@ int erofs_pwrite_full(int fd, const void *buf, size_t len, uint64_t pos)
 	return 0;
 }
 
+int erofs_tmpfile(const struct erofs_msg *msg, const char *what)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/erofs-tmp.XXXXXX",
+		 dir && *dir ? dir : "/tmp");
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		erofs_err(msg, "%s: cannot create %s: %s", path, what,
+			  strerror(errno));
+		return err;
+	}
+	unlink(path);
+	return fd;
+}
+
 int erofs_output_pwrite(struct erofs_output *out, const void *buf,
 			size_t len, uint64_t pos)
 {

@@ -715,61 +715,6 @@ out:
 	return err;
 }
 
-static int add_dots(struct erofs_node *dir)
-{
-	struct dent_list l = { dir->dents, dir->nr_dents, dir->nr_dents };
-	int err;
-
-	err = push(&l, ".", 1, dir, true);
-	if (!err)
-		err = push(&l, "..", 2, dir->parent, true);
-	dir->dents = l.d;
-	dir->nr_dents = l.n;
-	if (!err)
-		erofs_sort_dents(dir);
-	return err;
-}
-
-/*
- * The merged tree in breadth-first order, as a scan would give it: inode
- * numbers, parents and link counts from what is reachable.
- */
-static int order_tree(struct rebuild *r, struct erofs_node *root)
-{
-	struct erofs_builder *b = r->b;
-	size_t i;
-	unsigned int j;
-	int err;
-
-	root->parent = root;
-	err = erofs_add_node(b, root);
-	for (i = 0; i < b->nr_nodes && !err; i++) {
-		struct erofs_node *dir = b->nodes[i];
-
-		if (!S_ISDIR(dir->mode))
-			continue;
-		dir->nlink = 2;
-		for (j = 0; j < dir->nr_dents && !err; j++) {
-			struct erofs_node *c = dir->dents[j].node;
-
-			if (S_ISDIR(c->mode)) {
-				c->parent = dir;
-				dir->nlink++;
-			} else if (c->ino) {
-				c->nlink++;
-				b->stats.hardlinks++;
-				continue;
-			} else {
-				c->nlink = 1;
-			}
-			err = erofs_add_node(b, c);
-		}
-		if (!err)
-			err = add_dots(dir);
-	}
-	return err;
-}
-
 static void rebuild_exit(struct rebuild *r)
 {
 	size_t i;
@@ -824,7 +769,7 @@ int erofs_rebuild_tree(struct erofs_builder *b)
 	}
 	if (!err) {
 		b->root = root;
-		err = order_tree(&r, root);
+		err = erofs_tree_order(b, root);
 	}
 	if (!err)
 		err = make_devices(&r);

@@ -59,8 +59,8 @@ static int read_symlink(struct erofs_builder *b, struct erofs_node *n,
 	return 0;
 }
 
-static void fill_attrs(struct erofs_builder *b, struct erofs_node *n,
-		       const struct stat *st)
+void erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
+			   const struct stat *st)
 {
 	const struct erofs_build_options *o = b->opts;
 
@@ -102,7 +102,7 @@ static int new_node(struct erofs_builder *b, char *path, const struct stat *st,
 	}
 	n->path = path;
 	n->parent = parent ? parent : n;
-	fill_attrs(b, n, st);
+	erofs_node_fill_attrs(b, n, st);
 	err = erofs_add_node(b, n);
 	if (err) {
 		free(path);
@@ -146,25 +146,6 @@ static bool is_excluded(const struct erofs_builder *b, const char *path)
 		if (!regexec(&o->exclude_regexes[i], rel, 0, NULL, 0))
 			return true;
 	return false;
-}
-
-static int add_dentry(struct erofs_node *dir, const char *name,
-		      unsigned int len, struct erofs_node *child)
-{
-	struct erofs_dentry *d;
-
-	d = realloc(dir->dents, (dir->nr_dents + 1) * sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	dir->dents = d;
-	d += dir->nr_dents;
-	d->name = strndup(name, len);
-	if (!d->name)
-		return -ENOMEM;
-	d->len = len;
-	d->node = child;
-	dir->nr_dents++;
-	return 0;
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -213,7 +194,7 @@ static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
 			free(path);
 			child->nlink++;
 			b->stats.hardlinks++;
-			return add_dentry(dir, name, len, child);
+			return erofs_dir_add(dir, name, len, child);
 		}
 	}
 	err = new_node(b, path, &st, dir, &child);
@@ -221,7 +202,7 @@ static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
 		return err;
 	if (S_ISDIR(st.st_mode))
 		dir->nlink++;
-	return add_dentry(dir, name, len, child);
+	return erofs_dir_add(dir, name, len, child);
 out_free:
 	free(path);
 	return err;
@@ -315,9 +296,9 @@ static int scan_dir(struct erofs_builder *b, struct erofs_node *dir)
 	free_names(names, n);
 	if (err)
 		return err;
-	err = add_dentry(dir, ".", 1, dir);
+	err = erofs_dir_add(dir, ".", 1, dir);
 	if (!err)
-		err = add_dentry(dir, "..", 2, dir->parent);
+		err = erofs_dir_add(dir, "..", 2, dir->parent);
 	if (err)
 		return err;
 	erofs_sort_dents(dir);

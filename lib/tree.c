@@ -56,7 +56,9 @@ static int dentry_cmp(const void *a, const void *b)
 
 void erofs_sort_dents(struct erofs_node *dir)
 {
-	qsort(dir->dents, dir->nr_dents, sizeof(*dir->dents), dentry_cmp);
+	if (dir->nr_dents > 1)	/* an empty directory has no array yet */
+		qsort(dir->dents, dir->nr_dents, sizeof(*dir->dents),
+		      dentry_cmp);
 }
 
 void erofs_node_free(struct erofs_node *n)
@@ -91,4 +93,67 @@ void erofs_tree_free(struct erofs_builder *b)
 	b->root = NULL;
 	erofs_hashmap_exit(&b->hardlinks);
 	erofs_xattr_table_exit(&b->xattrs);
+}
+
+int erofs_dir_add(struct erofs_node *dir, const char *name, unsigned int len,
+		  struct erofs_node *node)
+{
+	struct erofs_dentry *d;
+
+	d = realloc(dir->dents, (dir->nr_dents + 1) * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	dir->dents = d;
+	d[dir->nr_dents].name = strndup(name, len);
+	if (!d[dir->nr_dents].name)
+		return -ENOMEM;
+	d[dir->nr_dents].len = len;
+	d[dir->nr_dents].node = node;
+	dir->nr_dents++;
+	return 0;
+}
+
+/*
+ * A tree assembled from several sources (layers, tar entries) in
+ * breadth-first order, as a scan would give it: inode numbers, parents
+ * and link counts from what is reachable, "." and ".." added, entries
+ * in lookup order.  Nodes never reached keep ino 0.
+ */
+int erofs_tree_order(struct erofs_builder *b, struct erofs_node *root)
+{
+	size_t i;
+	unsigned int j;
+	int err;
+
+	root->parent = root;
+	err = erofs_add_node(b, root);
+	for (i = 0; i < b->nr_nodes && !err; i++) {
+		struct erofs_node *dir = b->nodes[i];
+
+		if (!S_ISDIR(dir->mode))
+			continue;
+		dir->nlink = 2;
+		for (j = 0; j < dir->nr_dents && !err; j++) {
+			struct erofs_node *c = dir->dents[j].node;
+
+			if (S_ISDIR(c->mode)) {
+				c->parent = dir;
+				dir->nlink++;
+			} else if (c->ino) {
+				c->nlink++;
+				b->stats.hardlinks++;
+				continue;
+			} else {
+				c->nlink = 1;
+			}
+			err = erofs_add_node(b, c);
+		}
+		if (!err)
+			err = erofs_dir_add(dir, ".", 1, dir);
+		if (!err)
+			err = erofs_dir_add(dir, "..", 2, dir->parent);
+		if (!err)
+			erofs_sort_dents(dir);
+	}
+	return err;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/istream.h"
 #include "erofs/sha256.h"
 #include "erofs/util.h"
 
@@ -30,6 +31,7 @@ struct mkfs_cfg {
 	uint64_t chunk_bytes;		/* --chunksize, likewise */
 	const char *manifest_path;
 	char layers_label[32];		/* "N layer images" */
+	bool blksz_given;
 };
 
 /* the temporary image and blob, for the signal handler to remove */
@@ -39,6 +41,7 @@ static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE_DIR\n"
 "       " PROG " [OPTIONS] IMAGE LAYER_IMAGE...\n"
+"       " PROG " --tar[=f|i|headerball] [OPTIONS] IMAGE [TAR]\n"
 "Build an EROFS image IMAGE from the directory SOURCE_DIR, or (rebuild\n"
 "mode) over existing EROFS images merged as overlay layers, the first\n"
 "lowest: IMAGE holds only metadata and refers to the layers' data where\n"
@@ -46,6 +49,7 @@ static void usage(FILE *f)
 "Rebuild mode refers to chunk-based, block-aligned or compressed files\n"
 "(layers built with --chunksize) and takes neither -z, --chunksize,\n"
 "--blobdev nor exclusions.\n"
+"With --tar, the tree is a tar stream's (TAR, or standard input).\n"
 "\n"
 "  -b SIZE               block size: a power of two from 512 to 65536 (default 4096)\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
@@ -94,6 +98,22 @@ static void usage(FILE *f)
 "  --blobdev=FILE        put file data in the blob FILE, metadata in IMAGE; the\n"
 "                        image names the blob by its sha256 (needs --chunksize)\n"
 "  --manifest=FILE       write the image's and blob's digests as JSON to FILE\n"
+"  --tar=f               build from a tar stream (ustar, GNU, PAX): file data\n"
+"                        stored in the image, with every option above\n"
+"  --tar=i               metadata only: file data addressed in place in the tar,\n"
+"                        which becomes the image's extra device (512-byte\n"
+"                        blocks, tagged with its sha256); append the tar to the\n"
+"                        image, or attach it as -o device=\n"
+"  --tar=headerball      a stream of tar headers without data: files read as\n"
+"                        zeroes\n"
+"  --aufs                tar: .wh.NAME entries become overlayfs whiteouts and\n"
+"                        .wh..wh..opq marks its directory opaque\n"
+"  --ovlfs-strip[=0|1]   tar: leave whiteouts and overlayfs xattrs out\n"
+"  --ungzip[=FILE]       tar: the stream may be gzip-compressed (also xz, zstd,\n"
+"  --unxz[=FILE]         recognised by magic); FILE keeps the raw stream\n"
+"  --unzstd[=FILE]\n"
+"  --sort=none           tar: accepted for erofs-utils' callers; the layout is\n"
+"                        always the one of the sorted tree\n"
 "  --quiet               print errors only\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n", f);
@@ -116,6 +136,13 @@ enum {
 	OPT_CHUNKSIZE,
 	OPT_BLOBDEV,
 	OPT_MANIFEST,
+	OPT_TAR,
+	OPT_AUFS,
+	OPT_OVLFS_STRIP,
+	OPT_UNGZIP,
+	OPT_UNXZ,
+	OPT_UNZSTD,
+	OPT_SORT,
 };
 
 static const struct option long_options[] = {
@@ -135,6 +162,13 @@ static const struct option long_options[] = {
 	{ "chunksize", required_argument, NULL, OPT_CHUNKSIZE },
 	{ "blobdev", required_argument, NULL, OPT_BLOBDEV },
 	{ "manifest", required_argument, NULL, OPT_MANIFEST },
+	{ "tar", optional_argument, NULL, OPT_TAR },
+	{ "aufs", no_argument, NULL, OPT_AUFS },
+	{ "ovlfs-strip", optional_argument, NULL, OPT_OVLFS_STRIP },
+	{ "ungzip", optional_argument, NULL, OPT_UNGZIP },
+	{ "unxz", optional_argument, NULL, OPT_UNXZ },
+	{ "unzstd", optional_argument, NULL, OPT_UNZSTD },
+	{ "sort", required_argument, NULL, OPT_SORT },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -284,12 +318,61 @@ static int parse_id(struct mkfs_cfg *c, const char *opt, const char *arg,
 	return 0;
 }
 
+static int parse_tar_mode(struct mkfs_cfg *c, const char *arg)
+{
+	if (!arg || !strcmp(arg, "f"))
+		c->opts.tar_mode = EROFS_TAR_FULL;
+	else if (!strcmp(arg, "i") || !strcmp(arg, "0"))
+		c->opts.tar_mode = EROFS_TAR_INDEX;
+	else if (!strcmp(arg, "headerball"))
+		c->opts.tar_mode = EROFS_TAR_HEADERBALL;
+	else
+		return bad_arg(c, "--tar", arg, "must be f, i or headerball");
+	return 0;
+}
+
+/* any of them lets every codec be recognised; FILE keeps the raw bytes */
+static int parse_decoder(struct mkfs_cfg *c, const char *arg)
+{
+	c->opts.tar_codecs = EROFS_ISTREAM_GZIP | EROFS_ISTREAM_XZ |
+			     EROFS_ISTREAM_ZSTD;
+	if (arg && *arg)
+		c->opts.tar_raw_copy = arg;
+	return 0;
+}
+
+static int parse_tar_option(struct mkfs_cfg *c, int opt, char *arg)
+{
+	switch (opt) {
+	case OPT_TAR:
+		return parse_tar_mode(c, arg);
+	case OPT_AUFS:
+		c->opts.aufs = true;
+		return 0;
+	case OPT_OVLFS_STRIP:
+		if (arg && strcmp(arg, "0") && strcmp(arg, "1"))
+			return bad_arg(c, "--ovlfs-strip", arg, "must be 0 or 1");
+		c->opts.ovlfs_strip = !arg || !strcmp(arg, "1");
+		return 0;
+	case OPT_UNGZIP:
+	case OPT_UNXZ:
+	case OPT_UNZSTD:
+		return parse_decoder(c, arg);
+	case OPT_SORT:
+		if (strcmp(arg, "none") && strcmp(arg, "path"))
+			return bad_arg(c, "--sort", arg, "must be none or path");
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 {
 	long long v;
 
 	switch (opt) {
 	case 'b':
+		c->blksz_given = true;
 		return parse_blocksize(c, arg);
 	case 'd':
 		if (erofs_parse_long(arg, 0, 9, &v))
@@ -382,7 +465,7 @@ static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 		c->msg.level = EROFS_MSG_ERR;
 		return 0;
 	}
-	return -EINVAL;
+	return parse_tar_option(c, opt, arg);
 }
 
 /* -T, else $SOURCE_DATE_EPOCH, else now */
@@ -492,7 +575,8 @@ static int finish_chunks(struct mkfs_cfg *c)
 		/* chunks on another device need the device id of indexes */
 		c->opts.chunk_indexes = true;
 	}
-	if (c->opts.chunk_indexes && !c->chunk_bytes && !c->opts.nr_layers)
+	if (c->opts.chunk_indexes && !c->chunk_bytes && !c->opts.nr_layers &&
+	    c->opts.tar_mode != EROFS_TAR_INDEX)
 		return bad_arg(c, "-E", "force-chunk-indexes",
 			       "needs --chunksize");
 	return 0;
@@ -556,6 +640,43 @@ static int finish_sources(struct mkfs_cfg *c, int n, char **srcs)
 	return 0;
 }
 
+/* a tar stream: a file or standard input, and what its modes allow */
+static int finish_tar(struct mkfs_cfg *c, int n, char **srcs)
+{
+	struct erofs_build_options *o = &c->opts;
+
+	if (n > 1) {
+		erofs_err(&c->msg, "--tar takes one tar file, or none for standard input");
+		return -EINVAL;
+	}
+	o->tar_path = n ? srcs[0] : NULL;
+	c->source = n ? srcs[0] : "standard input";
+	if (o->nr_exclude_paths || o->nr_exclude_regexes) {
+		erofs_err(&c->msg, "--exclude-path and --exclude-regex apply to directories, not --tar");
+		return -EINVAL;
+	}
+	if (o->tar_mode == EROFS_TAR_FULL)
+		return 0;
+	if (o->compress.nr_specs || c->chunk_bytes || o->blob_path) {
+		erofs_warn(&c->msg, "--tar=%s stores no file data: -z, --chunksize and --blobdev do not apply",
+			   o->tar_mode == EROFS_TAR_INDEX ? "i" : "headerball");
+		o->compress.nr_specs = 0;
+		c->pcluster_bytes = 0;
+		c->hints_path = NULL;
+		o->compress.fragments = false;
+		c->chunk_bytes = 0;
+		o->blob_path = NULL;
+	}
+	if (o->tar_mode == EROFS_TAR_INDEX) {
+		/* data is addressed in 512-byte blocks of the tar */
+		if (c->blksz_given && o->blkszbits != 9)
+			erofs_info(&c->msg, "--tar=i: 512-byte blocks, as the tar's");
+		o->blkszbits = 9;
+		o->chunk_indexes = true;	/* the tar is device 1 */
+	}
+	return 0;
+}
+
 static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 {
 	int opt, err;
@@ -581,13 +702,17 @@ static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 		if (err)
 			return err;
 	}
-	if (argc - optind < 2) {
+	if (argc - optind < 2 - !!c->opts.tar_mode) {
 		erofs_err(&c->msg, "expected IMAGE and SOURCE_DIR (see --help)");
 		return -EINVAL;
 	}
 	c->image = argv[optind];
-	c->source = argv[optind + 1];
-	err = finish_sources(c, argc - optind - 1, argv + optind + 1);
+	if (c->opts.tar_mode) {
+		err = finish_tar(c, argc - optind - 1, argv + optind + 1);
+	} else {
+		c->source = argv[optind + 1];
+		err = finish_sources(c, argc - optind - 1, argv + optind + 1);
+	}
 	if (!err)
 		err = finish_compression(c);
 	if (!err)

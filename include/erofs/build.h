@@ -4,6 +4,7 @@
 #define EROFS_BUILD_H
 
 #include <regex.h>
+#include <sys/stat.h>
 #include "erofs/compress.h"
 #include "erofs/hashmap.h"
 #include "erofs/output.h"
@@ -15,6 +16,17 @@ enum erofs_inode_policy {
 	EROFS_INODE_AUTO,		/* compact where it loses nothing */
 	EROFS_INODE_FORCE_COMPACT,	/* compact unless a field overflows */
 	EROFS_INODE_FORCE_EXTENDED,
+};
+
+/* where a tar entry's data is read from at write time */
+#define EROFS_TAR_DATA_IN_TAR	1
+#define EROFS_TAR_DATA_SPOOL	2
+
+enum erofs_tar_mode {
+	EROFS_TAR_NONE,
+	EROFS_TAR_FULL,			/* --tar=f: data stored in the image */
+	EROFS_TAR_INDEX,		/* --tar=i: data addressed in the tar */
+	EROFS_TAR_HEADERBALL,		/* headers only, files read as zeroes */
 };
 
 struct erofs_build_options {
@@ -50,6 +62,14 @@ struct erofs_build_options {
 	/* rebuild mode: the tree and data of existing images, merged */
 	char **layers;
 	unsigned int nr_layers;
+
+	/* tar input (--tar): the tree is a tar stream's, not a directory's */
+	enum erofs_tar_mode tar_mode;
+	const char *tar_path;		/* NULL: standard input */
+	unsigned int tar_codecs;	/* EROFS_ISTREAM_*: decoded if seen */
+	const char *tar_raw_copy;	/* keeps the raw (compressed) stream */
+	bool aufs;			/* .wh. entries are overlay whiteouts */
+	bool ovlfs_strip;		/* no whiteouts or overlay xattrs */
 
 	bool show_progress;
 };
@@ -89,6 +109,8 @@ struct erofs_builder {
 	unsigned int blksz;
 
 	const char *src_root;
+	/* tar input: file data is in the tar itself or in the spool */
+	int tar_data_fd[EROFS_TAR_DATA_SPOOL];
 	dev_t out_dev;			/* the image itself, if it sits */
 	ino_t out_ino;			/* inside the source tree */
 
@@ -147,6 +169,8 @@ int erofs_build_image(const struct erofs_build_options *opts,
 int erofs_scan_tree(struct erofs_builder *b);
 /* instead of the scan: the merged trees of opts->layers */
 int erofs_rebuild_tree(struct erofs_builder *b);
+/* instead of the scan: the tree of a tar stream (opts->tar_mode) */
+int erofs_tar_tree(struct erofs_builder *b);
 int erofs_layout_prepare(struct erofs_builder *b);
 int erofs_write_data(struct erofs_builder *b);
 int erofs_layout_metadata(struct erofs_builder *b);
@@ -193,5 +217,13 @@ void erofs_node_free(struct erofs_node *n);
 int erofs_add_node(struct erofs_builder *b, struct erofs_node *n);
 /* in the kernel's lookup order */
 void erofs_sort_dents(struct erofs_node *dir);
+/* appends the entry @name -> @node to @dir (unsorted) */
+int erofs_dir_add(struct erofs_node *dir, const char *name, unsigned int len,
+		  struct erofs_node *node);
+/* numbers a merged tree from @root breadth first; adds . and .. */
+int erofs_tree_order(struct erofs_builder *b, struct erofs_node *root);
+/* a node's attributes from @st, as the options say (-T, --all-root...) */
+void erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
+			   const struct stat *st);
 
 #endif

@@ -19,6 +19,12 @@ struct erofs_output {
 /* all of @len bytes at @pos of @fd: 0, or -errno (-EIO if none went) */
 int erofs_pwrite_full(int fd, const void *buf, size_t len, uint64_t pos);
 
+/*
+ * A scratch file in $TMPDIR (else /tmp), unlinked at once: the space is
+ * given back however the process ends.  @what names it in messages.
+ */
+int erofs_tmpfile(const struct erofs_msg *msg, const char *what);
+
 int erofs_output_open(struct erofs_output *out, const struct erofs_msg *msg,
 		      const char *path);
 int erofs_output_pwrite(struct erofs_output *out, const void *buf,

@@ -63,6 +63,8 @@ struct erofs_node {
 	bool in_blob;			/* its data lives in the blob */
 	uint16_t z_device;		/* rebuilt: device of its pclusters */
 	bool data_ready;		/* chunks refer to existing data */
+	uint8_t tar_data;		/* EROFS_TAR_DATA_*: data at data_off */
+	uint64_t data_off;
 
 	int zspec;			/* -z entry to compress with, or -1 */
 	uint32_t zpclusterblks;		/* its pcluster size in blocks */

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared by the tar reader (tar.c) and its GNU sparse files (tarsparse.c). */
+#ifndef EROFS_TAR_PRIV_H
+#define EROFS_TAR_PRIV_H
+
+#include "erofs/build.h"
+#include "erofs/istream.h"
+#include "erofs/sha256.h"
+
+#define TAR_BLOCK		512
+
+struct tar_header {
+	char name[100];
+	char mode[8];
+	char uid[8];
+	char gid[8];
+	char size[12];
+	char mtime[12];
+	char chksum[8];
+	char typeflag;
+	char linkname[100];
+	char magic[6];
+	char version[2];
+	char uname[32];
+	char gname[32];
+	char devmajor[8];
+	char devminor[8];
+	char prefix[155];
+	char pad[12];
+};
+
+struct tar_xattr {
+	char *name;
+	uint8_t *value;
+	size_t len;
+};
+
+/* a stretch of a sparse file's data; the rest reads as zeros */
+struct tar_seg {
+	uint64_t off, len;
+};
+
+/* GNU sparse: old 'S' headers, PAX formats 0.0, 0.1 and 1.0 */
+struct tar_sparse {
+	bool on;
+	unsigned int major;		/* 1: the map opens the data */
+	bool has_realsize;
+	uint64_t realsize;		/* the file's size */
+	char *name;			/* its real name (0.1, 1.0) */
+	struct tar_seg *segs;
+	unsigned int nr_segs, cap_segs;
+	bool len_pending;		/* 0.0: an offset waits for numbytes */
+};
+
+/* what extension headers said about the entry that follows them */
+struct tar_ext {
+	char *path, *link;
+	bool has_size, has_uid, has_gid, has_mtime;
+	uint64_t size, uid, gid;
+	int64_t mtime;
+	uint32_t mtime_nsec;
+	struct tar_xattr *xattrs;
+	unsigned int nr_xattrs;
+	struct tar_sparse sparse;
+};
+
+struct tar_reader {
+	struct erofs_builder *b;
+	const struct erofs_build_options *o;
+	struct erofs_istream is;
+	int fd;
+	bool in_place;			/* data read back from the tar file */
+	int spool_fd;
+	uint64_t spool_size;
+	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
+	struct erofs_hashmap dents;
+	struct erofs_node **made;	/* every node made, reached or not */
+	size_t nr_made, cap_made;
+	struct erofs_node *root;
+	struct tar_ext ext, global;
+	char *entry;			/* the entry being read, for messages */
+	uint64_t entry_pos;		/* where its first header starts */
+};
+
+struct tar_entry {
+	char *path;
+	char *link;
+	char type;
+	struct stat st;
+	uint64_t size;			/* bytes of data the header declares */
+	bool in_stream;			/* the stream holds them */
+	bool consumed;			/* already read past them */
+	bool sparse;
+};
+
+int tar_bad_entry(struct tar_reader *r, int err, const char *why);
+int tar_read_exact(struct tar_reader *r, void *buf, size_t len,
+		   const char *what);
+int tar_parse_number(const char *field, size_t len, bool is_signed,
+		     int64_t *out);
+/* @len bytes of the stream to the spool at @pos */
+int tar_spool_copy(struct tar_reader *r, uint64_t pos, uint64_t len);
+
+/* a "GNU.sparse.KEY" PAX record, KEY given */
+int tar_sparse_record(struct tar_sparse *sp, const char *key, const char *v,
+		      size_t vlen);
+/* an old GNU 'S' header's map and its extension blocks */
+int tar_sparse_gnu_header(struct tar_reader *r, const uint8_t *blk);
+/* the sparse file's data, holes and all, into the spool */
+int tar_sparse_take(struct tar_reader *r, struct erofs_node *n,
+		    struct tar_entry *te);
+void tar_sparse_reset(struct tar_sparse *sp);
+
+#endif

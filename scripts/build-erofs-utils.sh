@@ -36,8 +36,8 @@ case $version in
 1.8.*) suite=trixie ;;
 *) suite=sid ;;
 esac
-mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null |
-	grep -v security | head -n 1)
+mirror=$(awk '$1 == "URIs:" && $2 !~ /security/ { print $2; exit }' \
+	/etc/apt/sources.list.d/debian.sources 2>/dev/null)
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $0 !~ /security/ { print $2; exit }' \
 	/etc/apt/sources.list 2>/dev/null)
 [ -n "$mirror" ] || cannot "no Debian mirror in the apt configuration"

@@ -51,7 +51,7 @@ fails_clean() {
 		fail "$path: range get into an existing file succeeded"
 	fi
 	cmp "$T/before" "$T/cache.out" || fail "$path: the existing cache file changed"
-	! ls "$T" | grep -q '\.part\.' || fail "$path: temporary file left: $(ls "$T")"
+	! grep -q '\.part\.' <<<"$(ls "$T")" || fail "$path: temporary file left: $(ls "$T")"
 }
 
 note "a healthy path first"

@@ -103,7 +103,7 @@ fi
 cat "$T/err"
 grep -q "interrupted" "$T/err" || fail "no message on SIGINT"
 [ ! -e "$T/int.out" ] || fail "interrupted get left OUT"
-! ls "$T" | grep -q '\.part\.' || fail "interrupted get left a temporary file"
+! grep -q '\.part\.' <<<"$(ls "$T")" || fail "interrupted get left a temporary file"
 note "the library API as the daemon drives it (tests/tools/sourcetest.c)"
 build_sourcetest
 "$SOURCETEST" "dir:$src" blob "$src/blob" || fail "sourcetest on a directory"

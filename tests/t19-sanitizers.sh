@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: alone
+# (builds with every core, then reruns ten tests under ASan: nothing beside it)
 # A second build of the tree with AddressSanitizer and UBSan (configure
 # --enable-sanitizers; any report aborts), kept in $TESTS_OUT/asan so
 # that later runs rebuild only what changed, then the tests that drive

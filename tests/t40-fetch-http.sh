@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: group fetch
+# (servers on loopback ports chosen free: one such test at a time)
 # erofs-fetch get against a real nginx on loopback: whole blobs and ranges
 # byte-exact (holes elsewhere), a server that ignores Range, a redirect,
 # min_fetch widening, parallel requests over reused connections, a second

@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: alone
+# (waits of a fraction of a second against timeouts: nothing beside it)
 # erofs-fetch get against a fault-injecting HTTP server on loopback
 # (tests/tools/faultserver.py): 500s and 503s, connection resets before
 # and during the body, truncated bodies with and without Content-Length,

@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: alone
+# (builds a kernel, boots it under qemu with guest watchdogs: nothing beside it)
 # erofs-fetch against a real kernel: builds (once, cached) a kernel with
 # CACHEFILES_ONDEMAND and EROFS_FS_ONDEMAND from Debian's linux-source-6.12,
 # boots it under qemu (TCG) with a busybox initramfs holding the daemon,

@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: group fetch
+# (servers on loopback ports chosen free: one such test at a time)
 # erofs-fetch daemon without a kernel: the cachefiles message decoder and
 # command encoder (lib/cachefiles.c) against crafted and random messages,
 # the prefetch window policy (fetch/fetchd_window.c), then the daemon's

@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: group fetch
+# (servers on loopback ports chosen free: one such test at a time)
 # erofs-fetch get from a local directory source, the configuration file's
 # errors (each named by file and line), refusing an OUT that cannot be the
 # object's cache file, an interrupted get leaving nothing behind, and the

@@ -20,6 +20,7 @@ export TOP="$top"
 export TESTS_OUT="${TESTS_OUT:-$top/tests/out}"
 mkdir -p "$TESTS_OUT"
 jobs=${TEST_JOBS:-2}
+case $jobs in ''|*[!0-9]*|0) echo "run.sh: TEST_JOBS must be a positive number" >&2; exit 2 ;; esac
 
 names=()
 for t in "$here"/t*.sh; do

@@ -43,8 +43,9 @@ for name in "${names[@]}"; do
 	group_of[$name]=$(sed -n '1,20s/^# run\.sh: group \([^ ]*\).*/\1/p' "$here/$name.sh")
 done
 
-versions=$(cd "$here" && sed -n 's/^[[:space:]]*require_erofs_utils \([0-9][0-9.]*-[0-9]*\).*/\1/p' \
-	"${names[@]/%/.sh}" /dev/null | sort -u)
+# the versions named by require_erofs_utils or a direct call of the script
+versions=$(cd "$here" && grep -ohE '(require_erofs_utils|build-erofs-utils\.sh"?) [0-9][0-9.]*-[0-9]+' \
+	"${names[@]/%/.sh}" /dev/null | sed 's/.* //' | sort -u)
 prebuild=
 if [ -n "$versions" ]; then
 	(

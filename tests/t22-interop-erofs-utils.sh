@@ -157,7 +157,7 @@ fi
 # erofs-utils' -E dedupe stores a pcluster once for data that is not a
 # whole equal file (a prefix, an appended tail); our whole-file dedup
 # alone does not shrink this directory
-rm -f "$T/probe/same/b" "$T/probe/same/hard-too"
+rm -f "$T/probe/same/b" "$T/probe/same/hard-too" "$T/probe.img"
 "$MKFS" --quiet -zlz4hc "$T/probe-nodedupe.img" "$T/probe" >/dev/null 2>&1 || true
 if "$MKFS" --quiet -zlz4hc -Ededupe "$T/probe.img" "$T/probe" >"$T/probe.log" 2>&1 &&
 	[ "$(stat -c %s "$T/probe.img")" -lt "$(stat -c %s "$T/probe-nodedupe.img")" ]; then

@@ -89,7 +89,7 @@ build() {
 	else
 		FAILED[$key]=1
 		failures=$((failures + 1))
-		echo "!!! FAILED: $key: $(grep -v '^Command exited' "$W/err" | head -n 1)" >&2
+		echo "!!! FAILED: $key: $(grep -v -m1 '^Command exited' "$W/err")" >&2
 		rm -f "$img"
 	fi
 }
@@ -159,8 +159,8 @@ nfiles=$(find "$SRC" -xdev -type f | wc -l)
 nentries=$(find "$SRC" -xdev | wc -l)
 bytes=$(du -sb "$SRC" | cut -f1)
 echo "tree: $SRC  files: $nfiles (entries: $nentries)  size: $bytes bytes ($(mib "$bytes") MiB)  runs: $RUNS  nproc: $NPROC  flush: $FLUSH"
-echo "ours: $MKFS_SRC ($("$MKFS" -V 2>&1 | head -n 1), built $(date -r "$MKFS_SRC" '+%F %T'))"
-echo "debian: $DEB ($(dpkg-query -W -f '${Version}' erofs-utils 2>/dev/null || echo '?'))  mksquashfs: $("$SQ" -version 2>&1 | head -n 1)"
+echo "ours: $MKFS_SRC ($("$MKFS" -V 2>&1 | sed -n 1p), built $(date -r "$MKFS_SRC" '+%F %T'))"
+echo "debian: $DEB ($(dpkg-query -W -f '${Version}' erofs-utils 2>/dev/null || echo '?'))  mksquashfs: $("$SQ" -version 2>&1 | sed -n 1p)"
 echo "scratch: $W  open files limit: $(ulimit -n)  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # untimed warm-up: read every byte (tar to /dev/null would skip the data)
@@ -213,7 +213,7 @@ if has 1; then
 fi
 if has 2; then
 	echo
-	echo "== ours vs mksquashfs $("$SQ" -version 2>&1 | head -n 1 | awk '{ print $3 }') (ours lzma vs -comp xz, lz4 vs -comp lz4; -C SIZE vs -b SIZE) =="
+	echo "== ours vs mksquashfs $("$SQ" -version 2>&1 | awk 'NR == 1 { print $3 }') (ours lzma vs -comp xz, lz4 vs -comp lz4; -C SIZE vs -b SIZE) =="
 	printf '%-10s %7s | %9s %9s %6s | %8s %8s %6s | %8s %8s %6s | %5s %5s %5s %5s\n' \
 		ours/sq size ours squash size/ ours1 sq1 time1 oursN sqN timeN \
 		rss1 rssN rsq1 rsqN

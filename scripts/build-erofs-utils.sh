@@ -15,34 +15,41 @@ version=${1:-1.8.6-1}
 cache=${EROFS_UTILS_CACHE:-/var/cache/erofs-utils}
 out="$cache/$version"
 
-if [ -x "$out/mkfs.erofs" ] && [ -x "$out/fsck.erofs" ] && [ -x "$out/dump.erofs" ]; then
+cached() {
+	[ -x "$out/mkfs.erofs" ] && [ -x "$out/fsck.erofs" ] && [ -x "$out/dump.erofs" ] ||
+		return 1
 	echo "build-erofs-utils: cached $out" >&2
 	echo "$out"
-	exit 0
-fi
+}
+cached && exit 0
 cannot() {
 	echo "build-erofs-utils: cannot build $version: $*" >&2
 	exit 2
 }
-for t in gcc make autoreconf pkg-config dpkg-source apt-get; do
+for t in gcc make autoreconf pkg-config dpkg-source apt-get flock; do
 	command -v $t >/dev/null || cannot "'$t' not installed (scripts/install-deps.sh)"
 done
 for h in zstd.h libdeflate.h lz4.h lzma.h uuid/uuid.h zlib.h; do
 	[ -e "/usr/include/$h" ] || cannot "/usr/include/$h missing (scripts/install-deps.sh)"
 done
+mkdir -p "$cache" 2>/dev/null || cannot "cannot create $cache (run as root or set EROFS_UTILS_CACHE)"
+# one build per version at a time: tests running side by side (and the
+# test runner's early start) wait for the first one and take its result
+exec 9>>"$cache/.lock-$version"
+flock 9
+cached && exit 0
 
 # which Debian suite carries this version
 case $version in
 1.8.*) suite=trixie ;;
 *) suite=sid ;;
 esac
-mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null |
-	grep -v security | head -n 1)
+mirror=$(awk '$1 == "URIs:" && $2 !~ /security/ { print $2; exit }' \
+	/etc/apt/sources.list.d/debian.sources 2>/dev/null)
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $0 !~ /security/ { print $2; exit }' \
 	/etc/apt/sources.list 2>/dev/null)
 [ -n "$mirror" ] || cannot "no Debian mirror in the apt configuration"
 
-mkdir -p "$cache"
 work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"

@@ -19,7 +19,7 @@ kernel_pkgs=(bc bison flex libelf-dev libssl-dev cpio linux-source-6.12
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" \
 	"${kernel_pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == *"ok installed" ]] ||
 		missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then

@@ -59,6 +59,28 @@ require_debian_erofs() {
 	[ -x "$DEB_FSCK" ] || skip "Debian's erofs-utils is not installed ($DEB_FSCK)"
 }
 
+# require_erofs_utils VERSION: a current erofs-utils (e.g. 1.8.6-1 from
+# Debian trixie, 1.9.4-1 from sid) built once from Debian's source and
+# cached (scripts/build-erofs-utils.sh; tests/run.sh starts the build
+# early); sets EU_MKFS, EU_FSCK, EU_DUMP and EU_VERSION, or skips with
+# the script's reason when it cannot be had here
+require_erofs_utils() {
+	local dir rc=0
+	dir=$("$TOP/scripts/build-erofs-utils.sh" "$1" 2>"$T/erofs-utils-$1.err") || rc=$?
+	case $rc in
+	0)	;;
+	2)	skip "erofs-utils $1: $(sed -n 's/^build-erofs-utils: cannot build [^:]*: //p' "$T/erofs-utils-$1.err")" ;;
+	*)	tail -n 20 "$T/erofs-utils-$1.err"
+		fail "building erofs-utils $1 failed (exit $rc)" ;;
+	esac
+	dir=${dir##*$'\n'}
+	EU_MKFS="$dir/mkfs.erofs"
+	EU_FSCK="$dir/fsck.erofs"
+	EU_DUMP="$dir/dump.erofs"
+	EU_VERSION=$(cat "$dir/VERSION")
+	note "erofs-utils $EU_VERSION from $dir"
+}
+
 # kernel_mount IMAGE DIR: read-only mount of a file-backed image
 kernel_mount() {
 	mkdir -p "$2"

@@ -32,10 +32,10 @@ kernel_umount "$T/mnt"
 
 note "-L and -U"
 "$MKFS" --quiet -L my-volume -U 0a0b0c0d-1111-2222-3333-444455556666 "$T/l.img" "$T/src"
-"$DEB_DUMP" -s "$T/l.img" | grep -q "UUID: *0a0b0c0d-1111-2222-3333-444455556666" || fail "uuid"
+grep -q "UUID: *0a0b0c0d-1111-2222-3333-444455556666" <<<"$("$DEB_DUMP" -s "$T/l.img")" || fail "uuid"
 [ "$(dd if="$T/l.img" bs=1 skip=$((1024 + 64)) count=9 status=none)" = my-volume ] || fail "label"
 "$MKFS" --quiet -U clear "$T/c.img" "$T/src"
-"$DEB_DUMP" -s "$T/c.img" | grep -q "UUID: *00000000-0000-0000-0000-000000000000" || fail "-U clear"
+grep -q "UUID: *00000000-0000-0000-0000-000000000000" <<<"$("$DEB_DUMP" -s "$T/c.img")" || fail "-U clear"
 
 note "an image written into its own source tree leaves itself out"
 cp -a "$T/src" "$T/self"
@@ -48,8 +48,8 @@ treecmp "$T/self" "$T/mnt" --skip .
 kernel_umount "$T/mnt"
 
 note "--help and --version"
-"$MKFS" --help | grep -q "Usage: mkfs.erofs" || fail "--help"
-"$MKFS" --version | grep -q "mkfs.erofs" || fail "--version"
+grep -q "Usage: mkfs.erofs" <<<"$("$MKFS" --help)" || fail "--help"
+grep -q "mkfs.erofs" <<<"$("$MKFS" --version)" || fail "--version"
 
 note "progress on a terminal only"
 script -qec "'$MKFS' -T 0 '$T/p.img' '$T/src'" /dev/null >"$T/tty.out"

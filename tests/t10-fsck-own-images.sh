@@ -52,7 +52,7 @@ check_variant ztailpacking "" -zlz4hc -C 16384 -E ztailpacking
 check_variant ztailpacking-lzma-512 "" -zlzma -C 8192 -b 512 -E ztailpacking
 
 # chunk-based files and bootstrap + blob, once our mkfs makes them
-if "$MKFS" --help | grep -q -- --chunksize; then
+if grep -q -- --chunksize <<<"$("$MKFS" --help)"; then
 	check_variant chunk4k "" --chunksize=4096
 	check_variant chunk1m-indexes "" --chunksize=1M -E force-chunk-indexes
 	note "bootstrap + blob: the blob is needed and found with --device"

@@ -2,8 +2,10 @@
 # Builds the libFuzzer target tests/fuzz/fsck_fuzzer.c (image open and the
 # whole check) with ASan and UBSan, replays every input in
 # tests/fuzz/regressions/, then fuzzes for FUZZ_SECONDS (default 150) from
-# a seed corpus of small images made by our mkfs.  Any crash, leak,
-# sanitizer report or timeout fails; the input is kept in $TESTS_OUT.
+# a seed corpus of small images made by our mkfs and, when it can be
+# built here, by erofs-utils 1.8.6 and 1.9.4 (every feature they write).
+# Any crash, leak, sanitizer report or timeout fails; the input is kept
+# in $TESTS_OUT.
 . "$(dirname "$0")/lib.sh"
 FUZZ_SECONDS=${FUZZ_SECONDS:-150}
 CLANG=${CLANG:-$(command -v clang-14 || command -v clang || true)}
@@ -70,6 +72,41 @@ head -c 20000 /dev/zero | tr '\0' 'z' >"$T/tree/x/text"
 	"$T/seeds/chunk-indexes.img" "$T/tree"
 if [ -x "$DEB_MKFS" ]; then
 	"$DEB_MKFS" -T 0 --chunksize=4096 "$T/seeds/chunk.img" "$T/tree" >/dev/null 2>&1 || true
+fi
+# seeds of what current erofs-utils writes: zstd, fragments,
+# all-fragments, dedupe, long xattr name prefixes (1.8.6), 48bit,
+# metabox, dot-omitted, plain prefixes, inode digests (1.9.4)
+eu_seed() {
+	local dir=$1 name=$2
+	shift 2
+	"$dir/mkfs.erofs" --quiet -T 0 -U 01234567-89ab-cdef-0123-456789abcdef "$@" \
+		"$T/seeds/$name.img" "$T/tree" >"$T/eu-seed.log" 2>&1 ||
+		fail "erofs-utils $(cat "$dir/VERSION") cannot write seed $name: $(cat "$T/eu-seed.log")"
+}
+cp "$T/tree/x/text" "$T/tree/x/text-again"
+printf 'tail' >>"$T/tree/x/text-again"
+if eu=$("$TOP/scripts/build-erofs-utils.sh" 1.8.6-1 2>"$T/eu.err"); then
+	eu=${eu##*$'\n'}
+	eu_seed "$eu" eu18-zstd -zzstd -C 8192 -b 1024
+	eu_seed "$eu" eu18-fragments -zlz4hc -C 8192 -b 1024 -Efragments
+	eu_seed "$eu" eu18-all-fragments -zlzma -b 1024 -Eall-fragments
+	eu_seed "$eu" eu18-dedupe -zlz4 -C 4096 -b 1024 -Ededupe
+	eu_seed "$eu" eu18-fragments-dedupe -zzstd -b 1024 -Efragments,dedupe
+	eu_seed "$eu" eu18-xattr-prefix -b 1024 -x 1 --xattr-prefix=user.comm \
+		--xattr-prefix=trusted.ow
+else
+	echo "no erofs-utils 1.8.6 seeds: $(sed -n 's/^build-erofs-utils: //p' "$T/eu.err")"
+fi
+if eu=$("$TOP/scripts/build-erofs-utils.sh" 1.9.4-1 2>"$T/eu.err"); then
+	eu=${eu##*$'\n'}
+	eu_seed "$eu" eu19-48bit -zlz4 -b 1024 -E48bit
+	eu_seed "$eu" eu19-metabox -b 1024 -m 4096
+	eu_seed "$eu" eu19-dot-omitted -b 1024 -Edot-omitted
+	eu_seed "$eu" eu19-plain-prefixes -b 1024 -x 1 -Eplain-xattr-prefixes \
+		--xattr-prefix=user.comm
+	eu_seed "$eu" eu19-inode-digest -zlz4 -b 1024 --xattr-inode-digest
+else
+	echo "no erofs-utils 1.9.4 seeds: $(sed -n 's/^build-erofs-utils: //p' "$T/eu.err")"
 fi
 ls -l "$T/seeds"
 

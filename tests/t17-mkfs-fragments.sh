@@ -139,12 +139,12 @@ cmp "$T/w1.img" "$T/w5.img" || fail "--workers 1 and 5 differ"
 
 note "the packed inode: a regular file outside the tree, decoded by fsck"
 nid=$(packed_nid "$T/f.img")
-"$DUMP" --nid="$nid" "$T/f.img" | grep -q 'Type: *regular file' ||
+grep -q 'Type: *regular file' <<<"$("$DUMP" --nid="$nid" "$T/f.img")" ||
 	fail "packed inode nid $nid is not a regular file"
 out=$("$FSCK" "$T/f.img" 2>&1) || fail "fsck: $out"
 # one inode more than the tree has: the packed inode is checked too
 n=$(find "$T/s" | wc -l)
-echo "$out" | grep -q ": clean: $((n + 1)) inodes" ||
+grep -q ": clean: $((n + 1)) inodes" <<<"$out" ||
 	fail "fsck did not check the packed inode: $out (tree has $n)"
 
 note "damage: fragment offsets past the packed inode, packed_nid a directory"
@@ -172,10 +172,10 @@ struct.pack_into('<Q', bad, 1024 + 96, root)
 open(d2, 'wb').write(bad)
 PYEOF
 out=$("$FSCK" "$T/d1.img" 2>&1) && fail "fsck passes a fragment past the packed inode"
-echo "$out" | grep -q "small/$one.*runs past the packed inode" ||
+grep -q "small/$one.*runs past the packed inode" <<<"$out" ||
 	fail "fsck does not say where the bad fragment is: $out"
 out=$("$FSCK" "$T/d2.img" 2>&1) && fail "fsck passes a directory as the packed inode"
-echo "$out" | grep -q "packed inode nid .* is not a regular file" ||
+grep -q "packed inode nid .* is not a regular file" <<<"$out" ||
 	fail "fsck does not name the bad packed inode: $out"
 
 note "bad options and a temporary directory that cannot be written"
@@ -184,6 +184,6 @@ expect_fail "$MKFS" --quiet -z lz4 -E fragments=5000 "$T/o.img" "$T/s"
 [ ! -e "$T/o.img" ] || fail "an image was left after bad options"
 out=$(TMPDIR="$T/nonexistent" "$MKFS" --quiet -z lz4 -E fragments "$T/o.img" "$T/s" 2>&1) &&
 	fail "mkfs succeeded without a temporary directory"
-echo "$out" | grep -q "packed inode's temporary file" || fail "unclear error: $out"
+grep -q "packed inode's temporary file" <<<"$out" || fail "unclear error: $out"
 [ ! -e "$T/o.img" ] || fail "an image was left after a failed build"
 echo "PASS"

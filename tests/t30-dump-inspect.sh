@@ -54,7 +54,7 @@ if [ -x "$DEB_DUMP" ]; then
 		[ -n "$deb" ] && [ "$deb" = "$our" ] || fail "$field: Debian '$deb', ours '$our'"
 	done
 	for f in $(grep "^Filesystem features:" "$T/deb-s.txt" | cut -d: -f2-); do
-		grep "^Filesystem features:" "$T/our-s.txt" | grep -qw -- "$f" ||
+		grep -qw -- "$f" <<<"$(grep "^Filesystem features:" "$T/our-s.txt")" ||
 			fail "feature $f named by Debian is missing"
 	done
 fi
@@ -86,7 +86,7 @@ sb_check "kv == '5.16' and 'device_table' in feats and sb['devices'][0]['blocks'
 sb_check "kv == '6.4' and sb['blocksize'] == 1024" -b 1024
 sb_check "kv == '6.8'" -b 1024 -z lz4
 sb_check "kv is None and sb['blocksize'] == 8192" -b 8192
-"$DUMP" -s --page-size=4096 "$T/v.img" | grep -q "^Oldest Linux that mounts it: *none (8192-byte blocks on 4096-byte pages)" ||
+grep -q "^Oldest Linux that mounts it: *none (8192-byte blocks on 4096-byte pages)" <<<"$("$DUMP" -s --page-size=4096 "$T/v.img")" ||
 	fail "text -s does not say why no kernel mounts 8192-byte blocks"
 
 note "blob image: the device table names the blob, --device attaches it"
@@ -247,7 +247,7 @@ note "fragments: the packed inode in -s, by --nid, and what the kernel reads"
 for img in zf zfl zfb; do
 	packed=$("$PY" -c "import json; print(json.load(open('$T/$img.parse'))['sb']['packed_nid'])")
 	[ "$packed" != None ] || fail "$img: no packed inode in the superblock"
-	"$DUMP" -s "$T/$img.img" | grep -q "^Filesystem packed nid: *$packed$" ||
+	grep -q "^Filesystem packed nid: *$packed$" <<<"$("$DUMP" -s "$T/$img.img")" ||
 		fail "$img: text -s does not give the packed nid $packed"
 	"$DUMP" -s --json "$T/$img.img" | "$PY" -c "
 import json, sys
@@ -271,22 +271,22 @@ for g, w in zip(got, want['extents']):
         (w['la'], w['llen'], kind, w['dev'], w['pa'], w['plen']), (g, w)
 print(len(got), 'extents of the packed inode match')
 PYEOF
-	"$DUMP" --nid="$packed" "$T/$img.img" | grep -q "^Packed inode: *yes" ||
+	grep -q "^Packed inode: *yes" <<<"$("$DUMP" --nid="$packed" "$T/$img.img")" ||
 		fail "$img: the text does not say which inode is the packed one"
 done
 "$DUMP" -s --json "$T/z.img" | "$PY" -c "
 import json, sys
 assert json.load(sys.stdin)['superblock']['packed_nid'] is None" ||
 	fail "a packed_nid without fragments"
-if "$DUMP" -s "$T/z.img" | grep -q "packed nid"; then
+if grep -q "packed nid" <<<"$("$DUMP" -s "$T/z.img")"; then
 	fail "text -s names a packed nid without fragments"
 fi
 "$DUMP" --path=/text-4m --json "$T/zf.img" | "$PY" -c "
 import json, sys
 assert json.load(sys.stdin)['inode']['packed_inode'] is False" ||
 	fail "a file in the tree is called the packed inode"
-"$DUMP" --path=/one-byte -e "$T/zf.img" |
-	grep -Eq "^ +0: +0\.\.1 +-> packed +[0-9]+\.\.[0-9]+ +fragment \(whole file\)$" ||
+grep -Eq "^ +0: +0\.\.1 +-> packed +[0-9]+\.\.[0-9]+ +fragment \(whole file\)$" \
+	<<<"$("$DUMP" --path=/one-byte -e "$T/zf.img")" ||
 	fail "text -e of a whole-file fragment: $("$DUMP" --path=/one-byte -e "$T/zf.img" | tail -2)"
 
 if can_mount; then
@@ -339,9 +339,9 @@ PYEOF
 	kernel_umount "$T/mnt"
 fi
 
-"$DUMP" --path=/text-4m -e "$T/z.img" | grep -q "lz4 *$" || fail "text -e does not name the algorithm"
+grep -q "lz4 *$" <<<"$("$DUMP" --path=/text-4m -e "$T/z.img")" || fail "text -e does not name the algorithm"
 "$DUMP" --path=/text-4m -e "$T/zb.img" >/dev/null || fail "-e on a bootstrap without its blob"
-"$DUMP" --path=/text-4m -e "$T/zb.img" | grep -q "dev 1 .*lz4 *$" || fail "compressed extents in the blob not shown on device 1"
+grep -q "dev 1 .*lz4 *$" <<<"$("$DUMP" --path=/text-4m -e "$T/zb.img")" || fail "compressed extents in the blob not shown on device 1"
 
 note "usage and lookup errors"
 set +e

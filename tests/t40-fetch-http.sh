@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: group fetch
+# (servers on loopback ports chosen free: one such test at a time)
 # erofs-fetch get against a real nginx on loopback: whole blobs and ranges
 # byte-exact (holes elsewhere), a server that ignores Range, a redirect,
 # min_fetch widening, parallel requests over reused connections, a second
@@ -121,7 +123,7 @@ bad=$(echo "$digest" | tr 0-9a-f 1-9a-f0)
 expect_fail "$FETCH" get --verify="$bad" "$base" big "$T/vbad.out" 2>"$T/err"
 grep -q "digest mismatch" "$T/err" || fail "no digest message: $(cat "$T/err")"
 [ ! -e "$T/vbad.out" ] || fail "a blob that failed --verify was written"
-ls "$T" | grep -q '\.part\.' && fail "temporary file left after a failed verify"
+grep -q '\.part\.' <<<"$(ls "$T")" && fail "temporary file left after a failed verify"
 
 note "config file: a named source and a map"
 cat >"$T/fetch.conf" <<EOF

@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: alone
+# (waits of a fraction of a second against timeouts: nothing beside it)
 # erofs-fetch get against a fault-injecting HTTP server on loopback
 # (tests/tools/faultserver.py): 500s and 503s, connection resets before
 # and during the body, truncated bodies with and without Content-Length,
@@ -51,7 +53,7 @@ fails_clean() {
 		fail "$path: range get into an existing file succeeded"
 	fi
 	cmp "$T/before" "$T/cache.out" || fail "$path: the existing cache file changed"
-	! ls "$T" | grep -q '\.part\.' || fail "$path: temporary file left: $(ls "$T")"
+	! grep -q '\.part\.' <<<"$(ls "$T")" || fail "$path: temporary file left: $(ls "$T")"
 }
 
 note "a healthy path first"

@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: group fetch
+# (servers on loopback ports chosen free: one such test at a time)
 # erofs-fetch get from OCI registries on loopback: Debian's docker-registry
 # (blobs pushed with its HTTP API, fetched by digest, whole, by range and
 # verified; then again behind htpasswd Basic auth), and the bearer-token

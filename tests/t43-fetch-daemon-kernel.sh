@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: alone
+# (builds a kernel, boots it under qemu with guest watchdogs: nothing beside it)
 # erofs-fetch against a real kernel: builds (once, cached) a kernel with
 # CACHEFILES_ONDEMAND and EROFS_FS_ONDEMAND from Debian's linux-source-6.12,
 # boots it under qemu (TCG) with a busybox initramfs holding the daemon,
@@ -309,7 +311,8 @@ grep -q "GUEST-EXIT" "$T/console.log" || fail "the guest never finished its scen
 grep "GUEST-FAIL " "$T/console.log" && fail "guest checks failed"
 [ -s "$R/guest.sum" ] || fail "no tree listing from the guest"
 if ! cmp -s "$T/host.sum" "$R/guest.sum"; then
-	diff "$T/host.sum" "$R/guest.sum" | head -n 20
+	diff "$T/host.sum" "$R/guest.sum" >"$T/sum.diff" || true
+	head -n 20 "$T/sum.diff"
 	fail "the tree read through erofs-fetch differs from the image"
 fi
 echo "whole tree identical: $(wc -l <"$R/guest.sum") entries"
@@ -320,7 +323,7 @@ grep -q "GUEST-EXIT 0" "$T/console.log" || fail "guest scenario failed"
 grep -q "opened $BLOB" "$R/daemon.log" || fail "the blob was never opened by its tag"
 
 DUMP="$TOP/dump/dump.erofs"
-if [ -x "$DUMP" ] && "$DUMP" --help 2>&1 | grep -q -- '--cache'; then
+if [ -x "$DUMP" ] && grep -q -- '--cache' <<<"$("$DUMP" --help 2>&1)"; then
 	# fscache2 is the supervised run's cache: big2, the metadata and
 	# whatever the prefetch window reached.  cachefiles stores a cookie
 	# as cache/I<volume>/@<hash>/D<key>; dump.erofs matches cache files

@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: group fetch
+# (servers on loopback ports chosen free: one such test at a time)
 # erofs-fetch daemon without a kernel: the cachefiles message decoder and
 # command encoder (lib/cachefiles.c) against crafted and random messages,
 # the prefetch window policy (fetch/fetchd_window.c), then the daemon's
@@ -33,8 +35,8 @@ expect_exit() {
 }
 
 note "options"
-"$FETCH" --help | grep -q -- '--devfd' || fail "--help does not document --devfd"
-"$FETCH" daemon --help | grep -q -- '--supervise' || fail "'daemon --help'"
+grep -q -- '--devfd' <<<"$("$FETCH" --help)" || fail "--help does not document --devfd"
+grep -q -- '--supervise' <<<"$("$FETCH" daemon --help)" || fail "'daemon --help'"
 expect_exit 2 "one of --source and --config" --cache-dir="$T/c"
 : >"$T/empty.conf"
 expect_exit 2 "one of --source and --config" --source=dir:"$T" --config="$T/empty.conf"

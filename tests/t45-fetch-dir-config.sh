@@ -1,4 +1,6 @@
 #!/bin/bash
+# run.sh: group fetch
+# (servers on loopback ports chosen free: one such test at a time)
 # erofs-fetch get from a local directory source, the configuration file's
 # errors (each named by file and line), refusing an OUT that cannot be the
 # object's cache file, an interrupted get leaving nothing behind, and the
@@ -103,7 +105,7 @@ fi
 cat "$T/err"
 grep -q "interrupted" "$T/err" || fail "no message on SIGINT"
 [ ! -e "$T/int.out" ] || fail "interrupted get left OUT"
-! ls "$T" | grep -q '\.part\.' || fail "interrupted get left a temporary file"
+! grep -q '\.part\.' <<<"$(ls "$T")" || fail "interrupted get left a temporary file"
 note "the library API as the daemon drives it (tests/tools/sourcetest.c)"
 build_sourcetest
 "$SOURCETEST" "dir:$src" blob "$src/blob" || fail "sourcetest on a directory"

@@ -97,8 +97,7 @@ json_field() {
 
 # same_range FILE1 FILE2 OFF LEN: the bytes agree
 same_range() {
-	cmp -s <(tail -c +$(($3 + 1)) "$1" | head -c "$4") \
-		<(tail -c +$(($3 + 1)) "$2" | head -c "$4")
+	cmp -s -i "$3:$3" -n "$4" "$1" "$2"
 }
 
 # build_sourcetest: tests/tools/sourcetest.c linked with this build's
@@ -107,7 +106,7 @@ build_sourcetest() {
 	local libs="$BUILD/lib/.libs" san=""
 	command -v cc >/dev/null || skip "no C compiler for tests/tools/sourcetest.c"
 	[ -f "$libs/libsource.a" ] || fail "no $libs/libsource.a in the build"
-	nm "$libs/libsource.a" 2>/dev/null | grep -q __asan_ &&
+	grep -q __asan_ <<<"$(nm "$libs/libsource.a" 2>/dev/null)" &&
 		san="-fsanitize=address,undefined"
 	SOURCETEST="$T/sourcetest"
 	# shellcheck disable=SC2046

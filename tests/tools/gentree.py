@@ -15,8 +15,14 @@ Profiles:
   compress  file shapes for compression: empty, one byte, one block,
             a block and a byte, random, text, zero runs, > 64 MiB, many
             small files
+  interop   every content kind (random, text, zeros, gzip, mixed) at
+            every size that matters to a compressor (0, 1, 511, 4095,
+            4096, 4097, 65537, 1 MiB, a few MiB), equal, near-equal and
+            overlapping files, many small files, xattrs, hardlinks,
+            symlinks, devices (needs root); about 14 MiB
 """
 import argparse
+import gzip
 import os
 import random
 import socket
@@ -278,9 +284,82 @@ def gen_compress(t, big_mib=65):
     t.set('')
 
 
+def gen_interop(t):
+    """what a second writer and reader must agree on, kept small"""
+    for d in ('data', 'same', 'small', 'links', 'types', 'xattrs'):
+        t.add('dir', d)
+        t.set(d)
+
+    def gz(n):
+        out = b''
+        while len(out) < n:
+            out += gzip.compress(text(t.rng, 2 * max(n, 64)) + t.data(64),
+                                 mtime=0)
+        return out[:n]
+    kinds = {'random': t.data, 'text': lambda n: text(t.rng, n),
+             'zeros': bytes, 'gz': gz,
+             'mixed': lambda n: (text(t.rng, n // 3) + bytes(n // 3) +
+                                 t.data(n - 2 * (n // 3)))}
+    sizes = [0, 1, 511, 4095, 4096, 4097, 65537, 1 << 20]
+    for kind, make in kinds.items():
+        for n in sizes + ([(3 << 20) + 123] if kind in ('text', 'mixed')
+                          else []):
+            rel = f'data/{kind}-{n}' + ('.gz' if kind == 'gz' else '')
+            t.add('file', rel, content=make(n))
+            t.set(rel, mtime_ns=BASE_MTIME_NS + n)
+
+    # equal, near-equal and overlapping contents (data dedupe)
+    base = text(t.rng, 150000) + t.data(50000)
+    variants = {'a': base, 'b': base,
+                'one-byte-changed': base[:100000] + b'#' + base[100001:],
+                'longer': base + text(t.rng, 3000),
+                'prefix': base[:65536], 'shifted': b'xyz' + base,
+                'inner': base[40960:40960 + 81920]}
+    for name, content in variants.items():
+        t.add('file', f'same/{name}', content=content)
+        t.set(f'same/{name}')
+
+    # small files and tails to pack together
+    for i in range(120):
+        n = t.rng.choice([1, 33, 100, 511, 1000, 2047, 3000, 4095, 5000])
+        rel = f'small/f{i:03d}'
+        t.add('file', rel, content=text(t.rng, n) if i % 3 else t.data(n))
+        t.set(rel, mtime_ns=BASE_MTIME_NS + i)
+
+    t.add('file', 'links/target', content=text(t.rng, 9000))
+    t.add('hardlink', 'links/hard', target='links/target')
+    t.add('hardlink', 'same/hard-too', target='links/target')
+    t.add('symlink', 'links/sym', target='target')
+    t.add('symlink', 'links/sym-long', target='l' * 1000)
+    t.add('symlink', 'links/dangling', target='../no/such')
+    t.set('links/target', xattrs={'user.linked': b'yes'})
+    for s in ('sym', 'sym-long', 'dangling'):
+        t.set(f'links/{s}')
+    if t.special:
+        t.add('fifo', 'types/fifo')
+        t.add('dev', 'types/chr', mode=stat.S_IFCHR | 0o620, dev=(1, 3))
+        t.add('dev', 'types/blk', mode=stat.S_IFBLK | 0o660, dev=(8, 16))
+        for s in ('fifo', 'chr', 'blk'):
+            t.set(f'types/{s}')
+
+    for i in range(12):
+        rel = f'xattrs/f{i:02d}'
+        t.add('file', rel, content=text(t.rng, 100 * i))
+        t.set(rel, xattrs={
+            'user.shared': b'one value for all',
+            'trusted.overlay.opaque': b'y',
+            'user.a-rather-long-name-prefix.common.' + str(i): b'%d' % i,
+            'security.s': t.data(40)},
+            owner=(1000 + i, 2000 + i), mode=0o640 + i % 8)
+    t.add('dir', 'xattrs/dir')
+    t.set('xattrs/dir', xattrs={'user.dir': b'on a directory'}, mode=0o750)
+    t.set('', mtime_ns=BASE_MTIME_NS)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('profile', choices=['full', 'small', 'compress'])
+    ap.add_argument('profile', choices=['full', 'small', 'compress',
+                                        'interop'])
     ap.add_argument('dest')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--reverse', action='store_true')
@@ -289,7 +368,7 @@ def main():
     a = ap.parse_args()
     t = Tree(a.dest, a.seed, a.reverse, not a.no_special)
     {'full': gen_full, 'small': gen_small,
-     'compress': gen_compress}[a.profile](t)
+     'compress': gen_compress, 'interop': gen_interop}[a.profile](t)
     t.build()
 
 

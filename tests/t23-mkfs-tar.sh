@@ -22,7 +22,7 @@ set -e
 [ "$rc" = 0 ] || fail "build-erofs-utils.sh failed: $(tail -n 3 "$T/ref.err")"
 REF_MKFS="$REF/mkfs.erofs"
 
-"$MKFS" --help | grep -q -- '--tar=' || fail "--help does not list --tar= (containerd probes it)"
+grep -q -- '--tar=' <<<"$("$MKFS" --help)" || fail "--help does not list --tar= (containerd probes it)"
 
 for k in pax gnu ustar layer1 layer2 big extra headerball; do
 	"$PY" "$TOOLS/gentar.py" "$k" "$T/$k.tar"

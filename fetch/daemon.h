@@ -189,8 +189,11 @@ int fetchd_resolve(struct fetchd *d, const char *cookie,
 
 /* fetch/fetchd_layout.c */
 #define FETCHD_PAGE		4096ULL		/* the unit of cache writes */
-#define FETCHD_CHUNK		(1U << 20)	/* a worker's buffer */
-/* longest run of joined pclusters a write is widened to */
+#define FETCHD_CHUNK		(1U << 20)	/* fetched and written at once */
+/*
+ * The longest run of joined pclusters a write is widened to, and written
+ * by one write: a worker's buffer holds that much.
+ */
 #define FETCHD_RUN_MAX		(8ULL << 20)
 int fetchd_layout_get(struct fetchd *d, struct fetchd_obj *obj, void *buf);
 void fetchd_layout_forget(struct fetchd *d, struct fetchd_obj *obj);

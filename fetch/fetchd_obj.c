@@ -193,34 +193,55 @@ static void obj_shape(struct fetchd_obj *obj, uint64_t *off, uint64_t *end)
 }
 
 /*
+ * Where a write that starts at @off and would stop at @limit must stop in
+ * a blob of pclusters.  One kernel read may cover a whole run of joined
+ * pclusters and sees its range half-filled while the run is written in
+ * pieces, so a run of up to FETCHD_RUN_MAX bytes is written by a single
+ * write: the write stops before the run, or goes on to its end.  A
+ * longer run is cut between two of its pclusters, never inside one.
+ */
+static uint64_t obj_write_end(struct fetchd_obj *obj, uint64_t off,
+			      uint64_t limit)
+{
+	uint64_t us = limit - 1, ue = limit;
+
+	erofs_pclmap_extend(&obj->pcl, &us, &ue, FETCHD_RUN_MAX);
+	if (ue <= limit)
+		return limit;
+	if (us > off)
+		return us;
+	if (ue - off <= FETCHD_RUN_MAX)
+		return ue;
+	return erofs_pclmap_cut(&obj->pcl, off, limit);
+}
+
+/*
  * Fetches [off, end) from the source and writes it into the cache file,
- * one chunk at a time so memory stays bounded, skipping what is
- * populated already.  A chunk ends between pclusters, so that each
- * pcluster is written whole by one write.  Returns the bytes written or
- * -errno.
+ * a chunk at a time so memory stays bounded (a run of pclusters is one
+ * chunk, see obj_write_end()), skipping what is populated already.
+ * Returns the bytes written or -errno.
  */
 static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 			uint64_t off, uint64_t end, void *buf, bool prefetch)
 {
 	int64_t done = 0;
+	uint64_t hole, data, n;
 	int err;
 
 	while (off < end) {
-		uint64_t hole = obj_hole(d, obj, off), n;
-
+		hole = obj_hole(d, obj, off);
 		if (hole >= end)
 			break;
 		/* the cache only takes page-aligned writes */
 		off = hole & ~(FETCHD_PAGE - 1);
-		n = obj_data(d, obj, off, end) - off;
-		if (!n)
-			n = FETCHD_PAGE;
-		if (n > FETCHD_CHUNK)
-			n = FETCHD_CHUNK;
+		data = obj_data(d, obj, off, end);
+		n = data > off ? MIN(data - off, FETCHD_CHUNK) : FETCHD_PAGE;
 		if (off + n > obj->size)
 			n = obj->size - off;
-		if (atomic_load(&obj->layout) == FETCHD_LAYOUT_PCLUSTERS)
-			n = erofs_pclmap_cut(&obj->pcl, off, off + n) - off;
+		/* a hole that ends at data is filled exactly: that completes */
+		if (atomic_load(&obj->layout) == FETCHD_LAYOUT_PCLUSTERS &&
+		    off + n != data)
+			n = MIN(obj_write_end(obj, off, off + n), obj->size) - off;
 		if (prefetch && atomic_load(&d->stopping))
 			return -ECANCELED;
 		err = erofs_source_read(obj->src, obj->key, off, n, buf);
@@ -726,16 +747,18 @@ static void job_fn(struct erofs_work *work, void *buf)
 }
 
 /*
- * Each worker owns one chunk buffer for its whole life.  Page-aligned:
- * cachefiles writes the cache file with direct I/O, which refuses
- * (EINVAL) user buffers not aligned to the backing block size.
+ * Each worker owns one buffer for its whole life, large enough for a run
+ * of pclusters written at once (its pages are touched only when a run
+ * that long is).  Page-aligned: cachefiles writes the cache file with
+ * direct I/O, which refuses (EINVAL) user buffers not aligned to the
+ * backing block size.
  */
 void *fetchd_worker_init(void *arg)
 {
 	void *buf;
 
-	if (posix_memalign(&buf, FETCHD_PAGE, FETCHD_CHUNK))
-		abort();	/* 1 MiB at start-up: nothing sensible to do */
+	if (posix_memalign(&buf, FETCHD_PAGE, FETCHD_RUN_MAX))
+		abort();	/* at start-up: nothing sensible to do */
 	return buf;
 }
 

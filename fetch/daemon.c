@@ -539,6 +539,7 @@ static int fetchd_init(struct fetchd *d)
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&d->stats_lock, NULL);
 	pthread_mutex_init(&d->srcs_lock, NULL);
+	pthread_mutex_init(&d->layout_lock, NULL);
 	atomic_init(&d->stopping, false);
 	return 0;
 }
@@ -634,6 +635,7 @@ out_demand:
 	erofs_workqueue_exit(&d->demand_wq);
 out_tables:
 	fetchd_close_all(d);
+	fetchd_layout_exit(d);
 	fetchd_stats_print(d, "exit");
 out_pipe:
 	close(pipefd[0]);

@@ -24,6 +24,12 @@
  *	No network I/O is ever done under this lock.
  *   2. fetchd_obj.lock (mutex) - one object's prefetch window state.
  *   3. fetchd.stats_lock (mutex) - counters and latency samples.
+ * fetchd.layout_lock (mutex) - the bootstraps parsed and every object's
+ *	layout while it is decided - comes before all of them: deciding a
+ *	layout reads the source (once per image) and writes the cache
+ *	under it.  Taken by a READ or prefetch whose object's layout is
+ *	not decided yet, and by CLOSE, which forgets a bootstrap (the
+ *	main thread may then wait for a bootstrap being fetched).
  * Objects are reference counted (atomic): the table holds one
  * reference, each queued or running job another, so a job may keep
  * using the object's name and source after CLOSE removed it.
@@ -34,6 +40,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include "erofs/cachefiles.h"
+#include "erofs/pclmap.h"
 #include "erofs/print.h"
 #include "erofs/source.h"
 #include "erofs/workqueue.h"
@@ -41,6 +48,7 @@
 int erofs_fetch_daemon_main(int argc, char **argv);
 
 struct fetchd;
+struct fetchd_image;
 
 /* an object's prefetch window (fetch/fetchd_window.c) */
 struct fetchd_window {
@@ -62,6 +70,19 @@ bool fetchd_window_step(struct fetchd_window *w, uint64_t low,
 			uint64_t *to);
 void fetchd_window_done(struct fetchd_window *w);
 
+/*
+ * How writes into an object's cache file are shaped, so that no pcluster
+ * is ever left half-filled (see include/erofs/pclmap.h and
+ * fetch/fetchd_layout.c).  Decided at the object's first READ or
+ * prefetch, then fixed.
+ */
+enum fetchd_layout {
+	FETCHD_LAYOUT_UNKNOWN,	/* not decided yet */
+	FETCHD_LAYOUT_PLAIN,	/* no pclusters: write what is needed */
+	FETCHD_LAYOUT_PCLUSTERS,/* widen every write to whole pclusters */
+	FETCHD_LAYOUT_WHOLE,	/* fill the whole object at once */
+};
+
 struct fetchd_obj {
 	struct fetchd_obj *next;	/* hash chain, under table_lock */
 	atomic_int refs;
@@ -77,6 +98,12 @@ struct fetchd_obj {
 
 	pthread_mutex_t lock;		/* lock order 2: the window */
 	struct fetchd_window win;
+
+	/* written under layout_lock before layout is set, then read-only */
+	atomic_int layout;		/* enum fetchd_layout */
+	struct erofs_pclmap pcl;	/* FETCHD_LAYOUT_PCLUSTERS */
+	bool probed;			/* looked at as a bootstrap */
+	bool bootstrap;			/* it is one: forget it at CLOSE */
 };
 
 struct fetchd_opts {
@@ -134,6 +161,9 @@ struct fetchd {
 
 	pthread_mutex_t stats_lock;	/* lock order 3 */
 	struct fetchd_stats st;
+
+	pthread_mutex_t layout_lock;	/* before table_lock */
+	struct fetchd_image *images;	/* bootstraps parsed */
 };
 
 /* fetch/fetchd_obj.c */
@@ -145,6 +175,29 @@ void fetchd_close_all(struct fetchd *d);
 int fetchd_load_prefetch_list(struct fetchd *d);
 void *fetchd_worker_init(void *arg);
 void fetchd_worker_exit(void *priv);
+
+/* fetch/fetchd_obj.c: cache file access for fetch/fetchd_layout.c */
+uint64_t fetchd_obj_hole(struct fetchd *d, struct fetchd_obj *obj, uint64_t off);
+int fetchd_obj_write(struct fetchd *d, struct fetchd_obj *obj,
+		     const void *buf, size_t len, uint64_t off);
+struct fetchd_obj *fetchd_table_find(struct fetchd *d, const char *volume,
+				     const char *cookie, bool unprobed);
+void fetchd_obj_put(struct fetchd_obj *obj);
+/* the source and the key there of cookie key @cookie */
+int fetchd_resolve(struct fetchd *d, const char *cookie,
+		   struct erofs_source **src, const char **key);
+
+/* fetch/fetchd_layout.c */
+#define FETCHD_PAGE		4096ULL		/* the unit of cache writes */
+#define FETCHD_CHUNK		(1U << 20)	/* fetched and written at once */
+/*
+ * The longest run of joined pclusters a write is widened to, and written
+ * by one write: a worker's buffer holds that much.
+ */
+#define FETCHD_RUN_MAX		(8ULL << 20)
+int fetchd_layout_get(struct fetchd *d, struct fetchd_obj *obj, void *buf);
+void fetchd_layout_forget(struct fetchd *d, struct fetchd_obj *obj);
+void fetchd_layout_exit(struct fetchd *d);
 
 /* fetch/fetchd_stats.c */
 uint64_t fetchd_now_us(void);

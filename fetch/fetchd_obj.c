@@ -12,10 +12,6 @@
 #include <unistd.h>
 #include "daemon.h"
 
-#define FETCHD_PAGE		4096ULL
-/* one worker buffer: the unit of fetching and of writing to the cache */
-#define FETCHD_CHUNK		(1U << 20)
-
 enum fetchd_job_type { JOB_OPEN, JOB_READ, JOB_PREFETCH };
 
 struct fetchd_job {
@@ -42,6 +38,7 @@ static void obj_put(struct fetchd_obj *obj)
 		return;
 	/* the last reference: CLOSE or shutdown closed the fd already */
 	pthread_mutex_destroy(&obj->lock);
+	erofs_pclmap_free(&obj->pcl);
 	free(obj->key_buf);
 	free(obj);
 }
@@ -85,6 +82,37 @@ static struct fetchd_obj *table_get(struct fetchd *d, uint32_t id)
 	return obj;
 }
 
+void fetchd_obj_put(struct fetchd_obj *obj)
+{
+	obj_put(obj);
+}
+
+/*
+ * A referenced open object of @volume named @cookie, or with a NULL
+ * @cookie, one not yet looked at as a bootstrap; NULL when none.
+ */
+struct fetchd_obj *fetchd_table_find(struct fetchd *d, const char *volume,
+				     const char *cookie, bool unprobed)
+{
+	struct fetchd_obj *obj, *found = NULL;
+	unsigned int i;
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	for (i = 0; i < FETCHD_HASH && !found; i++) {
+		for (obj = d->table[i]; obj; obj = obj->next) {
+			if (strcmp(obj->volume, volume) ||
+			    (cookie && strcmp(obj->cookie, cookie)) ||
+			    (unprobed && obj->probed))
+				continue;
+			obj_get(obj);
+			found = obj;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&d->table_lock);
+	return found;
+}
+
 /* ---- cache file access, always under the shared table lock ---- */
 
 static bool obj_is_closed(struct fetchd *d, struct fetchd_obj *obj)
@@ -110,6 +138,11 @@ static uint64_t obj_hole(struct fetchd *d, struct fetchd_obj *obj, uint64_t off)
 	return pos < 0 ? off : (uint64_t)pos;
 }
 
+uint64_t fetchd_obj_hole(struct fetchd *d, struct fetchd_obj *obj, uint64_t off)
+{
+	return obj_hole(d, obj, off);
+}
+
 /* first populated byte at or after @off, or @limit when none before it */
 static uint64_t obj_data(struct fetchd *d, struct fetchd_obj *obj,
 			 uint64_t off, uint64_t limit)
@@ -123,7 +156,7 @@ static uint64_t obj_data(struct fetchd *d, struct fetchd_obj *obj,
 	return pos < 0 || (uint64_t)pos > limit ? limit : (uint64_t)pos;
 }
 
-static int obj_write(struct fetchd *d, struct fetchd_obj *obj,
+int fetchd_obj_write(struct fetchd *d, struct fetchd_obj *obj,
 		     const void *buf, size_t len, uint64_t off)
 {
 	ssize_t n = -1;
@@ -139,35 +172,81 @@ static int obj_write(struct fetchd *d, struct fetchd_obj *obj,
 }
 
 /*
+ * [*off, *end) widened as the object's layout demands: to whole
+ * pclusters (and their runs), or to the whole object.
+ */
+static void obj_shape(struct fetchd_obj *obj, uint64_t *off, uint64_t *end)
+{
+	switch (atomic_load(&obj->layout)) {
+	case FETCHD_LAYOUT_WHOLE:
+		*off = 0;
+		*end = obj->size;
+		break;
+	case FETCHD_LAYOUT_PCLUSTERS:
+		erofs_pclmap_extend(&obj->pcl, off, end, FETCHD_RUN_MAX);
+		if (*end > obj->size)
+			*end = obj->size;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Where a write that starts at @off and would stop at @limit must stop in
+ * a blob of pclusters.  One kernel read may cover a whole run of joined
+ * pclusters and sees its range half-filled while the run is written in
+ * pieces, so a run of up to FETCHD_RUN_MAX bytes is written by a single
+ * write: the write stops before the run, or goes on to its end.  A
+ * longer run is cut between two of its pclusters, never inside one.
+ */
+static uint64_t obj_write_end(struct fetchd_obj *obj, uint64_t off,
+			      uint64_t limit)
+{
+	uint64_t us = limit - 1, ue = limit;
+
+	erofs_pclmap_extend(&obj->pcl, &us, &ue, FETCHD_RUN_MAX);
+	if (ue <= limit)
+		return limit;
+	if (us > off)
+		return us;
+	if (ue - off <= FETCHD_RUN_MAX)
+		return ue;
+	return erofs_pclmap_cut(&obj->pcl, off, limit);
+}
+
+/*
  * Fetches [off, end) from the source and writes it into the cache file,
- * one chunk at a time so memory stays bounded, skipping what is
- * populated already.  Returns the bytes written or -errno.
+ * a chunk at a time so memory stays bounded (a run of pclusters is one
+ * chunk, see obj_write_end()), skipping what is populated already.
+ * Returns the bytes written or -errno.
  */
 static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 			uint64_t off, uint64_t end, void *buf, bool prefetch)
 {
 	int64_t done = 0;
+	uint64_t hole, data, n;
 	int err;
 
 	while (off < end) {
-		uint64_t hole = obj_hole(d, obj, off), n;
-
+		hole = obj_hole(d, obj, off);
 		if (hole >= end)
 			break;
 		/* the cache only takes page-aligned writes */
 		off = hole & ~(FETCHD_PAGE - 1);
-		n = obj_data(d, obj, off, end) - off;
-		if (!n)
-			n = FETCHD_PAGE;
-		if (n > FETCHD_CHUNK)
-			n = FETCHD_CHUNK;
+		data = obj_data(d, obj, off, end);
+		n = data > off ? MIN(data - off, FETCHD_CHUNK) : FETCHD_PAGE;
 		if (off + n > obj->size)
 			n = obj->size - off;
+		/* a hole that ends at data is filled exactly: that completes */
+		if (atomic_load(&obj->layout) == FETCHD_LAYOUT_PCLUSTERS &&
+		    off + n != data)
+			n = MIN(obj_write_end(obj, off, off + n), obj->size) - off;
 		if (prefetch && atomic_load(&d->stopping))
 			return -ECANCELED;
 		err = erofs_source_read(obj->src, obj->key, off, n, buf);
 		if (!err)
-			err = obj_write(d, obj, buf, n, off);
+			err = fetchd_obj_write(d, obj, buf, n, off);
 		if (err)
 			return err;
 		done += n;
@@ -212,7 +291,11 @@ static void prefetch_work(struct fetchd_job *job, void *buf)
 	uint64_t t0 = fetchd_now_us();
 	int64_t n;
 
-	n = obj_fill(d, obj, job->off, job->end, buf, true);
+	n = fetchd_layout_get(d, obj, buf);
+	if (!n) {
+		obj_shape(obj, &job->off, &job->end);
+		n = obj_fill(d, obj, job->off, job->end, buf, true);
+	}
 	if (n > 0)
 		fetchd_count(d, bytes_prefetch, n);
 	if (n >= 0 && !job->window)
@@ -260,40 +343,55 @@ static void prefetch_after_read(struct fetchd *d, struct fetchd_obj *obj,
 
 /* ---- READ ---- */
 
+/*
+ * Fills what READ [off, end) needs, shaped by the object's layout, and
+ * what the source's fetch unit widens it to.  The bytes written, 0 when
+ * it was populated already, or -errno.
+ */
+static int64_t read_fill(struct fetchd *d, struct fetchd_obj *obj,
+			 uint64_t off, uint64_t end, void *buf)
+{
+	uint64_t woff = off, wend, tail;
+	size_t wlen = end - off;
+	int64_t n, extra;
+
+	n = fetchd_layout_get(d, obj, buf);
+	if (n)
+		return n;
+	obj_shape(obj, &off, &end);
+	if (obj_hole(d, obj, off) >= end) {
+		/* prefetch populated it between the kernel's miss and now */
+		fetchd_count(d, hits, 1);
+		return 0;
+	}
+	fetchd_count(d, misses, 1);
+	/* widen to the source's fetch unit: fewer round trips */
+	if (erofs_source_widen(obj->src, obj->key, &woff, &wlen))
+		wlen = 0;
+	wend = woff + wlen;
+	n = obj_fill(d, obj, off, end, buf, false);
+	if (n < 0 || wend <= end)
+		return n;
+	/* the widened tail is a bonus: its failure is no error */
+	tail = end;
+	obj_shape(obj, &tail, &wend);
+	extra = obj_fill(d, obj, tail, wend, buf, false);
+	return extra > 0 ? n + extra : n;
+}
+
 static void read_work(struct fetchd_job *job, void *buf)
 {
 	struct fetchd *d = job->d;
 	struct fetchd_obj *obj = job->obj;
 	uint64_t off = job->req.read.off, end = off + job->req.read.len;
-	uint64_t woff, wend;
-	size_t wlen;
-	int64_t n = 0;
+	int64_t n;
 	int err;
 
 	if (end > obj->size)
 		end = obj->size;
 	if (obj_is_closed(d, obj))
 		return;		/* CLOSE dropped the request in the kernel too */
-	if (obj_hole(d, obj, off) >= end) {
-		/* prefetch populated it between the kernel's miss and now */
-		fetchd_count(d, hits, 1);
-	} else {
-		/* widen to the source's fetch unit: fewer round trips */
-		woff = off;
-		wlen = end - off;
-		if (erofs_source_widen(obj->src, obj->key, &woff, &wlen) || woff > off)
-			woff = off, wlen = end - off;
-		wend = MAX(woff + wlen, end);
-		n = obj_fill(d, obj, woff, end, buf, false);
-		if (n >= 0 && wend > end) {
-			/* the widened tail is a bonus: its failure is no error */
-			int64_t extra = obj_fill(d, obj, end, wend, buf, false);
-
-			if (extra > 0)
-				n += extra;
-		}
-		fetchd_count(d, misses, 1);
-	}
+	n = read_fill(d, obj, off, end, buf);
 	if (n == -EBADF && obj_is_closed(d, obj)) {
 		/* CLOSE won the race: the kernel dropped the request itself */
 		n = 0;
@@ -360,8 +458,8 @@ void fetchd_queue_read(struct fetchd *d, const struct erofs_cf_req *req,
 
 /* ---- OPEN ---- */
 
-static int resolve_source(struct fetchd *d, const char *cookie,
-			  struct erofs_source **src, const char **key)
+int fetchd_resolve(struct fetchd *d, const char *cookie,
+		   struct erofs_source **src, const char **key)
 {
 	const struct erofs_fetchconf_source *cs;
 	unsigned int i;
@@ -405,8 +503,10 @@ static int obj_create(struct fetchd *d, const struct erofs_cf_req *req,
 	memcpy(obj->volume, req->open.volume, sizeof(obj->volume));
 	memcpy(obj->cookie, req->open.cookie, sizeof(obj->cookie));
 	fetchd_window_init(&obj->win, d->o.high);
+	atomic_init(&obj->layout, FETCHD_LAYOUT_UNKNOWN);
+	erofs_pclmap_init(&obj->pcl, FETCHD_PAGE);
 
-	ret = resolve_source(d, obj->cookie, &obj->src, &key);
+	ret = fetchd_resolve(d, obj->cookie, &obj->src, &key);
 	if (!ret && key != obj->cookie) {
 		obj->key_buf = strdup(key);
 		if (!obj->key_buf)
@@ -458,8 +558,13 @@ static void open_work(struct fetchd_job *job, void *buf)
 	else
 		ret = obj_create(d, req, &obj);
 	if (ret) {
-		erofs_err(&d->msg, "OPEN %s (volume %s): %s", req->open.cookie,
-			  req->open.volume, strerror(-ret));
+		/*
+		 * The kernel turns a refused blob into a cookie without a
+		 * cache: its readers see ENOBUFS, which names nothing.  Say
+		 * here what they will see, so that the log can be found.
+		 */
+		erofs_err(&d->msg, "OPEN %s (volume %s): %s: the mount fails, or for a blob, reads of its data fail with ENOBUFS (No buffer space available) until it is mounted again",
+			  req->open.cookie, req->open.volume, strerror(-ret));
 		fetchd_count(d, open_errors, 1);
 		ret = erofs_cf_copen(d->devfd, req->msg_id, ret);
 		if (ret)
@@ -521,6 +626,7 @@ void fetchd_handle_close(struct fetchd *d, const struct erofs_cf_req *req)
 	}
 	fetchd_count(d, closes, 1);
 	erofs_info(&d->msg, "closed %s (object %u)", obj->cookie, obj->object_id);
+	fetchd_layout_forget(d, obj);
 	obj_put(obj);
 }
 
@@ -641,16 +747,18 @@ static void job_fn(struct erofs_work *work, void *buf)
 }
 
 /*
- * Each worker owns one chunk buffer for its whole life.  Page-aligned:
- * cachefiles writes the cache file with direct I/O, which refuses
- * (EINVAL) user buffers not aligned to the backing block size.
+ * Each worker owns one buffer for its whole life, large enough for a run
+ * of pclusters written at once (its pages are touched only when a run
+ * that long is).  Page-aligned: cachefiles writes the cache file with
+ * direct I/O, which refuses (EINVAL) user buffers not aligned to the
+ * backing block size.
  */
 void *fetchd_worker_init(void *arg)
 {
 	void *buf;
 
-	if (posix_memalign(&buf, FETCHD_PAGE, FETCHD_CHUNK))
-		abort();	/* 1 MiB at start-up: nothing sensible to do */
+	if (posix_memalign(&buf, FETCHD_PAGE, FETCHD_RUN_MAX))
+		abort();	/* at start-up: nothing sensible to do */
 	return buf;
 }
 

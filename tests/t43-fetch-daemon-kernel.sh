@@ -22,6 +22,15 @@
 #   - with --prefetch-all (set in the configuration file's [daemon]
 #     section) the whole tree reads back with the HTTP server paused,
 #     in a domain (domain_id=);
+#   - compressed images (lz4hc 64K, lzma 1M, fragments, ztailpacking,
+#     zstd when mkfs.erofs has it) of small and multi-MiB files, served
+#     with the default options (prefetch window, widening): every file
+#     reads back equal, and the reader, umount and the daemon's exit
+#     finish within bounds -- a pcluster half-filled in a cache file
+#     hangs, corrupts or panics Linux 6.12;
+#   - the deterministic reproducer of that: a --prefetch list filling
+#     only the first 32 KiB of a file's first 64 KiB pcluster, then the
+#     file read;
 # and afterwards dump.erofs --cache (when built) reports the guest's cache.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/kernel/guest.sh"
@@ -60,6 +69,34 @@ echo "small" >"$T/src2/small"
 BLOB=$(sha256sum "$T/blob.img" | cut -c1-64)
 BLOB2=$(sha256sum "$T/blob2.img" | cut -c1-64)
 
+note "compressed images: small files and files of several MiB"
+"$PY" "$TOOLS/gen-ctree.py" "$T/csrc"
+(cd "$T/csrc" && find . -type f | LC_ALL=C sort | xargs sha256sum) >"$T/csrc.sum"
+CIMAGES=""
+# mkcimage NAME MKFS-OPTIONS...: bootstrap + blob of the compressed tree
+mkcimage() {
+	local name=$1
+	shift
+	"$MKFS" --quiet "$@" --chunksize=65536 --blobdev="$T/$name.blob" \
+		"$T/$name.boot" "$T/csrc" || fail "mkfs.erofs $* failed"
+	CIMAGES="$CIMAGES $name"
+}
+mkcimage clz4 -zlz4hc -C65536
+mkcimage clzma -zlzma -C1048576
+mkcimage cfrag -zlz4hc -C65536 -E fragments
+mkcimage ctail -zlz4hc -C65536 -E ztailpacking
+if "$MKFS" --quiet -zzstd -C65536 "$T/zprobe.img" "$T/src2" 2>"$T/zprobe.err"; then
+	mkcimage czstd -zzstd -C65536
+else
+	echo "zstd case skipped: this mkfs.erofs has no -z zstd yet ($(head -n 1 "$T/zprobe.err"))"
+fi
+# the reproducer: big/b1's first pcluster, 64 KiB, filled only halfway
+ext=$("$TOP/dump/dump.erofs" --path=/big/b1 -e "$T/clz4.boot" | sed -n '/^ *0:/{p;q}')
+[[ $ext =~ dev\ 1\ +([0-9]+)\.\.([0-9]+)\ +65536\ bytes ]] ||
+	fail "big/b1's first extent is not a 64 KiB pcluster in the blob: $ext"
+REPRO_OFF=${BASH_REMATCH[1]}
+echo "reproducer: big/b1's first pcluster is at $REPRO_OFF of the clz4 blob"
+
 note "the host's reading of the image, checked against the source"
 gcc -static -O2 -I"$TOP/include" -o "$T/treesum" "$TOP/tests/tools/treesum.c" \
 	"$TOP/lib/sha256.c" 2>"$T/gcc.err" || { cat "$T/gcc.err"; fail "treesum build"; }
@@ -78,6 +115,11 @@ cp "$T/boot.img" "$T/srv/www/t43boot"
 cp "$T/blob.img" "$T/srv/www/$BLOB"
 cp "$T/boot2.img" "$T/srv/www/t43miss"
 cp "$T/blob2.img" "$T/srv/hidden/$BLOB2"
+for c in $CIMAGES; do
+	cp "$T/$c.boot" "$T/srv/www/$c"
+	cp "$T/$c.blob" "$T/srv/www/$(sha256sum "$T/$c.blob" | cut -c1-64)"
+done
+cp "$T/csrc.sum" "$T/srv/csrc.sum"
 mkfs.ext4 -q -F -d "$T/srv" "$T/srv.ext4" $(( $(du -sm "$T/srv" | cut -f1) + 32 ))M
 truncate -s 256M "$T/cache.ext4"
 mkfs.ext4 -q -F "$T/cache.ext4"
@@ -90,6 +132,9 @@ BLOB=$BLOB
 BLOB2=$BLOB2
 BIG1=$(sha256sum "$T/src/failover/big1" | cut -c1-64)
 BIG2=$(sha256sum "$T/src/failover/big2" | cut -c1-64)
+CIMAGES="$CIMAGES"
+CLZ4_BLOB=$(sha256sum "$T/clz4.blob" | cut -c1-64)
+REPRO_OFF=$REPRO_OFF
 EOF
 cat >>"$T/root/scenario.sh" <<'EOF'
 R=/cache/results
@@ -277,6 +322,91 @@ umount /mnt/a
 kill -TERM $DPID
 wait $DPID || bad "daemon with --config: exit $?"
 
+# --- compressed images, default options: no pcluster may be half-filled
+# bounded PID SECS: PID ended within SECS seconds (a reader stuck in D
+# state cannot be killed: the scenario then stops, see below)
+bounded() {
+	i=0
+	while alive $1; do
+		i=$((i + 1))
+		[ $i -gt $(($2 * 10)) ] && return 1
+		usleep 100000
+	done
+}
+stuck=""
+# a step that did not end: what it was, and the end of the scenario
+give_up() {
+	bad "$*"
+	stuck="$*"
+	echo "GUEST-STUCK $*"
+	for p in /proc/[0-9]*; do
+		grep -q '^State:.*D' $p/status 2>/dev/null &&
+			echo "in D state: $(tr '\0' ' ' <$p/cmdline)"
+	done
+	dmesg | tail -n 20
+}
+# cread IMG SUMFILE: hash every file of the mounted image, bounded
+cread() {
+	(cd /mnt/a && find . -type f | sort | xargs sha256sum) >$2 2>&1 &
+	bounded $! 150 || { give_up "$1: reader hung"; return 1; }
+}
+# cumount: umount /mnt/a, bounded
+cumount() {
+	umount /mnt/a & UPID=$!
+	bounded $UPID 30 || { give_up "$1: umount hung"; return 1; }
+	wait $UPID || bad "$1: umount failed"
+}
+erofs-fetch --cache-dir=/cache/fscache4 $FETCH_ARGS -v >$R/comp.log 2>&1 & DPID=$!
+wait_log $R/comp.log 'ready:' 1 || die "daemon for compressed images not ready"
+for c in $CIMAGES; do
+	mount -t erofs -o ro,fsid=$c none /mnt/a || { bad "mount $c"; continue; }
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	cread $c $R/$c.sum || break
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	echo "GUEST-TIME $c whole-tree-read ${t0}s..${t1}s"
+	cmp -s $R/$c.sum /srv/csrc.sum && ok "$c: every file equal" ||
+		bad "$c: files differ: $(diff /srv/csrc.sum $R/$c.sum | head -n 5)"
+	cumount $c || break
+done
+if [ -z "$stuck" ]; then
+	kill -TERM $DPID
+	bounded $DPID 30 || give_up "compressed: daemon did not exit on SIGTERM"
+fi
+if [ -z "$stuck" ]; then
+	wait $DPID && ok "compressed: daemon exit clean" || bad "compressed: daemon exit $?"
+	grep "stats (exit)" $R/comp.log
+fi
+
+# --- the reproducer: a prefetch list ending inside big/b1's first pcluster
+if [ -z "$stuck" ]; then
+	echo "$CLZ4_BLOB $REPRO_OFF 32k" >/tmp/repro.list
+	erofs-fetch --cache-dir=/cache/fscache5 $FETCH_ARGS --prefetch=/tmp/repro.list \
+		-v >$R/repro.log 2>&1 & DPID=$!
+	wait_log $R/repro.log 'ready:' 1 || die "reproducer daemon not ready"
+	mount -t erofs -o ro,fsid=clz4 none /mnt/a || die "reproducer mount"
+	wait_log $R/repro.log "prefetched $CLZ4_BLOB" 1 || bad "reproducer: no prefetch"
+	grep "prefetched $CLZ4_BLOB" $R/repro.log
+	sha256sum /mnt/a/big/b1 >$R/repro.sum 2>&1 &
+	if bounded $! 60; then
+		grep -q "$(grep ' ./big/b1$' /srv/csrc.sum | cut -c1-64)" $R/repro.sum &&
+			ok "reproducer: big/b1 read right after a half-pcluster prefetch" ||
+			bad "reproducer: big/b1 read wrong: $(cat $R/repro.sum)"
+		cumount reproducer
+	else
+		give_up "reproducer: reading big/b1 hung (a pcluster was half-filled)"
+	fi
+	if [ -z "$stuck" ]; then
+		kill -TERM $DPID
+		bounded $DPID 30 || give_up "reproducer: daemon did not exit"
+	fi
+fi
+
+if [ -n "$stuck" ]; then
+	# a process in D state never ends: keep the results and stop here
+	echo "GUEST-FAILS $fails"
+	sync
+	exit 1
+fi
 kill $HTTPD
 sync
 umount /srv
@@ -284,14 +414,14 @@ umount /cache
 echo "GUEST-FAILS $fails"
 [ $fails = 0 ]
 EOF
-echo 240 >"$T/root/timeout"
+echo 540 >"$T/root/timeout"
 guest_pack "$T/root" "$T/initrd.gz"
 echo "initramfs $(du -h "$T/initrd.gz" | cut -f1)"
 
 note "booting the guest"
 gstart=$(date +%s)
 set +e
-guest_run "$KERNEL" "$T/initrd.gz" "$T/console.log" 360 "$T/cache.ext4" "$T/srv.ext4"
+guest_run "$KERNEL" "$T/initrd.gz" "$T/console.log" 660 "$T/cache.ext4" "$T/srv.ext4"
 qrc=$?
 set -e
 gsecs=$(( $(date +%s) - gstart ))
@@ -302,11 +432,12 @@ mkdir -p "$T/cmnt"
 mount -o loop "$T/cache.ext4" "$T/cmnt" || fail "mounting the guest's cache disk"
 _mounts+=("$T/cmnt")
 R="$T/cmnt/results"
-for f in daemon.log sup.log prefetch.log; do
+for f in daemon.log sup.log prefetch.log comp.log repro.log; do
 	[ -f "$R/$f" ] && sed "s/^/$f| /" "$R/$f" | grep -v 'debug:' | tail -n 60
 done
 [ $qrc = 124 ] && fail "qemu timed out after ${gsecs}s"
 grep -q "GUEST-TIMEOUT" "$T/console.log" && fail "a guest step hung (guest watchdog)"
+grep "GUEST-STUCK" "$T/console.log" && fail "a guest step hung"
 grep -q "GUEST-EXIT" "$T/console.log" || fail "the guest never finished its scenario"
 grep "GUEST-FAIL " "$T/console.log" && fail "guest checks failed"
 [ -s "$R/guest.sum" ] || fail "no tree listing from the guest"

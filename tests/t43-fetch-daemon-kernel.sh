@@ -91,7 +91,7 @@ else
 	echo "zstd case skipped: this mkfs.erofs has no -z zstd yet ($(head -n 1 "$T/zprobe.err"))"
 fi
 # the reproducer: big/b1's first pcluster, 64 KiB, filled only halfway
-ext=$("$TOP/dump/dump.erofs" --path=/big/b1 -e "$T/clz4.boot" | sed -n '/^ *0:/{p;q}')
+ext=$("$TOP/dump/dump.erofs" --path=/big/b1 -e "$T/clz4.boot" | awk '/^ *0:/ && !n++')
 [[ $ext =~ dev\ 1\ +([0-9]+)\.\.([0-9]+)\ +65536\ bytes ]] ||
 	fail "big/b1's first extent is not a 64 KiB pcluster in the blob: $ext"
 REPRO_OFF=${BASH_REMATCH[1]}

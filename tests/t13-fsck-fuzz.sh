@@ -71,6 +71,22 @@ head -c 20000 /dev/zero | tr '\0' 'z' >"$T/tree/x/text"
 if [ -x "$DEB_MKFS" ]; then
 	"$DEB_MKFS" -T 0 --chunksize=4096 "$T/seeds/chunk.img" "$T/tree" >/dev/null 2>&1 || true
 fi
+"$MKFS" --quiet -T 0 -U clear -b 512 -E 48bit --chunksize=1024 \
+	"$T/seeds/48bit-chunk.img" "$T/tree"
+"$MKFS" --quiet -T 1000000 --mkfs-time -U clear -b 1024 -E 48bit \
+	"$T/seeds/48bit.img" "$T/tree"
+# what erofs-utils 1.9 writes: the metabox, dot-omitted, prefixes
+if V9=$("$TOP/scripts/build-erofs-utils.sh" 1.9.4-1 2>/dev/null | tail -n 1); then
+	for opts in "-m4096 -b512" "-m1024:lzma -zlz4hc -b1024" \
+		    "-Edot-omitted -b512" \
+		    "-Eplain-xattr-prefixes --xattr-inode-digest=trusted.x -b512" \
+		    "--xattr-inode-digest=user.d -zlz4 -Efragments -b1024"; do
+		# shellcheck disable=SC2086
+		"$V9/mkfs.erofs" -T 0 -Uclear $opts \
+			"$T/seeds/u9-$(tr -c 'a-z0-9' _ <<<"$opts").img" "$T/tree" \
+			>/dev/null 2>&1 || true
+	done
+fi
 ls -l "$T/seeds"
 
 note "fuzzing for $FUZZ_SECONDS s"

@@ -50,6 +50,7 @@ int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
 		     struct erofs_map *map)
 {
 	struct erofs_device *dev;
+	uint64_t start, len;
 	unsigned int i;
 
 	if (map->device) {
@@ -59,18 +60,19 @@ int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
 					     (unsigned long long)map->la,
 					     map->device, img->nr_devs - 1);
 		dev = &img->devs[map->device];
-		/* unattached, but the primary may hold it (a flat image) */
+		/* unattached, but the primary may hold it (a flat image);
+		 * 48-bit addresses make the sum's overflow possible */
+		start = erofs_pos(img, dev->mapped_blkaddr);
 		if (dev->fd < 0 && dev->mapped_blkaddr &&
-		    map->pa + erofs_pos(img, dev->mapped_blkaddr) + map->plen <=
-		    img->devs[0].size) {
-			map->pa += erofs_pos(img, dev->mapped_blkaddr);
+		    start <= img->devs[0].size &&
+		    map->pa <= img->devs[0].size - start &&
+		    map->plen <= img->devs[0].size - start - map->pa) {
+			map->pa += start;
 			map->device = 0;
 		}
 		return 0;
 	}
 	for (i = 1; i < img->nr_devs; i++) {
-		uint64_t start, len;
-
 		dev = &img->devs[i];
 		if (!dev->mapped_blkaddr)
 			continue;
@@ -83,7 +85,8 @@ int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
 		 * from that device, or from the primary if the primary holds
 		 * it (a flat image); else the device must be attached.
 		 */
-		if (dev->fd >= 0 || map->pa + map->plen > img->devs[0].size) {
+		if (dev->fd >= 0 || map->plen > img->devs[0].size ||
+		    map->pa > img->devs[0].size - map->plen) {
 			map->pa -= start;
 			map->device = i;
 		}

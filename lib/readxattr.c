@@ -162,7 +162,9 @@ static int read_shared(struct erofs_image *img,
 		return err;
 	len = e.e_name_len + le16_to_cpu(e.e_value_size);
 	if (size - pos - ENTRY_HDR < len)
-		return report_entry(img, vi, pos, "shared xattr runs past its end");
+		return report_entry(img, vi, pos, mbox ?
+				    "shared xattr runs past the metabox end" :
+				    "shared xattr runs past the image end");
 	err = erofs_meta_pread(img, mbox, buf, len, pos + ENTRY_HDR);
 	if (err)
 		return err;

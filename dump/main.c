@@ -400,7 +400,7 @@ static void show_super_fields(struct dump_ctx *d)
 		return;
 	show_super(d);
 	if (d->img.unknown_incompat)
-		report_unknown(d);
+		note_error(d, report_unknown(d));
 }
 
 static void run(struct dump_ctx *d)

@@ -162,6 +162,35 @@ if [ -n "$V9" ]; then
 	img=$(m9 mb-512 -m4096 -b512); kernel_vs_fsck metabox-512 "$img"
 	out=$("$DUMP" --path=/ov/f1 "$img")
 	[[ $out == *"in the metabox"* ]] || fail "dump: an inode in the metabox not shown so: $out"
+	# a hostile metabox nid: named, never followed into a loop or a crash
+	for how in selfloop nid0; do
+		"$PY" - "$img" "$T/mb-$how.img" "$how" <<'PYEOF' || fail "patching the metabox nid"
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+sb = 1024
+blkszbits = d[sb + 12]
+if sys.argv[3] == 'selfloop':
+    nid = struct.unpack_from('<Q', d, sb + 128)[0] | 1 << 63
+else:	# nid 0 of the primary device, which holds no regular file
+    nid = 0
+struct.pack_into('<Q', d, sb + 128, nid)
+def crc32c(crc, data):
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc
+size = (1 << blkszbits) - 1024 if (1 << blkszbits) > 1024 else 1 << blkszbits
+area = bytes(d[sb:sb + 4]) + b'\0' * 4 + bytes(d[sb + 8:sb + size])
+struct.pack_into('<I', d, sb + 4, crc32c(0xFFFFFFFF, area))
+open(sys.argv[2], 'wb').write(d)
+PYEOF
+		set +e
+		out=$("$FSCK" "$T/mb-$how.img" 2>&1); rc=$?
+		set -e
+		[ $rc = 1 ] || fail "metabox nid $how: fsck exit $rc, not 1: $(tail -n 3 <<<"$out")"
+		[[ $out == *metabox* ]] || fail "metabox nid $how: not named: $out"
+	done
 
 	note "erofs-utils 1.9.4: dot-omitted"
 	img=$(m9 dot -Edot-omitted); kernel_vs_fsck dot-omitted "$img"

@@ -22,7 +22,15 @@ static int print_xattr(void *arg, unsigned int index, const char *name,
 	char full[EROFS_XATTR_NAME_MAX];
 	int len = erofs_xattr_full_name(&d->img, index, name, name_len, full);
 
-	if (len < 0) {
+	if (len == -ENODATA) {
+		/* a long prefix in no namespace: the kernel hides it */
+		const struct erofs_xattr_prefix *pf =
+			&d->img.prefixes[index & EROFS_XATTR_LONG_PREFIX_MASK];
+
+		snprintf(full, sizeof(full), "(no namespace)%.*s%.*s",
+			 pf->infix_len, pf->infix, (int)name_len, name);
+		len = strlen(full);
+	} else if (len < 0) {
 		/* an unknown prefix: show the index, keep going */
 		snprintf(full, sizeof(full), "(prefix %u)", index);
 		len = strlen(full);
@@ -81,13 +89,21 @@ static void text_core(const struct erofs_inode_info *vi, const char *path)
 
 	if (path)
 		printf(LABEL "%s\n", "Path:", path);
-	printf(LABEL "%llu\n", "NID:", (unsigned long long)vi->nid);
-	printf(LABEL "%s\n", "Type:", type_name(vi->mode));
+	if (vi->in_metabox)
+		printf(LABEL "%llu (in the metabox, slot %llu)\n", "NID:",
+		       (unsigned long long)vi->nid,
+		       (unsigned long long)(vi->nid & EROFS_DIRENT_NID_MASK));
+	else
+		printf(LABEL "%llu\n", "NID:", (unsigned long long)vi->nid);
+	printf(LABEL "%s%s\n", "Type:", type_name(vi->mode),
+	       vi->dot_omitted ? " (no \".\" entry: dot-omitted)" : "");
 	printf(LABEL "%s (%u)\n", "Layout:",
 	       erofs_datalayout_name(vi->datalayout), vi->datalayout);
-	printf(LABEL "%s (%u bytes), xattrs %u bytes\n", "Inode:",
+	printf(LABEL "%s (%u bytes)%s, xattrs %u bytes\n", "Inode:",
 	       vi->extended ? "extended" : "compact", vi->inode_isize,
-	       vi->xattr_isize);
+	       !vi->extended && !S_ISDIR(vi->mode) &&
+	       (vi->i_format >> EROFS_I_NLINK_1_BIT) & 1 ?
+	       " with nlink 1 implied" : "", vi->xattr_isize);
 	mode_string(vi->mode, mode);
 	printf(LABEL "%04o (%s)\n", "Mode:", vi->mode & 07777, mode);
 	printf(LABEL "uid %u, gid %u\n", "Owner:", vi->uid, vi->gid);
@@ -95,15 +111,15 @@ static void text_core(const struct erofs_inode_info *vi, const char *path)
 	printf(LABEL "%llu\n", "Size:", (unsigned long long)vi->size);
 	format_time(vi->mtime, vi->mtime_nsec, when, sizeof(when));
 	printf(LABEL "%s%s\n", "Mtime:", when,
-	       vi->extended ? "" : " (compact inode: the build time)");
+	       vi->extended ? "" : " (compact inode: from the epoch)");
 	printf(LABEL "%u\n", "Ino:", vi->ino);
 	if (S_ISCHR(vi->mode) || S_ISBLK(vi->mode)) {
 		erofs_decode_dev(vi->rdev, &major, &minor);
 		printf(LABEL "%u:%u\n", "Device:", major, minor);
 	}
 	if (erofs_inode_is_compressed(vi))
-		printf(LABEL "%u\n", "Compressed blocks:",
-		       vi->compressed_blocks);
+		printf(LABEL "%llu\n", "Compressed blocks:",
+		       (unsigned long long)vi->compressed_blocks);
 	if (vi->datalayout == EROFS_INODE_CHUNK_BASED)
 		printf(LABEL "%llu bytes%s\n", "Chunks:",
 		       1ULL << vi->chunkbits,
@@ -126,6 +142,8 @@ static void json_core(struct dump_ctx *d, const struct erofs_inode_info *vi,
 	erofs_json_str(js, "layout", erofs_datalayout_name(vi->datalayout));
 	erofs_json_u64(js, "datalayout", vi->datalayout);
 	erofs_json_bool(js, "extended", vi->extended);
+	erofs_json_bool(js, "in_metabox", vi->in_metabox);
+	erofs_json_bool(js, "dot_omitted", vi->dot_omitted);
 	erofs_json_u64(js, "inode_size", vi->inode_isize);
 	erofs_json_u64(js, "xattr_size", vi->xattr_isize);
 	erofs_json_u64(js, "mode", vi->mode);

@@ -363,6 +363,8 @@ static int open_image(struct dump_ctx *d)
 	unsigned int i;
 	int err;
 
+	/* what this reader does not know is named after what it does */
+	d->img.open_unknown = true;
 	err = erofs_image_open(&d->img, &c->msg, c->image);
 	if (err) {
 		erofs_err(&c->msg, "%s: cannot be opened as an EROFS image",
@@ -380,6 +382,27 @@ static int open_image(struct dump_ctx *d)
 	return 0;
 }
 
+static int report_unknown(struct dump_ctx *d)
+{
+	char names[256];
+
+	erofs_incompat_names(d->img.unknown_incompat, names, sizeof(names));
+	erofs_err(&d->cfg->msg, "superblock: not supported: %s; what depends on it is not shown",
+		  names);
+	return -EOPNOTSUPP;
+}
+
+/* what the superblock says, when the image opens no further */
+static void show_super_fields(struct dump_ctx *d)
+{
+	d->opened = true;	/* closed in main() whatever happens */
+	if (erofs_image_peek_super(&d->img, &d->cfg->msg, d->cfg->image))
+		return;
+	show_super(d);
+	if (d->img.unknown_incompat)
+		note_error(d, report_unknown(d));
+}
+
 static void run(struct dump_ctx *d)
 {
 	struct dump_cfg *c = d->cfg;
@@ -389,11 +412,15 @@ static void run(struct dump_ctx *d)
 
 		if (err) {
 			note_error(d, err);
+			if (c->super)
+				show_super_fields(d);
 			return;
 		}
 	}
 	if (c->super)
 		note_error(d, show_super(d));
+	if (d->img.unknown_incompat)
+		note_error(d, report_unknown(d));
 	if ((c->have_nid || c->path) && !c->cache)
 		note_error(d, show_inode(d));
 	if (c->stats)

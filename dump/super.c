@@ -94,8 +94,9 @@ static void text_devices(const struct erofs_image *img)
 		tag_text(img->devs[i].tag, tag);
 		printf("  device %u: tag \"", i);
 		put_escaped(tag, strlen(tag));
-		printf("\", %u blocks, mapped at block %u%s%s\n",
-		       img->devs[i].blocks, img->devs[i].mapped_blkaddr,
+		printf("\", %llu blocks, mapped at block %llu%s%s\n",
+		       (unsigned long long)img->devs[i].blocks,
+		       (unsigned long long)img->devs[i].mapped_blkaddr,
 		       img->devs[i].fd >= 0 ? ", attached: " : "",
 		       img->devs[i].fd >= 0 ? img->devs[i].path : "");
 	}
@@ -123,6 +124,57 @@ static void json_devices(struct erofs_json *js, const struct erofs_image *img)
 	erofs_json_close(js, ']');
 }
 
+/* "trusted.overlay." for a long prefix, or why it cannot be told */
+static void prefix_text(const struct erofs_image *img, unsigned int i,
+			char *out)
+{
+	int len = erofs_xattr_full_name((struct erofs_image *)img,
+					EROFS_XATTR_LONG_PREFIX | i, "", 0,
+					out);
+
+	if (len == -ENODATA)
+		snprintf(out, EROFS_XATTR_NAME_MAX, "(base index %u: no namespace)%.*s",
+			 img->prefixes[i].base_index,
+			 img->prefixes[i].infix_len, img->prefixes[i].infix);
+	else if (len < 0)
+		snprintf(out, EROFS_XATTR_NAME_MAX, "(unreadable: %s)",
+			 strerror(-len));
+}
+
+static void print_prefixes(const struct erofs_image *img)
+{
+	char name[EROFS_XATTR_NAME_MAX];
+	unsigned int i;
+
+	printf(LABEL "%u, from %s\n", "Filesystem long xattr prefixes:",
+	       img->xattr_prefix_count,
+	       img->feature_compat & EROFS_FEATURE_COMPAT_PLAIN_XATTR_PFX ?
+	       "the primary device" :
+	       img->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX ?
+	       "the metabox inode" : img->packed_nid ? "the packed inode" :
+	       "the primary device");
+	for (i = 0; i < img->xattr_prefix_count; i++) {
+		prefix_text(img, i, name);
+		printf("  prefix %u: \"", i);
+		put_escaped(name, strlen(name));
+		printf("\"\n");
+	}
+}
+
+static void json_prefixes(struct erofs_json *js,
+			  const struct erofs_image *img)
+{
+	char name[EROFS_XATTR_NAME_MAX];
+	unsigned int i;
+
+	erofs_json_open(js, "xattr_prefixes", '[');
+	for (i = 0; i < img->xattr_prefix_count; i++) {
+		prefix_text(img, i, name);
+		erofs_json_str(js, NULL, name);
+	}
+	erofs_json_close(js, ']');
+}
+
 static void kver_text(const struct erofs_kver_req *k, char *out, size_t len)
 {
 	if (k->kver == EROFS_KVER_NONE)
@@ -142,16 +194,22 @@ static void print_text(struct dump_ctx *d, const struct erofs_compr_cfg *cfgs,
 
 	printf(LABEL "0x%08X\n", "Filesystem magic number:", img->magic);
 	printf(LABEL "%u\n", "Filesystem blocksize:", img->blksz);
-	printf(LABEL "%u\n", "Filesystem blocks:", img->blocks);
+	printf(LABEL "%llu\n", "Filesystem blocks:",
+	       (unsigned long long)img->blocks);
 	printf(LABEL "%u\n", "Filesystem inode metadata start block:",
 	       img->meta_blkaddr);
 	printf(LABEL "%u\n", "Filesystem shared xattr metadata start block:",
 	       img->xattr_blkaddr);
 	printf(LABEL "%llu\n", "Filesystem root nid:",
 	       (unsigned long long)img->root_nid);
-	if (erofs_has_packed_inode(img))
+	if (img->packed_nid)
 		printf(LABEL "%llu\n", "Filesystem packed nid:",
 		       (unsigned long long)img->packed_nid);
+	if (img->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX)
+		printf(LABEL "%llu\n", "Filesystem metabox nid:",
+		       (unsigned long long)img->metabox_nid);
+	if (img->xattr_prefix_count)
+		print_prefixes(img);
 	printf(LABEL "%llu\n", "Filesystem inode count:",
 	       (unsigned long long)img->inos);
 	/* local time as ctime() gives it, as erofs-utils prints it */
@@ -199,11 +257,16 @@ static void print_json(struct dump_ctx *d, const struct erofs_compr_cfg *cfgs,
 	erofs_json_u64(js, "meta_blkaddr", img->meta_blkaddr);
 	erofs_json_u64(js, "xattr_blkaddr", img->xattr_blkaddr);
 	erofs_json_u64(js, "root_nid", img->root_nid);
-	/* the fragments' inode, in no directory */
-	if (erofs_has_packed_inode(img))
+	/* the fragments' inode (or the prefixes'), in no directory */
+	if (img->packed_nid)
 		erofs_json_u64(js, "packed_nid", img->packed_nid);
 	else
 		erofs_json_null(js, "packed_nid");
+	if (img->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX)
+		erofs_json_u64(js, "metabox_nid", img->metabox_nid);
+	else
+		erofs_json_null(js, "metabox_nid");
+	json_prefixes(js, img);
 	erofs_json_u64(js, "inodes", img->inos);
 	erofs_json_i64(js, "build_time", img->build_time);
 	erofs_json_u64(js, "build_time_nsec", img->build_time_nsec);

@@ -280,9 +280,12 @@ static void print_summary(const struct fsck_cfg *c,
 					st->types.fifos + st->types.sockets),
 		   erofs_human_size(st->data_bytes, size, sizeof(size)),
 		   (unsigned long long)st->errors);
-	if (st->unsupported)
+	if (st->unsupported > st->unavailable)
 		erofs_err(&c->msg, "%llu inode(s) use features not supported yet and were not fully checked",
-			  (unsigned long long)st->unsupported);
+			  (unsigned long long)(st->unsupported - st->unavailable));
+	if (st->unavailable)
+		erofs_err(&c->msg, "%llu file(s) have data on devices not attached and were not fully checked",
+			  (unsigned long long)st->unavailable);
 }
 
 static int status_of(int err, const struct erofs_check *chk)

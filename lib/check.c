@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "erofs/check.h"
 #include "erofs/extract.h"
+#include "erofs/features.h"
 
 #define DATA_BUF_SIZE	(1U << 20)
 
@@ -95,6 +96,16 @@ static int walk_error(struct erofs_check *chk, int err)
 {
 	if (err == -EFSCORRUPTED)
 		return 0;
+	if (err == -ENODEV) {
+		const struct erofs_device *dev =
+			&chk->img->devs[chk->img->missing_dev];
+
+		chk->stats.unsupported++;
+		chk->stats.unavailable++;
+		check_warn(chk, "device %u (tag \"%.64s\") not available: data not checked",
+			   chk->img->missing_dev, (const char *)dev->tag);
+		return 0;
+	}
 	if (err == -EOPNOTSUPP) {
 		chk->stats.unsupported++;
 		if (!chk->opts.quiet)
@@ -246,7 +257,7 @@ static int claim_inode(struct erofs_check *chk,
 {
 	struct erofs_image *img = chk->img;
 	uint64_t meta_end = vi->iend, blocks;
-	int err;
+	int err = 0;
 
 	if (vi->datalayout == EROFS_INODE_FLAT_INLINE && vi->size)
 		meta_end += vi->size - erofs_pos(img, (vi->size - 1) >>
@@ -258,10 +269,13 @@ static int claim_inode(struct erofs_check *chk,
 		meta_end = ROUND_UP(vi->iend, unit) + unit *
 			   DIV_ROUND_UP(vi->size, 1ULL << vi->chunkbits);
 	}
-	err = claim(chk, vi->pos, meta_end, vi->nid, CLAIM_META);
+	/* metadata in the metabox is inside the metabox inode's claims */
+	if (!vi->in_metabox)
+		err = claim(chk, vi->pos, meta_end, vi->nid, CLAIM_META);
 	if (err || (vi->datalayout != EROFS_INODE_FLAT_PLAIN &&
 		    vi->datalayout != EROFS_INODE_FLAT_INLINE) ||
-	    S_ISCHR(vi->mode) || S_ISBLK(vi->mode))
+	    S_ISCHR(vi->mode) || S_ISBLK(vi->mode) ||
+	    vi->raw_blkaddr == EROFS_NULL_BLKADDR)
 		return err;
 	blocks = DIV_ROUND_UP(vi->size, img->blksz);
 	if (vi->datalayout == EROFS_INODE_FLAT_INLINE && blocks)
@@ -350,6 +364,8 @@ static int collect_xattr(void *arg, unsigned int index, const char *name,
 
 	l->chk->stats.xattrs++;
 	len = erofs_xattr_full_name(l->chk->img, index, name, name_len, full);
+	if (len == -ENODATA)	/* invisible through the kernel too */
+		return 0;
 	if (len < 0)
 		return len == -EFSCORRUPTED ?
 			erofs_corrupt(l->chk->img, "xattr with a bad name index 0x%x",
@@ -699,23 +715,23 @@ static int claim_super(struct erofs_check *chk)
 }
 
 /*
- * The packed inode (fragments) is in no directory: it is checked on its
- * own, all of its data decoded, before the files that point into it.
+ * The packed inode (fragments) and the metabox inode are in no
+ * directory: each is checked on its own, all of its data decoded, before
+ * the files that point into it.
  */
-static int check_packed(struct erofs_check *chk)
+static int check_hidden(struct erofs_check *chk, const char *name,
+			int (*load)(struct erofs_image *img,
+				    const struct erofs_inode_info **vi))
 {
-	static const char name[] = "(packed inode)";
 	struct erofs_image *img = chk->img;
 	const struct erofs_inode_info *vi;
 	size_t saved;
 	int err;
 
-	if (!erofs_has_packed_inode(img))
-		return 0;
-	err = path_push(chk, name, sizeof(name) - 1, &saved);
+	err = path_push(chk, name, strlen(name), &saved);
 	if (err)
 		return err;
-	err = erofs_packed_inode(img, &vi);
+	err = load(img, &vi);
 	if (!err) {
 		chk->stats.inodes++;
 		err = claim_inode(chk, vi);
@@ -767,6 +783,8 @@ int erofs_check_init(struct erofs_check *chk, struct erofs_image *img,
 	}
 	img->report = report_hook;
 	img->report_arg = chk;
+	/* an unknown feature is named and the rest still checked */
+	img->open_unknown = true;
 	return 0;
 }
 
@@ -775,9 +793,20 @@ int erofs_check_run(struct erofs_check *chk)
 	struct erofs_image *img = chk->img;
 	int err;
 
+	if (img->unknown_incompat) {
+		char names[256];
+
+		erofs_incompat_names(img->unknown_incompat, names,
+				     sizeof(names));
+		erofs_warn(chk->msg, "superblock: not supported: %s; what depends on it is not checked",
+			   names);
+		chk->stats.unsupported++;
+	}
 	err = claim_super(chk);
-	if (!err)
-		err = check_packed(chk);
+	if (!err && erofs_has_packed_inode(img))
+		err = check_hidden(chk, "(packed inode)", erofs_packed_inode);
+	if (!err && (img->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX))
+		err = check_hidden(chk, "(metabox inode)", erofs_metabox_inode);
 	if (err)
 		return err;
 	err = check_inode(chk, img->root_nid, EROFS_FT_DIR, NULL, NULL);

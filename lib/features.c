@@ -16,6 +16,11 @@ static const struct erofs_feature_desc features[] = {
 	{ true, EROFS_FEATURE_COMPAT_SB_CHKSUM, "sb_csum", 0 },
 	{ true, EROFS_FEATURE_COMPAT_MTIME, "mtime", 0 },
 	{ true, EROFS_FEATURE_COMPAT_XATTR_FILTER, "xattr_filter", 0 },
+	{ true, EROFS_FEATURE_COMPAT_SHARED_EA_IN_METABOX,
+	  "shared_ea_in_metabox", 0 },
+	{ true, EROFS_FEATURE_COMPAT_PLAIN_XATTR_PFX, "plain_xattr_pfx", 0 },
+	/* page cache sharing by an xattr: nothing a reader must decode */
+	{ true, EROFS_FEATURE_COMPAT_ISHARE_XATTRS, "ishare_xattrs", 0 },
 	{ false, EROFS_FEATURE_INCOMPAT_ZERO_PADDING, "0padding",
 	  EROFS_KVER(5, 4) },
 	/* one bit, two names: the records and the big pclusters they allow */
@@ -36,6 +41,8 @@ static const struct erofs_feature_desc features[] = {
 	{ false, EROFS_FEATURE_INCOMPAT_DEDUPE, "dedupe", EROFS_KVER(6, 1) },
 	{ false, EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES, "xattr_prefixes",
 	  EROFS_KVER(6, 4) },
+	{ false, EROFS_FEATURE_INCOMPAT_48BIT, "48bit", EROFS_KVER(6, 15) },
+	{ false, EROFS_FEATURE_INCOMPAT_METABOX, "metabox", EROFS_KVER(6, 17) },
 };
 
 /* the release whose driver first decodes each algorithm */
@@ -60,6 +67,24 @@ uint32_t erofs_features_unknown(bool compat, uint32_t mask)
 		if (features[i].compat == compat)
 			mask &= ~features[i].bit;
 	return mask;
+}
+
+void erofs_incompat_names(uint32_t mask, char *out, size_t len)
+{
+	uint32_t unknown = erofs_features_unknown(false, mask);
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(features); i++)
+		if (!features[i].compat && (mask & features[i].bit) &&
+		    used < len)
+			used += snprintf(out + used, len - used, "%s\"%s\"",
+					 used ? ", " : "", features[i].name);
+	for (i = 0; i < 32 && used < len; i++)
+		if (unknown & (1U << i))
+			used += snprintf(out + used, len - used,
+					 "%sunknown incompat bit 0x%x",
+					 used ? ", " : "", 1U << i);
 }
 
 const char *erofs_algorithm_name(unsigned int alg)

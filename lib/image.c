@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "erofs/features.h"
 #include "erofs/reader.h"
 #include "erofs/super.h"
 
@@ -79,8 +80,12 @@ int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 				     device, img->nr_devs);
 	dev = &img->devs[device];
 	if (dev->fd < 0) {
-		erofs_err(img->msg, "device %d (tag \"%.64s\") is needed but not attached (use --device or --blob-dir)",
-			  device, (const char *)dev->tag);
+		/* said once; a caller may say per file what it could not read */
+		if (!dev->missing_reported)
+			erofs_err(img->msg, "device %d (tag \"%.64s\") is needed but not attached (use --device or --blob-dir)",
+				  device, (const char *)dev->tag);
+		dev->missing_reported = true;
+		img->missing_dev = device;
 		return -ENODEV;
 	}
 	if (pos > dev->size || len > dev->size - pos)
@@ -107,9 +112,18 @@ static void parse_super(struct erofs_image *img,
 	img->sb_size = 128 + sb->sb_extslots * EROFS_SB_EXTSLOT_SIZE;
 	img->root_nid = le16_to_cpu(sb->root_nid);
 	img->inos = le64_to_cpu(sb->inos);
-	img->build_time = le64_to_cpu(sb->epoch);
-	img->build_time_nsec = le32_to_cpu(sb->fixed_nsec);
+	img->epoch = (int64_t)le64_to_cpu(sb->epoch);
+	img->fixed_nsec = le32_to_cpu(sb->fixed_nsec);
+	/* before 48BIT the build_time field was reserved (zero) */
+	img->build_time = img->epoch + le32_to_cpu(sb->build_time);
+	img->build_time_nsec = img->fixed_nsec;
 	img->blocks = le32_to_cpu(sb->blocks);
+	/* 48BIT with a zero root_nid_8b keeps the 16-bit root nid */
+	if ((img->feature_incompat & EROFS_FEATURE_INCOMPAT_48BIT) &&
+	    sb->root_nid_8b) {
+		img->root_nid = le64_to_cpu(sb->root_nid_8b);
+		img->blocks |= (uint64_t)le16_to_cpu(sb->blocks_hi) << 32;
+	}
 	img->meta_blkaddr = le32_to_cpu(sb->meta_blkaddr);
 	img->xattr_blkaddr = le32_to_cpu(sb->xattr_blkaddr);
 	memcpy(img->uuid, sb->uuid, sizeof(img->uuid));
@@ -123,6 +137,7 @@ static void parse_super(struct erofs_image *img,
 	img->xattr_prefix_start = le32_to_cpu(sb->xattr_prefix_start);
 	img->packed_nid = le64_to_cpu(sb->packed_nid);
 	img->xattr_filter_reserved = sb->xattr_filter_reserved;
+	img->ishare_xattr_prefix_id = sb->ishare_xattr_prefix_id;
 }
 
 static int check_sb_checksum(struct erofs_image *img)
@@ -137,6 +152,24 @@ static int check_sb_checksum(struct erofs_image *img)
 				     img->checksum, EROFS_SUPER_OFFSET,
 				     EROFS_SUPER_OFFSET + img->sb_area_len - 1,
 				     crc);
+	return 0;
+}
+
+/* the metabox inode's nid, from the first extension slot */
+static int read_metabox_nid(struct erofs_image *img)
+{
+	const struct erofs_super_block_ext *ext;
+
+	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX))
+		return 0;
+	if (img->sb_extslots < 1)
+		return erofs_corrupt(img, "superblock: metabox, but no extension slot holds its nid");
+	ext = (const void *)(img->sb_area + sizeof(struct erofs_super_block));
+	img->metabox_nid = le64_to_cpu(ext->metabox_nid);
+	/* the metabox cannot live in itself */
+	if (img->metabox_nid >> EROFS_DIRENT_NID_METABOX_BIT)
+		return erofs_corrupt(img, "superblock: metabox nid 0x%llx has the metabox bit set",
+				     (unsigned long long)img->metabox_nid);
 	return 0;
 }
 
@@ -182,13 +215,20 @@ static int read_super(struct erofs_image *img)
 static int check_features(struct erofs_image *img)
 {
 	uint32_t unknown = img->feature_incompat & ~EROFS_READER_INCOMPAT;
+	char names[256];
 
 	if (unknown) {
-		erofs_err(img->msg, "superblock: unknown incompatible feature bits 0x%08x (feature_incompat 0x%08x at byte %u)",
-			  unknown, img->feature_incompat,
+		img->unknown_incompat = unknown;
+		/* the caller names them, after showing what it can */
+		if (img->open_unknown)
+			goto more;
+		erofs_incompat_names(unknown, names, sizeof(names));
+		erofs_err(img->msg, "superblock: not supported: %s (feature_incompat 0x%08x at byte %u)",
+			  names, img->feature_incompat,
 			  EROFS_SUPER_OFFSET + 80);
 		return -EOPNOTSUPP;
 	}
+more:
 	if (img->dirblkbits)
 		return erofs_corrupt(img, "superblock: dirblkbits is %u, must be 0",
 				     img->dirblkbits);
@@ -196,7 +236,7 @@ static int check_features(struct erofs_image *img)
 		return erofs_corrupt(img, "superblock: %u extension slots make it %u bytes, more than the %u bytes of its block",
 				     img->sb_extslots, img->sb_size,
 				     img->sb_area_len);
-	return 0;
+	return read_metabox_nid(img);
 }
 
 /* the superblock's addresses, against the image's real size */
@@ -207,23 +247,33 @@ static int check_geometry(struct erofs_image *img)
 	uint64_t root;
 
 	if (bytes > fsize)
-		return erofs_corrupt(img, "image truncated: the superblock says %u blocks (%llu bytes), the image has %llu bytes",
-				     img->blocks, (unsigned long long)bytes,
+		return erofs_corrupt(img, "image truncated: the superblock says %llu blocks (%llu bytes), the image has %llu bytes",
+				     (unsigned long long)img->blocks,
+				     (unsigned long long)bytes,
 				     (unsigned long long)fsize);
 	if (bytes < EROFS_SUPER_OFFSET + img->sb_area_len)
-		return erofs_corrupt(img, "superblock: %u blocks cannot hold the superblock itself",
-				     img->blocks);
+		return erofs_corrupt(img, "superblock: %llu blocks cannot hold the superblock itself",
+				     (unsigned long long)img->blocks);
 	/* nothing past the filesystem's end is part of it */
 	img->devs[0].size = bytes;
 	if (img->meta_blkaddr >= img->blocks)
-		return erofs_corrupt(img, "superblock: meta_blkaddr %u is past the last block %u",
-				     img->meta_blkaddr, img->blocks - 1);
+		return erofs_corrupt(img, "superblock: meta_blkaddr %u is past the last block %llu",
+				     img->meta_blkaddr,
+				     (unsigned long long)img->blocks - 1);
 	if (img->xattr_blkaddr > img->blocks)
-		return erofs_corrupt(img, "superblock: xattr_blkaddr %u is past the last block %u",
-				     img->xattr_blkaddr, img->blocks - 1);
+		return erofs_corrupt(img, "superblock: xattr_blkaddr %u is past the last block %llu",
+				     img->xattr_blkaddr,
+				     (unsigned long long)img->blocks - 1);
+	if (img->packed_nid >> EROFS_DIRENT_NID_METABOX_BIT)
+		return erofs_corrupt(img, "superblock: packed nid 0x%llx has the metabox bit set",
+				     (unsigned long long)img->packed_nid);
+	/* a root in the metabox is checked when the metabox is read */
+	if (img->root_nid >> EROFS_DIRENT_NID_METABOX_BIT)
+		return 0;
 	root = erofs_pos(img, img->meta_blkaddr) +
 	       (img->root_nid << EROFS_ISLOTBITS);
-	if (root + sizeof(struct erofs_inode_compact) > bytes)
+	if (img->root_nid > bytes >> EROFS_ISLOTBITS ||
+	    root + sizeof(struct erofs_inode_compact) > bytes)
 		return erofs_corrupt(img, "superblock: root nid %llu (byte %llu) is outside the image",
 				     (unsigned long long)img->root_nid,
 				     (unsigned long long)root);
@@ -262,7 +312,27 @@ static int read_device_table(struct erofs_image *img)
 		memcpy(img->devs[i].tag, slot.tag, sizeof(slot.tag));
 		img->devs[i].blocks = le32_to_cpu(slot.blocks);
 		img->devs[i].mapped_blkaddr = le32_to_cpu(slot.mapped_blkaddr);
+		/* the high halves were reserved, zero, before 48BIT */
+		if (img->feature_incompat & EROFS_FEATURE_INCOMPAT_48BIT) {
+			img->devs[i].blocks |=
+				(uint64_t)le16_to_cpu(slot.blocks_hi) << 32;
+			img->devs[i].mapped_blkaddr |=
+				(uint64_t)le16_to_cpu(slot.mapped_blkaddr_hi) << 32;
+		}
 	}
+	return 0;
+}
+
+/* an image of just its primary device, not yet opened */
+static int image_init(struct erofs_image *img, const struct erofs_msg *msg)
+{
+	memset(img, 0, sizeof(*img));
+	img->msg = msg;
+	img->devs = calloc(1, sizeof(*img->devs));
+	if (!img->devs)
+		return -ENOMEM;
+	img->devs[0].fd = -1;
+	img->nr_devs = 1;
 	return 0;
 }
 
@@ -271,17 +341,16 @@ int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
 {
 	erofs_report_fn report = img->report;
 	void *report_arg = img->report_arg;
+	bool open_unknown = img->open_unknown;
 	int err;
 
-	/* a caller may set the report hook before opening */
-	memset(img, 0, sizeof(*img));
+	err = image_init(img, msg);
+	if (err)
+		return err;
+	/* a caller may set the report hook and open_unknown before opening */
 	img->report = report;
 	img->report_arg = report_arg;
-	img->msg = msg;
-	img->devs = calloc(1, sizeof(*img->devs));
-	if (!img->devs)
-		return -ENOMEM;
-	img->nr_devs = 1;
+	img->open_unknown = open_unknown;
 	img->devs[0].fd = fd;
 	img->devs[0].path = strdup(name);
 	if (!img->devs[0].path) {
@@ -308,6 +377,35 @@ int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
 fail:
 	erofs_image_close(img);
 	return err;
+}
+
+int erofs_image_peek_super(struct erofs_image *img,
+			   const struct erofs_msg *msg, const char *path)
+{
+	struct erofs_super_block sb;
+	int err = image_init(img, msg);
+
+	if (err)
+		return err;
+	img->devs[0].own_fd = true;
+	img->devs[0].fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (img->devs[0].fd < 0)
+		return -errno;
+	err = fd_size(img->devs[0].fd, &img->devs[0].size);
+	if (!err)
+		err = erofs_image_pread(img, 0, &sb, sizeof(sb),
+					EROFS_SUPER_OFFSET);
+	if (err)
+		return err;
+	parse_super(img, &sb);
+	if (img->magic != EROFS_SUPER_MAGIC_V1)
+		return -EFSCORRUPTED;
+	/* a bad block size leaves nothing sized by it to read */
+	if (img->blkszbits >= EROFS_MIN_BLKSZBITS &&
+	    img->blkszbits <= EROFS_MAX_BLKSZBITS)
+		img->blksz = 1U << img->blkszbits;
+	img->unknown_incompat = img->feature_incompat & ~EROFS_READER_INCOMPAT;
+	return 0;
 }
 
 int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
@@ -359,10 +457,10 @@ int erofs_image_add_device(struct erofs_image *img, unsigned int index,
 	need = erofs_pos(img, dev->blocks);
 	if (dev->size < need) {
 		close(fd);
-		return erofs_corrupt(img, "device %u %s is %llu bytes, the device table says %u blocks",
+		return erofs_corrupt(img, "device %u %s is %llu bytes, the device table says %llu blocks",
 				     index, path,
 				     (unsigned long long)dev->size,
-				     dev->blocks);
+				     (unsigned long long)dev->blocks);
 	}
 	if (need)
 		dev->size = need;
@@ -390,4 +488,5 @@ void erofs_image_close(struct erofs_image *img)
 	free(img->prefixes);
 	img->prefixes = NULL;
 	z_erofs_bufs_free(&img->zbuf);
+	z_erofs_bufs_free(&img->metabox_zbuf);
 }

@@ -10,11 +10,48 @@
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
 
-static uint16_t node_format(const struct erofs_node *n)
+/*
+ * With -E 48bit, a compact non-directory of one link says so in i_format
+ * and has i_nlink's place for bits 32..47 of its block number.
+ */
+static bool node_nlink_1(const struct erofs_builder *b,
+			 const struct erofs_node *n)
+{
+	return b->opts->layout_48bit && !n->extended && !S_ISDIR(n->mode) &&
+	       n->nlink == 1;
+}
+
+static uint16_t node_format(const struct erofs_builder *b,
+			    const struct erofs_node *n)
 {
 	return (n->extended ? EROFS_INODE_LAYOUT_EXTENDED :
 			      EROFS_INODE_LAYOUT_COMPACT) |
-	       (n->datalayout << EROFS_I_DATALAYOUT_BIT);
+	       (n->datalayout << EROFS_I_DATALAYOUT_BIT) |
+	       (node_nlink_1(b, n) << EROFS_I_NLINK_1_BIT);
+}
+
+/* bits 32..47 of what i_u holds bits 0..31 of (48BIT's i_nb) */
+static uint16_t node_blk_hi(const struct erofs_node *n)
+{
+	if (S_ISCHR(n->mode) || S_ISBLK(n->mode) ||
+	    n->datalayout == EROFS_INODE_CHUNK_BASED)
+		return 0;
+	return (n->z ? n->z->blocks : n->blkaddr) >> 32;
+}
+
+/* a compact inode's mtime is the epoch plus this offset */
+static uint32_t compact_mtime(const struct erofs_builder *b,
+			      const struct erofs_node *n)
+{
+	const struct erofs_build_options *o = b->opts;
+	int64_t epoch = erofs_epoch(o);
+
+	if (!o->layout_48bit)
+		return 0;
+	if (!o->ignore_mtime && n->mtime >= epoch &&
+	    n->mtime - epoch <= UINT32_MAX)
+		return n->mtime - epoch;
+	return o->build_time - epoch;
 }
 
 static uint16_t node_xattr_icount(const struct erofs_node *n)
@@ -35,7 +72,8 @@ static union erofs_inode_i_u node_i_u(const struct erofs_builder *b,
 	else if (n->datalayout == EROFS_INODE_CHUNK_BASED)
 		u.c.format = cpu_to_le16(
 			(n->chunkbits - b->opts->blkszbits) |
-			(b->opts->chunk_indexes ? EROFS_CHUNK_FORMAT_INDEXES : 0));
+			(b->opts->chunk_indexes ? EROFS_CHUNK_FORMAT_INDEXES : 0) |
+			(b->opts->layout_48bit ? EROFS_CHUNK_FORMAT_48BIT : 0));
 	else if (n->z)
 		u.compressed_blocks = cpu_to_le32(n->z->blocks);
 	else
@@ -47,11 +85,13 @@ static void put_compact(const struct erofs_builder *b,
 			const struct erofs_node *n, void *p)
 {
 	struct erofs_inode_compact ic = {
-		.i_format = cpu_to_le16(node_format(n)),
+		.i_format = cpu_to_le16(node_format(b, n)),
 		.i_xattr_icount = cpu_to_le16(node_xattr_icount(n)),
 		.i_mode = cpu_to_le16(n->mode),
-		.i_nlink = cpu_to_le16(n->nlink),
+		.i_nlink = cpu_to_le16(node_nlink_1(b, n) ? node_blk_hi(n) :
+				       n->nlink),
 		.i_size = cpu_to_le32(n->size),
+		.i_mtime = cpu_to_le32(compact_mtime(b, n)),
 		.i_u = node_i_u(b, n),
 		.i_ino = cpu_to_le32(n->ino),
 		.i_uid = cpu_to_le16(n->uid),
@@ -65,9 +105,11 @@ static void put_extended(const struct erofs_builder *b,
 			 const struct erofs_node *n, void *p)
 {
 	struct erofs_inode_extended ie = {
-		.i_format = cpu_to_le16(node_format(n)),
+		.i_format = cpu_to_le16(node_format(b, n)),
 		.i_xattr_icount = cpu_to_le16(node_xattr_icount(n)),
 		.i_mode = cpu_to_le16(n->mode),
+		.i_startblk_hi = cpu_to_le16(b->opts->layout_48bit ?
+					     node_blk_hi(n) : 0),
 		.i_size = cpu_to_le64(n->size),
 		.i_u = node_i_u(b, n),
 		.i_ino = cpu_to_le32(n->ino),

@@ -113,6 +113,13 @@ static int meta_alloc(struct erofs_meta_alloc *a, unsigned int bytes, uint64_t *
 }
 
 
+int64_t erofs_epoch(const struct erofs_build_options *o)
+{
+	if (!o->layout_48bit)
+		return o->build_time;
+	return MAX(0, o->build_time - (int64_t)UINT32_MAX);
+}
+
 bool erofs_node_needs_extended(const struct erofs_builder *b,
 			       const struct erofs_node *n)
 {
@@ -125,6 +132,11 @@ bool erofs_node_needs_extended(const struct erofs_builder *b,
 		return true;
 	if (o->inode_policy == EROFS_INODE_FORCE_COMPACT || o->ignore_mtime)
 		return false;
+	/* compact: epoch + a 32-bit offset (zero before 48BIT), fixed nsec */
+	if (o->layout_48bit)
+		return n->mtime < erofs_epoch(o) ||
+		       n->mtime - erofs_epoch(o) > UINT32_MAX ||
+		       n->mtime_nsec != o->build_time_nsec;
 	return n->mtime != o->build_time || n->mtime_nsec != o->build_time_nsec;
 }
 

@@ -16,6 +16,12 @@ static int map_flat(struct erofs_image *img, const struct erofs_inode_info *vi,
 			   (vi->datalayout == EROFS_INODE_FLAT_INLINE);
 	uint64_t tail_start = erofs_pos(img, lastblk);
 
+	if (vi->raw_blkaddr == EROFS_NULL_BLKADDR) {
+		/* no blocks at all: the whole file is a hole */
+		map->la = offset;
+		map->llen = vi->size - offset;
+		return 0;
+	}
 	map->flags = EROFS_MAP_MAPPED;
 	if (offset < tail_start) {
 		map->la = offset;
@@ -44,6 +50,7 @@ int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
 		     struct erofs_map *map)
 {
 	struct erofs_device *dev;
+	uint64_t start, len;
 	unsigned int i;
 
 	if (map->device) {
@@ -53,18 +60,19 @@ int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
 					     (unsigned long long)map->la,
 					     map->device, img->nr_devs - 1);
 		dev = &img->devs[map->device];
-		/* unattached, but the primary may hold it (a flat image) */
+		/* unattached, but the primary may hold it (a flat image);
+		 * 48-bit addresses make the sum's overflow possible */
+		start = erofs_pos(img, dev->mapped_blkaddr);
 		if (dev->fd < 0 && dev->mapped_blkaddr &&
-		    map->pa + erofs_pos(img, dev->mapped_blkaddr) + map->plen <=
-		    img->devs[0].size) {
-			map->pa += erofs_pos(img, dev->mapped_blkaddr);
+		    start <= img->devs[0].size &&
+		    map->pa <= img->devs[0].size - start &&
+		    map->plen <= img->devs[0].size - start - map->pa) {
+			map->pa += start;
 			map->device = 0;
 		}
 		return 0;
 	}
 	for (i = 1; i < img->nr_devs; i++) {
-		uint64_t start, len;
-
 		dev = &img->devs[i];
 		if (!dev->mapped_blkaddr)
 			continue;
@@ -77,7 +85,8 @@ int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
 		 * from that device, or from the primary if the primary holds
 		 * it (a flat image); else the device must be attached.
 		 */
-		if (dev->fd >= 0 || map->pa + map->plen > img->devs[0].size) {
+		if (dev->fd >= 0 || map->plen > img->devs[0].size ||
+		    map->pa > img->devs[0].size - map->plen) {
 			map->pa -= start;
 			map->device = i;
 		}
@@ -96,11 +105,11 @@ static int map_chunked(struct erofs_image *img,
 	uint64_t chunknr = offset >> vi->chunkbits;
 	uint64_t pos = ROUND_UP(vi->iend, unit) + chunknr * unit;
 	struct erofs_inode_chunk_index idx;
-	uint32_t blkaddr;
+	uint64_t blkaddr, null = EROFS_NULL_ADDR;
 	int err;
 
 	/* in bounds: erofs_read_inode() checked the whole index array */
-	err = erofs_image_pread(img, 0, &idx, unit, pos);
+	err = erofs_meta_pread(img, vi->in_metabox, &idx, unit, pos);
 	if (err)
 		return err;
 	map->la = chunknr << vi->chunkbits;
@@ -109,6 +118,11 @@ static int map_chunked(struct erofs_image *img,
 	map->device = 0;
 	if (indexes) {
 		blkaddr = le32_to_cpu(idx.blkaddr);
+		/* startblk_hi was reserved, zero, before CHUNK_FORMAT_48BIT */
+		if (vi->chunkformat & EROFS_CHUNK_FORMAT_48BIT) {
+			blkaddr |= (uint64_t)le16_to_cpu(idx.startblk_hi) << 32;
+			null = (1ULL << 48) - 1;
+		}
 		map->device = le16_to_cpu(idx.device_id) & img->device_id_mask;
 	} else {
 		__le32 raw;
@@ -116,7 +130,7 @@ static int map_chunked(struct erofs_image *img,
 		memcpy(&raw, &idx, sizeof(raw));
 		blkaddr = le32_to_cpu(raw);
 	}
-	if (blkaddr == EROFS_NULL_ADDR) {
+	if (blkaddr == null) {
 		map->flags = 0;
 		map->pa = 0;
 		return 0;
@@ -134,6 +148,9 @@ static int check_extent(struct erofs_image *img,
 	const struct erofs_device *dev = &img->devs[map->device];
 
 	if (!(map->flags & EROFS_MAP_MAPPED) || dev->fd < 0)
+		return 0;
+	/* erofs_meta_pread() bounds what lies in the metabox */
+	if ((map->flags & EROFS_MAP_META) && vi->in_metabox)
 		return 0;
 	if (map->pa > dev->size || map->plen > dev->size - map->pa)
 		return erofs_corrupt(img, "nid %llu: bytes %llu..%llu are stored at byte %llu of device %u, past its end (%llu bytes)",
@@ -190,8 +207,12 @@ static int read_fragment(struct erofs_image *img,
 {
 	const struct erofs_inode_info *packed;
 	ssize_t got;
-	int err = erofs_packed_inode(img, &packed);
+	int err;
 
+	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS))
+		return erofs_corrupt(img, "nid %llu: a fragment, but the image has no fragments feature",
+				     (unsigned long long)vi->nid);
+	err = erofs_packed_inode(img, &packed);
 	if (err)
 		return err;
 	got = erofs_pread_file(img, packed, buf, len, map->pa + (off - map->la));
@@ -229,6 +250,9 @@ ssize_t erofs_pread_file(struct erofs_image *img,
 			err = read_fragment(img, vi, &map, p, n, cur);
 		else if (map.flags & EROFS_MAP_ENCODED)
 			err = z_erofs_read_extent(img, vi, &map, p, n, cur);
+		else if ((map.flags & EROFS_MAP_META) && !map.device)
+			err = erofs_meta_pread(img, vi->in_metabox, p, n,
+					       map.pa + (cur - map.la));
 		else
 			err = erofs_image_pread(img, map.device, p, n,
 						map.pa + (cur - map.la));

@@ -4,7 +4,8 @@
  * by their names; the first dirent's nameoff says how many there are, a
  * name runs to the next one's nameoff, and the block's last name runs to
  * the block's (or the directory's) end, NUL-padded.  Every block is read
- * through the file map, so inline tails and any layout work alike.
+ * through the file map, so inline tails and any layout work alike.  A nid
+ * with bit 63 set names an inode in the metabox; it is passed on as is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@ static int check_dots(struct dir_walk *w, unsigned int i, const char *name,
 		return 0;
 	if (ftype != EROFS_FT_DIR)
 		return dir_corrupt(w, i, "\".\" or \"..\" is not typed a directory");
+	if (dot && w->dir->dot_omitted)
+		return dir_corrupt(w, i, "\".\" in a directory marked as omitting it");
 	if (dot && nid != w->dir->nid) {
 		snprintf(what, sizeof(what), "\".\" points to nid %llu, not to the directory itself",
 			 (unsigned long long)nid);
@@ -174,9 +177,10 @@ int erofs_iterate_dir(struct erofs_image *img,
 			break;
 	}
 	free(blk);
-	if (!err && (!w.seen_dot || !w.seen_dotdot))
+	/* dot-omitted directories (i_format bit 4) have no "." */
+	if (!err && ((!w.seen_dot && !dir->dot_omitted) || !w.seen_dotdot))
 		err = erofs_corrupt(img, "nid %llu: directory lacks \"%s\"",
 				    (unsigned long long)dir->nid,
-				    w.seen_dot ? ".." : ".");
+				    w.seen_dotdot ? "." : "..");
 	return err;
 }

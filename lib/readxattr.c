@@ -48,6 +48,9 @@ int erofs_xattr_full_name(struct erofs_image *img, unsigned int index,
 		index = pf->base_index;
 	}
 	prefix = short_prefix(index);
+	/* a long prefix in no namespace: the kernel lists no such xattr */
+	if (!prefix && pf)
+		return -ENODATA;
 	if (!prefix)
 		return -EFSCORRUPTED;
 	plen = strlen(prefix);
@@ -133,27 +136,36 @@ static int iterate_inline(struct erofs_image *img,
 	return 0;
 }
 
+/* shared xattrs are in the metabox with COMPAT_SHARED_EA_IN_METABOX */
 static int read_shared(struct erofs_image *img,
 		       const struct erofs_inode_info *vi, uint32_t id,
 		       uint8_t *buf, erofs_xattr_fn fn, void *arg)
 {
 	uint64_t pos = erofs_pos(img, img->xattr_blkaddr) + (uint64_t)id * 4;
-	uint64_t size = img->devs[0].size;
+	bool mbox = img->feature_compat &
+		    EROFS_FEATURE_COMPAT_SHARED_EA_IN_METABOX;
 	struct erofs_xattr_entry e;
 	unsigned int len;
+	uint64_t size;
 	int err;
 
+	err = erofs_meta_size(img, mbox, &size);
+	if (err)
+		return err;
 	if (pos > size || size - pos < ENTRY_HDR)
-		return erofs_corrupt(img, "nid %llu: shared xattr id %u (byte %llu) is outside the image",
+		return erofs_corrupt(img, "nid %llu: shared xattr id %u (byte %llu) is outside the %s",
 				     (unsigned long long)vi->nid, id,
-				     (unsigned long long)pos);
-	err = erofs_image_pread(img, 0, &e, ENTRY_HDR, pos);
+				     (unsigned long long)pos,
+				     mbox ? "metabox" : "image");
+	err = erofs_meta_pread(img, mbox, &e, ENTRY_HDR, pos);
 	if (err)
 		return err;
 	len = e.e_name_len + le16_to_cpu(e.e_value_size);
 	if (size - pos - ENTRY_HDR < len)
-		return report_entry(img, vi, pos, "shared xattr runs past the image end");
-	err = erofs_image_pread(img, 0, buf, len, pos + ENTRY_HDR);
+		return report_entry(img, vi, pos, mbox ?
+				    "shared xattr runs past the metabox end" :
+				    "shared xattr runs past the image end");
+	err = erofs_meta_pread(img, mbox, buf, len, pos + ENTRY_HDR);
 	if (err)
 		return err;
 	return emit(img, vi, pos, &e, (const char *)buf, fn, arg);
@@ -173,8 +185,8 @@ int erofs_iterate_xattrs(struct erofs_image *img,
 	area = malloc(vi->xattr_isize);
 	if (!area)
 		return -ENOMEM;
-	err = erofs_image_pread(img, 0, area, vi->xattr_isize,
-				vi->pos + vi->inode_isize);
+	err = erofs_meta_pread(img, vi->in_metabox, area, vi->xattr_isize,
+			       vi->pos + vi->inode_isize);
 	if (err)
 		goto out;
 	shared = area[offsetof(struct erofs_xattr_ibody_header,
@@ -205,50 +217,75 @@ out:
 	return err;
 }
 
+/* reads the prefix table from @from, or from the primary device */
+static int read_table(struct erofs_image *img,
+		      const struct erofs_inode_info *from, void *buf,
+		      size_t len, uint64_t pos)
+{
+	ssize_t got;
+
+	if (!from)
+		return erofs_image_pread(img, 0, buf, len, pos);
+	got = erofs_pread_file(img, from, buf, len, pos);
+	if (got < 0)
+		return got;
+	if ((size_t)got != len)
+		return erofs_corrupt(img, "long xattr prefixes at byte %llu run past the end of nid %llu",
+				     (unsigned long long)pos,
+				     (unsigned long long)from->nid);
+	return 0;
+}
+
 /* one length-prefixed record of the prefix table, 4-byte aligned */
 static int read_prefix(struct erofs_image *img,
-		       const struct erofs_inode_info *packed, uint64_t *pos,
+		       const struct erofs_inode_info *from, uint64_t *pos,
 		       unsigned int i, uint8_t *rec)
 {
 	__le16 raw;
 	unsigned int len;
-	ssize_t got;
+	int err;
 
 	*pos = ROUND_UP(*pos, 4);
-	if (packed)
-		got = erofs_pread_file(img, packed, &raw, sizeof(raw), *pos);
-	else
-		got = erofs_image_pread(img, 0, &raw, sizeof(raw), *pos) ?:
-		      (ssize_t)sizeof(raw);
-	if (got < 0)
-		return got;
+	err = read_table(img, from, &raw, sizeof(raw), *pos);
+	if (err)
+		return err;
 	len = le16_to_cpu(raw);
-	if (got != sizeof(raw) || len < 1 || len > 1 + EROFS_NAME_LEN)
+	if (len < 1 || len > 1 + EROFS_NAME_LEN)
 		return erofs_corrupt(img, "long xattr prefix %u at byte %llu: bad length %u",
 				     i, (unsigned long long)*pos, len);
 	*pos += sizeof(raw);
-	if (packed)
-		got = erofs_pread_file(img, packed, rec, len, *pos);
-	else
-		got = erofs_image_pread(img, 0, rec, len, *pos) ?: len;
-	if (got < 0)
-		return got;
-	if (got != len)
-		return erofs_corrupt(img, "long xattr prefix %u runs past the packed inode",
-				     i);
+	err = read_table(img, from, rec, len, *pos);
+	if (err)
+		return err;
 	*pos += len;
-	if (!short_prefix(rec[0]))
-		return erofs_corrupt(img, "long xattr prefix %u: unknown base index %u",
-				     i, rec[0]);
+	/* an unknown base index is no error: see erofs_xattr_full_name() */
 	img->prefixes[i].base_index = rec[0];
 	img->prefixes[i].infix_len = len - 1;
 	memcpy(img->prefixes[i].infix, rec + 1, len - 1);
 	return 0;
 }
 
+/*
+ * Where the prefix table is: with COMPAT_PLAIN_XATTR_PFX on the primary
+ * device; else in the metabox inode if there is one, else in the packed
+ * inode if there is one, else on the primary device.
+ */
+static int prefix_table_inode(struct erofs_image *img,
+			      const struct erofs_inode_info **from)
+{
+	*from = NULL;
+	if (img->feature_compat & EROFS_FEATURE_COMPAT_PLAIN_XATTR_PFX)
+		return 0;
+	if (img->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX)
+		return erofs_metabox_inode(img, from);
+	if (!img->packed_nid)
+		return 0;
+	return erofs_packed_inode(img, from);
+}
+
 int erofs_load_xattr_prefixes(struct erofs_image *img)
 {
-	const struct erofs_inode_info *pi = NULL;
+	const struct erofs_inode_info *from;
 	uint8_t rec[1 + EROFS_NAME_LEN];
 	uint64_t pos = (uint64_t)img->xattr_prefix_start * 4;
 	unsigned int i;
@@ -260,21 +297,13 @@ int erofs_load_xattr_prefixes(struct erofs_image *img)
 			       sizeof(*img->prefixes));
 	if (!img->prefixes)
 		return -ENOMEM;
-	/* with fragments, the table is the packed inode's content */
-	if (erofs_has_packed_inode(img)) {
-		err = erofs_packed_inode(img, &pi);
-		if (err)
-			return err;
+	err = prefix_table_inode(img, &from);
+	for (i = 0; !err && i < img->xattr_prefix_count; i++)
+		err = read_prefix(img, from, &pos, i, rec);
+	if (err == -EOPNOTSUPP || err == -EFSCORRUPTED) {
+		/* names with a long prefix fail when used, the rest is read */
+		img->prefixes_err = err;
+		return 0;
 	}
-	for (i = 0; i < img->xattr_prefix_count; i++) {
-		err = read_prefix(img, pi, &pos, i, rec);
-		if (err == -EOPNOTSUPP) {
-			/* compressed packed inode: fail only when used */
-			img->prefixes_err = err;
-			return 0;
-		}
-		if (err)
-			return err;
-	}
-	return 0;
+	return err;
 }

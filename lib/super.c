@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "erofs/build.h"
@@ -90,10 +91,14 @@ static void write_devt(struct erofs_builder *b, struct erofs_super_block *sb)
 	unsigned int off = erofs_sb_devt_offset(b), i;
 
 	for (i = 0; i < b->nr_devices; i++) {
+		uint64_t mapped = erofs_device_mapped(b, i + 1);
 		struct erofs_deviceslot slot = {
 			.blocks = cpu_to_le32(b->devices[i].blocks),
-			.mapped_blkaddr = cpu_to_le32(erofs_device_mapped(b, i + 1)),
+			.mapped_blkaddr = cpu_to_le32(mapped),
 		};
+
+		if (b->opts->layout_48bit)
+			slot.mapped_blkaddr_hi = cpu_to_le16(mapped >> 32);
 
 		memcpy(slot.tag, b->devices[i].tag, sizeof(slot.tag));
 		memcpy(b->head + off + i * EROFS_DEVT_SLOT_SIZE, &slot,
@@ -166,7 +171,8 @@ int erofs_write_super(struct erofs_builder *b)
 		.blkszbits = o->blkszbits,
 		.root_nid = cpu_to_le16(b->root->nid),
 		.inos = cpu_to_le64(b->nr_nodes),
-		.epoch = cpu_to_le64(o->build_time),
+		.epoch = cpu_to_le64(erofs_epoch(o)),
+		.build_time = cpu_to_le32(o->build_time - erofs_epoch(o)),
 		.fixed_nsec = cpu_to_le32(o->build_time_nsec),
 		.blocks = cpu_to_le32(b->total_blocks),
 		.meta_blkaddr = cpu_to_le32(0),
@@ -188,6 +194,16 @@ int erofs_write_super(struct erofs_builder *b)
 	if (b->packed) {
 		incompat |= EROFS_FEATURE_INCOMPAT_FRAGMENTS;
 		sb.packed_nid = cpu_to_le64(b->packed->nid);
+	}
+	if (o->layout_48bit) {
+		incompat |= EROFS_FEATURE_INCOMPAT_48BIT;
+		/* a zero root_nid_8b would make blocks_hi the root nid */
+		if (!b->root->nid && b->total_blocks >> 32) {
+			erofs_err(b->msg, "-E 48bit: root nid 0 in an image of more than 2^32 blocks cannot be expressed");
+			return -EOVERFLOW;
+		}
+		sb.root_nid_8b = cpu_to_le64(b->root->nid);
+		sb.blocks_hi = cpu_to_le16(b->total_blocks >> 32);
 	}
 	sb.feature_incompat = cpu_to_le32(incompat);
 	if (b->nr_devices)

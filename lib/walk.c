@@ -47,14 +47,16 @@ static int collect(void *arg, const char *name, unsigned int len,
 	return 0;
 }
 
-/* damage is counted and skipped; anything else stops the walk */
+/* damage and what cannot be read are counted and skipped; anything
+ * else stops the walk */
 static int walk_error(struct erofs_walk *w, int err)
 {
 	if (err == -EFSCORRUPTED) {
 		w->errors++;
 		return 0;
 	}
-	if (err == -EOPNOTSUPP) {
+	/* an unsupported feature or a device not attached: not read */
+	if (err == -EOPNOTSUPP || err == -ENODEV) {
 		w->unsupported++;
 		return 0;
 	}

@@ -154,7 +154,10 @@ int z_erofs_read_extent(struct erofs_image *img,
 		err = grow(&zb->in, &zb->in_cap, map->plen);
 		if (!err)
 			err = grow(&zb->out, &zb->out_cap, map->llen);
-		if (!err)
+		if (!err && (map->flags & EROFS_MAP_META))
+			err = erofs_meta_pread(img, vi->in_metabox, zb->in,
+					       map->plen, map->pa);
+		else if (!err)
 			err = erofs_image_pread(img, map->device, zb->in,
 						map->plen, map->pa);
 		if (!err)

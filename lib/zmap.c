@@ -42,7 +42,7 @@ static int zmap_init(struct zmap *m, struct erofs_image *img,
 	uint64_t hpos = Z_EROFS_MAP_HEADER_START(vi->iend), lead, two;
 	int err;
 
-	err = erofs_image_pread(img, 0, &h, sizeof(h), hpos);
+	err = erofs_meta_pread(img, vi->in_metabox, &h, sizeof(h), hpos);
 	if (err)
 		return err;
 	memset(m, 0, sizeof(*m));
@@ -105,7 +105,8 @@ static int load_full(struct zmap *m, uint64_t lcn, struct z_erofs_lcluster *l)
 {
 	struct z_erofs_lcluster_index di;
 	uint64_t pos = Z_EROFS_FULL_INDEX_START(m->vi->iend) + lcn * sizeof(di);
-	int err = erofs_image_pread(m->img, 0, &di, sizeof(di), pos);
+	int err = erofs_meta_pread(m->img, m->vi->in_metabox, &di, sizeof(di),
+				  pos);
 
 	if (err)
 		return err;
@@ -181,7 +182,8 @@ static int load_compact(struct zmap *m, uint64_t lcn, struct z_erofs_lcluster *l
 		pos += lead * 4 + two * 2 + (first - lead - two) * 4;
 	}
 	memset(pack, 0, sizeof(pack));
-	err = erofs_image_pread(m->img, 0, pack, packbytes, pos);
+	err = erofs_meta_pread(m->img, m->vi->in_metabox, pack, packbytes,
+			       pos);
 	if (err)
 		return err;
 	encodebits = (packbytes - 4) * 8 / vcnt;
@@ -389,9 +391,13 @@ static int fill_map(struct zmap *m, uint64_t head,
 		if (err)
 			return err;
 	}
-	limit = img->devs[map->device].fd >= 0 ?
-		erofs_dev_size(img, map->device) :
-		erofs_pos(img, img->devs[map->device].blocks);
+	/* an inline pcluster in the metabox is bounded by the metabox read */
+	if ((map->flags & EROFS_MAP_META) && m->vi->in_metabox)
+		limit = UINT64_MAX;
+	else
+		limit = img->devs[map->device].fd >= 0 ?
+			erofs_dev_size(img, map->device) :
+			erofs_pos(img, img->devs[map->device].blocks);
 	if (map->pa + map->plen > limit || map->pa + map->plen < map->pa)
 		return erofs_corrupt(img, "nid %llu: pcluster at %llu+%llu past the end of device %u",
 				     (unsigned long long)m->vi->nid,

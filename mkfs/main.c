@@ -73,6 +73,10 @@ static void usage(FILE *f)
 "                                                the packed inode, compressed with the\n"
 "                                                others' in pclusters of SIZE (-C)\n"
 "                          force-chunk-indexes   8-byte chunk indexes, not a block map\n"
+"                          48bit                 the 48-bit layout (Linux 6.15): 48-bit\n"
+"                                                block numbers and chunk indexes, and\n"
+"                                                compact inodes for any mtime within\n"
+"                                                2^32 s before the build time\n"
 "                          ^dedupe               store equal files each on their own\n"
 "                                                (default: once, shared)\n"
 "  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
@@ -216,6 +220,8 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 			c->opts.compress.fragments = false;
 		else if (!strcmp(tok, "force-chunk-indexes"))
 			c->opts.chunk_indexes = true;
+		else if (!strcmp(tok, "48bit"))
+			c->opts.layout_48bit = true;
 		else if (!strcmp(tok, "dedupe"))
 			c->opts.file_dedup = true;
 		else if (!strcmp(tok, "^dedupe") || !strcmp(tok, "nodedupe"))
@@ -575,6 +581,9 @@ static int finish_chunks(struct mkfs_cfg *c)
 		/* chunks on another device need the device id of indexes */
 		c->opts.chunk_indexes = true;
 	}
+	/* 48-bit chunk addresses exist only in chunk indexes */
+	if (c->opts.layout_48bit && c->chunk_bytes)
+		c->opts.chunk_indexes = true;
 	if (c->opts.chunk_indexes && !c->chunk_bytes && !c->opts.nr_layers &&
 	    c->opts.tar_mode != EROFS_TAR_INDEX)
 		return bad_arg(c, "-E", "force-chunk-indexes",

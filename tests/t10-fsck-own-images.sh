@@ -55,18 +55,26 @@ check_variant ztailpacking-lzma-512 "" -zlzma -C 8192 -b 512 -E ztailpacking
 if grep -q -- --chunksize <<<"$("$MKFS" --help)"; then
 	check_variant chunk4k "" --chunksize=4096
 	check_variant chunk1m-indexes "" --chunksize=1M -E force-chunk-indexes
-	note "bootstrap + blob: the blob is needed and found with --device"
+	note "bootstrap + blob: without the blob all metadata is checked (exit 4); found with --device"
 	"$MKFS" --quiet --chunksize=16384 --blobdev="$T/blob.img" "$T/boot.img" "$T/src"
 	set +e
 	"$FSCK" --quiet "$T/boot.img" 2>"$T/err"
 	rc=$?
 	set -e
 	cat "$T/err"
-	[ $rc = 8 ] || fail "bootstrap without its blob: exit $rc, not 8"
+	[ $rc = 4 ] || fail "bootstrap without its blob: exit $rc, not 4"
 	grep -q "not attached (use --device" "$T/err" || fail "no hint to use --device"
+	set +e
+	out=$("$FSCK" "$T/boot.img" 2>&1)
+	set -e
+	[[ $out == *"not available: data not checked"* ]] ||
+		fail "bootstrap without its blob: files not named: $(tail -n 2 <<<"$out")"
 	rm -rf "$T/tm/out"
-	"$FSCK" --device="$T/blob.img" --extract="$T/tm/out" "$T/boot.img" ||
-		fail "bootstrap + blob: fsck.erofs failed"
+	all=$("$FSCK" --device="$T/blob.img" --extract="$T/tm/out" "$T/boot.img" 2>&1) ||
+		fail "bootstrap + blob: fsck.erofs failed: $all"
+	n_all=$(grep -o '[0-9]* inodes' <<<"$all")
+	[[ $out == *"$n_all"* ]] ||
+		fail "bootstrap without its blob: not all $n_all checked: $(tail -n 2 <<<"$out")"
 	treecmp "$T/src" "$T/tm/out"
 fi
 

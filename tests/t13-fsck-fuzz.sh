@@ -73,6 +73,10 @@ head -c 20000 /dev/zero | tr '\0' 'z' >"$T/tree/x/text"
 if [ -x "$DEB_MKFS" ]; then
 	"$DEB_MKFS" -T 0 --chunksize=4096 "$T/seeds/chunk.img" "$T/tree" >/dev/null 2>&1 || true
 fi
+"$MKFS" --quiet -T 0 -U clear -b 512 -E 48bit --chunksize=1024 \
+	"$T/seeds/48bit-chunk.img" "$T/tree"
+"$MKFS" --quiet -T 1000000 --mkfs-time -U clear -b 1024 -E 48bit \
+	"$T/seeds/48bit.img" "$T/tree"
 # seeds of what current erofs-utils writes: zstd, fragments,
 # all-fragments, dedupe, long xattr name prefixes (1.8.6), 48bit,
 # metabox, dot-omitted, plain prefixes, inode digests (1.9.4)
@@ -105,6 +109,9 @@ if eu=$("$TOP/scripts/build-erofs-utils.sh" 1.9.4-1 2>"$T/eu.err"); then
 	eu_seed "$eu" eu19-plain-prefixes -b 1024 -x 1 -Eplain-xattr-prefixes \
 		--xattr-prefix=user.comm
 	eu_seed "$eu" eu19-inode-digest -zlz4 -b 1024 --xattr-inode-digest
+	eu_seed "$eu" eu19-metabox-lzma -m1024:lzma -zlz4hc -b 1024
+	eu_seed "$eu" eu19-digest-fragments --xattr-inode-digest=user.d -zlz4 \
+		-Efragments -b 1024
 else
 	echo "no erofs-utils 1.9.4 seeds: $(sed -n 's/^build-erofs-utils: //p' "$T/eu.err")"
 fi

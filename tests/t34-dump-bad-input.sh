@@ -52,8 +52,8 @@ setbyte "$T/csum.img" $((1024 + 64)) 88	# the label: covered by the checksum
 expect_rc 1 "checksum" -s "$T/csum.img"
 cp "$T/nocrc.img" "$T/incompat.img"
 setbyte "$T/incompat.img" $((1024 + 83)) 128	# incompat bit 31
-expect_rc 4 "unknown incompatible feature bits 0x80000000" -s "$T/incompat.img"
-expect_rc 4 "unknown incompatible" -S --json "$T/incompat.img"
+expect_rc 4 "unknown incompat bit 0x80000000" -s "$T/incompat.img"
+expect_rc 4 "unknown incompat bit" -S --json "$T/incompat.img"
 cp "$T/nocrc.img" "$T/compat.img"
 setbyte "$T/compat.img" $((1024 + 11)) 64	# compat bit 30: ignorable
 expect_rc 0 "" -s "$T/compat.img"

@@ -56,6 +56,12 @@ struct erofs_build_options {
 
 	unsigned int chunkbits;		/* 0: flat files; else chunk-based */
 	bool chunk_indexes;		/* 8-byte indexes, not a block map */
+	/*
+	 * -E 48bit: the 48-bit layout (Linux 6.15): 48-bit block numbers,
+	 * an epoch under compact inodes' own mtimes, nlink-1 compact
+	 * inodes, 48-bit chunk indexes
+	 */
+	bool layout_48bit;
 	bool file_dedup;		/* identical files share their data */
 	const char *blob_path;		/* file data goes to this blob */
 
@@ -180,6 +186,9 @@ int erofs_write_super(struct erofs_builder *b);
 /* the in-memory copy of metadata byte @pos */
 uint8_t *erofs_meta_ptr(struct erofs_builder *b, uint64_t pos);
 /* a 64-byte inode: a field overflows the compact one, or the policy says */
+/* the base of compact inodes' mtimes: the build time, or with -E 48bit
+ * as far before it as a 32-bit offset reaches */
+int64_t erofs_epoch(const struct erofs_build_options *o);
 bool erofs_node_needs_extended(const struct erofs_builder *b,
 			       const struct erofs_node *n);
 /* chooses plain or inline for an uncompressed file, directory, symlink */

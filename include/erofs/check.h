@@ -31,7 +31,9 @@ struct erofs_check_stats {
 	uint64_t data_bytes;		/* file content read and checked */
 	uint64_t errors;		/* problems in the image */
 	uint64_t warnings;
-	uint64_t unsupported;		/* inodes using unsupported features */
+	uint64_t unsupported;		/* inodes using unsupported features,
+					 * or data on a device not attached */
+	uint64_t unavailable;		/* of those, the latter */
 };
 
 /* a byte range of device 0 some inode uses, for overlap checks */

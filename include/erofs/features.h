@@ -27,6 +27,9 @@ const struct erofs_feature_desc *erofs_feature_table(size_t *count);
 /* feature bits of @compat (or incompat) @mask no table entry names */
 uint32_t erofs_features_unknown(bool compat, uint32_t mask);
 
+/* the incompat bits of @mask by name, '"48bit", unknown incompat bit 0x200' */
+void erofs_incompat_names(uint32_t mask, char *out, size_t len);
+
 /* "lz4", "lzma", "deflate", "zstd", "plain" (Z_EROFS_COMPRESSION_MAX),
  * else "unknown" */
 const char *erofs_algorithm_name(unsigned int alg);

@@ -33,9 +33,12 @@
 	 EROFS_FEATURE_INCOMPAT_ZTAILPACKING | \
 	 EROFS_FEATURE_INCOMPAT_FRAGMENTS | \
 	 EROFS_FEATURE_INCOMPAT_DEDUPE | \
-	 EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES)
+	 EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES | \
+	 EROFS_FEATURE_INCOMPAT_48BIT | \
+	 EROFS_FEATURE_INCOMPAT_METABOX)
 
 #define EROFS_NID_UNKNOWN	UINT64_MAX
+#define EROFS_NULL_BLKADDR	UINT64_MAX	/* no block: a hole */
 #define EROFS_SYMLINK_MAX	4095	/* PATH_MAX - 1 */
 
 /* device 0 is the primary image; 1..extra_devices the device table's */
@@ -44,8 +47,9 @@ struct erofs_device {
 	bool own_fd;
 	char *path;
 	uint64_t size;			/* bytes readable from fd */
-	uint32_t blocks;		/* what the device table says */
-	uint32_t mapped_blkaddr;	/* start in the flat (unified) space */
+	uint64_t blocks;		/* what the device table says */
+	uint64_t mapped_blkaddr;	/* start in the flat (unified) space */
+	bool missing_reported;		/* "not available" said once */
 	uint8_t tag[64];
 };
 
@@ -71,11 +75,14 @@ struct z_erofs_bufs {
 void z_erofs_bufs_free(struct z_erofs_bufs *zb);
 
 struct erofs_inode_info {
-	uint64_t nid;
-	uint64_t pos;			/* byte offset of the inode (device 0) */
+	uint64_t nid;			/* as in dirents: bit 63 for the metabox */
+	bool in_metabox;		/* pos and iend count in the metabox */
+	uint64_t pos;			/* byte offset of the inode (device 0
+					 * or the metabox inode's content) */
 	uint64_t iend;			/* end of inode + inline xattrs */
 	uint16_t i_format;
 	bool extended;
+	bool dot_omitted;		/* a directory without "." */
 	uint8_t datalayout;
 	unsigned int inode_isize;	/* 32 or 64 */
 	uint16_t xattr_icount;
@@ -85,12 +92,14 @@ struct erofs_inode_info {
 	uint32_t uid, gid;
 	uint32_t ino;
 	uint64_t size;
-	int64_t mtime;			/* build time for compact inodes */
+	int64_t mtime;			/* compact: epoch + i_mtime */
 	uint32_t mtime_nsec;
 	union erofs_inode_i_u raw_iu;	/* as on disk, for the z_erofs code */
-	uint32_t raw_blkaddr;		/* flat layouts */
+	uint16_t raw_nb;		/* 48BIT: i_startblk_hi / i_blocks_hi */
+	uint64_t raw_blkaddr;		/* flat layouts; EROFS_NULL_BLKADDR:
+					 * a flat-plain file of holes only */
 	uint32_t rdev;			/* devices, on-disk encoding */
-	uint32_t compressed_blocks;	/* compressed layouts */
+	uint64_t compressed_blocks;	/* compressed layouts */
 	uint16_t chunkformat;		/* chunk-based */
 	unsigned int chunkbits;
 };
@@ -106,9 +115,17 @@ struct erofs_image {
 	const struct erofs_msg *msg;
 	erofs_report_fn report;
 	void *report_arg;
+	/*
+	 * Set before opening by a caller that checks what it can of an
+	 * image with incompatible features this reader does not know
+	 * (they are left in unknown_incompat); others are refused them.
+	 */
+	bool open_unknown;
+	uint32_t unknown_incompat;
 
 	struct erofs_device *devs;	/* nr_devs entries */
 	unsigned int nr_devs;		/* 1 + extra_devices */
+	unsigned int missing_dev;	/* the last read's, with -ENODEV */
 	uint16_t device_id_mask;
 
 	/* the superblock, field by field */
@@ -119,9 +136,13 @@ struct erofs_image {
 	unsigned int sb_size;		/* 128 + extslots * 16 */
 	uint64_t root_nid;
 	uint64_t inos;
-	int64_t build_time;
+	int64_t epoch;			/* compact inodes' mtime base */
+	uint32_t fixed_nsec;		/* and their nanoseconds */
+	int64_t build_time;		/* epoch + the build_time field */
 	uint32_t build_time_nsec;
-	uint32_t blocks, meta_blkaddr, xattr_blkaddr;
+	uint64_t blocks;		/* with 48BIT, blocks_hi too */
+	uint32_t meta_blkaddr, xattr_blkaddr;
+	uint64_t metabox_nid;		/* METABOX: from the first ext slot */
 	uint8_t uuid[16];
 	char volume_name[17];		/* NUL-terminated copy */
 	union {
@@ -134,6 +155,7 @@ struct erofs_image {
 	uint32_t xattr_prefix_start;
 	uint64_t packed_nid;
 	uint8_t xattr_filter_reserved;
+	uint8_t ishare_xattr_prefix_id;
 	/* the superblock block from EROFS_SUPER_OFFSET (compression configs
 	 * follow the 128 bytes); sb_area_len bytes */
 	uint8_t *sb_area;
@@ -145,8 +167,12 @@ struct erofs_image {
 	/* the packed inode (fragments), read when first needed */
 	struct erofs_inode_info packed;
 	bool packed_loaded;
+	/* the metabox inode (METABOX), read when first needed */
+	struct erofs_inode_info metabox;
+	bool metabox_loaded;
 
 	struct z_erofs_bufs zbuf;
+	struct z_erofs_bufs metabox_zbuf;	/* decoding the metabox */
 };
 
 int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
@@ -155,12 +181,20 @@ int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
  * not closed by erofs_image_close() */
 int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
 			int fd, const char *name);
+/*
+ * Only the superblock's 128 bytes, parsed field by field and believed in
+ * nothing, so that what opens no further can still be shown (dump -s).
+ * The image must be closed with erofs_image_close() whatever it returns.
+ */
+int erofs_image_peek_super(struct erofs_image *img,
+			   const struct erofs_msg *msg, const char *path);
 /* attaches device @index (1-based, device-table order) from @path */
 int erofs_image_add_device(struct erofs_image *img, unsigned int index,
 			   const char *path);
 void erofs_image_close(struct erofs_image *img);
 
-/* exactly @len bytes at @pos of @device; past its end is corruption */
+/* exactly @len bytes at @pos of @device; past its end is corruption;
+ * -ENODEV (once said per device) when the device is not attached */
 int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 		      size_t len, uint64_t pos);
 /* reports a corruption (through img->report or erofs_err) */
@@ -184,7 +218,8 @@ int erofs_read_inode(struct erofs_image *img, uint64_t nid,
 
 /*
  * The packed inode, which holds fragments (and may hold the long xattr
- * prefixes): read once, then kept.  Without one, -EFSCORRUPTED.
+ * prefixes): read once, then kept.  Without one, -EFSCORRUPTED.  Only
+ * with FRAGMENTS may file data point into it.
  */
 int erofs_packed_inode(struct erofs_image *img,
 		       const struct erofs_inode_info **pi);
@@ -195,6 +230,22 @@ static inline bool erofs_has_packed_inode(const struct erofs_image *img)
 	return (img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS) &&
 	       img->packed_nid;
 }
+
+/* reads a regular-file inode in no directory once, then keeps it */
+int erofs_read_hidden_inode(struct erofs_image *img, uint64_t nid,
+			    const char *what, struct erofs_inode_info *vi,
+			    bool *loaded);
+
+/*
+ * The metabox inode (METABOX), read once, then kept; metadata reads
+ * (@in_metabox: from its content, else from the primary device) and
+ * the size of where they read.
+ */
+int erofs_metabox_inode(struct erofs_image *img,
+			const struct erofs_inode_info **mi);
+int erofs_meta_pread(struct erofs_image *img, bool in_metabox, void *buf,
+		     size_t len, uint64_t pos);
+int erofs_meta_size(struct erofs_image *img, bool in_metabox, uint64_t *size);
 
 static inline bool erofs_inode_is_compressed(const struct erofs_inode_info *vi)
 {
@@ -224,7 +275,8 @@ typedef int (*erofs_dirent_fn)(void *arg, const char *name, unsigned int len,
 
 /*
  * Iterates directory @dir, checking every block: dirent and name bounds,
- * names valid and sorted across the whole directory, "." naming @dir and
+ * names valid and sorted across the whole directory, "." naming @dir
+ * (absent from a dot-omitted directory) and
  * ".." naming @parent_nid (not checked when EROFS_NID_UNKNOWN).
  */
 int erofs_iterate_dir(struct erofs_image *img,
@@ -249,7 +301,9 @@ int erofs_iterate_xattrs(struct erofs_image *img,
 #define EROFS_XATTR_NAME_MAX	(EROFS_NAME_LEN * 2 + 32)
 /*
  * The full name ("user.foo") of an xattr into @out (NUL-terminated, at
- * least EROFS_XATTR_NAME_MAX bytes); its length, or -errno.
+ * least EROFS_XATTR_NAME_MAX bytes); its length, or -errno: -ENODATA
+ * for a long prefix of no namespace known to the kernel (erofs-utils'
+ * default inode digest name), which the kernel does not list.
  */
 int erofs_xattr_full_name(struct erofs_image *img, unsigned int index,
 			  const char *name, unsigned int name_len, char *out);

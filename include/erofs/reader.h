@@ -66,6 +66,11 @@ struct z_erofs_bufs {
 	size_t in_cap, out_cap;
 	bool valid;			/* out holds extent (nid, la) */
 	uint64_t nid, la;
+	void *zstd;			/* a ZSTD_DCtx, made when first needed */
+	unsigned int zstd_windowlog;	/* from the superblock; 0: not read */
+	/* 4-byte extent records: where record @ext_idx's pcluster starts */
+	bool ext_valid;
+	uint64_t ext_nid, ext_idx, ext_pa;
 };
 
 void z_erofs_bufs_free(struct z_erofs_bufs *zb);
@@ -265,7 +270,11 @@ int erofs_load_xattr_prefixes(struct erofs_image *img);
 #define EROFS_MAP_FULL_MAPPED	0x0008	/* the extent decodes whole */
 #define EROFS_MAP_FRAGMENT	0x0010	/* in the packed inode: pa is the
 					 * offset of la in its content */
-#define EROFS_MAP_PARTIAL_REF	0x0020
+#define EROFS_MAP_PARTIAL_REF	0x0020	/* the extent uses only the start
+					 * of what its pcluster decodes to */
+#define EROFS_MAP_INTERLACED	0x0040	/* a stored pcluster (algorithm
+					 * Z_EROFS_COMPRESSION_MAX) rotated by
+					 * la's offset in its block */
 
 /* [la, la + llen) of a file is stored at [pa, pa + plen) of @device */
 struct erofs_map {

@@ -44,7 +44,7 @@ struct zmap {
 
 static int zmap_unsupported(struct zmap *m, const char *what, unsigned int v)
 {
-	erofs_err(m->img->msg, "nid %llu: %s 0x%x is not supported",
+	erofs_err(m->img->msg, "nid %llu: %s 0x%x: not supported",
 		  (unsigned long long)m->vi->nid, what, v);
 	return -EOPNOTSUPP;
 }
@@ -729,4 +729,17 @@ int z_erofs_map_blocks(struct erofs_image *img,
 	if (!err)
 		err = fill_map(&m, lcn, &l, map);
 	return err;
+}
+
+int z_erofs_meta_end(struct erofs_image *img,
+		     const struct erofs_inode_info *vi, uint64_t *end)
+{
+	struct zmap m;
+	int err = zmap_init(&m, img, vi);
+
+	if (err)
+		return err;
+	*end = m.whole ? Z_EROFS_MAP_HEADER_END(vi->iend) :
+			 m.index_end + m.idata_size;
+	return 0;
 }

@@ -316,6 +316,12 @@ ssize_t erofs_pread_file(struct erofs_image *img,
 int z_erofs_map_blocks(struct erofs_image *img,
 		       const struct erofs_inode_info *vi, uint64_t offset,
 		       struct erofs_map *map);
+/*
+ * Where a compressed inode's metadata ends: its map header, indexes or
+ * extent records, and an inline (ztailpacking) pcluster.
+ */
+int z_erofs_meta_end(struct erofs_image *img,
+		     const struct erofs_inode_info *vi, uint64_t *end);
 int z_erofs_read_extent(struct erofs_image *img,
 			const struct erofs_inode_info *vi,
 			const struct erofs_map *map, void *buf, size_t len,

@@ -152,42 +152,71 @@ static int decode_zstd(struct z_erofs_bufs *zb, const struct z_erofs_req *rq)
 	return 0;
 }
 
-/*
- * The window zstd frames may use, from zstd's record after the
- * superblock.  A missing or unusable record makes zstd extents
- * unreadable, as it makes the kernel refuse the mount; only success is
- * remembered, so that every file it affects is reported.
- */
-static int zstd_config(struct erofs_image *img)
+/* an algorithm's record after the superblock, as the kernel takes it */
+static int check_cfg(struct erofs_image *img, const struct erofs_compr_cfg *c)
 {
-	struct z_erofs_bufs *zb = &img->zbuf;
-	struct erofs_compr_cfg cfgs[EROFS_MAX_COMPR_CFGS];
-	const unsigned int maxlog = 20;	/* Z_EROFS_ZSTD_MAX_DICT_SIZE */
-	int i, n;
+	const char *name = erofs_algorithm_name(c->alg);
 
-	if (zb->zstd_windowlog)
+	if (!c->valid)
+		return erofs_corrupt(img, "superblock: %s record of %u bytes, too short",
+				     name, c->size);
+	switch (c->alg) {
+	case Z_EROFS_COMPRESSION_LZMA:
+		if (c->lzma.format)
+			break;
+		if (c->lzma.dict_size < 4096 ||
+		    c->lzma.dict_size > Z_EROFS_LZMA_MAX_DICT_SIZE)
+			return erofs_corrupt(img, "superblock: lzma dictionary of %u bytes, outside 4096..%u",
+					     c->lzma.dict_size,
+					     Z_EROFS_LZMA_MAX_DICT_SIZE);
 		return 0;
-	n = erofs_read_compr_cfgs(img, cfgs, ARRAY_SIZE(cfgs));
-	for (i = 0; i < n; i++) {
-		const struct erofs_compr_cfg *c = &cfgs[i];
-
-		if (c->alg != Z_EROFS_COMPRESSION_ZSTD)
-			continue;
-		if (!c->valid)
-			return erofs_corrupt(img, "superblock: zstd record of %u bytes, too short",
-					     c->size);
-		if (c->zstd.format) {
-			erofs_err(img->msg, "superblock: zstd format %u is not supported",
-				  c->zstd.format);
-			return -EOPNOTSUPP;
-		}
-		if (c->zstd.windowlog + 10U > maxlog)
-			return erofs_corrupt(img, "superblock: zstd window of 2^%u bytes, more than the format's 2^%u",
-					     c->zstd.windowlog + 10, maxlog);
-		zb->zstd_windowlog = c->zstd.windowlog + 10;
+	case Z_EROFS_COMPRESSION_DEFLATE:
+		if (c->deflate.windowbits > 15)
+			return erofs_corrupt(img, "superblock: deflate window of 2^%u bytes, more than 2^15",
+					     c->deflate.windowbits);
+		return 0;
+	case Z_EROFS_COMPRESSION_ZSTD:
+		if (c->zstd.format)
+			break;
+		/* Z_EROFS_ZSTD_MAX_DICT_SIZE is 2^20 */
+		if (c->zstd.windowlog + 10U > 20)
+			return erofs_corrupt(img, "superblock: zstd window of 2^%u bytes, more than 2^20",
+					     c->zstd.windowlog + 10);
+		img->zbuf.zstd_windowlog = c->zstd.windowlog + 10;
+		return 0;
+	default:
 		return 0;
 	}
-	return n < 0 ? n : erofs_corrupt(img, "superblock: zstd extents but no zstd record after the superblock");
+	erofs_err(img->msg, "superblock: %s format %u is not supported", name,
+		  c->alg == Z_EROFS_COMPRESSION_LZMA ? c->lzma.format :
+						       c->zstd.format);
+	return -EOPNOTSUPP;
+}
+
+/*
+ * The record of the algorithm an extent uses must be one the kernel
+ * accepts, or it would not mount the image.  Only success is
+ * remembered, so that every file a bad record affects is reported.
+ */
+static int check_alg_config(struct erofs_image *img, unsigned int alg)
+{
+	struct erofs_compr_cfg cfgs[EROFS_MAX_COMPR_CFGS];
+	int i, n, err;
+
+	if (img->zbuf.cfgs_ok & (1U << alg) ||
+	    !(img->feature_incompat & EROFS_FEATURE_INCOMPAT_COMPR_CFGS))
+		return 0;	/* without records, zmap allows only lz4 */
+	n = erofs_read_compr_cfgs(img, cfgs, ARRAY_SIZE(cfgs));
+	for (i = 0; i < n; i++) {
+		if (cfgs[i].alg != alg)
+			continue;
+		err = check_cfg(img, &cfgs[i]);
+		if (!err)
+			img->zbuf.cfgs_ok |= 1U << alg;
+		return err;
+	}
+	return n < 0 ? n : erofs_corrupt(img, "superblock: no record for %s after the superblock",
+					 erofs_algorithm_name(alg));
 }
 
 /*
@@ -273,10 +302,12 @@ int z_erofs_read_extent(struct erofs_image *img,
 
 	if (!zb->valid || zb->nid != vi->nid || zb->la != map->la) {
 		zb->valid = false;
-		err = map->algorithm == Z_EROFS_COMPRESSION_ZSTD ?
-			zstd_config(img) : 0;
-		if (!err)
-			err = grow(&zb->in, &zb->in_cap, map->plen);
+		if (map->algorithm < Z_EROFS_COMPRESSION_MAX) {
+			err = check_alg_config(img, map->algorithm);
+			if (err)
+				return err;
+		}
+		err = grow(&zb->in, &zb->in_cap, map->plen);
 		if (!err)
 			err = grow(&zb->out, &zb->out_cap, map->llen);
 		if (!err)

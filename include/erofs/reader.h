@@ -67,7 +67,8 @@ struct z_erofs_bufs {
 	bool valid;			/* out holds extent (nid, la) */
 	uint64_t nid, la;
 	void *zstd;			/* a ZSTD_DCtx, made when first needed */
-	unsigned int zstd_windowlog;	/* from the superblock; 0: not read */
+	unsigned int cfgs_ok;		/* algorithms whose record checked out */
+	unsigned int zstd_windowlog;	/* from zstd's record */
 	/* 4-byte extent records: where record @ext_idx's pcluster starts */
 	bool ext_valid;
 	uint64_t ext_nid, ext_idx, ext_pa;

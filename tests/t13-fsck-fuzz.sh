@@ -71,25 +71,6 @@ head -c 20000 /dev/zero | tr '\0' 'z' >"$T/tree/x/text"
 if [ -x "$DEB_MKFS" ]; then
 	"$DEB_MKFS" -T 0 --chunksize=4096 "$T/seeds/chunk.img" "$T/tree" >/dev/null 2>&1 || true
 fi
-# what only a current erofs-utils writes: interlaced stored pclusters in
-# fragments, partial references (dedupe), zstd, 48-bit extent records
-head -c 6000 /dev/urandom >"$T/tree/x/random"
-cp "$T/tree/x/text" "$T/tree/x/text-copy"
-if eu=$("$TOP/scripts/build-erofs-utils.sh" 1.8.6-1 2>/dev/null | tail -n 1) &&
-   [ -x "$eu/mkfs.erofs" ]; then
-	for opts in "-zlz4hc -Efragments" "-zlzma -Eall-fragments" \
-		    "-zlz4 -Ededupe,fragments" "-zzstd -C4096" "-zdeflate -Eztailpacking"; do
-		# shellcheck disable=SC2086
-		"$eu/mkfs.erofs" -T 0 -b 1024 $opts \
-			"$T/seeds/eu-$(tr -dc 'a-z0-9' <<<"$opts").img" "$T/tree" >/dev/null 2>&1 || true
-	done
-fi
-if eu=$("$TOP/scripts/build-erofs-utils.sh" 1.9.4-1 2>/dev/null | tail -n 1) &&
-   [ -x "$eu/mkfs.erofs" ]; then
-	"$eu/mkfs.erofs" -T 0 -b 1024 -E48bit -zlz4hc "$T/seeds/eu-48bit.img" "$T/tree" >/dev/null 2>&1 || true
-	"$eu/mkfs.erofs" -T 0 -b 1024 -E48bit -zlzma -Efragments "$T/seeds/eu-48bit-frag.img" \
-		"$T/tree" >/dev/null 2>&1 || true
-fi
 ls -l "$T/seeds"
 
 note "fuzzing for $FUZZ_SECONDS s"

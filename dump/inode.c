@@ -202,7 +202,10 @@ static void text_extent(struct dump_ctx *d, unsigned long long i,
 	if (m->flags & EROFS_MAP_ENCODED)
 		printf("  %8llu bytes, %llu blocks", (unsigned long long)m->plen,
 		       (unsigned long long)blocks);
-	printf("  %s\n", extent_kind(m));
+	/* stored rotated, or only the start of what the pcluster decodes to */
+	printf("  %s%s%s\n", extent_kind(m),
+	       m->flags & EROFS_MAP_INTERLACED ? " interlaced" : "",
+	       m->flags & EROFS_MAP_PARTIAL_REF ? " partial" : "");
 }
 
 static void json_extent(struct dump_ctx *d, const struct erofs_map *m)
@@ -227,9 +230,14 @@ static void json_extent(struct dump_ctx *d, const struct erofs_map *m)
 		erofs_json_bool(js, "inline", meta);
 		erofs_json_bool(js, "compressed", encoded &&
 				m->algorithm < Z_EROFS_COMPRESSION_MAX);
-		if (encoded)
+		if (encoded) {
 			erofs_json_u64(js, "pcluster_blocks", meta ? 0 :
 				       m->plen >> d->img.blkszbits);
+			erofs_json_bool(js, "interlaced",
+					m->flags & EROFS_MAP_INTERLACED);
+			erofs_json_bool(js, "partial_ref",
+					m->flags & EROFS_MAP_PARTIAL_REF);
+		}
 	}
 	erofs_json_close(js, '}');
 }

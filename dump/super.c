@@ -52,6 +52,9 @@ static void cfg_text(const struct erofs_compr_cfg *c, char *out, size_t len)
 	else if (c->alg == Z_EROFS_COMPRESSION_LZMA)
 		snprintf(out, len, "lzma (dict_size %u, format %u)",
 			 c->lzma.dict_size, c->lzma.format);
+	else if (c->alg == Z_EROFS_COMPRESSION_ZSTD)
+		snprintf(out, len, "zstd (format %u, windowlog %u)",
+			 c->zstd.format, c->zstd.windowlog + 10);
 	else
 		snprintf(out, len, "deflate (windowbits %u)",
 			 c->deflate.windowbits);
@@ -71,6 +74,9 @@ static void json_cfg(struct erofs_json *js, const struct erofs_compr_cfg *c)
 		erofs_json_u64(js, "format", c->lzma.format);
 	} else if (c->valid && c->alg == Z_EROFS_COMPRESSION_DEFLATE) {
 		erofs_json_u64(js, "windowbits", c->deflate.windowbits);
+	} else if (c->valid && c->alg == Z_EROFS_COMPRESSION_ZSTD) {
+		erofs_json_u64(js, "format", c->zstd.format);
+		erofs_json_u64(js, "windowlog", c->zstd.windowlog + 10);
 	}
 	erofs_json_close(js, '}');
 }

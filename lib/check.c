@@ -24,6 +24,7 @@ enum {
 	CLAIM_DATA,		/* flat data blocks: owned by one inode */
 	CLAIM_CHUNK,		/* chunk data: dedupe may share it */
 	CLAIM_SUPER,		/* superblock and device table */
+	CLAIM_PCLUSTER,		/* compressed data: dedupe may share it */
 };
 
 struct erofs_seen_inode {
@@ -157,8 +158,11 @@ static int claim(struct erofs_check *chk, uint64_t start, uint64_t end,
 
 	if (start >= end)
 		return 0;
-	/* consecutive chunks of one file merge into one claim */
-	if (chk->nr_claims) {
+	/*
+	 * Consecutive chunks of one file merge into one claim; pclusters do
+	 * not, as another file may share any one of them.
+	 */
+	if (chk->nr_claims && kind != CLAIM_PCLUSTER) {
 		c = &chk->claims[chk->nr_claims - 1];
 		if (c->nid == nid && c->kind == kind && c->end == start) {
 			c->end = end;
@@ -194,6 +198,7 @@ static const char *claim_name(unsigned int kind)
 	static const char *const names[] = {
 		[CLAIM_META] = "metadata", [CLAIM_DATA] = "data blocks",
 		[CLAIM_CHUNK] = "chunk data", [CLAIM_SUPER] = "superblock",
+		[CLAIM_PCLUSTER] = "compressed data",
 	};
 	return names[kind];
 }
@@ -210,11 +215,16 @@ static void report_overlap(struct erofs_check *chk, const struct erofs_claim *a,
 			    (unsigned long long)a->end - 1);
 }
 
-/* equal files may share all of their blocks (whole-file dedup) */
+/*
+ * Equal files may share all of their blocks (whole-file dedup), and
+ * extents of any files a whole pcluster (erofs-utils' -E dedupe); a
+ * pcluster that overlaps another only in part is damage.
+ */
 static bool shared_whole(const struct erofs_claim *a,
 			 const struct erofs_claim *b)
 {
-	return a->kind == CLAIM_DATA && b->kind == CLAIM_DATA &&
+	return a->kind == b->kind &&
+	       (a->kind == CLAIM_DATA || a->kind == CLAIM_PCLUSTER) &&
 	       a->start == b->start && a->end == b->end;
 }
 
@@ -252,12 +262,56 @@ static void check_overlaps(struct erofs_check *chk)
 	}
 }
 
+/*
+ * Every pcluster of device 0 a compressed file maps is claimed.  One
+ * that reaches into the superblock is reported at once, before its data
+ * is read, so that extraction never copies the superblock into a file.
+ */
+static int claim_pclusters(struct erofs_check *chk,
+			   const struct erofs_inode_info *vi)
+{
+	struct erofs_image *img = chk->img;
+	uint64_t off = 0, sb_end = EROFS_SUPER_OFFSET + img->sb_size;
+	struct erofs_map map;
+	int err = 0;
+
+	while (off < vi->size && !err) {
+		err = erofs_map_blocks(img, vi, off, &map);
+		if (err)
+			break;
+		off = map.la + map.llen;
+		if (!(map.flags & EROFS_MAP_MAPPED) || map.device ||
+		    (map.flags & (EROFS_MAP_META | EROFS_MAP_FRAGMENT)))
+			continue;
+		if (map.pa < sb_end)
+			return erofs_corrupt(img, "nid %llu: compressed data of bytes %llu..%llu is stored at bytes %llu..%llu, over the superblock",
+					     (unsigned long long)vi->nid,
+					     (unsigned long long)map.la,
+					     (unsigned long long)(off - 1),
+					     (unsigned long long)map.pa,
+					     (unsigned long long)(map.pa +
+								  map.plen - 1));
+		err = claim(chk, map.pa, map.pa + map.plen, vi->nid,
+			    CLAIM_PCLUSTER);
+	}
+	return err;
+}
+
 static int claim_inode(struct erofs_check *chk,
 		       const struct erofs_inode_info *vi)
 {
 	struct erofs_image *img = chk->img;
 	uint64_t meta_end = vi->iend, blocks;
 	int err = 0;
+
+	if (erofs_inode_is_compressed(vi)) {
+		err = z_erofs_meta_end(img, vi, &meta_end);
+		/* metadata in the metabox is inside the metabox inode's claims */
+		if (!err && !vi->in_metabox)
+			err = claim(chk, vi->pos, meta_end, vi->nid,
+				    CLAIM_META);
+		return err ?: claim_pclusters(chk, vi);
+	}
 
 	if (vi->datalayout == EROFS_INODE_FLAT_INLINE && vi->size)
 		meta_end += vi->size - erofs_pos(img, (vi->size - 1) >>

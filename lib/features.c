@@ -123,6 +123,14 @@ static void parse_cfg(struct erofs_compr_cfg *c, const uint8_t *p)
 		c->valid = c->size >= sizeof(struct z_erofs_deflate_cfgs);
 		c->deflate.windowbits = p[0];
 		break;
+	case Z_EROFS_COMPRESSION_ZSTD: {
+		const struct z_erofs_zstd_cfgs *z = (const void *)p;
+
+		c->valid = c->size >= sizeof(*z);
+		c->zstd.format = z->format;
+		c->zstd.windowlog = z->windowlog;
+		break;
+	}
 	default:
 		c->valid = false;
 	}

@@ -261,6 +261,11 @@ static int map_compressed(struct rebuild *r, unsigned int l,
 			return err;
 		if (map.flags & (EROFS_MAP_META | EROFS_MAP_FRAGMENT))
 			return refuse(r, n, "tail pcluster inline or in a fragment");
+		/* what our indexes cannot say: the layer's data as it is */
+		if (map.flags & (EROFS_MAP_INTERLACED | EROFS_MAP_PARTIAL_REF))
+			return refuse(r, n, "interlaced or partially referenced pclusters");
+		if ((map.pa | map.plen) & ((1ULL << blkbits) - 1))
+			return refuse(r, n, "pclusters not aligned to blocks");
 		if (map.algorithm != Z_EROFS_COMPRESSION_MAX) {
 			if (alg >= 0 && alg != (int)map.algorithm)
 				return refuse(r, n, "two compression algorithms");

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include "erofs/compress.h"
+#include "erofs/features.h"
 #include "erofs/reader.h"
 
 struct zmap {
@@ -22,7 +23,75 @@ struct zmap {
 	/* fragments: the last extent (or the whole file) is packed */
 	bool fragment, whole;
 	uint64_t fragoff;
+	bool head_partial;		/* the last HEAD loaded is PARTIAL_REF */
+	bool extent_partial;		/* the extent being mapped's HEAD was */
+	/* extent records instead of lcluster indexes (Z_EROFS_ADVISE_EXTENTS) */
+	bool extents;
+	unsigned int recsz;
+	uint64_t nr_extents;		/* records, with recsz >= 16 */
+	uint64_t ext_start;		/* first record (4-byte: its base) */
 };
+
+/* advise bits each index form implements; others are refused */
+#define ZMAP_LCLUSTER_ADVISE \
+	(Z_EROFS_ADVISE_COMPACTED_2B | Z_EROFS_ADVISE_BIG_PCLUSTER_1 | \
+	 Z_EROFS_ADVISE_BIG_PCLUSTER_2 | Z_EROFS_ADVISE_INLINE_PCLUSTER | \
+	 Z_EROFS_ADVISE_INTERLACED_PCLUSTER | Z_EROFS_ADVISE_FRAGMENT_PCLUSTER)
+#define ZMAP_EXTENT_ADVISE \
+	(Z_EROFS_ADVISE_EXTENTS | \
+	 Z_EROFS_ADVISE_EXTRECSZ_MASK << Z_EROFS_ADVISE_EXTRECSZ_BIT | \
+	 Z_EROFS_ADVISE_INTERLACED_PCLUSTER | Z_EROFS_ADVISE_FRAGMENT_PCLUSTER)
+
+static int zmap_unsupported(struct zmap *m, const char *what, unsigned int v)
+{
+	erofs_err(m->img->msg, "nid %llu: %s 0x%x: not supported",
+		  (unsigned long long)m->vi->nid, what, v);
+	return -EOPNOTSUPP;
+}
+
+static bool zmap_has_extents(const struct erofs_inode_info *vi,
+			     uint16_t advise)
+{
+	return vi->datalayout == EROFS_INODE_COMPRESSED_FULL &&
+	       (advise & Z_EROFS_ADVISE_EXTENTS);
+}
+
+/*
+ * Extent records: 4-byte ones (plen only) follow an 8-byte start address
+ * and step one lcluster each, pclusters back to back; 8-byte ones add
+ * each pcluster's start; 16- and 32-byte ones also say where each extent
+ * starts and are looked up by it.
+ */
+static int zmap_init_extents(struct zmap *m, const struct z_erofs_map_header *h)
+{
+	struct erofs_image *img = m->img;
+	uint64_t records;
+
+	if (m->advise & ~ZMAP_EXTENT_ADVISE)
+		return zmap_unsupported(m, "extent advise bits",
+					m->advise & ~ZMAP_EXTENT_ADVISE);
+	m->extents = true;
+	m->recsz = 4 << ((m->advise >> Z_EROFS_ADVISE_EXTRECSZ_BIT) &
+			 Z_EROFS_ADVISE_EXTRECSZ_MASK);
+	m->ext_start = ROUND_UP(m->ebase, m->recsz);
+	if (m->recsz >= 16) {
+		m->nr_extents = le32_to_cpu(h->h_extents_lo) |
+				(uint64_t)le16_to_cpu(h->h_extents_hi) << 32;
+		/* every extent holds at least one byte */
+		if (!m->nr_extents || m->nr_extents > m->vi->size)
+			return erofs_corrupt(img, "nid %llu: %llu extents for %llu bytes",
+					     (unsigned long long)m->vi->nid,
+					     (unsigned long long)m->nr_extents,
+					     (unsigned long long)m->vi->size);
+		records = m->nr_extents;
+	} else {
+		records = m->total;
+		if (m->recsz == 4)
+			m->ext_start += 8;
+	}
+	m->index_end = m->ext_start + records * m->recsz;
+	return 0;
+}
 
 /* the whole file in the packed inode: the header holds only where */
 static int zmap_init_whole(struct zmap *m, const struct z_erofs_map_header *h)
@@ -49,6 +118,11 @@ static int zmap_init(struct zmap *m, struct erofs_image *img,
 	m->img = img;
 	m->vi = vi;
 	m->advise = le16_to_cpu(h.h_advise);
+	if (!(h.h_clusterbits >> Z_EROFS_FRAGMENT_INODE_BIT) &&
+	    !zmap_has_extents(vi, m->advise) &&
+	    (m->advise & ~ZMAP_LCLUSTER_ADVISE))
+		return zmap_unsupported(m, "advise bits",
+					m->advise & ~ZMAP_LCLUSTER_ADVISE);
 	if (h.h_clusterbits >> Z_EROFS_FRAGMENT_INODE_BIT ||
 	    (m->advise & Z_EROFS_ADVISE_FRAGMENT_PCLUSTER)) {
 		/* reading the packed inode must not lead back into it */
@@ -60,6 +134,14 @@ static int zmap_init(struct zmap *m, struct erofs_image *img,
 		m->fragment = true;
 		m->fragoff = le32_to_cpu(h.h_fragmentoff);
 	}
+	m->lbits = img->blkszbits + (h.h_clusterbits & 15);
+	if (m->lbits > 30)
+		return erofs_corrupt(img, "nid %llu: lcluster size 2^%u",
+				     (unsigned long long)vi->nid, m->lbits);
+	m->total = (vi->size + (1ULL << m->lbits) - 1) >> m->lbits;
+	m->ebase = Z_EROFS_MAP_HEADER_END(vi->iend);
+	if (zmap_has_extents(vi, m->advise))
+		return zmap_init_extents(m, &h);
 	m->algs[0] = h.h_algorithmtype & 15;
 	m->algs[1] = h.h_algorithmtype >> 4;
 	/* the kernel refuses the inode too: a newer format, or damage */
@@ -70,15 +152,9 @@ static int zmap_init(struct zmap *m, struct erofs_image *img,
 			  m->algs[m->algs[0] < Z_EROFS_COMPRESSION_MAX]);
 		return -EOPNOTSUPP;
 	}
-	m->lbits = img->blkszbits + (h.h_clusterbits & 15);
-	if (m->lbits > 30)
-		return erofs_corrupt(img, "nid %llu: lcluster size 2^%u",
-				     (unsigned long long)vi->nid, m->lbits);
 	/* one field holds either; the kernel reads the fragment's */
 	if ((m->advise & Z_EROFS_ADVISE_INLINE_PCLUSTER) && !m->fragment)
 		m->idata_size = le16_to_cpu(h.h_idata_size);
-	m->total = (vi->size + (1ULL << m->lbits) - 1) >> m->lbits;
-	m->ebase = Z_EROFS_MAP_HEADER_END(vi->iend);
 	if (vi->datalayout == EROFS_INODE_COMPRESSED_FULL) {
 		m->index_end = Z_EROFS_FULL_INDEX_START(vi->iend) +
 			       m->total * sizeof(struct z_erofs_lcluster_index);
@@ -113,6 +189,8 @@ static int load_full(struct zmap *m, uint64_t lcn, struct z_erofs_lcluster *l)
 	memset(l, 0, sizeof(*l));
 	l->type = le16_to_cpu(di.di_advise) & Z_EROFS_LI_LCLUSTER_TYPE_MASK;
 	if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+		m->head_partial = le16_to_cpu(di.di_advise) &
+				  Z_EROFS_LI_PARTIAL_REF;
 		l->clusterofs = le16_to_cpu(di.di_clusterofs);
 		l->blkaddr = le32_to_cpu(di.di_u.blkaddr);
 		return 0;
@@ -339,11 +417,80 @@ static int fill_fragment(struct zmap *m, uint64_t fragoff,
 	return 0;
 }
 
+/* the algorithm must be one the superblock announces, as the kernel asks */
+static int check_algorithm(struct zmap *m, const struct erofs_map *map)
+{
+	struct erofs_image *img = m->img;
+	unsigned int avail = 1U << Z_EROFS_COMPRESSION_LZ4;
+
+	if (map->algorithm == Z_EROFS_COMPRESSION_MAX)
+		return 0;
+	if (map->algorithm > Z_EROFS_COMPRESSION_MAX)
+		return zmap_unsupported(m, "compression algorithm",
+					map->algorithm);
+	if (img->feature_incompat & EROFS_FEATURE_INCOMPAT_COMPR_CFGS)
+		avail = img->available_compr_algs;
+	if (!(avail & (1U << map->algorithm)))
+		return erofs_corrupt(img, "nid %llu: extent at %llu uses %s, which the superblock does not announce (algorithms 0x%x)",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->la,
+				     erofs_algorithm_name(map->algorithm),
+				     avail);
+	return 0;
+}
+
+/*
+ * The checks every mapped pcluster gets, whichever index found it: on a
+ * device and inside it, sizes within the format's limits, and a stored
+ * pcluster at least as long as its extent.
+ */
+static int check_pcluster(struct zmap *m, struct erofs_map *map)
+{
+	struct erofs_image *img = m->img;
+	uint64_t limit;
+	int err;
+
+	if (!(map->flags & EROFS_MAP_META)) {
+		/* pclusters of a bootstrap may live in a blob, as chunks do */
+		err = erofs_map_device(img, m->vi, map);
+		if (err)
+			return err;
+	}
+	/* an inline pcluster in the metabox is bounded by the metabox read */
+	if ((map->flags & EROFS_MAP_META) && m->vi->in_metabox)
+		limit = UINT64_MAX;
+	else
+		limit = img->devs[map->device].fd >= 0 ?
+			erofs_dev_size(img, map->device) :
+			erofs_pos(img, img->devs[map->device].blocks);
+	if (map->pa + map->plen > limit || map->pa + map->plen < map->pa)
+		return erofs_corrupt(img, "nid %llu: pcluster at %llu+%llu past the end of device %u",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->pa,
+				     (unsigned long long)map->plen, map->device);
+	if (map->plen > Z_EROFS_PCLUSTER_MAX_SIZE)
+		return erofs_corrupt(img, "nid %llu: pcluster of %llu bytes at %llu",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->plen,
+				     (unsigned long long)map->la);
+	if (map->llen > Z_EROFS_PCLUSTER_MAX_DSIZE)
+		return erofs_corrupt(img, "nid %llu: extent at %llu decompresses to %llu bytes",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->la,
+				     (unsigned long long)map->llen);
+	if (map->algorithm == Z_EROFS_COMPRESSION_MAX &&
+	    map->llen > map->plen)
+		return erofs_corrupt(img, "nid %llu: stored extent at %llu longer than its pcluster",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)map->la);
+	return check_algorithm(m, map);
+}
+
 static int fill_map(struct zmap *m, uint64_t head,
 		    const struct z_erofs_lcluster *h, struct erofs_map *map)
 {
 	struct erofs_image *img = m->img;
-	uint64_t end, limit;
+	uint64_t end;
 	uint32_t cblks;
 	int err;
 
@@ -372,6 +519,8 @@ static int fill_map(struct zmap *m, uint64_t head,
 	map->device = 0;
 	map->flags = EROFS_MAP_MAPPED | EROFS_MAP_ENCODED |
 		     EROFS_MAP_FULL_MAPPED;
+	if (m->extent_partial)
+		map->flags |= EROFS_MAP_PARTIAL_REF;
 	map->algorithm = h->type == Z_EROFS_LCLUSTER_TYPE_PLAIN ?
 		Z_EROFS_COMPRESSION_MAX :
 		m->algs[h->type == Z_EROFS_LCLUSTER_TYPE_HEAD2];
@@ -386,33 +535,167 @@ static int fill_map(struct zmap *m, uint64_t head,
 			return err;
 		map->pa = erofs_pos(img, h->blkaddr);
 		map->plen = (uint64_t)cblks << img->blkszbits;
-		/* pclusters of a bootstrap may live in a blob, as chunks do */
-		err = erofs_map_device(img, m->vi, map);
+		/* an inline pcluster is never interlaced, as in the kernel */
+		if (h->type == Z_EROFS_LCLUSTER_TYPE_PLAIN &&
+		    (m->advise & Z_EROFS_ADVISE_INTERLACED_PCLUSTER))
+			map->flags |= EROFS_MAP_INTERLACED;
+	}
+	return check_pcluster(m, map);
+}
+
+/* --- extent records --- */
+
+static int ext_read(struct zmap *m, uint64_t idx, struct z_erofs_extent *e)
+{
+	memset(e, 0, sizeof(*e));
+	return erofs_meta_pread(m->img, m->vi->in_metabox, e, m->recsz,
+				m->ext_start + idx * m->recsz);
+}
+
+static uint64_t ext_lstart(const struct zmap *m, const struct z_erofs_extent *e)
+{
+	return le32_to_cpu(e->lstart_lo) |
+	       (m->recsz >= 32 ? (uint64_t)le32_to_cpu(e->lstart_hi) << 32 : 0);
+}
+
+/*
+ * 4-byte records: pcluster @idx starts where the ones before it end.
+ * The sum is remembered per image so that reading a file front to back
+ * walks its records once.
+ */
+static int ext_sum_pa(struct zmap *m, uint64_t idx, uint64_t *pa)
+{
+	struct z_erofs_bufs *zb = &m->img->zbuf;
+	struct z_erofs_extent e;
+	uint64_t i = 0;
+	__le64 base;
+	int err;
+
+	if (zb->ext_valid && zb->ext_nid == m->vi->nid && zb->ext_idx <= idx) {
+		i = zb->ext_idx;
+		*pa = zb->ext_pa;
+	} else {
+		err = erofs_meta_pread(m->img, m->vi->in_metabox, &base,
+				       sizeof(base), m->ext_start - sizeof(base));
 		if (err)
 			return err;
+		*pa = le64_to_cpu(base);
 	}
-	/* an inline pcluster in the metabox is bounded by the metabox read */
-	if ((map->flags & EROFS_MAP_META) && m->vi->in_metabox)
-		limit = UINT64_MAX;
-	else
-		limit = img->devs[map->device].fd >= 0 ?
-			erofs_dev_size(img, map->device) :
-			erofs_pos(img, img->devs[map->device].blocks);
-	if (map->pa + map->plen > limit || map->pa + map->plen < map->pa)
-		return erofs_corrupt(img, "nid %llu: pcluster at %llu+%llu past the end of device %u",
-				     (unsigned long long)m->vi->nid,
-				     (unsigned long long)map->pa,
-				     (unsigned long long)map->plen, map->device);
-	if (map->llen > Z_EROFS_PCLUSTER_MAX_DSIZE)
-		return erofs_corrupt(img, "nid %llu: extent at %llu decompresses to %llu bytes",
-				     (unsigned long long)m->vi->nid,
-				     (unsigned long long)map->la,
-				     (unsigned long long)map->llen);
-	if (h->type == Z_EROFS_LCLUSTER_TYPE_PLAIN && map->llen > map->plen)
-		return erofs_corrupt(img, "nid %llu: stored extent at %llu longer than its pcluster",
-				     (unsigned long long)m->vi->nid,
-				     (unsigned long long)map->la);
+	for (; i < idx; i++) {
+		err = ext_read(m, i, &e);
+		if (err)
+			return err;
+		*pa += le32_to_cpu(e.plen) & Z_EROFS_EXTENT_PLEN_MASK;
+	}
+	zb->ext_valid = true;
+	zb->ext_nid = m->vi->nid;
+	zb->ext_idx = idx;
+	zb->ext_pa = *pa;
 	return 0;
+}
+
+/*
+ * Which record covers @offset: fixed-step records by division, the
+ * others by a binary search for the last extent starting at or before
+ * it.  Sets [*lstart, *lend) and the record; *idx is nr_extents (no
+ * record) for a hole before the first extent.
+ */
+static int ext_find(struct zmap *m, uint64_t offset, uint64_t *idx,
+		    struct z_erofs_extent *e, uint64_t *lstart, uint64_t *lend)
+{
+	uint64_t lo = 0, hi = m->nr_extents, mid, la;
+	struct z_erofs_extent next;
+	int err;
+
+	if (m->recsz < 16) {
+		*idx = offset >> m->lbits;
+		*lstart = *idx << m->lbits;
+		*lend = MIN(*lstart + (1ULL << m->lbits), m->vi->size);
+		return ext_read(m, *idx, e);
+	}
+	while (lo < hi) {	/* at most 48 steps */
+		mid = lo + (hi - lo) / 2;
+		err = ext_read(m, mid, &next);
+		if (err)
+			return err;
+		if (ext_lstart(m, &next) <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*lend = m->vi->size;
+	if (lo < m->nr_extents) {
+		err = ext_read(m, lo, &next);
+		if (err)
+			return err;
+		*lend = ext_lstart(m, &next);
+	}
+	if (!lo) {
+		*idx = m->nr_extents;
+		*lstart = 0;
+		return 0;
+	}
+	*idx = lo - 1;
+	err = ext_read(m, *idx, e);
+	if (err)
+		return err;
+	la = ext_lstart(m, e);
+	*lstart = la;
+	if (*lend > m->vi->size || *lend <= offset || la > offset)
+		return erofs_corrupt(m->img, "nid %llu: extent record %llu (from %llu) is out of order or past the file's end",
+				     (unsigned long long)m->vi->nid,
+				     (unsigned long long)*idx,
+				     (unsigned long long)la);
+	return 0;
+}
+
+static int map_extents(struct zmap *m, uint64_t offset, struct erofs_map *map)
+{
+	uint64_t idx, lend, pa, bmask = m->img->blksz - 1;
+	struct z_erofs_extent e;
+	unsigned int fmt;
+	uint32_t plen;
+	bool last;
+	int err;
+
+	err = ext_find(m, offset, &idx, &e, &map->la, &lend);
+	if (err)
+		return err;
+	map->llen = lend - map->la;
+	if (idx == m->nr_extents && m->recsz >= 16)
+		return 0;	/* a hole before the first extent */
+	last = m->recsz >= 16 ? idx + 1 == m->nr_extents :
+				idx + 1 == m->total;
+	plen = le32_to_cpu(e.plen);
+	if (m->recsz == 4)
+		err = ext_sum_pa(m, idx, &pa);
+	else
+		pa = le32_to_cpu(e.pstart_lo) | (m->recsz >= 16 ?
+			(uint64_t)le32_to_cpu(e.pstart_hi) << 32 : 0);
+	if (err)
+		return err;
+	if (last && m->fragment)
+		return fill_fragment(m, plen | (m->recsz > 4 ? pa << 32 : 0),
+				     map);
+	if (!(plen & Z_EROFS_EXTENT_PLEN_MASK))
+		return 0;	/* unmapped: reads as zeros */
+	fmt = plen >> Z_EROFS_EXTENT_PLEN_FMT_BIT;
+	if (plen & ~(Z_EROFS_EXTENT_PLEN_MASK | Z_EROFS_EXTENT_PLEN_PARTIAL |
+		     ~0U << Z_EROFS_EXTENT_PLEN_FMT_BIT))
+		return zmap_unsupported(m, "extent plen bits", plen);
+	map->flags = EROFS_MAP_MAPPED | EROFS_MAP_ENCODED |
+		     EROFS_MAP_FULL_MAPPED;
+	if (plen & Z_EROFS_EXTENT_PLEN_PARTIAL)
+		map->flags |= EROFS_MAP_PARTIAL_REF;
+	map->pa = pa;
+	map->plen = plen & Z_EROFS_EXTENT_PLEN_MASK;
+	map->device = 0;
+	map->algorithm = fmt ? fmt - 1 : Z_EROFS_COMPRESSION_MAX;
+	/* only whole blocks are stored interlaced, as the kernel reads them */
+	if (!fmt && (m->advise & Z_EROFS_ADVISE_INTERLACED_PCLUSTER) &&
+	    !((map->pa | map->plen) & bmask))
+		map->flags |= EROFS_MAP_INTERLACED;
+	return check_pcluster(m, map);
 }
 
 int z_erofs_map_blocks(struct erofs_image *img,
@@ -431,6 +714,8 @@ int z_erofs_map_blocks(struct erofs_image *img,
 		map->la = 0;
 		return fill_fragment(&m, m.fragoff, map);
 	}
+	if (m.extents)
+		return map_extents(&m, offset, map);
 	lcn = offset >> m.lbits;
 	err = load(&m, lcn, &l);
 	if (err)
@@ -445,7 +730,22 @@ int z_erofs_map_blocks(struct erofs_image *img,
 	}
 	if (!err)
 		err = lookback(&m, &lcn, &l);
+	/* before loads past the head (the extent's end) overwrite it */
+	m.extent_partial = m.head_partial;
 	if (!err)
 		err = fill_map(&m, lcn, &l, map);
 	return err;
+}
+
+int z_erofs_meta_end(struct erofs_image *img,
+		     const struct erofs_inode_info *vi, uint64_t *end)
+{
+	struct zmap m;
+	int err = zmap_init(&m, img, vi);
+
+	if (err)
+		return err;
+	*end = m.whole ? Z_EROFS_MAP_HEADER_END(vi->iend) :
+			 m.index_end + m.idata_size;
+	return 0;
 }

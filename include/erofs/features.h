@@ -43,6 +43,7 @@ struct erofs_compr_cfg {
 		struct { uint16_t max_distance, max_pclusterblks; } lz4;
 		struct { uint32_t dict_size; uint16_t format; } lzma;
 		struct { uint8_t windowbits; } deflate;
+		struct { uint8_t format, windowlog; } zstd;
 	};
 };
 

@@ -70,6 +70,12 @@ struct z_erofs_bufs {
 	size_t in_cap, out_cap;
 	bool valid;			/* out holds extent (nid, la) */
 	uint64_t nid, la;
+	void *zstd;			/* a ZSTD_DCtx, made when first needed */
+	unsigned int cfgs_ok;		/* algorithms whose record checked out */
+	unsigned int zstd_windowlog;	/* from zstd's record */
+	/* 4-byte extent records: where record @ext_idx's pcluster starts */
+	bool ext_valid;
+	uint64_t ext_nid, ext_idx, ext_pa;
 };
 
 void z_erofs_bufs_free(struct z_erofs_bufs *zb);
@@ -319,7 +325,11 @@ int erofs_load_xattr_prefixes(struct erofs_image *img);
 #define EROFS_MAP_FULL_MAPPED	0x0008	/* the extent decodes whole */
 #define EROFS_MAP_FRAGMENT	0x0010	/* in the packed inode: pa is the
 					 * offset of la in its content */
-#define EROFS_MAP_PARTIAL_REF	0x0020
+#define EROFS_MAP_PARTIAL_REF	0x0020	/* the extent uses only the start
+					 * of what its pcluster decodes to */
+#define EROFS_MAP_INTERLACED	0x0040	/* a stored pcluster (algorithm
+					 * Z_EROFS_COMPRESSION_MAX) rotated by
+					 * la's offset in its block */
 
 /* [la, la + llen) of a file is stored at [pa, pa + plen) of @device */
 struct erofs_map {
@@ -361,6 +371,12 @@ ssize_t erofs_pread_file(struct erofs_image *img,
 int z_erofs_map_blocks(struct erofs_image *img,
 		       const struct erofs_inode_info *vi, uint64_t offset,
 		       struct erofs_map *map);
+/*
+ * Where a compressed inode's metadata ends: its map header, indexes or
+ * extent records, and an inline (ztailpacking) pcluster.
+ */
+int z_erofs_meta_end(struct erofs_image *img,
+		     const struct erofs_inode_info *vi, uint64_t *end);
 int z_erofs_read_extent(struct erofs_image *img,
 			const struct erofs_inode_info *vi,
 			const struct erofs_map *map, void *buf, size_t len,

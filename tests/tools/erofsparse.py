@@ -11,8 +11,9 @@ fragment extents (kind 'fragment') have as pa their offset in the packed
 inode, whose size and extents are printed as 'packed' (null without
 one).
 Compressed indexes are decoded by a forward scan of every lcluster (full
-and compacted, big pclusters), not by the random-access lookups the C
-reader uses, so that the two do not share mistakes.  BLOB, the image's
+and compacted, big pclusters) or extent record (48-bit layout), not by
+the random-access lookups the C reader uses, so that the two do not
+share mistakes.  BLOB, the image's
 one extra device, is where compressed streams in the blob's part of the
 unified address space are read from (to measure their zero padding).
 """
@@ -196,6 +197,9 @@ class Image:
             raw, = struct.unpack_from('<Q', self.d, hstart)
             return [dict(la=0, llen=ino['size'], kind='fragment',
                          pa=raw & ~(1 << 63), plen=ino['size'])]
+        if ino['layout'] == 1 and advise & 1:
+            return self.ext_records(ino, hstart, advise,
+                                    fragoff | (algtype | cbits << 8) << 32)
         assert not advise & 0x08, 'inline pclusters'
         fragment = advise & 0x20
         lbits = self.bits + (cbits & 15)
@@ -248,6 +252,57 @@ class Image:
                          kind=kind, blocks=cblks)
                 if first:	# else: in a blob not given
                     e['insize'] = plen - pad
+            out.append(e)
+        return out
+
+    def ext_records(self, ino, hstart, advise, count):
+        """extent records (48-bit layout), read front to back: 4-byte
+        ones (plen) after an 8-byte start, pclusters back to back, and
+        8-byte ones (plen, pstart) one per lcluster; 16- and 32-byte ones
+        (plen, pstart, lstart) one per extent"""
+        recsz = 4 << ((advise >> 1) & 3)
+        size = ino['size']
+        pos = (hstart + 8 + recsz - 1) // recsz * recsz
+        recs = []           # (lstart, raw plen, pstart)
+        if recsz <= 8:
+            lbits = self.bits + (self.d[hstart + 7] & 15)
+            pa = None
+            if recsz == 4:
+                pa, = struct.unpack_from('<Q', self.d, pos)
+                pos += 8
+            for i in range((size + (1 << lbits) - 1) >> lbits):
+                plen, = struct.unpack_from('<I', self.d, pos + i * recsz)
+                if recsz == 4:
+                    recs.append((i << lbits, plen, pa))
+                    pa += plen & 0x1fffff
+                else:
+                    p, = struct.unpack_from('<I', self.d, pos + i * 8 + 4)
+                    recs.append((i << lbits, plen, p))
+        else:
+            for i in range(count):
+                at = pos + i * recsz
+                plen, plo, phi, llo = struct.unpack_from('<IIII', self.d, at)
+                lhi = struct.unpack_from('<I', self.d, at + 16)[0] \
+                    if recsz == 32 else 0
+                recs.append((llo | lhi << 32, plen, plo | phi << 32))
+        out = []
+        for k, (la, plen, pa) in enumerate(recs):
+            end = min(recs[k + 1][0] if k + 1 < len(recs) else size, size)
+            if k + 1 == len(recs) and advise & 0x20:
+                high = pa << 32 if recsz > 4 else 0
+                out.append(dict(la=la, llen=end - la, kind='fragment',
+                                pa=plen | high, plen=end - la))
+                continue
+            length, fmt = plen & 0x1fffff, plen >> 28
+            if not length:
+                out.append(dict(la=la, llen=end - la, kind='hole'))
+                continue
+            e = dict(la=la, llen=end - la, dev=0, pa=pa, plen=length,
+                     kind=ALGS.get(fmt - 1, str(fmt - 1)) if fmt else
+                     'stored', blocks=(length + self.bs - 1) // self.bs)
+            if fmt:
+                first = self.d[pa:pa + min(length, self.bs)]
+                e['insize'] = length - (len(first) - len(first.lstrip(b'\0')))
             out.append(e)
         return out
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "erofs/check.h"
 #include "erofs/extract.h"
+#include "erofs/tree.h"
 
 #define DATA_BUF_SIZE	(1U << 20)
 
@@ -35,12 +36,22 @@ struct erofs_seen_inode {
 
 /* --- problems --- */
 
+/* where a problem is: the walk's path, else the image as a whole */
+static const char *problem_place(const struct erofs_check *chk,
+				 const char *text)
+{
+	if (chk->walking)
+		return chk->path_len ? chk->path : "/";
+	return strncmp(text, "superblock", 10) ? "image" : NULL;
+}
+
 static void record_problem(struct erofs_check *chk, const char *text)
 {
+	const char *place = problem_place(chk, text);
 	char line[1400];
 
-	snprintf(line, sizeof(line), "%s: %s",
-		 chk->path_len ? chk->path : "/", text);
+	snprintf(line, sizeof(line), "%s%s%s", place ? place : "",
+		 place ? ": " : "", text);
 	chk->stats.errors++;
 	if (!chk->opts.quiet) {
 		erofs_progress_done(&chk->progress);
@@ -83,8 +94,8 @@ static void check_warn(struct erofs_check *chk, const char *fmt, ...)
 	va_end(ap);
 	chk->stats.warnings++;
 	if (!chk->opts.quiet)
-		erofs_warn(chk->msg, "%s: %s",
-			   chk->path_len ? chk->path : "/", text);
+		erofs_warn(chk->msg, "%s: %s", problem_place(chk, text) ?: "",
+			   text);
 }
 
 /*
@@ -304,7 +315,7 @@ static int seen_add(struct erofs_check *chk, const struct erofs_inode_info *vi,
 	s->is_dir = S_ISDIR(vi->mode);
 	if (!s->is_dir && vi->nlink > 1) {
 		/* relative to the extraction root: no leading '/' */
-		s->first_path = strdup(chk->path + 1);
+		s->first_path = strdup(chk->path + chk->path_base + 1);
 		if (!s->first_path) {
 			free(s);
 			return -ENOMEM;
@@ -562,7 +573,7 @@ static int check_again(struct erofs_check *chk, struct erofs_seen_inode *s,
 	chk->stats.hardlinks++;
 	if (s->refs == 2 && !s->first_path) {
 		/* nlink said 1: remember a name for the final message */
-		s->first_path = strdup(chk->path + 1);
+		s->first_path = strdup(chk->path + chk->path_base + 1);
 		if (!s->first_path)
 			return -ENOMEM;
 	}
@@ -633,6 +644,7 @@ static int check_content(struct erofs_check *chk,
 		created = !err;
 		if (!err)
 			err = walk_dir(chk, vi, parent ? parent->dir->nid :
+				       chk->opts.subtree ? EROFS_NID_UNKNOWN :
 				       vi->nid, fd);
 	} else {
 		err = check_special(chk, vi, &fd, parent, name, &created);
@@ -664,7 +676,7 @@ static int check_inode(struct erofs_check *chk, uint64_t nid,
 	err = erofs_read_inode(chk->img, nid, &vi);
 	if (err)
 		return err;
-	if (!parent && !S_ISDIR(vi.mode))
+	if (!parent && !S_ISDIR(vi.mode) && !chk->opts.subtree)
 		return erofs_corrupt(chk->img, "root nid %llu is not a directory (i_mode 0%o)",
 				     (unsigned long long)nid, vi.mode);
 	if (parent && erofs_ftype_to_mode(ftype) != (vi.mode & S_IFMT))
@@ -678,6 +690,48 @@ static int check_inode(struct erofs_check *chk, uint64_t nid,
 	if (err)
 		return err;
 	return check_content(chk, &vi, parent, name);
+}
+
+/* where the walk starts: the root, or the subtree's top, which may be a
+ * file extracted as the extraction target itself */
+static int check_top(struct erofs_check *chk)
+{
+	struct erofs_extract *ex = chk->opts.extract;
+	struct dir_ctx top = { .chk = chk, .dirfd = ex ? ex->rootfd : -1 };
+	struct erofs_inode_info vi;
+	int err;
+
+	if (!chk->opts.subtree)
+		return check_inode(chk, chk->img->root_nid, EROFS_FT_DIR,
+				   NULL, NULL);
+	err = erofs_read_inode(chk->img, chk->opts.start_nid, &vi);
+	if (err || S_ISDIR(vi.mode))
+		return err ?: check_inode(chk, vi.nid, EROFS_FT_DIR, NULL,
+					  NULL);
+	return check_inode(chk, vi.nid, erofs_mode_to_ftype(vi.mode), &top,
+			   ex ? ex->top_name : NULL);
+}
+
+static int set_start_path(struct erofs_check *chk)
+{
+	const char *p = chk->opts.start_path;
+	size_t len;
+
+	if (!chk->opts.subtree || !p)
+		return 0;
+	while (*p == '/')
+		p++;
+	len = strlen(p);
+	while (len && p[len - 1] == '/')
+		len--;
+	if (!len)
+		return 0;
+	chk->path_len = 0;
+	chk->path_base = 0;
+	if (path_push(chk, p, len, &chk->path_base))
+		return -ENOMEM;
+	chk->path_base = chk->path_len;
+	return 0;
 }
 
 /* --- the image-wide checks --- */
@@ -776,15 +830,22 @@ int erofs_check_run(struct erofs_check *chk)
 	int err;
 
 	err = claim_super(chk);
-	if (!err)
+	if (!err && !chk->opts.subtree)
 		err = check_packed(chk);
+	if (!err)
+		err = set_start_path(chk);
 	if (err)
 		return err;
-	err = check_inode(chk, img->root_nid, EROFS_FT_DIR, NULL, NULL);
+	chk->walking = true;
+	err = check_top(chk);
 	walk_error(chk, err);
+	chk->walking = false;
+	path_pop(chk, 0);
 	erofs_progress_done(&chk->progress);
 	if (chk->fatal)
 		return chk->fatal;
+	if (chk->opts.subtree)
+		return 0;
 	report_nlink(chk);
 	check_overlaps(chk);
 	if (chk->stats.inodes != img->inos && !chk->stats.errors)

@@ -44,6 +44,7 @@ struct erofs_device {
 	bool own_fd;
 	char *path;
 	uint64_t size;			/* bytes readable from fd */
+	uint64_t offset;		/* where the device starts in fd */
 	uint32_t blocks;		/* what the device table says */
 	uint32_t mapped_blkaddr;	/* start in the flat (unified) space */
 	uint8_t tag[64];
@@ -151,6 +152,9 @@ struct erofs_image {
 
 int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
 		     const char *path);
+/* as erofs_image_open(), the image starting @offset bytes into @path */
+int erofs_image_open_at(struct erofs_image *img, const struct erofs_msg *msg,
+			const char *path, uint64_t offset);
 /* as erofs_image_open() on an open descriptor (a memfd, say); @fd is
  * not closed by erofs_image_close() */
 int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,

@@ -40,9 +40,14 @@ struct erofs_seen_inode {
 static const char *problem_place(const struct erofs_check *chk,
 				 const char *text)
 {
+	if (chk->path_len)
+		return chk->path;
 	if (chk->walking)
-		return chk->path_len ? chk->path : "/";
-	return strncmp(text, "superblock", 10) ? "image" : NULL;
+		return "/";
+	/* messages about the superblock or image say so themselves */
+	if (!strncmp(text, "superblock", 10) || !strncmp(text, "image", 5))
+		return NULL;
+	return "image";
 }
 
 static void record_problem(struct erofs_check *chk, const char *text)

@@ -35,6 +35,6 @@ bad "needs -z" -C 65536
 bad "1 to 1024" -z lz4 --workers=0
 printf '4096 (unclosed\n' >"$T/badhints"
 bad "invalid regular expression" -z lz4 --compress-hints="$T/badhints"
-printf '4096 .* 3\n' >"$T/badhints"
+printf '4096 3 .*\n' >"$T/badhints"
 bad "algorithm index" -z lz4 --compress-hints="$T/badhints"
 echo "reproducible across workers"

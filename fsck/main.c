@@ -40,7 +40,6 @@ struct fsck_cfg {
 	bool json, progress;
 	bool extract;
 	bool force;			/* --extract=/ allowed */
-	bool extract_only_opts;		/* options that need --extract=DIR */
 	struct erofs_extract_opts xopts;
 	int preserve_owner, preserve_perms;	/* -1: the default */
 	uint64_t offset;		/* the image's start in the file */
@@ -158,7 +157,9 @@ static int check_combinations(struct fsck_cfg *c)
 		return EXIT_USAGE;
 	}
 	if (!c->extract) {
-		if (c->force || c->extract_only_opts) {
+		/* the preserve options are -1 until given */
+		if (c->force || c->xopts.overwrite || c->preserve_owner >= 0 ||
+		    c->preserve_perms >= 0) {
 			erofs_err(&c->msg, "--force, --overwrite and --[no-]preserve* need --extract=DIR");
 			return EXIT_USAGE;
 		}
@@ -239,30 +240,23 @@ static int parse_args(struct fsck_cfg *c, int argc, char **argv)
 			break;
 		case OPT_OVERWRITE:
 			c->xopts.overwrite = true;
-			c->extract_only_opts = true;
 			break;
 		case OPT_PRESERVE:
-			c->extract_only_opts = true;
 			c->preserve_owner = c->preserve_perms = 1;
 			break;
 		case OPT_NO_PRESERVE:
-			c->extract_only_opts = true;
 			c->preserve_owner = c->preserve_perms = 0;
 			break;
 		case OPT_PRESERVE_OWNER:
-			c->extract_only_opts = true;
 			c->preserve_owner = 1;
 			break;
 		case OPT_NO_PRESERVE_OWNER:
-			c->extract_only_opts = true;
 			c->preserve_owner = 0;
 			break;
 		case OPT_PRESERVE_PERMS:
-			c->extract_only_opts = true;
 			c->preserve_perms = 1;
 			break;
 		case OPT_NO_PRESERVE_PERMS:
-			c->extract_only_opts = true;
 			c->preserve_perms = 0;
 			break;
 		case OPT_DEVICE:

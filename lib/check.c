@@ -36,27 +36,28 @@ struct erofs_seen_inode {
 
 /* --- problems --- */
 
-/* where a problem is: the walk's path, else the image as a whole */
-static const char *problem_place(const struct erofs_check *chk,
-				 const char *text)
+/*
+ * "PLACE: TEXT", the place being where the walk is, else the image as a
+ * whole; messages about the superblock or the image say so themselves.
+ */
+static void place_problem(const struct erofs_check *chk, const char *text,
+			  char *line, size_t size)
 {
-	if (chk->path_len)
-		return chk->path;
-	if (chk->walking)
-		return "/";
-	/* messages about the superblock or image say so themselves */
-	if (!strncmp(text, "superblock", 10) || !strncmp(text, "image", 5))
-		return NULL;
-	return "image";
+	const char *place = chk->path_len ? chk->path :
+			    chk->walking ? "/" : "image";
+
+	if (!chk->path_len && !chk->walking &&
+	    (!strncmp(text, "superblock", 10) || !strncmp(text, "image", 5)))
+		snprintf(line, size, "%s", text);
+	else
+		snprintf(line, size, "%s: %s", place, text);
 }
 
 static void record_problem(struct erofs_check *chk, const char *text)
 {
-	const char *place = problem_place(chk, text);
 	char line[1400];
 
-	snprintf(line, sizeof(line), "%s%s%s", place ? place : "",
-		 place ? ": " : "", text);
+	place_problem(chk, text, line, sizeof(line));
 	chk->stats.errors++;
 	if (!chk->opts.quiet) {
 		erofs_progress_done(&chk->progress);
@@ -91,16 +92,16 @@ static void check_warn(struct erofs_check *chk, const char *fmt, ...)
 
 static void check_warn(struct erofs_check *chk, const char *fmt, ...)
 {
-	char text[1024];
+	char text[1024], line[1400];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	chk->stats.warnings++;
+	place_problem(chk, text, line, sizeof(line));
 	if (!chk->opts.quiet)
-		erofs_warn(chk->msg, "%s: %s", problem_place(chk, text) ?: "",
-			   text);
+		erofs_warn(chk->msg, "%s", line);
 }
 
 /*

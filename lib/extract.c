@@ -69,6 +69,7 @@ static int open_single(struct erofs_extract *ex)
 	char *dir = strdup(ex->opts.dir), *slash;
 	const char *parent = ".";
 	size_t len;
+	int err = 0;
 
 	if (!dir)
 		return -ENOMEM;
@@ -81,20 +82,20 @@ static int open_single(struct erofs_extract *ex)
 		parent = slash == dir ? "/" : dir;
 	}
 	ex->top_name = strdup(slash ? slash + 1 : dir);
-	if (ex->top_name && !erofs_extract_name_ok(ex->top_name)) {
-		free(dir);
+	if (!ex->top_name) {
+		err = -ENOMEM;
+	} else if (!erofs_extract_name_ok(ex->top_name)) {
 		erofs_err(ex->msg, "extract: %s does not name a file",
 			  ex->opts.dir);
-		return -EINVAL;
+		err = -EINVAL;
+	} else {
+		ex->rootfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (ex->rootfd < 0)
+			err = ex_fail(ex, "cannot open directory", parent,
+				      -errno);
 	}
-	ex->rootfd = ex->top_name ? open(parent, O_RDONLY | O_DIRECTORY |
-					 O_CLOEXEC) : -1;
-	if (ex->rootfd < 0 && ex->top_name)
-		ex_fail(ex, "cannot open directory", parent, -errno);
 	free(dir);
-	if (!ex->top_name)
-		return -ENOMEM;
-	return ex->rootfd < 0 ? -errno : 0;
+	return err;
 }
 
 int erofs_extract_open(struct erofs_extract *ex, const struct erofs_msg *msg,

@@ -148,6 +148,14 @@ static int path_push(struct erofs_check *chk, const char *name,
 	return 0;
 }
 
+/* the path relative to the extraction root (no leading '/'); "" at
+ * the top of a subtree */
+static const char *extract_path(const struct erofs_check *chk)
+{
+	return chk->path_len > chk->path_base ?
+	       chk->path + chk->path_base + 1 : "";
+}
+
 static void path_pop(struct erofs_check *chk, size_t saved)
 {
 	chk->path_len = saved;
@@ -320,8 +328,7 @@ static int seen_add(struct erofs_check *chk, const struct erofs_inode_info *vi,
 	s->refs = 1;
 	s->is_dir = S_ISDIR(vi->mode);
 	if (!s->is_dir && vi->nlink > 1) {
-		/* relative to the extraction root: no leading '/' */
-		s->first_path = strdup(chk->path + chk->path_base + 1);
+		s->first_path = strdup(extract_path(chk));
 		if (!s->first_path) {
 			free(s);
 			return -ENOMEM;
@@ -579,7 +586,7 @@ static int check_again(struct erofs_check *chk, struct erofs_seen_inode *s,
 	chk->stats.hardlinks++;
 	if (s->refs == 2 && !s->first_path) {
 		/* nlink said 1: remember a name for the final message */
-		s->first_path = strdup(chk->path + chk->path_base + 1);
+		s->first_path = strdup(extract_path(chk));
 		if (!s->first_path)
 			return -ENOMEM;
 	}

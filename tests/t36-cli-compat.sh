@@ -84,6 +84,8 @@ cmp "$src/sub/deep/random" "$T/deep/random" || fail "--nid extracted the wrong s
 # a file is extracted as DIR itself
 "$FSCK" --path=/sub/numbers --extract="$T/numbers" "$T/img" 2>/dev/null || fail "--path to a file"
 cmp "$src/sub/numbers" "$T/numbers" || fail "--path to a file: content"
+"$FSCK" --path=/sub/a-again --extract="$T/again" "$T/img" 2>/dev/null || fail "--path to a hard link"
+cmp "$src/a" "$T/again" || fail "--path to a hard link: content"
 expect_fail "$FSCK" --path=/sub/numbers --extract="$T/numbers" "$T/img" 2>/dev/null
 "$FSCK" --path=/sub/numbers --extract="$T/numbers" --overwrite "$T/img" 2>/dev/null ||
 	fail "--overwrite of a single file"

@@ -25,7 +25,8 @@ struct dump_cfg {
 	struct erofs_msg msg;
 	const char *image;
 	bool json;
-	bool super, stats, extents, ls, pcpubuf;
+	bool super, stats, extents, ls, pcpubuf, cat;
+	uint64_t offset;		/* the image's start in its file */
 	bool have_nid;
 	uint64_t nid;
 	const char *path;
@@ -62,6 +63,7 @@ int resolve_inode(struct dump_ctx *d, uint64_t *nid, const char **path);
 
 int show_super(struct dump_ctx *d);		/* super.c */
 int show_inode(struct dump_ctx *d);		/* inode.c */
+int cat_inode(struct dump_ctx *d);
 int show_stats(struct dump_ctx *d);		/* stats.c */
 int show_pcpubuf(struct dump_ctx *d);
 int show_cache(struct dump_ctx *d);		/* cache.c */

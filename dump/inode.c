@@ -379,3 +379,50 @@ int show_inode(struct dump_ctx *d)
 		erofs_json_close(&d->js, '}');
 	return err;
 }
+
+/* --cat: a file's content (a symlink's target) as it is, on stdout */
+int cat_inode(struct dump_ctx *d)
+{
+	struct erofs_inode_info vi;
+	const char *path;
+	uint64_t nid, off = 0;
+	size_t bufsz = 1U << 20;
+	uint8_t *buf;
+	ssize_t n;
+	int err;
+
+	err = resolve_inode(d, &nid, &path);
+	if (!err)
+		err = erofs_read_inode(&d->img, nid, &vi);
+	if (err)
+		return err;
+	if (S_ISDIR(vi.mode)) {
+		erofs_err(&d->cfg->msg, "--cat: %s (nid %llu) is a directory",
+			  path ? path : "inode", (unsigned long long)nid);
+		return -EISDIR;
+	}
+	buf = malloc(bufsz);
+	if (!buf)
+		return -ENOMEM;
+	while (off < vi.size) {
+		n = erofs_pread_file(&d->img, &vi, buf, bufsz, off);
+		if (n <= 0) {
+			err = n ?: -EIO;
+			break;
+		}
+		if (fwrite(buf, 1, n, stdout) != (size_t)n) {
+			err = -errno;
+			erofs_err(&d->cfg->msg, "--cat: cannot write: %s",
+				  strerror(errno));
+			break;
+		}
+		off += n;
+	}
+	free(buf);
+	if (!err && fflush(stdout)) {
+		err = -errno;
+		erofs_err(&d->cfg->msg, "--cat: cannot write: %s",
+			  strerror(errno));
+	}
+	return err;
+}

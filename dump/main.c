@@ -10,6 +10,7 @@
  *   0 success, 1 damage found in the image, 4 parts of the image use
  *   features this version cannot read, 8 operational error, 16 usage.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 "  -e                    with --nid/--path: its extents (a fragment by its\n"
 "                        range in the packed inode)\n"
 "  --ls                  with --nid/--path: a directory's entries\n"
+"  --cat                 with --nid/--path: the file's content (a symlink's\n"
+"                        target) on standard output, nothing else\n"
 "  -S                    statistics: file types, sizes, how data is stored,\n"
 "                        compression per algorithm, pcluster sizes,\n"
 "                        fragments and the packed inode\n"
@@ -53,8 +56,10 @@ static void usage(FILE *f)
 "  --device=PATH         an extra device, in device-table order; repeatable\n"
 "  --blob-dir=DIR        find the other devices in DIR by their tags\n"
 "                        (DIR/TAG or DIR/sha256/TAG)\n"
+"  --offset=BYTES        the image starts BYTES into the file\n"
 "  --json                print JSON on standard output\n"
-"  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
+"  -d N                  message level as erofs-utils' 0-9: 0-1 errors only,\n"
+"                        2 warnings, 3-6 information (default), 7-9 debug\n"
 "  --quiet               print errors only\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n"
@@ -76,6 +81,8 @@ enum {
 	OPT_DEVICE,
 	OPT_BLOB_DIR,
 	OPT_QUIET,
+	OPT_CAT,
+	OPT_OFFSET,
 };
 
 static const struct option long_options[] = {
@@ -91,6 +98,8 @@ static const struct option long_options[] = {
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "cat", no_argument, NULL, OPT_CAT },
+	{ "offset", required_argument, NULL, OPT_OFFSET },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -113,9 +122,17 @@ static int parse_option(struct dump_cfg *c, int opt)
 
 	switch (opt) {
 	case 'd':
-		if (parse_number(c, "-d", optarg, 0, 3, &v))
+		if (parse_number(c, "-d", optarg, 0, 9, &v))
 			return EXIT_USAGE;
-		c->msg.level = v;
+		c->msg.level = erofs_msg_level_from_debug(v);
+		return 0;
+	case OPT_CAT: c->cat = true; return 0;
+	case OPT_OFFSET:
+		if (erofs_parse_size(optarg, &c->offset)) {
+			erofs_err(&c->msg, "invalid --offset '%s': must be a size in bytes",
+				  optarg);
+			return EXIT_USAGE;
+		}
 		return 0;
 	case 's': c->super = true; return 0;
 	case 'S': c->stats = true; return 0;
@@ -220,8 +237,13 @@ static int parse_args(struct dump_cfg *c, int argc, char **argv)
 		erofs_err(&c->msg, "--nid and --path are exclusive");
 		return EXIT_USAGE;
 	}
-	if ((c->extents || c->ls) && !c->have_nid && !c->path) {
-		erofs_err(&c->msg, "-e and --ls need an inode: --nid or --path");
+	if ((c->extents || c->ls || c->cat) && !c->have_nid && !c->path) {
+		erofs_err(&c->msg, "-e, --ls and --cat need an inode: --nid or --path");
+		return EXIT_USAGE;
+	}
+	if (c->cat && (c->super || c->stats || c->extents || c->ls ||
+		       c->json || c->pcpubuf || c->cache)) {
+		erofs_err(&c->msg, "--cat prints the file alone: not with -s, -S, -e, --ls, --json, --pcpubuf or --cache");
 		return EXIT_USAGE;
 	}
 	if (!c->image && (c->super || c->stats || c->pcpubuf || c->extents ||
@@ -365,7 +387,7 @@ static int open_image(struct dump_ctx *d)
 
 	/* what this reader does not know is named after what it does */
 	d->img.open_unknown = true;
-	err = erofs_image_open(&d->img, &c->msg, c->image);
+	err = erofs_image_open_at(&d->img, &c->msg, c->image, c->offset);
 	if (err) {
 		erofs_err(&c->msg, "%s: cannot be opened as an EROFS image",
 			  c->image);
@@ -396,7 +418,8 @@ static int report_unknown(struct dump_ctx *d)
 static void show_super_fields(struct dump_ctx *d)
 {
 	d->opened = true;	/* closed in main() whatever happens */
-	if (erofs_image_peek_super(&d->img, &d->cfg->msg, d->cfg->image))
+	if (erofs_image_peek_super(&d->img, &d->cfg->msg, d->cfg->image,
+				   d->cfg->offset))
 		return;
 	show_super(d);
 	if (d->img.unknown_incompat)
@@ -421,7 +444,9 @@ static void run(struct dump_ctx *d)
 		note_error(d, show_super(d));
 	if (d->img.unknown_incompat)
 		note_error(d, report_unknown(d));
-	if ((c->have_nid || c->path) && !c->cache)
+	if (c->cat)
+		note_error(d, cat_inode(d));
+	else if ((c->have_nid || c->path) && !c->cache)
 		note_error(d, show_inode(d));
 	if (c->stats)
 		note_error(d, show_stats(d));

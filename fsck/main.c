@@ -5,19 +5,22 @@
  *
  * The exit status is a bit mask, as with e2fsck:
  *   0 no problems, 1 problems found in the image, 4 parts of the image
- *   use features this version cannot check (compression), 8 operational
- *   error (cannot read the image, cannot extract), 16 usage error.
+ *   use features this version cannot check, 8 operational error (cannot
+ *   read the image, cannot extract), 16 usage error.  (erofs-utils exits
+ *   1 for all of these.)
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/blobs.h"
 #include "erofs/check.h"
 #include "erofs/extract.h"
 #include "erofs/util.h"
+#include "erofs/walk.h"
 
 #define PROG	"fsck.erofs"
 
@@ -36,8 +39,13 @@ struct fsck_cfg {
 	const char *image;
 	bool json, progress;
 	bool extract;
+	bool force;			/* --extract=/ allowed */
 	struct erofs_extract_opts xopts;
 	int preserve_owner, preserve_perms;	/* -1: the default */
+	uint64_t offset;		/* the image's start in the file */
+	bool have_nid;
+	uint64_t nid;			/* --nid: check this subtree only */
+	const char *path;		/* --path: likewise */
 	const char *devices[MAX_DEVICES];
 	unsigned int nr_devices;
 	const char *blob_dir;
@@ -50,12 +58,22 @@ static void usage(FILE *f)
 "Check an EROFS image: superblock, every inode reachable from the root,\n"
 "directories, xattrs and every byte of file data; optionally extract it.\n"
 "\n"
-"  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
+"  -d N                  message level as erofs-utils' 0-9: 0-1 errors only,\n"
+"                        2 warnings, 3-6 information (default), 7-9 debug\n"
 "  -p                    show progress (on a terminal only)\n"
+"  -a, -A, -y            no-ops, for fsck(8) (fsck -t erofs -a)\n"
 "  --json                print a JSON summary on standard output\n"
+"  --offset=BYTES        the image starts BYTES into the file\n"
+"  --nid=NID             check (and extract) only the subtree at inode NID\n"
+"  --path=PATH           check (and extract) only the subtree at PATH; a\n"
+"                        file is extracted as DIR itself\n"
 "  --extract[=DIR]       extract the tree to DIR; without DIR, only check\n"
 "                        (file data is always read and checked)\n"
+"  --force               allow --extract=/ (it, --overwrite and the\n"
+"                        --preserve options need --extract=DIR)\n"
 "  --overwrite           extract into a non-empty DIR, replacing what is there\n"
+"  --xattrs, --no-xattrs set extracted files' xattrs, or not (default: set;\n"
+"                        an ordinary user skips all but user.* with a warning)\n"
 "  --preserve            keep owners and permissions (default for root)\n"
 "  --no-preserve         neither: own the files, apply the umask (default\n"
 "                        for other users)\n"
@@ -88,6 +106,12 @@ enum {
 	OPT_BLOB_DIR,
 	OPT_VERIFY_BLOBS,
 	OPT_QUIET,
+	OPT_FORCE,
+	OPT_XATTRS,
+	OPT_NO_XATTRS,
+	OPT_OFFSET,
+	OPT_NID,
+	OPT_PATH,
 };
 
 static const struct option long_options[] = {
@@ -104,30 +128,105 @@ static const struct option long_options[] = {
 	{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 	{ "verify-blobs", no_argument, NULL, OPT_VERIFY_BLOBS },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "xattrs", no_argument, NULL, OPT_XATTRS },
+	{ "no-xattrs", no_argument, NULL, OPT_NO_XATTRS },
+	{ "offset", required_argument, NULL, OPT_OFFSET },
+	{ "nid", required_argument, NULL, OPT_NID },
+	{ "path", required_argument, NULL, OPT_PATH },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
+/* --extract=/ unpacks over the running system: only with --force */
+static bool is_root_dir(const char *dir)
+{
+	struct stat st, root;
+
+	if (!dir[strspn(dir, "/")])
+		return true;
+	return !stat(dir, &st) && !stat("/", &root) &&
+	       st.st_dev == root.st_dev && st.st_ino == root.st_ino;
+}
+
+/* the combinations erofs-utils refuses, refused alike */
+static int check_combinations(struct fsck_cfg *c)
+{
+	if (c->have_nid && c->path) {
+		erofs_err(&c->msg, "--nid and --path are exclusive");
+		return EXIT_USAGE;
+	}
+	if (!c->extract) {
+		/* the preserve options are -1 until given */
+		if (c->force || c->xopts.overwrite || c->preserve_owner >= 0 ||
+		    c->preserve_perms >= 0) {
+			erofs_err(&c->msg, "--force, --overwrite and --[no-]preserve* need --extract=DIR");
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (!c->force && is_root_dir(c->xopts.dir)) {
+		erofs_err(&c->msg, "--extract=%s is the root directory: add --force to extract there",
+			  c->xopts.dir);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* 0 to go on, else the exit status */
 static int parse_args(struct fsck_cfg *c, int argc, char **argv)
 {
+	uint64_t size;
 	long long v;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "d:pVh", long_options,
+	while ((opt = getopt_long(argc, argv, "d:pVhaAy", long_options,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'd':
-			if (erofs_parse_long(optarg, 0, 3, &v)) {
-				erofs_err(&c->msg, "invalid -d '%s': must be 0..3",
+			if (erofs_parse_long(optarg, 0, 9, &v)) {
+				erofs_err(&c->msg, "invalid -d '%s': must be 0..9",
 					  optarg);
 				return EXIT_USAGE;
 			}
-			c->msg.level = v;
+			c->msg.level = erofs_msg_level_from_debug(v);
 			break;
 		case 'p':
 			c->progress = true;
+			break;
+		case 'a':
+		case 'A':
+		case 'y':
+			break;	/* fsck(8) passes them; nothing to repair */
+		case OPT_FORCE:
+			c->force = true;
+			break;
+		case OPT_XATTRS:
+			c->xopts.skip_xattrs = false;
+			break;
+		case OPT_NO_XATTRS:
+			c->xopts.skip_xattrs = true;
+			break;
+		case OPT_OFFSET:
+			if (erofs_parse_size(optarg, &size)) {
+				erofs_err(&c->msg, "invalid --offset '%s': must be a size in bytes",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			c->offset = size;
+			break;
+		case OPT_NID:
+			if (erofs_parse_long(optarg, 0, INT64_MAX, &v)) {
+				erofs_err(&c->msg, "invalid --nid '%s': must be a number",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			c->nid = v;
+			c->have_nid = true;
+			break;
+		case OPT_PATH:
+			c->path = optarg;
 			break;
 		case OPT_JSON:
 			c->json = true;
@@ -194,6 +293,9 @@ static int parse_args(struct fsck_cfg *c, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	c->image = argv[optind];
+	opt = check_combinations(c);
+	if (opt)
+		return opt;
 	if (c->preserve_owner < 0)
 		c->preserve_owner = geteuid() == 0;
 	if (c->preserve_perms < 0)
@@ -349,6 +451,51 @@ static void verify_blobs(struct fsck_cfg *c, struct erofs_image *img,
 	}
 }
 
+/*
+ * --nid/--path: the subtree's top, and whether it is a single file
+ * (extracted as DIR itself, as erofs-utils does)
+ */
+static int resolve_start(struct fsck_cfg *c, struct erofs_image *img,
+			 struct erofs_check *chk)
+{
+	struct erofs_inode_info vi;
+	int err = 0;
+
+	if (!c->have_nid && !c->path)
+		return 0;
+	chk->opts.subtree = true;
+	chk->opts.start_nid = c->nid;
+	chk->opts.start_path = c->path;
+	if (c->path)
+		err = erofs_lookup_path(img, c->path, &chk->opts.start_nid);
+	if (err == -ENOENT || err == -ENOTDIR || err == -ENAMETOOLONG ||
+	    err == -ELOOP) {
+		erofs_err(&c->msg, "--path=%s: no such file in %s: %s", c->path,
+			  c->image, strerror(-err));
+		return -EINVAL;
+	}
+	if (err)
+		return err;
+	if (c->have_nid) {
+		/* a nid that is no inode is a bad argument, not damage */
+		erofs_report_fn report = img->report;
+
+		img->report = NULL;
+		err = erofs_read_inode(img, c->nid, &vi);
+		img->report = report;
+		if (err == -EFSCORRUPTED) {
+			erofs_err(&c->msg, "--nid=%llu: no inode of %s",
+				  (unsigned long long)c->nid, c->image);
+			return -EINVAL;
+		}
+	} else {
+		err = erofs_read_inode(img, chk->opts.start_nid, &vi);
+	}
+	if (!err)
+		c->xopts.single = !S_ISDIR(vi.mode);
+	return err;
+}
+
 static int run(struct fsck_cfg *c, struct erofs_image *img,
 	       struct erofs_check *chk)
 {
@@ -359,12 +506,14 @@ static int run(struct fsck_cfg *c, struct erofs_image *img,
 	err = erofs_check_init(chk, img, &c->msg, &copts);
 	if (err)
 		return err;
-	err = erofs_image_open(img, &c->msg, c->image);
+	err = erofs_image_open_at(img, &c->msg, c->image, c->offset);
 	if (err) {
 		erofs_err(&c->msg, "%s: cannot be opened as an EROFS image", c->image);
 		return err;
 	}
 	err = attach_devices(c, img);
+	if (!err)
+		err = resolve_start(c, img, chk);
 	if (!err && c->verify_blobs) {
 		verify_blobs(c, img, chk);
 		err = chk->fatal;

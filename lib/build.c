@@ -24,6 +24,41 @@ void erofs_build_options_default(struct erofs_build_options *o)
 	o->file_dedup = true;
 }
 
+void erofs_build_mtime(const struct erofs_build_options *o,
+		       struct erofs_node *n, int64_t sec, uint32_t nsec)
+{
+	/* erofs-utils clamps by whole seconds */
+	if (o->fixed_mtime || (o->clamp_mtime && sec >= o->build_time)) {
+		n->mtime = o->build_time;
+		n->mtime_nsec = o->build_time_nsec;
+	} else {
+		n->mtime = sec;
+		n->mtime_nsec = nsec;
+	}
+}
+
+int erofs_build_owner(const struct erofs_build_options *o,
+		      const struct erofs_msg *msg, const char *path,
+		      struct erofs_node *n, uint32_t uid, uint32_t gid)
+{
+	uint64_t u = o->all_root ? 0 : uid, g = o->all_root ? 0 : gid;
+
+	if (o->force_uid >= 0)
+		u = o->force_uid;
+	if (o->force_gid >= 0)
+		g = o->force_gid;
+	u += o->uid_offset;
+	g += o->gid_offset;
+	if (u > UINT32_MAX || g > UINT32_MAX) {
+		erofs_err(msg, "%s: owner %u:%u plus --uid-offset/--gid-offset is past 4294967295",
+			  path, uid, gid);
+		return -EOVERFLOW;
+	}
+	n->uid = u;
+	n->gid = g;
+	return 0;
+}
+
 static int builder_init(struct erofs_builder *b,
 			const struct erofs_build_options *opts,
 			const struct erofs_msg *msg, const char *src,

@@ -16,6 +16,7 @@
 #include "erofs/check.h"
 #include "erofs/extract.h"
 #include "erofs/features.h"
+#include "erofs/tree.h"
 
 #define DATA_BUF_SIZE	(1U << 20)
 
@@ -37,12 +38,28 @@ struct erofs_seen_inode {
 
 /* --- problems --- */
 
+/*
+ * "PLACE: TEXT", the place being where the walk is, else the image as a
+ * whole; messages about the superblock or the image say so themselves.
+ */
+static void place_problem(const struct erofs_check *chk, const char *text,
+			  char *line, size_t size)
+{
+	const char *place = chk->path_len ? chk->path :
+			    chk->walking ? "/" : "image";
+
+	if (!chk->path_len && !chk->walking &&
+	    (!strncmp(text, "superblock", 10) || !strncmp(text, "image", 5)))
+		snprintf(line, size, "%s", text);
+	else
+		snprintf(line, size, "%s: %s", place, text);
+}
+
 static void record_problem(struct erofs_check *chk, const char *text)
 {
 	char line[1400];
 
-	snprintf(line, sizeof(line), "%s: %s",
-		 chk->path_len ? chk->path : "/", text);
+	place_problem(chk, text, line, sizeof(line));
 	chk->stats.errors++;
 	if (!chk->opts.quiet) {
 		erofs_progress_done(&chk->progress);
@@ -77,16 +94,16 @@ static void check_warn(struct erofs_check *chk, const char *fmt, ...)
 
 static void check_warn(struct erofs_check *chk, const char *fmt, ...)
 {
-	char text[1024];
+	char text[1024], line[1400];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	chk->stats.warnings++;
+	place_problem(chk, text, line, sizeof(line));
 	if (!chk->opts.quiet)
-		erofs_warn(chk->msg, "%s: %s",
-			   chk->path_len ? chk->path : "/", text);
+		erofs_warn(chk->msg, "%s", line);
 }
 
 /*
@@ -141,6 +158,14 @@ static int path_push(struct erofs_check *chk, const char *name,
 	chk->path_len += len;
 	chk->path[chk->path_len] = '\0';
 	return 0;
+}
+
+/* the path relative to the extraction root (no leading '/'); "" at
+ * the top of a subtree */
+static const char *extract_path(const struct erofs_check *chk)
+{
+	return chk->path_len > chk->path_base ?
+	       chk->path + chk->path_base + 1 : "";
 }
 
 static void path_pop(struct erofs_check *chk, size_t saved)
@@ -371,8 +396,7 @@ static int seen_add(struct erofs_check *chk, const struct erofs_inode_info *vi,
 	s->refs = 1;
 	s->is_dir = S_ISDIR(vi->mode);
 	if (!s->is_dir && vi->nlink > 1) {
-		/* relative to the extraction root: no leading '/' */
-		s->first_path = strdup(chk->path + 1);
+		s->first_path = strdup(extract_path(chk));
 		if (!s->first_path) {
 			free(s);
 			return -ENOMEM;
@@ -632,7 +656,7 @@ static int check_again(struct erofs_check *chk, struct erofs_seen_inode *s,
 	chk->stats.hardlinks++;
 	if (s->refs == 2 && !s->first_path) {
 		/* nlink said 1: remember a name for the final message */
-		s->first_path = strdup(chk->path + 1);
+		s->first_path = strdup(extract_path(chk));
 		if (!s->first_path)
 			return -ENOMEM;
 	}
@@ -703,6 +727,7 @@ static int check_content(struct erofs_check *chk,
 		created = !err;
 		if (!err)
 			err = walk_dir(chk, vi, parent ? parent->dir->nid :
+				       chk->opts.subtree ? EROFS_NID_UNKNOWN :
 				       vi->nid, fd);
 	} else {
 		err = check_special(chk, vi, &fd, parent, name, &created);
@@ -734,7 +759,7 @@ static int check_inode(struct erofs_check *chk, uint64_t nid,
 	err = erofs_read_inode(chk->img, nid, &vi);
 	if (err)
 		return err;
-	if (!parent && !S_ISDIR(vi.mode))
+	if (!parent && !S_ISDIR(vi.mode) && !chk->opts.subtree)
 		return erofs_corrupt(chk->img, "root nid %llu is not a directory (i_mode 0%o)",
 				     (unsigned long long)nid, vi.mode);
 	if (parent && erofs_ftype_to_mode(ftype) != (vi.mode & S_IFMT))
@@ -748,6 +773,48 @@ static int check_inode(struct erofs_check *chk, uint64_t nid,
 	if (err)
 		return err;
 	return check_content(chk, &vi, parent, name);
+}
+
+/* where the walk starts: the root, or the subtree's top, which may be a
+ * file extracted as the extraction target itself */
+static int check_top(struct erofs_check *chk)
+{
+	struct erofs_extract *ex = chk->opts.extract;
+	struct dir_ctx top = { .chk = chk, .dirfd = ex ? ex->rootfd : -1 };
+	struct erofs_inode_info vi;
+	int err;
+
+	if (!chk->opts.subtree)
+		return check_inode(chk, chk->img->root_nid, EROFS_FT_DIR,
+				   NULL, NULL);
+	err = erofs_read_inode(chk->img, chk->opts.start_nid, &vi);
+	if (err || S_ISDIR(vi.mode))
+		return err ?: check_inode(chk, vi.nid, EROFS_FT_DIR, NULL,
+					  NULL);
+	return check_inode(chk, vi.nid, erofs_mode_to_ftype(vi.mode), &top,
+			   ex ? ex->top_name : NULL);
+}
+
+static int set_start_path(struct erofs_check *chk)
+{
+	const char *p = chk->opts.start_path;
+	size_t len;
+
+	if (!chk->opts.subtree || !p)
+		return 0;
+	while (*p == '/')
+		p++;
+	len = strlen(p);
+	while (len && p[len - 1] == '/')
+		len--;
+	if (!len)
+		return 0;
+	chk->path_len = 0;
+	chk->path_base = 0;
+	if (path_push(chk, p, len, &chk->path_base))
+		return -ENOMEM;
+	chk->path_base = chk->path_len;
+	return 0;
 }
 
 /* --- the image-wide checks --- */
@@ -857,17 +924,26 @@ int erofs_check_run(struct erofs_check *chk)
 		chk->stats.unsupported++;
 	}
 	err = claim_super(chk);
-	if (!err && erofs_has_packed_inode(img))
+	/* the hidden inodes belong to the whole image, not to a subtree */
+	if (!err && !chk->opts.subtree && erofs_has_packed_inode(img))
 		err = check_hidden(chk, "(packed inode)", erofs_packed_inode);
-	if (!err && (img->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX))
+	if (!err && !chk->opts.subtree &&
+	    (img->feature_incompat & EROFS_FEATURE_INCOMPAT_METABOX))
 		err = check_hidden(chk, "(metabox inode)", erofs_metabox_inode);
+	if (!err)
+		err = set_start_path(chk);
 	if (err)
 		return err;
-	err = check_inode(chk, img->root_nid, EROFS_FT_DIR, NULL, NULL);
+	chk->walking = true;
+	err = check_top(chk);
 	walk_error(chk, err);
+	chk->walking = false;
+	path_pop(chk, 0);
 	erofs_progress_done(&chk->progress);
 	if (chk->fatal)
 		return chk->fatal;
+	if (chk->opts.subtree)
+		return 0;
 	report_nlink(chk);
 	check_overlaps(chk);
 	if (chk->stats.inodes != img->inos && !chk->stats.errors)

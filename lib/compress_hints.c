@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * --compress-hints: per-path compression settings, one rule a line:
+ * --compress-hints: per-path compression settings, one rule a line, in
+ * erofs-utils' grammar:
  *
- *	PCLUSTER_BYTES REGEX [ALGORITHM_INDEX]
+ *	PCLUSTER_BYTES [ALGORITHM_INDEX] REGEX
  *
  * The first rule whose POSIX extended REGEX matches a file's path
- * (relative to the source) gives its pcluster size and its entry in the
- * -z list (0 when left out).  Blank lines and lines starting with # are
- * ignored.
+ * (relative to the source, no leading '/') gives its pcluster size and
+ * its entry in the -z list (0 when left out); a size of 0 stores the file
+ * uncompressed.  With an index, REGEX is the rest of the line after the
+ * one blank that ends the index, so it may hold blanks.  Lines starting
+ * with # and blank lines are ignored; a size that is not whole blocks
+ * drops its line with a warning, as erofs-utils does.
  */
 #include <errno.h>
 #include <regex.h>
@@ -19,6 +23,8 @@
 #include "erofs/print.h"
 #include "erofs/util.h"
 
+#define BLANKS	" \t"
+
 static int hint_error(const struct erofs_msg *msg, const char *path,
 		      unsigned int line, const char *why)
 {
@@ -26,31 +32,63 @@ static int hint_error(const struct erofs_msg *msg, const char *path,
 	return -EINVAL;
 }
 
+/*
+ * Splits @text into its size, optional index and regex: with nothing but
+ * blanks after the second column, that column is the regex.
+ */
+static int split_hint(char *text, char **size_s, char **alg_s, char **re)
+{
+	char *p = text, *second, *rest;
+
+	*size_s = p;
+	p += strcspn(p, BLANKS);
+	if (!*p)
+		return -EINVAL;
+	*p++ = '\0';
+	second = p + strspn(p, BLANKS);
+	rest = second + strcspn(second, BLANKS);
+	if (rest == second)
+		return -EINVAL;
+	if (*rest)
+		*rest++ = '\0';
+	if (!rest[strspn(rest, BLANKS)]) {
+		*alg_s = NULL;
+		*re = second;
+	} else {
+		*alg_s = second;
+		*re = rest;
+	}
+	return 0;
+}
+
+/* 1: a rule, 0: a line to skip (size not whole blocks), else -errno */
 static int parse_hint(struct erofs_compress_opts *co, unsigned int blkszbits,
 		      char *text, struct erofs_compress_hint *h,
 		      const char **why)
 {
-	char *size_s, *re, *alg_s, *save = NULL;
+	char *size_s, *re, *alg_s;
 	uint64_t size;
 	long long alg = 0;
 	regex_t *rx;
 
-	size_s = strtok_r(text, " \t\n", &save);
-	re = strtok_r(NULL, " \t\n", &save);
-	alg_s = strtok_r(NULL, " \t\n", &save);
-	if (!re || strtok_r(NULL, " \t\n", &save)) {
-		*why = "expected: PCLUSTER_BYTES REGEX [ALGORITHM_INDEX]";
+	if (split_hint(text, &size_s, &alg_s, &re)) {
+		*why = "expected: PCLUSTER_BYTES [ALGORITHM_INDEX] REGEX";
 		return -EINVAL;
 	}
-	if (erofs_parse_size(size_s, &size) || !size ||
-	    size % (1U << blkszbits) || size > Z_EROFS_PCLUSTER_MAX_SIZE ||
+	if (erofs_parse_size(size_s, &size) ||
+	    size > Z_EROFS_PCLUSTER_MAX_SIZE ||
 	    (size >> blkszbits) > 2047) {
 		*why = "pcluster size must be whole blocks, at most 1 MiB";
 		return -EINVAL;
 	}
-	if (alg_s && erofs_parse_long(alg_s, 0, co->nr_specs - 1, &alg)) {
-		*why = "algorithm index is not an entry of the -z list";
+	if (alg_s && (erofs_parse_long(alg_s, 0, EROFS_MAX_COMPR_SPECS - 1,
+				       &alg) || (unsigned int)alg >= co->nr_specs)) {
+		*why = "algorithm index is not an entry of the -z list (this column comes before REGEX)";
 		return -EINVAL;
+	}
+	if (size % (1U << blkszbits)) {
+		*why = "pcluster size is not whole blocks: line ignored";
+		return 0;
 	}
 	rx = malloc(sizeof(*rx));
 	if (!rx)
@@ -63,7 +101,7 @@ static int parse_hint(struct erofs_compress_opts *co, unsigned int blkszbits,
 	h->regex = rx;
 	h->pclusterblks = size >> blkszbits;
 	h->spec = alg;
-	return 0;
+	return 1;
 }
 
 int erofs_compress_hints_load(struct erofs_compress_opts *co,
@@ -89,7 +127,7 @@ int erofs_compress_hints_load(struct erofs_compress_opts *co,
 		lineno++;
 		for (p = line; *p == ' ' || *p == '\t'; p++)
 			;
-		if (*p == '#' || *p == '\n' || !*p)
+		if (*p == '#' || *p == '\n' || *p == '\r' || !*p)
 			continue;
 		arr = realloc(co->hints, (co->nr_hints + 1) * sizeof(*arr));
 		if (!arr) {
@@ -97,11 +135,16 @@ int erofs_compress_hints_load(struct erofs_compress_opts *co,
 			break;
 		}
 		co->hints = arr;
+		p[strcspn(p, "\n")] = '\0';
 		err = parse_hint(co, blkszbits, p, &arr[co->nr_hints], &why);
 		if (err == -EINVAL)
 			hint_error(msg, path, lineno, why);
 		else if (!err)
+			erofs_warn(msg, "%s:%u: %s", path, lineno, why);
+		if (err > 0)
 			co->nr_hints++;
+		if (err >= 0)
+			err = 0;
 	}
 	free(line);
 	fclose(f);

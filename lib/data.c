@@ -212,10 +212,10 @@ static int same_flat_data(struct data_pass *dp, const struct erofs_node *n,
 		return 0;
 	for (pos = 0; pos < total; pos += len) {
 		len = MIN(total - pos, (uint64_t)COPY_CHUNK / 2);
-		err = pread_full(b->out->fd, x, len, n->blkaddr * b->blksz + pos,
-				 &got);
+		err = pread_full(b->out->fd, x, len, b->out->offset +
+				 n->blkaddr * b->blksz + pos, &got);
 		if (!err && got == len)
-			err = pread_full(b->out->fd, y, len,
+			err = pread_full(b->out->fd, y, len, b->out->offset +
 					 d->blkaddr * b->blksz + pos, &got);
 		if (err || got != len) {
 			erofs_err(b->msg, "%s: cannot read the image back: %s",

@@ -20,10 +20,17 @@
 
 #define SPARSE_UNIT	4096	/* zero runs of this size become holes */
 
+/* the extraction target itself has no name in the image */
+static const char *ex_name(const struct erofs_extract *ex, const char *name)
+{
+	return name ? name : ex->opts.dir;
+}
+
 static int ex_fail(struct erofs_extract *ex, const char *what,
 		   const char *name, int err)
 {
-	erofs_err(ex->msg, "extract: %s %s: %s", what, name, strerror(-err));
+	erofs_err(ex->msg, "extract: %s %s: %s", what, ex_name(ex, name),
+		  strerror(-err));
 	return err;
 }
 
@@ -56,16 +63,55 @@ static bool dir_is_empty(int fd)
 	return empty;
 }
 
+/* a single file is created as @dir: the descriptor is its parent's */
+static int open_single(struct erofs_extract *ex)
+{
+	char *dir = strdup(ex->opts.dir), *slash;
+	const char *parent = ".";
+	size_t len;
+	int err = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		parent = slash == dir ? "/" : dir;
+	}
+	ex->top_name = strdup(slash ? slash + 1 : dir);
+	if (!ex->top_name) {
+		err = -ENOMEM;
+	} else if (!erofs_extract_name_ok(ex->top_name)) {
+		erofs_err(ex->msg, "extract: %s does not name a file",
+			  ex->opts.dir);
+		err = -EINVAL;
+	} else {
+		ex->rootfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (ex->rootfd < 0)
+			err = ex_fail(ex, "cannot open directory", parent,
+				      -errno);
+	}
+	free(dir);
+	return err;
+}
+
 int erofs_extract_open(struct erofs_extract *ex, const struct erofs_msg *msg,
 		       const struct erofs_extract_opts *opts)
 {
 	int err;
 
 	memset(ex, 0, sizeof(*ex));
+	ex->rootfd = -1;
 	ex->opts = *opts;
 	ex->msg = msg;
+	ex->superuser = geteuid() == 0;
 	ex->umask = umask(0);
 	umask(ex->umask);
+	if (opts->single)
+		return open_single(ex);
 	if (mkdir(opts->dir, 0700) && errno != EEXIST)
 		return ex_fail(ex, "cannot create", opts->dir, -errno);
 	ex->rootfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -87,6 +133,8 @@ void erofs_extract_close(struct erofs_extract *ex)
 	if (ex->rootfd >= 0)
 		close(ex->rootfd);
 	ex->rootfd = -1;
+	free(ex->top_name);
+	ex->top_name = NULL;
 }
 
 /* with --overwrite, whatever non-directory is at @name goes away */
@@ -243,11 +291,21 @@ static int set_xattrs(struct erofs_extract *ex, int fd, int parentfd,
 		else
 			ret = lsetxattr(path, x->name, x->value, x->value_len,
 					0);
-		if (ret) {
-			erofs_err(ex->msg, "extract: cannot set xattr %s on %s: %s",
-				  x->name, name, strerror(errno));
-			return -errno;
+		if (!ret)
+			continue;
+		/* as erofs-utils: an ordinary user cannot set trusted.* or
+		 * security.*; that is no reason to give up the rest */
+		if (errno == EPERM && !ex->superuser &&
+		    strncmp(x->name, "user.", 5)) {
+			if (!ex->warned_xattrs)
+				erofs_warn(ex->msg, "extract: xattr %s on %s (and any other non-user xattr) skipped: only root may set it",
+					   x->name, ex_name(ex, name));
+			ex->warned_xattrs = true;
+			continue;
 		}
+		erofs_err(ex->msg, "extract: cannot set xattr %s on %s: %s",
+			  x->name, ex_name(ex, name), strerror(errno));
+		return -errno;
 	}
 	return 0;
 }
@@ -272,7 +330,7 @@ int erofs_extract_attrs(struct erofs_extract *ex, int fd, int parentfd,
 			return ex_fail(ex, "cannot set the owner of", name,
 				       -errno);
 	}
-	err = set_xattrs(ex, fd, parentfd, name, a);
+	err = ex->opts.skip_xattrs ? 0 : set_xattrs(ex, fd, parentfd, name, a);
 	if (err)
 		return err;
 	if (!S_ISLNK(a->mode)) {

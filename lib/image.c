@@ -92,7 +92,7 @@ int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 		return erofs_corrupt(img, "read of %zu bytes at byte %llu is past the end of device %d (%llu bytes)",
 				     len, (unsigned long long)pos, device,
 				     (unsigned long long)dev->size);
-	err = pread_all(dev->fd, buf, len, pos);
+	err = pread_all(dev->fd, buf, len, dev->offset + pos);
 	if (err)
 		erofs_err(img->msg, "reading %zu bytes at byte %llu of device %d: %s",
 			  len, (unsigned long long)pos, device, strerror(-err));
@@ -336,8 +336,8 @@ static int image_init(struct erofs_image *img, const struct erofs_msg *msg)
 	return 0;
 }
 
-int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
-			int fd, const char *name)
+static int open_fd_at(struct erofs_image *img, const struct erofs_msg *msg,
+		      int fd, const char *name, uint64_t offset)
 {
 	erofs_report_fn report = img->report;
 	void *report_arg = img->report_arg;
@@ -363,6 +363,15 @@ int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
 			  name, strerror(-err));
 		goto fail;
 	}
+	if (offset > img->devs[0].size) {
+		erofs_err(msg, "%s: offset %llu is past its end (%llu bytes)",
+			  name, (unsigned long long)offset,
+			  (unsigned long long)img->devs[0].size);
+		err = -EINVAL;
+		goto fail;
+	}
+	img->devs[0].offset = offset;
+	img->devs[0].size -= offset;
 	err = read_super(img);
 	if (!err)
 		err = check_features(img);
@@ -380,7 +389,8 @@ fail:
 }
 
 int erofs_image_peek_super(struct erofs_image *img,
-			   const struct erofs_msg *msg, const char *path)
+			   const struct erofs_msg *msg, const char *path,
+			   uint64_t offset)
 {
 	struct erofs_super_block sb;
 	int err = image_init(img, msg);
@@ -392,6 +402,12 @@ int erofs_image_peek_super(struct erofs_image *img,
 	if (img->devs[0].fd < 0)
 		return -errno;
 	err = fd_size(img->devs[0].fd, &img->devs[0].size);
+	if (!err && offset > img->devs[0].size)
+		err = -EINVAL;
+	if (!err) {
+		img->devs[0].offset = offset;
+		img->devs[0].size -= offset;
+	}
 	if (!err)
 		err = erofs_image_pread(img, 0, &sb, sizeof(sb),
 					EROFS_SUPER_OFFSET);
@@ -408,8 +424,14 @@ int erofs_image_peek_super(struct erofs_image *img,
 	return 0;
 }
 
-int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
-		     const char *path)
+int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
+			int fd, const char *name)
+{
+	return open_fd_at(img, msg, fd, name, 0);
+}
+
+int erofs_image_open_at(struct erofs_image *img, const struct erofs_msg *msg,
+			const char *path, uint64_t offset)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 
@@ -418,13 +440,19 @@ int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
 		erofs_err(msg, "cannot open %s: %s", path, strerror(errno));
 		return err;
 	}
-	err = erofs_image_open_fd(img, msg, fd, path);
+	err = open_fd_at(img, msg, fd, path, offset);
 	if (err) {
 		close(fd);
 		return err;
 	}
 	img->devs[0].own_fd = true;
 	return 0;
+}
+
+int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
+		     const char *path)
+{
+	return erofs_image_open_at(img, msg, path, 0);
 }
 
 int erofs_image_add_device(struct erofs_image *img, unsigned int index,

@@ -195,6 +195,8 @@ static void choose_compression(struct erofs_builder *b, struct erofs_node *n)
 			continue;
 		n->zspec = co->hints[i].spec;
 		n->zpclusterblks = co->hints[i].pclusterblks;
+		if (!n->zpclusterblks)	/* a size of 0: stored as it is */
+			n->zspec = -1;
 		break;
 	}
 }

@@ -12,6 +12,15 @@ static const char *const level_tags[] = {
 	[EROFS_MSG_DEBUG] = "debug: ",
 };
 
+int erofs_msg_level_from_debug(unsigned int n)
+{
+	if (n >= 7)
+		return EROFS_MSG_DEBUG;
+	if (n >= 3)
+		return EROFS_MSG_INFO;
+	return n == 2 ? EROFS_MSG_WARN : EROFS_MSG_ERR;
+}
+
 void erofs_msg_print(const struct erofs_msg *m, enum erofs_msg_level lvl,
 		     const char *fmt, ...)
 {

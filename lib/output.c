@@ -112,7 +112,7 @@ int erofs_tmpfile(const struct erofs_msg *msg, const char *what)
 int erofs_output_pwrite(struct erofs_output *out, const void *buf,
 			size_t len, uint64_t pos)
 {
-	int err = erofs_pwrite_full(out->fd, buf, len, pos);
+	int err = erofs_pwrite_full(out->fd, buf, len, out->offset + pos);
 
 	if (err)
 		erofs_err(out->msg, "%s: write failed at offset %llu: %s",
@@ -166,7 +166,7 @@ int erofs_output_digest(struct erofs_output *out, uint64_t size,
 	ssize_t n;
 	int err = 0;
 
-	if (out->tmppath && ftruncate(out->fd, size))
+	if (out->tmppath && ftruncate(out->fd, out->offset + size))
 		return -errno;
 	buf = malloc(1U << 20);
 	if (!buf)
@@ -174,7 +174,7 @@ int erofs_output_digest(struct erofs_output *out, uint64_t size,
 	erofs_sha256_init(&s);
 	while (pos < size) {
 		n = pread(out->fd, buf, MIN((uint64_t)(1U << 20), size - pos),
-			  pos);
+			  out->offset + pos);
 		if (n <= 0) {
 			err = n < 0 ? -errno : -EIO;
 			erofs_err(out->msg, "%s: cannot read back: %s",
@@ -204,7 +204,7 @@ int erofs_output_commit(struct erofs_output *out, uint64_t size)
 	int err;
 
 	what = "set size";
-	if (out->tmppath && ftruncate(out->fd, size))
+	if (out->tmppath && ftruncate(out->fd, out->offset + size))
 		goto fail;
 	what = "flush";
 	if (fsync(out->fd))

@@ -141,14 +141,11 @@ static int set_attrs(struct rebuild *r, struct erofs_image *img,
 	int err = 0;
 
 	n->mode = vi->mode;
-	n->uid = o->all_root ? 0 : vi->uid;
-	n->gid = o->all_root ? 0 : vi->gid;
-	if (o->force_uid >= 0)
-		n->uid = o->force_uid;
-	if (o->force_gid >= 0)
-		n->gid = o->force_gid;
-	n->mtime = o->fixed_mtime ? o->build_time : vi->mtime;
-	n->mtime_nsec = o->fixed_mtime ? o->build_time_nsec : vi->mtime_nsec;
+	err = erofs_build_owner(o, r->b->msg, n->path ? n->path : "?", n,
+				vi->uid, vi->gid);
+	if (err)
+		return err;
+	erofs_build_mtime(o, n, vi->mtime, vi->mtime_nsec);
 	erofs_xattr_drop(n);
 	if (o->xattr_tolerance >= 0)
 		err = erofs_iterate_xattrs(img, vi, add_xattr, &x);

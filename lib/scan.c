@@ -59,25 +59,13 @@ static int read_symlink(struct erofs_builder *b, struct erofs_node *n,
 	return 0;
 }
 
-void erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
-			   const struct stat *st)
+int erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
+			  const struct stat *st)
 {
 	const struct erofs_build_options *o = b->opts;
 
 	n->mode = st->st_mode;
-	n->uid = o->all_root ? 0 : st->st_uid;
-	n->gid = o->all_root ? 0 : st->st_gid;
-	if (o->force_uid >= 0)
-		n->uid = o->force_uid;
-	if (o->force_gid >= 0)
-		n->gid = o->force_gid;
-	if (o->fixed_mtime) {
-		n->mtime = o->build_time;
-		n->mtime_nsec = o->build_time_nsec;
-	} else {
-		n->mtime = st->st_mtim.tv_sec;
-		n->mtime_nsec = st->st_mtim.tv_nsec;
-	}
+	erofs_build_mtime(o, n, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
 	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
 		n->rdev = erofs_encode_dev(major(st->st_rdev),
 					   minor(st->st_rdev));
@@ -88,6 +76,8 @@ void erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
 	n->src_ino = st->st_ino;
 	n->src_mtime = st->st_mtim.tv_sec;
 	n->src_mtime_nsec = st->st_mtim.tv_nsec;
+	return erofs_build_owner(o, b->msg, n->path, n, st->st_uid,
+				 st->st_gid);
 }
 
 static int new_node(struct erofs_builder *b, char *path, const struct stat *st,
@@ -102,8 +92,9 @@ static int new_node(struct erofs_builder *b, char *path, const struct stat *st,
 	}
 	n->path = path;
 	n->parent = parent ? parent : n;
-	erofs_node_fill_attrs(b, n, st);
-	err = erofs_add_node(b, n);
+	err = erofs_node_fill_attrs(b, n, st);
+	if (!err)
+		err = erofs_add_node(b, n);
 	if (err) {
 		free(path);
 		free(n);

@@ -860,12 +860,12 @@ static int take_data(struct tar_reader *r, struct erofs_node *n,
 	return err ? err : skip_exact(r, n->size, "data");
 }
 
-static void fill_node(struct tar_reader *r, struct erofs_node *n,
-		      struct tar_entry *te)
+static int fill_node(struct tar_reader *r, struct erofs_node *n,
+		     struct tar_entry *te)
 {
-	erofs_node_fill_attrs(r->b, n, &te->st);
 	n->src_dev = 0;
 	n->src_ino = 0;
+	return erofs_node_fill_attrs(r->b, n, &te->st);
 }
 
 static void make_whiteout(struct tar_entry *te)
@@ -943,8 +943,8 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 	if (!*te->path) {		/* "./": the root's own attributes */
 		if (!S_ISDIR(te->st.st_mode))
 			return tar_bad_entry(r, -ENOTDIR, "the root is not a directory");
-		fill_node(r, r->root, te);
-		return set_xattrs(r, r->root, te);
+		err = fill_node(r, r->root, te);
+		return err ? err : set_xattrs(r, r->root, te);
 	}
 	dir = walk_parent(r, te->path, true, &name, &err);
 	if (!dir)
@@ -959,13 +959,15 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 	d = lookup(r, dir, name, strlen(name));
 	if (d && S_ISDIR(d->node->mode) && S_ISDIR(te->st.st_mode)) {
 		/* a directory again: its entries stay, its attributes change */
-		fill_node(r, d->node, te);
-		return set_xattrs(r, d->node, te);
+		err = fill_node(r, d->node, te);
+		return err ? err : set_xattrs(r, d->node, te);
 	}
 	n = new_node(r, te->path);
 	if (!n)
 		return -ENOMEM;
-	fill_node(r, n, te);
+	err = fill_node(r, n, te);
+	if (err)
+		return err;
 	n->parent = dir;
 	if (S_ISLNK(te->st.st_mode)) {
 		n->symlink = strdup(te->link);

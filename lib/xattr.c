@@ -272,7 +272,7 @@ int erofs_xattr_plan_shared(struct erofs_xattr_table *t, int tolerance)
 	uint64_t off = 0;
 	size_t i;
 
-	if (tolerance <= 0)
+	if (tolerance < 0)
 		return 0;
 	t->shared = calloc(t->map.count + 1, sizeof(*t->shared));
 	if (!t->shared)
@@ -280,7 +280,8 @@ int erofs_xattr_plan_shared(struct erofs_xattr_table *t, int tolerance)
 	for (i = 0; i <= t->map.mask; i++) {
 		struct erofs_xattr *x = t->map.slots[i].item;
 
-		if (x && x->refs >= (unsigned int)MAX(tolerance, 2))
+		/* erofs-utils' -x: more inodes than the tolerance */
+		if (x && x->refs > (unsigned int)tolerance)
 			t->shared[n++] = x;
 	}
 	if (n > 1)

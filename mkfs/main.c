@@ -32,6 +32,7 @@ struct mkfs_cfg {
 	const char *manifest_path;
 	char layers_label[32];		/* "N layer images" */
 	bool blksz_given;
+	uint64_t offset;		/* --offset: the image's start */
 };
 
 /* the temporary image and blob, for the signal handler to remove */
@@ -52,14 +53,17 @@ static void usage(FILE *f)
 "With --tar, the tree is a tar stream's (TAR, or standard input).\n"
 "\n"
 "  -b SIZE               block size: a power of two from 512 to 65536 (default 4096)\n"
-"  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
-"  -x N                  xattrs carried by N or more inodes are stored once, shared\n"
-"                        (default 2); 0 keeps all inline; negative drops all xattrs\n"
+"  -d N                  message level as erofs-utils' 0-9: 0-1 errors only,\n"
+"                        2 warnings, 3-6 information (default), 7-9 debug\n"
+"  -x N                  xattrs carried by more than N inodes are stored once,\n"
+"                        shared (default 2); 0 shares every xattr, a negative N\n"
+"                        drops all xattrs\n"
 "  -z ALG[,LEVEL][:ALG2...] compress with lz4, lz4hc, lzma or deflate; an\n"
 "                        entry may add level=N (or just N) and, for lzma,\n"
 "                        dictsize=SIZE; further entries serve --compress-hints\n"
 "  -C SIZE               largest physical cluster: whole blocks up to 1M (default\n"
-"                        one block); more than a block makes big pclusters\n"
+"                        one block); more than a block makes big pclusters;\n"
+"                        without -z it has no effect\n"
 "  -E OPT[,OPT...]       extended options:\n"
 "                          force-inode-compact   32-byte inodes unless a field overflows\n"
 "                          force-inode-extended  64-byte inodes for everything\n"
@@ -80,12 +84,15 @@ static void usage(FILE *f)
 "                          ^dedupe               store equal files each on their own\n"
 "                                                (default: once, shared)\n"
 "  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
-"                        (default: $SOURCE_DATE_EPOCH, else now)\n"
+"                        (default: $SOURCE_DATE_EPOCH, which clamps mtimes to\n"
+"                        it, else now)\n"
 "  -U UUID               volume uuid: a uuid, \"random\" (default) or \"clear\"\n"
 "  -L LABEL              volume label, at most 15 bytes\n"
 "  --all-root            make every file owned by root\n"
 "  --force-uid=UID       make every file owned by UID\n"
 "  --force-gid=GID       make every file's group GID\n"
+"  --uid-offset=N        add N to every file's uid (after the options above)\n"
+"  --gid-offset=N        add N to every file's gid\n"
 "  --all-time            with -T, stamp every file with it (default)\n"
 "  --mkfs-time           with -T, use it as the build time only\n"
 "  --ignore-mtime        store the build time instead of per-file mtimes\n"
@@ -93,8 +100,10 @@ static void usage(FILE *f)
 "  --exclude-path=PATH   leave out PATH (relative to SOURCE_DIR), repeatable\n"
 "  --exclude-regex=RE    leave out paths matching the extended regex RE, repeatable\n"
 "  --max-extent-bytes=SIZE  most bytes one compressed extent decompresses to\n"
-"  --compress-hints=FILE lines \"PCLUSTER_BYTES REGEX [ALG_INDEX]\": per-path\n"
-"                        pcluster size and -z entry, first match wins\n"
+"  --compress-hints=FILE lines \"PCLUSTER_BYTES [ALG_INDEX] REGEX\" (erofs-utils'\n"
+"                        order): per-path pcluster size (0: not compressed)\n"
+"                        and -z entry, the first match wins\n"
+"  --offset=BYTES        write the image BYTES into IMAGE (zeros before it)\n"
 "  --workers=N           compression threads (default: online CPUs); the image\n"
 "                        is the same for every N\n"
 "  --chunksize=SIZE      store uncompressed files as chunks of SIZE (a power of\n"
@@ -147,6 +156,9 @@ enum {
 	OPT_UNXZ,
 	OPT_UNZSTD,
 	OPT_SORT,
+	OPT_UID_OFFSET,
+	OPT_GID_OFFSET,
+	OPT_OFFSET,
 };
 
 static const struct option long_options[] = {
@@ -173,6 +185,9 @@ static const struct option long_options[] = {
 	{ "unxz", optional_argument, NULL, OPT_UNXZ },
 	{ "unzstd", optional_argument, NULL, OPT_UNZSTD },
 	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "uid-offset", required_argument, NULL, OPT_UID_OFFSET },
+	{ "gid-offset", required_argument, NULL, OPT_GID_OFFSET },
+	{ "offset", required_argument, NULL, OPT_OFFSET },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -372,6 +387,33 @@ static int parse_tar_option(struct mkfs_cfg *c, int opt, char *arg)
 	return -EINVAL;
 }
 
+/* the options erofs-utils has and this toolkit took later */
+static int parse_compat(struct mkfs_cfg *c, int opt, char *arg)
+{
+	int64_t id;
+	int err;
+
+	switch (opt) {
+	case OPT_UID_OFFSET:
+	case OPT_GID_OFFSET:
+		err = parse_id(c, opt == OPT_UID_OFFSET ? "--uid-offset" :
+			       "--gid-offset", arg, &id);
+		if (err)
+			return err;
+		if (opt == OPT_UID_OFFSET)
+			c->opts.uid_offset = id;
+		else
+			c->opts.gid_offset = id;
+		return 0;
+	case OPT_OFFSET:
+		if (erofs_parse_size(arg, &c->offset))
+			return bad_arg(c, "--offset", arg,
+				       "must be a size in bytes");
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 {
 	long long v;
@@ -383,7 +425,7 @@ static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 	case 'd':
 		if (erofs_parse_long(arg, 0, 9, &v))
 			return bad_arg(c, "-d", arg, "must be 0 to 9");
-		c->msg.level = v;
+		c->msg.level = erofs_msg_level_from_debug(v);
 		return 0;
 	case 'x':
 		if (erofs_parse_long(arg, INT32_MIN, INT32_MAX, &v))
@@ -471,25 +513,31 @@ static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 		c->msg.level = EROFS_MSG_ERR;
 		return 0;
 	}
-	return parse_tar_option(c, opt, arg);
+	if (opt >= OPT_TAR && opt <= OPT_SORT)
+		return parse_tar_option(c, opt, arg);
+	return parse_compat(c, opt, arg);
 }
 
-/* -T, else $SOURCE_DATE_EPOCH, else now */
+/*
+ * -T, else $SOURCE_DATE_EPOCH, else now.  As with erofs-utils,
+ * $SOURCE_DATE_EPOCH clamps: only mtimes from it on are set to it.
+ */
 static int resolve_build_time(struct mkfs_cfg *c)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	struct timespec now;
 	long long v;
 
-	if (!c->time_given && sde && *sde) {
+	if (c->time_given) {
+		c->opts.fixed_mtime = c->time_to_files;
+		return 0;
+	}
+	if (sde && *sde) {
 		if (erofs_parse_long(sde, 0, INT64_MAX, &v))
 			return bad_arg(c, "SOURCE_DATE_EPOCH", sde,
 				       "must be seconds since the epoch");
 		c->opts.build_time = v;
-		c->time_given = true;
-	}
-	if (c->time_given) {
-		c->opts.fixed_mtime = c->time_to_files;
+		c->opts.clamp_mtime = true;
 		return 0;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -522,6 +570,27 @@ static int pcluster_blocks(struct mkfs_cfg *c, const char *opt,
 	return 0;
 }
 
+/*
+ * erofs-utils takes -C and --compress-hints without -z, checks them and
+ * compresses nothing: so does this mkfs, with a warning
+ */
+static int finish_uncompressed(struct mkfs_cfg *c, const char *arg)
+{
+	struct erofs_compress_opts *co = &c->opts.compress;
+
+	if (c->pcluster_bytes &&
+	    pcluster_blocks(c, "-C", arg, c->pcluster_bytes, &co->pclusterblks))
+		return -EINVAL;
+	if (c->hints_path &&
+	    erofs_compress_hints_load(co, c->opts.blkszbits, c->hints_path,
+				      &c->msg))
+		return -EINVAL;
+	if (c->pcluster_bytes || c->hints_path)
+		erofs_warn(&c->msg, "%s without -z: nothing is compressed",
+			   c->pcluster_bytes ? "-C" : "--compress-hints");
+	return 0;
+}
+
 /* the checks that need every option: -C against -b, hints, defaults */
 static int finish_compression(struct mkfs_cfg *c)
 {
@@ -535,11 +604,7 @@ static int finish_compression(struct mkfs_cfg *c)
 		if (co->fragments)
 			return bad_arg(c, "extended option", "fragments",
 				       "needs -z");
-		if (c->pcluster_bytes || c->hints_path)
-			return bad_arg(c, c->hints_path ? "--compress-hints" :
-				       "-C", c->hints_path ? c->hints_path : arg,
-				       "needs -z");
-		return 0;
+		return finish_uncompressed(c, arg);
 	}
 	if (!c->pcluster_bytes)
 		c->pcluster_bytes = blksz;
@@ -686,6 +751,17 @@ static int finish_tar(struct mkfs_cfg *c, int n, char **srcs)
 	return 0;
 }
 
+/* the kernel mounts blocks up to its page size: say so before building */
+static void warn_blocksize(struct mkfs_cfg *c)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned int blksz = 1U << c->opts.blkszbits;
+
+	if (page > 0 && blksz > (unsigned long)page)
+		erofs_warn(&c->msg, "block size %u is larger than this machine's page size: its kernel mounts block sizes up to %ld only",
+			   blksz, page);
+}
+
 static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 {
 	int opt, err;
@@ -728,6 +804,7 @@ static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 		err = finish_chunks(c);
 	if (err)
 		return err;
+	warn_blocksize(c);
 	return resolve_build_time(c);
 }
 
@@ -897,6 +974,7 @@ int main(int argc, char **argv)
 	err = erofs_output_open(&out, &c.msg, c.image);
 	if (err)
 		return 1;
+	out.offset = c.offset;
 	if (out.tmppath)
 		snprintf(tmp_image, sizeof(tmp_image), "%s", out.tmppath);
 	if (c.opts.blob_path) {

@@ -39,7 +39,8 @@ check_variant() {
 check_variant default
 check_variant noinline -E ^inline_data
 check_variant extended -E force-inode-extended
-check_variant xattrs-inline -x 0
+check_variant xattrs-inline -x 1000000
+check_variant xattrs-allshared -x 0
 check_variant xattrs-shared1 -x 1
 check_variant fixed-time -T 1700000000 --mkfs-time
 echo "all variants identical through the kernel"

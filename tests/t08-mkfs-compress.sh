@@ -68,7 +68,7 @@ for bs in 512 1024 2048; do
 done
 
 note "--compress-hints picks the algorithm and pcluster size per path"
-printf '# size regex algorithm\n65536 ^text-.* 1\n\n4096 ^small/ 0\n' >"$T/hints"
+printf '# size algorithm regex (erofs-utils order)\n65536 1 ^text-.*\n\n4096 0 ^small/\n' >"$T/hints"
 "$MKFS" --quiet -z lz4:lzma,9 -C 16384 --compress-hints="$T/hints" -T 0 "$T/c.img" "$T/src"
 [ "$("$PY" "$TOOLS/zheader.py" "$T/c.img" /text-4m)" = "layout=3 advise=0x7 alg=1" ] ||
 	fail "hint to lzma: $("$PY" "$TOOLS/zheader.py" "$T/c.img" /text-4m)"

@@ -36,7 +36,8 @@ check_variant noinline "" -E ^inline_data
 check_variant noinline-512 "" -b 512 -E ^inline_data
 check_variant extended "" -E force-inode-extended
 check_variant extended-512 "" -b 512 -E force-inode-extended
-check_variant xattrs-inline "" -x 0
+check_variant xattrs-inline "" -x 1000000
+check_variant xattrs-allshared "" -x 0
 check_variant xattrs-shared1 "" -x 1
 check_variant xattrs-none --no-xattrs -x -1
 check_variant nosbcrc "" -E nosbcrc

@@ -214,7 +214,7 @@ check chunked "$T/src" --chunksize=4096
 check lz4hc "$T/csrc" -z lz4hc -C 65536
 check lzma "$T/csrc" -z lzma -C 131072 -E legacy-compress
 check mixed "$T/csrc" -z lz4:deflate -C 16384 -b 2048 \
-	--compress-hints=<(printf '16384 ^text 1\n')
+	--compress-hints=<(printf '16384 1 ^text\n')
 check fragments "$T/csrc" -z lz4hc -C 16384 -E fragments
 check fragments-full "$T/csrc" -z lzma -C 16384 -E fragments,legacy-compress
 echo "statistics verified"

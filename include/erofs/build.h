@@ -39,9 +39,12 @@ struct erofs_build_options {
 	int64_t build_time;
 	uint32_t build_time_nsec;
 	bool fixed_mtime;		/* every inode gets build_time (-T) */
+	bool clamp_mtime;		/* mtimes from build_time on get it
+					 * ($SOURCE_DATE_EPOCH) */
 
 	bool all_root;
 	int64_t force_uid, force_gid;	/* -1: keep the source's */
+	uint32_t uid_offset, gid_offset;	/* added to every owner */
 	int xattr_tolerance;		/* < 0: no xattrs; 0: none shared */
 
 	uint8_t uuid[16];
@@ -164,6 +167,17 @@ struct erofs_meta_alloc;
 void erofs_meta_alloc_free(struct erofs_meta_alloc *a);
 
 void erofs_build_options_default(struct erofs_build_options *opts);
+/*
+ * A file's owner in the image from its owner in the source: --all-root,
+ * --force-uid/gid, then --uid/gid-offset; -EOVERFLOW past 2^32 - 1.
+ */
+/* a file's mtime in the image from its mtime in the source: -T,
+ * $SOURCE_DATE_EPOCH's clamping, or as it is */
+void erofs_build_mtime(const struct erofs_build_options *o,
+		       struct erofs_node *n, int64_t sec, uint32_t nsec);
+int erofs_build_owner(const struct erofs_build_options *o,
+		      const struct erofs_msg *msg, const char *path,
+		      struct erofs_node *n, uint32_t uid, uint32_t gid);
 
 /* the whole build: scan, layout, write, commit */
 int erofs_build_image(const struct erofs_build_options *opts,
@@ -231,8 +245,9 @@ int erofs_dir_add(struct erofs_node *dir, const char *name, unsigned int len,
 		  struct erofs_node *node);
 /* numbers a merged tree from @root breadth first; adds . and .. */
 int erofs_tree_order(struct erofs_builder *b, struct erofs_node *root);
-/* a node's attributes from @st, as the options say (-T, --all-root...) */
-void erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
-			   const struct stat *st);
+/* a node's attributes from @st, as the options say (-T, --all-root,
+ * --uid-offset...); -ERANGE when an offset owner does not fit */
+int erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
+			  const struct stat *st);
 
 #endif

@@ -18,6 +18,14 @@ struct erofs_check_opts {
 	bool quiet;			/* count problems, print none */
 	struct erofs_extract *extract;	/* NULL: verify only */
 	unsigned int max_depth;		/* 0: EROFS_CHECK_MAX_DEPTH */
+	/*
+	 * Check only the subtree at start_nid (fsck --nid/--path), named
+	 * start_path in messages; image-wide checks that need every inode
+	 * (link counts, the inode count, the packed inode) are left out.
+	 */
+	bool subtree;
+	uint64_t start_nid;
+	const char *start_path;
 };
 
 #define EROFS_CHECK_MAX_DEPTH	4096
@@ -59,6 +67,8 @@ struct erofs_check {
 
 	char *path;			/* where the walk is, "/a/b" */
 	size_t path_len, path_cap;
+	size_t path_base;		/* the subtree's own path in it */
+	bool walking;			/* else problems are the image's */
 	unsigned int depth;
 
 	uint8_t *buf;			/* data read buffer */

@@ -15,13 +15,19 @@ struct erofs_extract_opts {
 	bool overwrite;			/* replace what is in the way */
 	bool preserve_owner;
 	bool preserve_perms;		/* else mode & 0777 & ~umask */
+	bool skip_xattrs;		/* set no xattrs at all */
+	/* what is extracted is one non-directory, written as @dir itself */
+	bool single;
 };
 
 struct erofs_extract {
 	struct erofs_extract_opts opts;
 	const struct erofs_msg *msg;
-	int rootfd;
+	int rootfd;			/* @dir, or its parent when single */
+	char *top_name;			/* single: @dir's last component */
 	mode_t umask;
+	bool superuser;
+	bool warned_xattrs;		/* privileged xattrs were skipped */
 	uint64_t files_written;
 };
 

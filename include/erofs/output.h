@@ -13,6 +13,7 @@ struct erofs_output {
 	int fd;
 	char *path;		/* the name asked for */
 	char *tmppath;		/* NULL when writing a block device in place */
+	uint64_t offset;	/* where the image starts in the file */
 	const struct erofs_msg *msg;
 };
 
@@ -32,6 +33,8 @@ int erofs_output_pwrite(struct erofs_output *out, const void *buf,
 /* writes @len bytes at @pos, leaving holes where whole blocks are zero */
 int erofs_output_pwrite_sparse(struct erofs_output *out, const void *buf,
 			       size_t len, uint64_t pos, unsigned int blksz);
+/* image positions below are relative to out->offset, which a caller
+ * may set after opening (mkfs --offset) */
 /* sets the size to @size and returns the SHA-256 of the whole content */
 int erofs_output_digest(struct erofs_output *out, uint64_t size,
 			uint8_t digest[32]);

@@ -20,6 +20,12 @@ struct erofs_msg {
 	int level;		/* highest level printed */
 };
 
+/*
+ * The message level for erofs-utils' "-d N" (0..9): 0-1 errors only,
+ * 2 warnings, 3-6 information, 7-9 debug.
+ */
+int erofs_msg_level_from_debug(unsigned int n);
+
 void erofs_msg_print(const struct erofs_msg *m, enum erofs_msg_level lvl,
 		     const char *fmt, ...) EROFS_PRINTF(3, 4);
 

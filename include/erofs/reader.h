@@ -47,6 +47,7 @@ struct erofs_device {
 	bool own_fd;
 	char *path;
 	uint64_t size;			/* bytes readable from fd */
+	uint64_t offset;		/* where the device starts in fd */
 	uint64_t blocks;		/* what the device table says */
 	uint64_t mapped_blkaddr;	/* start in the flat (unified) space */
 	bool missing_reported;		/* "not available" said once */
@@ -183,6 +184,9 @@ struct erofs_image {
 
 int erofs_image_open(struct erofs_image *img, const struct erofs_msg *msg,
 		     const char *path);
+/* as erofs_image_open(), the image starting @offset bytes into @path */
+int erofs_image_open_at(struct erofs_image *img, const struct erofs_msg *msg,
+			const char *path, uint64_t offset);
 /* as erofs_image_open() on an open descriptor (a memfd, say); @fd is
  * not closed by erofs_image_close() */
 int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
@@ -193,7 +197,8 @@ int erofs_image_open_fd(struct erofs_image *img, const struct erofs_msg *msg,
  * The image must be closed with erofs_image_close() whatever it returns.
  */
 int erofs_image_peek_super(struct erofs_image *img,
-			   const struct erofs_msg *msg, const char *path);
+			   const struct erofs_msg *msg, const char *path,
+			   uint64_t offset);
 /* attaches device @index (1-based, device-table order) from @path */
 int erofs_image_add_device(struct erofs_image *img, unsigned int index,
 			   const char *path);

@@ -47,8 +47,9 @@ void erofs_xattr_sort(struct erofs_node *node);
 void erofs_xattr_drop(struct erofs_node *node);
 
 /*
- * Chooses the shared xattrs: those carried by at least @tolerance inodes
- * (0: none), in a canonical order so that ids do not depend on scan order.
+ * Chooses the shared xattrs: those carried by more than @tolerance inodes
+ * (erofs-utils' -x; 0: every xattr, negative: none), in a canonical order
+ * so that ids do not depend on scan order.
  */
 int erofs_xattr_plan_shared(struct erofs_xattr_table *t, int tolerance);
 

@@ -51,9 +51,12 @@ static void usage(FILE *f)
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
 "  -x N                  xattrs carried by N or more inodes are stored once, shared\n"
 "                        (default 2); 0 keeps all inline; negative drops all xattrs\n"
-"  -z ALG[,LEVEL][:ALG2...] compress with lz4, lz4hc, lzma or deflate; an\n"
-"                        entry may add level=N (or just N) and, for lzma,\n"
-"                        dictsize=SIZE; further entries serve --compress-hints\n"
+"  -z ALG[,LEVEL][:ALG2...] compress with lz4, lz4hc, lzma, deflate or zstd;\n"
+"                        an entry may add level=N (or just N; lz4hc 1-12,\n"
+"                        lzma 0-9, deflate 1-9, zstd 0-22) and, for lzma\n"
+"                        (up to 8M) and zstd (a power of two up to 1M),\n"
+"                        dictsize=SIZE (default: 8 pclusters' worth, at\n"
+"                        least 32K); further entries serve --compress-hints\n"
 "  -C SIZE               largest physical cluster: whole blocks up to 1M (default\n"
 "                        one block); more than a block makes big pclusters\n"
 "  -E OPT[,OPT...]       extended options:\n"
@@ -409,16 +412,6 @@ static int resolve_build_time(struct mkfs_cfg *c)
 	return 0;
 }
 
-/* the LZMA dictionary, unless asked for: enough for an extent's input */
-static uint32_t default_dict_size(uint64_t pcluster_bytes)
-{
-	uint32_t dict = 32 << 10;
-
-	while (dict < pcluster_bytes * 8 && dict < Z_EROFS_LZMA_MAX_DICT_SIZE)
-		dict <<= 1;
-	return dict;
-}
-
 /* a pcluster size in blocks: what the format's indexes can express */
 static int pcluster_blocks(struct mkfs_cfg *c, const char *opt,
 			   const char *arg, uint64_t bytes, uint32_t *blks)
@@ -462,11 +455,14 @@ static int finish_compression(struct mkfs_cfg *c)
 	    pcluster_blocks(c, "extended option", arg,
 			    c->packed_pcluster_bytes, &co->packed_pclusterblks))
 		return -EINVAL;
-	for (i = 0; i < co->nr_specs; i++)
-		if (co->specs[i].alg == EROFS_COMPR_LZMA &&
-		    !co->specs[i].dict_size)
+	for (i = 0; i < co->nr_specs; i++) {
+		const struct erofs_compressor_ops *ops =
+			erofs_compressor_ops(co->specs[i].alg);
+
+		if (ops->max_dict_size && !co->specs[i].dict_size)
 			co->specs[i].dict_size =
-				default_dict_size(c->pcluster_bytes);
+				erofs_compr_default_dict(ops, c->pcluster_bytes);
+	}
 	if (c->hints_path &&
 	    erofs_compress_hints_load(co, c->opts.blkszbits, c->hints_path,
 				      &c->msg))

@@ -114,6 +114,7 @@ struct erofs_builder {
 	uint16_t compr_algs;		/* Z_EROFS_COMPRESSION_* bits used */
 	uint32_t max_pclusterblks;	/* over every compressed file */
 	uint32_t lzma_dict_size;	/* rebuilt lzma files need this much */
+	uint32_t zstd_window;		/* and rebuilt zstd files this */
 
 	struct erofs_output *out;
 	struct erofs_output *blob;	/* with --blobdev */

@@ -283,6 +283,10 @@ static int spec_option(struct erofs_compr_spec *spec,
 	}
 	if (!strncmp(tok, "level=", 6))
 		tok += 6;
+	else if (strchr(tok, '=')) {
+		*why = "unknown option (level=N, dictsize=SIZE)";
+		return -EINVAL;
+	}
 	if (ops->max_level == ops->min_level) {
 		*why = "this algorithm has no levels";
 		return -EINVAL;

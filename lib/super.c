@@ -206,6 +206,8 @@ int erofs_write_super(struct erofs_builder *b)
 		incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
 	if (b->ztailpacking)
 		incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
+	if (b->pcluster_refs)
+		incompat |= EROFS_FEATURE_INCOMPAT_DEDUPE;
 	if (b->packed) {
 		incompat |= EROFS_FEATURE_INCOMPAT_FRAGMENTS;
 		sb.packed_nid = cpu_to_le64(b->packed->nid);

@@ -95,7 +95,9 @@ static void set_head(struct z_erofs_lcluster *l, const struct z_erofs_extent_rec
 	l->type = e->raw ? Z_EROFS_LCLUSTER_TYPE_PLAIN :
 			   Z_EROFS_LCLUSTER_TYPE_HEAD1;
 	l->clusterofs = e->la & ((1U << blkszbits) - 1);
-	l->blkaddr = blkaddr;
+	/* -E dedupe: another extent's pcluster, wherever it is */
+	l->blkaddr = e->ref ? e->blkaddr : blkaddr;
+	l->partial = e->partial;
 }
 
 /*
@@ -153,7 +155,9 @@ static int build_lclusters(const struct z_erofs_file *z,
 			lc[head + 1].cblkcnt = true;
 			lc[head + 1].cblks = nblocks;
 		}
-		blkaddr += nblocks;
+		/* a reference's pcluster is not among the file's own */
+		if (!e->ref)
+			blkaddr += nblocks;
 	}
 	/* it has no blocks: its address is where the next would start */
 	if (eof_head)
@@ -168,7 +172,8 @@ static void write_full(const struct z_erofs_lcluster *lc, uint64_t total, uint8_
 
 	for (i = 0; i < total; i++, p += sizeof(struct z_erofs_lcluster_index)) {
 		struct z_erofs_lcluster_index di = {
-			.di_advise = cpu_to_le16(lc[i].type),
+			.di_advise = cpu_to_le16(lc[i].type |
+				(lc[i].partial ? Z_EROFS_LI_PARTIAL_REF : 0)),
 		};
 
 		if (lc[i].type == Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
@@ -231,6 +236,9 @@ static int write_pack(const struct z_erofs_lcluster *pack, unsigned int vcnt,
 
 	memset(p, 0, packbytes);
 	for (i = 0; i < vcnt; i++) {
+		/* compacted entries have no bit for it: full indexes only */
+		if (pack[i].partial)
+			return -EFAULT;
 		unsigned int v = compact_lo(&pack[i], i == vcnt - 1) |
 				 (pack[i].type << lobits);
 		unsigned int bit = i * encodebits, b;

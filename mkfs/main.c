@@ -72,8 +72,11 @@ static void usage(FILE *f)
 "                                                the packed inode, compressed with the\n"
 "                                                others' in pclusters of SIZE (-C)\n"
 "                          force-chunk-indexes   8-byte chunk indexes, not a block map\n"
+"                          dedupe                compressed data equal to data stored\n"
+"                                                before (in any file) refers to that\n"
+"                                                pcluster instead of being stored again\n"
 "                          ^dedupe               store equal files each on their own\n"
-"                                                (default: once, shared)\n"
+"                                                (default: equal files once, shared)\n"
 "  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
 "                        (default: $SOURCE_DATE_EPOCH, else now)\n"
 "  -U UUID               volume uuid: a uuid, \"random\" (default) or \"clear\"\n"
@@ -186,9 +189,9 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 		else if (!strcmp(tok, "force-chunk-indexes"))
 			c->opts.chunk_indexes = true;
 		else if (!strcmp(tok, "dedupe"))
-			c->opts.file_dedup = true;
+			c->opts.file_dedup = c->opts.compress.pcluster_dedupe = true;
 		else if (!strcmp(tok, "^dedupe") || !strcmp(tok, "nodedupe"))
-			c->opts.file_dedup = false;
+			c->opts.file_dedup = c->opts.compress.pcluster_dedupe = false;
 		else
 			return bad_arg(c, "extended option", tok,
 				       "not supported");

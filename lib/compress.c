@@ -164,7 +164,8 @@ static bool leave_to_fragment(const struct z_erofs_segment *seg, uint32_t pos)
 	uint64_t limit = MIN((uint64_t)seg->pclusterblks << seg->blkszbits,
 			     seg->max_extent_bytes);
 
-	return seg->may_fragment && seg->inlen - pos <= limit;
+	return seg->may_fragment &&
+	       (seg->whole_fragment || seg->inlen - pos <= limit);
 }
 
 int z_erofs_compress_extent(struct z_erofs_worker *w,

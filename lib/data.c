@@ -34,6 +34,8 @@ struct src_file {
 	int fd;
 	uint64_t zstart;		/* first block of its pclusters */
 	uint32_t dedupe_mark;		/* -E dedupe: entries before its own */
+	/* -E all-fragments: its segments but the last, in the packed inode */
+	uint64_t frag_start, frag_bytes;
 	unsigned int pending;		/* its segments still queued */
 	bool queued_all;		/* no more will be (or it failed) */
 };
@@ -476,7 +478,7 @@ static bool compression_pays(const struct erofs_builder *b,
  * does not compress) and their index must not cost more than flat.
  */
 static bool fragment_pays(const struct erofs_builder *b,
-			  const struct erofs_node *n, uint32_t frag_len)
+			  const struct erofs_node *n, uint64_t frag_len)
 {
 	const struct z_erofs_file *z = n->z;
 	unsigned int iend = erofs_node_isize(n) + n->xattr_isize, flat_meta;
@@ -487,7 +489,7 @@ static bool fragment_pays(const struct erofs_builder *b,
 	if (!frag_la)
 		return true;
 	est = zbytes + z_erofs_index_size(z, b->opts->blkszbits, n->size, iend) +
-	      MIN((uint64_t)frag_len, frag_len * zbytes / frag_la);
+	      MIN(frag_len, frag_len * zbytes / frag_la);
 	return est < flat;
 }
 
@@ -539,19 +541,26 @@ static int packed_append(struct data_pass *dp, const uint8_t *buf,
 	return 0;
 }
 
-/* the file's last @len bytes become its last extent, in the packed inode */
-static int keep_fragment(struct data_pass *dp, struct erofs_node *n,
+/*
+ * The file's last bytes become its last extent, in the packed inode: the
+ * @len bytes of @frag after those of its segments already there.
+ */
+static int keep_fragment(struct data_pass *dp, struct src_file *f,
 			 const uint8_t *frag, uint32_t len)
 {
+	struct erofs_node *n = f->node;
 	struct z_erofs_file *z = n->z;
+	uint64_t total = f->frag_bytes + len;
 	int err = reserve_extents(z, 1);
 
 	if (!err)
 		err = packed_append(dp, frag, len, &z->fragoff);
 	if (err)
 		return err;
+	if (f->frag_bytes)
+		z->fragoff = f->frag_start;
 	z->fragment = true;
-	z->frag_la = n->size - len;
+	z->frag_la = n->size - total;
 	z->ext[z->nr_ext++] = (struct z_erofs_extent_rec){ .la = z->frag_la };
 	/*
 	 * A whole-file fragment needs only its map header, which is read
@@ -562,7 +571,7 @@ static int keep_fragment(struct data_pass *dp, struct erofs_node *n,
 		z->compact = z->compact_2b = false;
 	dp->b->stats.fragment_files++;
 	dp->b->stats.whole_fragment_files += !z->frag_la;
-	dp->b->stats.fragment_bytes += len;
+	dp->b->stats.fragment_bytes += total;
 	return 0;
 }
 
@@ -585,9 +594,11 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f,
 	struct z_erofs_file *z = n->z;
 	int fd, err;
 
-	if (frag_len ? fragment_pays(b, n, frag_len) : compression_pays(b, n)) {
-		if (frag_len) {
-			err = keep_fragment(dp, n, frag, frag_len);
+	if (frag_len || f->frag_bytes ?
+	    fragment_pays(b, n, f->frag_bytes + frag_len) :
+	    compression_pays(b, n)) {
+		if (frag_len || f->frag_bytes) {
+			err = keep_fragment(dp, f, frag, frag_len);
 			if (err)
 				return err;
 		}
@@ -721,7 +732,7 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 {
 	struct erofs_builder *b = dp->b;
 	struct src_file *f = it->file;
-	uint64_t dropped;
+	uint64_t dropped, off;
 	int err = it->err;
 
 	if (err) {
@@ -757,6 +768,16 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	if (err)
 		return err;
 	*dp->dcursor += it->seg.outlen / b->blksz;
+	/* -E all-fragments: segments go to the packed inode in file order */
+	if (!it->last && it->seg.frag_len) {
+		err = packed_append(dp, it->seg.in + it->seg.inlen - it->seg.frag_len,
+				    it->seg.frag_len, &off);
+		if (!f->frag_bytes)
+			f->frag_start = off;
+		f->frag_bytes += it->seg.frag_len;
+		if (err)
+			return err;
+	}
 	if (!it->last)
 		return 0;
 	err = finish_compressed(dp, f, it->seg.in + it->seg.inlen -
@@ -978,7 +999,9 @@ static int submit_segment(struct data_pass *dp, struct src_file *f,
 		.la = pos,
 		.in = it->in,
 		.inlen = len,
-		.may_fragment = it->last && co->fragments && n != b->packed,
+		.may_fragment = (it->last || co->all_fragments) &&
+				co->fragments && n != b->packed,
+		.whole_fragment = co->all_fragments && n != b->packed,
 	};
 	dp->inflight += len;
 	f->pending++;

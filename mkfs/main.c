@@ -71,6 +71,8 @@ static void usage(FILE *f)
 "                                                worth (a small file whole) goes to\n"
 "                                                the packed inode, compressed with the\n"
 "                                                others' in pclusters of SIZE (-C)\n"
+"                          all-fragments         every compressed file goes whole to the\n"
+"                                                packed inode (implies fragments)\n"
 "                          force-chunk-indexes   8-byte chunk indexes, not a block map\n"
 "                          dedupe                compressed data equal to data stored\n"
 "                                                before (in any file) refers to that\n"
@@ -185,7 +187,11 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 				return bad_arg(c, "extended option", tok,
 					       "must be a size in bytes");
 		} else if (!strcmp(tok, "^fragments"))
-			c->opts.compress.fragments = false;
+			c->opts.compress.fragments =
+				c->opts.compress.all_fragments = false;
+		else if (!strcmp(tok, "all-fragments"))
+			c->opts.compress.fragments =
+				c->opts.compress.all_fragments = true;
 		else if (!strcmp(tok, "force-chunk-indexes"))
 			c->opts.chunk_indexes = true;
 		else if (!strcmp(tok, "dedupe"))

@@ -30,6 +30,7 @@ struct erofs_compress_opts {
 	 * which is compressed as one file after all others
 	 */
 	bool fragments;
+	bool all_fragments;		/* every compressed file whole, there */
 	/* -E dedupe: data equal to an earlier pcluster's refers to it */
 	bool pcluster_dedupe;
 	uint32_t packed_pclusterblks;	/* the packed inode's; 0: as -C */
@@ -122,6 +123,7 @@ struct z_erofs_segment {
 	const uint8_t *in;
 	uint32_t inlen;
 	bool may_fragment;		/* the file's last, and -E fragments */
+	bool whole_fragment;		/* -E all-fragments: all of it goes */
 	/* results */
 	uint32_t frag_len;		/* the last bytes, left for the packed inode */
 	uint8_t *out;			/* whole blocks, pclusters in order */

@@ -59,6 +59,20 @@ require_debian_erofs() {
 	[ -x "$DEB_FSCK" ] || skip "Debian's erofs-utils is not installed ($DEB_FSCK)"
 }
 
+# erofs_utils VERSION: sets EU to the directory of a current erofs-utils
+# build (cached; scripts/build-erofs-utils.sh); returns 1 after printing
+# why when it cannot be had here, fails the test on any other error
+erofs_utils() {
+	local rc=0
+	EU=$("$TOP/scripts/build-erofs-utils.sh" "$1" 2>"$T/eu.err" | tail -n 1) || rc=$?
+	case $rc in
+	0)	return 0 ;;
+	2)	echo "--- erofs-utils $1 not available: $(tail -n 1 "$T/eu.err")"
+		return 1 ;;
+	*)	fail "scripts/build-erofs-utils.sh $1: $(tail -n 3 "$T/eu.err")" ;;
+	esac
+}
+
 # kernel_mount IMAGE DIR: read-only mount of a file-backed image
 kernel_mount() {
 	mkdir -p "$2"

@@ -747,10 +747,16 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	}
 	/* the packed inode holds fragments: deduplicated as files, if at all */
 	if (dp->dedupe && f->node != b->packed) {
+		struct z_erofs_dedupe_where at = {
+			.blkaddr = *dp->dcursor,
+			.file_blkaddr = f->zstart,
+			.index_cost = full_index_cost(b, f->node),
+			.remember_last = !(it->last &&
+					   b->opts->compress.ztailpacking),
+		};
+
 		err = z_erofs_dedupe_segment(dp->dedupe, &dp->worker, &it->seg,
-				*dp->dcursor,
-				!(it->last && b->opts->compress.ztailpacking),
-				full_index_cost(b, f->node), &dp->dedupe_stats);
+					     &at, &dp->dedupe_stats);
 		if (err)
 			return err;
 	}

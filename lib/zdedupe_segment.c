@@ -35,6 +35,7 @@ struct dedupe_pass {
 	struct z_erofs_worker *w;
 	struct z_erofs_segment *seg;
 	uint64_t blkaddr;		/* where the segment's output goes */
+	uint64_t file_blkaddr;		/* and the file's first pcluster */
 	unsigned int bits;
 	/* the extent a hit inside would cut short, and where it ends */
 	uint64_t cut_la, cut_end;
@@ -108,7 +109,7 @@ static int add_ref(struct dedupe_pass *p, const struct z_erofs_dedupe_hit *hit)
 		.nblocks = hit->nblocks,
 		.partial = hit->partial,
 		.ref = true,
-		.blkaddr = hit->blkaddr,
+		.ref_off = (int64_t)(hit->blkaddr - p->file_blkaddr),
 	};
 	int err = remember_pending(p, ref.la);
 
@@ -275,12 +276,13 @@ static int search_segment(struct dedupe_pass *p, bool remember_last,
 }
 
 int z_erofs_dedupe_segment(struct z_erofs_dedupe *d, struct z_erofs_worker *w,
-			   struct z_erofs_segment *seg, uint64_t blkaddr,
-			   bool remember_last, uint64_t index_cost,
+			   struct z_erofs_segment *seg,
+			   const struct z_erofs_dedupe_where *at,
 			   struct z_erofs_dedupe_stats *st)
 {
 	struct dedupe_pass p = {
-		.d = d, .w = w, .seg = seg, .blkaddr = blkaddr,
+		.d = d, .w = w, .seg = seg, .blkaddr = at->blkaddr,
+		.file_blkaddr = at->file_blkaddr,
 		.bits = seg->blkszbits, .pending = -1,
 		.spec = seg->ext, .nr_spec = seg->nr_ext,
 		.mark = z_erofs_dedupe_count(d),
@@ -291,7 +293,7 @@ int z_erofs_dedupe_segment(struct z_erofs_dedupe *d, struct z_erofs_worker *w,
 
 	seg->ext = NULL;
 	seg->nr_ext = 0;
-	err = search_segment(&p, remember_last, &inline_mode);
+	err = search_segment(&p, at->remember_last, &inline_mode);
 	if (!inline_mode) {
 		/* nothing found: the extents are the workers', as they were */
 		free(p.spec);
@@ -299,8 +301,8 @@ int z_erofs_dedupe_segment(struct z_erofs_dedupe *d, struct z_erofs_worker *w,
 	}
 	saved = own_blocks(p.spec, p.nr_spec) - MIN(own_blocks(p.spec, p.nr_spec),
 						    own_blocks(seg->ext, seg->nr_ext));
-	if (!err && (saved << p.bits) <= index_cost)
-		return roll_back(&p, remember_last);
+	if (!err && (saved << p.bits) <= at->index_cost)
+		return roll_back(&p, at->remember_last);
 	free(p.spec);
 	free(p.spec_out);
 	if (!err) {

@@ -90,13 +90,13 @@ static bool needs_eof_head(const struct z_erofs_file *z,
 }
 
 static void set_head(struct z_erofs_lcluster *l, const struct z_erofs_extent_rec *e,
-		     unsigned int blkszbits, uint64_t blkaddr)
+		     unsigned int blkszbits, uint64_t blkaddr, uint64_t base)
 {
 	l->type = e->raw ? Z_EROFS_LCLUSTER_TYPE_PLAIN :
 			   Z_EROFS_LCLUSTER_TYPE_HEAD1;
 	l->clusterofs = e->la & ((1U << blkszbits) - 1);
 	/* -E dedupe: another extent's pcluster, wherever it is */
-	l->blkaddr = e->ref ? e->blkaddr : blkaddr;
+	l->blkaddr = e->ref ? base + e->ref_off : blkaddr;
 	l->partial = e->partial;
 }
 
@@ -122,6 +122,7 @@ static int build_lclusters(const struct z_erofs_file *z,
 	struct z_erofs_lcluster *lc = calloc(total, sizeof(*lc));
 	const struct z_erofs_extent_rec eof = { .la = size, .raw = true };
 	bool eof_head = needs_eof_head(z, blkszbits, size);
+	const uint64_t base = blkaddr;	/* the file's first block */
 	uint32_t i, nblocks;
 
 	if (!lc)
@@ -142,7 +143,7 @@ static int build_lclusters(const struct z_erofs_file *z,
 			free(lc);
 			return -EFAULT;
 		}
-		set_head(&lc[head], e, blkszbits, blkaddr);
+		set_head(&lc[head], e, blkszbits, blkaddr, base);
 		/* full indexes keep a fragment offset's high bits there */
 		if (!nblocks && !z->compact)
 			lc[head].blkaddr = z->fragoff >> 32;
@@ -161,7 +162,7 @@ static int build_lclusters(const struct z_erofs_file *z,
 	}
 	/* it has no blocks: its address is where the next would start */
 	if (eof_head)
-		set_head(&lc[total - 1], &eof, blkszbits, blkaddr);
+		set_head(&lc[total - 1], &eof, blkszbits, blkaddr, base);
 	*out = lc;
 	return 0;
 }

@@ -148,4 +148,12 @@ for cfg in "lz4hc 4096" "lzma 16384" "zstd 16384"; do
 			fail "erofs-utils 1.8.6 extracts -z $1 -E dedupe differently"
 	fi
 done
+note "-E dedupe with the pclusters in a blob: references on its device"
+"$MKFS" --quiet -z lz4hc -C 16384 -E dedupe --chunksize=65536 \
+	--blobdev="$T/r.blob" -T 0 "$T/r.img" "$T/rep"
+loop_attach "$T/r.blob"
+mount -t erofs -o "ro,device=$LOOP" "$T/r.img" "$T/mnt" || fail "mount bootstrap + blob"
+_mounts+=("$T/mnt")
+treecmp "$T/rep" "$T/mnt" --mtime 0 || fail "-E dedupe in a blob: kernel reads differ"
+umount "$T/mnt"
 echo "equal files stored once, repeated data once with -E dedupe"

@@ -49,9 +49,12 @@ struct z_erofs_extent_rec {
 	bool raw;			/* stored as is (a PLAIN lcluster) */
 	/* its pcluster decodes to more than the extent: decode a prefix */
 	bool partial;
-	/* -E dedupe: the pcluster is an earlier one's, at @blkaddr */
+	/*
+	 * -E dedupe: the pcluster is an earlier one's, @ref_off blocks from
+	 * the file's first (the index adds where its device is mapped)
+	 */
 	bool ref;
-	uint64_t blkaddr;
+	int64_t ref_off;
 };
 
 /* per compressed file, kept until its index is written */

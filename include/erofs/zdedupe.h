@@ -64,19 +64,25 @@ struct z_erofs_dedupe_stats {
 	uint64_t ref_blocks;		/* the blocks those pclusters hold */
 };
 
+/* where a segment goes, and what its file can afford */
+struct z_erofs_dedupe_where {
+	uint64_t blkaddr;		/* the segment's output, on its device */
+	uint64_t file_blkaddr;		/* the file's first pcluster */
+	uint64_t index_cost;		/* what full indexes cost the file more */
+	bool remember_last;		/* false: its last extent may go inline */
+};
+
 struct z_erofs_worker;
 struct z_erofs_segment;
 /*
- * Searches a compressed segment, whose output is to be written at
- * @blkaddr, for data stored before (zdedupe_segment.c): its extents are
- * rewritten to refer to it if that saves more than @index_cost bytes
- * (what full indexes cost the file more), and those it keeps are
- * remembered -- the last one only if @remember_last (an inline tail has
- * no blocks).
+ * Searches a compressed segment for data stored before
+ * (zdedupe_segment.c): its extents are rewritten to refer to it if that
+ * saves more than the index cost, and those it keeps are remembered --
+ * the last one only if it stays in blocks (an inline tail has none).
  */
 int z_erofs_dedupe_segment(struct z_erofs_dedupe *d, struct z_erofs_worker *w,
-			   struct z_erofs_segment *seg, uint64_t blkaddr,
-			   bool remember_last, uint64_t index_cost,
+			   struct z_erofs_segment *seg,
+			   const struct z_erofs_dedupe_where *at,
 			   struct z_erofs_dedupe_stats *st);
 
 #endif

@@ -1204,7 +1204,7 @@ int erofs_write_data(struct erofs_builder *b)
 	b->data_end = dp.cursor;
 	b->blob_blocks = dp.blob_cursor;
 	b->stats.pcluster_refs = dp.dedupe_stats.refs;
-	b->stats.pcluster_ref_blocks = dp.dedupe_stats.ref_blocks;
+	b->stats.pcluster_ref_saved_blocks = dp.dedupe_stats.saved_blocks;
 	data_pass_exit(&dp);
 	erofs_progress_done(&b->progress);
 	return err;

@@ -116,7 +116,6 @@ static int add_ref(struct dedupe_pass *p, const struct z_erofs_dedupe_hit *hit)
 	if (err)
 		return err;
 	p->found.refs++;
-	p->found.ref_blocks += hit->nblocks;
 	return append(p->seg, &ref);
 }
 
@@ -307,7 +306,7 @@ int z_erofs_dedupe_segment(struct z_erofs_dedupe *d, struct z_erofs_worker *w,
 	free(p.spec_out);
 	if (!err) {
 		st->refs += p.found.refs;
-		st->ref_blocks += p.found.ref_blocks;
+		st->saved_blocks += saved;
 	}
 	return err;
 }

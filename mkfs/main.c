@@ -664,6 +664,11 @@ static void print_summary(const struct mkfs_cfg *c,
 		       "(%llu bytes not stored again).\n",
 		       (unsigned long long)s->dedup_files,
 		       (unsigned long long)s->dedup_file_bytes);
+	if (s->pcluster_refs)
+		printf("%llu extents refer to pclusters stored before (-E dedupe): "
+		       "%llu blocks not stored again.\n",
+		       (unsigned long long)s->pcluster_refs,
+		       (unsigned long long)s->pcluster_ref_saved_blocks);
 	if (c->opts.blob_path)
 		printf("Blob %s: %llu blocks, sha256:%s\n", c->opts.blob_path,
 		       (unsigned long long)s->blob_blocks, s->blob_digest);

@@ -74,7 +74,7 @@ struct erofs_build_stats {
 	uint64_t fragment_files, whole_fragment_files, fragment_bytes;
 	uint64_t packed_blocks;		/* the packed inode's data */
 	/* -E dedupe: extents referring to pclusters stored before */
-	uint64_t pcluster_refs, pcluster_ref_blocks;
+	uint64_t pcluster_refs, pcluster_ref_saved_blocks;
 	uint64_t blob_blocks;
 	char blob_digest[65];		/* sha256 of the blob, hex */
 	uint64_t meta_blocks, data_blocks, total_blocks;

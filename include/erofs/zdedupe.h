@@ -61,7 +61,7 @@ void z_erofs_dedupe_forget(struct z_erofs_dedupe *d, uint32_t count);
 
 struct z_erofs_dedupe_stats {
 	uint64_t refs;			/* extents referring to earlier pclusters */
-	uint64_t ref_blocks;		/* the blocks those pclusters hold */
+	uint64_t saved_blocks;		/* blocks not stored because of them */
 };
 
 /* where a segment goes, and what its file can afford */

@@ -10,6 +10,9 @@
 #    with -processors 1 and with all processors.  Ours also with -E
 #    fragments (small files and tails packed together, as squashfs does),
 #    compared with the same mksquashfs builds.
+# 3. our mkfs.erofs -z zstd vs erofs-utils 1.8.6's (built from Debian
+#    trixie's source by scripts/build-erofs-utils.sh, cached) at -C 4096,
+#    65536 and 1048576, both at zstd's default level.
 #
 # Prints image size, median wall time, max RSS and CPU (user+sys) seconds
 # over RUNS runs, tools alternating in order run by run, after one untimed
@@ -24,7 +27,7 @@
 #   FLUSH=1         time "build && sync IMAGE" (ours fsyncs its image, Debian's
 #                   1.5 does not; default 0, as bench/mkfs-plain.sh)
 #   MKFS=...        our mkfs.erofs (default: mkfs/mkfs.erofs of this tree)
-#   SECTIONS="1 2"  which tables to run
+#   SECTIONS="1 2 3"  which tables to run
 #   VERIFY=full     full: diff -r + metadata listing; sample: cmp 200 files;
 #                   none: skip the mount check
 #   TMPDIR          where the scratch directory goes (default /var/tmp)
@@ -35,7 +38,7 @@ SRC=${1:-${SOURCE_DIR:-/usr/share}}
 RUNS=${2:-${RUNS:-3}}
 FLUSH=${FLUSH:-0}
 MKFS=${MKFS:-$here/../mkfs/mkfs.erofs}
-SECTIONS=${SECTIONS:-"1 2"}
+SECTIONS=${SECTIONS:-"1 2 3"}
 VERIFY=${VERIFY:-full}
 DEB=/usr/bin/mkfs.erofs
 SQ=/usr/bin/mksquashfs
@@ -53,6 +56,12 @@ done
 [ -x "$SQ" ] || die "$SQ: missing (apt-get install squashfs-tools)"
 [ -x /usr/bin/time ] || die "/usr/bin/time: missing (apt-get install time)"
 case $RUNS in ''|*[!0-9]*|0) die "RUNS must be a positive integer" ;; esac
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
+EU=
+if has 3; then
+	EU=$("$here/../scripts/build-erofs-utils.sh" 1.8.6-1 | tail -n 1) ||
+		die "erofs-utils 1.8.6 cannot be had (scripts/build-erofs-utils.sh); run SECTIONS=\"1 2\""
+fi
 
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/mkfs-compress.XXXXXX")
 MNT=$W/mnt
@@ -98,6 +107,7 @@ build() {
 ours()   { echo "$MKFS --quiet --workers=$1 -z $2 -C $3 ${STAMP[*]} ${5:+-E $5} $4 $SRC"; }
 debian() { echo "$DEB --quiet -z$1 -C$2 ${STAMP[*]} $3 $SRC"; }
 squash() { echo "$SQ $SRC $4 -comp $2 -b $3 -noappend -quiet -no-progress -processors $1"; }
+eu186()  { echo "$EU/mkfs.erofs --quiet -z$1 -C$2 ${STAMP[*]} $3 $SRC"; }
 
 # one config in run $run: each tool once, order rotated run by run;
 # ours with 1 worker keeps its image for the mount check, and ours with
@@ -107,6 +117,8 @@ config() {	# KIND(erofs|squash) ALG SIZE [EXTENDED-OPTION]
 	local k="$alg:$sz${x:+:$x}"
 	if [ "$kind" = erofs ]; then
 		tools=(o1 oN deb)
+	elif [ "$kind" = eu ]; then
+		tools=(o1 oN eu)
 	elif [ -n "$x" ]; then
 		tools=(o1 oN)	# the other tool was timed without it
 	else
@@ -119,6 +131,7 @@ config() {	# KIND(erofs|squash) ALG SIZE [EXTENDED-OPTION]
 		o1)  build "o1:$k" "$W/o1-$alg-$sz$x.img" "$(ours 1 "$alg" "$sz" "$W/o1-$alg-$sz$x.img" "$x")" ;;
 		oN)  build "oN:$k" "$W/oN.img" "$(ours "$NPROC" "$alg" "$sz" "$W/oN.img" "$x")" ;;
 		deb) build "deb:$alg:$sz" "$W/other.img" "$(debian "$alg" "$sz" "$W/other.img")" ;;
+		eu)  build "eu:$alg:$sz" "$W/other.img" "$(eu186 "$alg" "$sz" "$W/other.img")" ;;
 		sq1) build "sq1:$alg:$sz" "$W/other.img" "$(squash 1 "$(sqalg "$alg")" "$sz" "$W/other.img")" ;;
 		sqN) build "sqN:$alg:$sz" "$W/other.img" "$(squash "$NPROC" "$(sqalg "$alg")" "$sz" "$W/other.img")" ;;
 		esac
@@ -152,7 +165,6 @@ cpus()  { [ "$1" = NA ] && echo - || printf '%.2f' "$1"; }
 secs()  { [ "$1" = NA ] && echo FAIL || printf '%.2f' "$1"; }
 ratio() { if [ "$1" = NA ] || [ "$2" = NA ]; then echo -; else
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "-" }'; fi; }
-has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- header
 nfiles=$(find "$SRC" -xdev -type f | wc -l)
@@ -160,6 +172,7 @@ nentries=$(find "$SRC" -xdev | wc -l)
 bytes=$(du -sb "$SRC" | cut -f1)
 echo "tree: $SRC  files: $nfiles (entries: $nentries)  size: $bytes bytes ($(mib "$bytes") MiB)  runs: $RUNS  nproc: $NPROC  flush: $FLUSH"
 echo "ours: $MKFS_SRC ($("$MKFS" -V 2>&1 | sed -n 1p), built $(date -r "$MKFS_SRC" '+%F %T'))"
+[ -z "$EU" ] || echo "erofs-utils: $EU ($("$EU/mkfs.erofs" -V 2>&1 | sed -n 1p))"
 echo "debian: $DEB ($(dpkg-query -W -f '${Version}' erofs-utils 2>/dev/null || echo '?'))  mksquashfs: $("$SQ" -version 2>&1 | sed -n 1p)"
 echo "scratch: $W  open files limit: $(ulimit -n)  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -169,6 +182,7 @@ tar -cf - -C "$SRC" . 2>/dev/null | cat >/dev/null || true
 E_CONFIGS=("lz4 4096" "lz4hc 4096" "lz4 65536" "lz4hc 65536")
 S_CONFIGS=("lzma 131072" "lzma 1048576" "lz4 131072"
 	   "lzma 131072 fragments" "lzma 1048576 fragments" "lz4 131072 fragments")
+U_CONFIGS=("zstd 4096" "zstd 65536" "zstd 1048576")
 
 start=$SECONDS
 for ((run = 0; run < RUNS; run++)); do
@@ -182,6 +196,12 @@ for ((run = 0; run < RUNS; run++)); do
 		for c in "${S_CONFIGS[@]}"; do
 			# shellcheck disable=SC2086
 			config squash $c
+		done
+	fi
+	if has 3; then
+		for c in "${U_CONFIGS[@]}"; do
+			# shellcheck disable=SC2086
+			config eu $c
 		done
 	fi
 	echo "run $((run + 1))/$RUNS done ($((SECONDS - start)) s)" >&2
@@ -234,16 +254,37 @@ if has 2; then
 	done
 	echo "(+f: ours with -E fragments)"
 fi
+if has 3; then
+	echo
+	echo "== ours vs erofs-utils 1.8.6 (zstd, default level) =="
+	printf '%-6s %7s | %9s %9s %6s | %8s %8s %8s | %6s %6s | %6s %6s %6s\n' \
+		alg pclust ours eu186 size/ ours1 oursN eu186 'cpu1/' 'cpuN/' \
+		rss1 rssN rssEu
+	printf '%-6s %7s | %9s %9s %6s | %8s %8s %8s | %6s %6s | %6s %6s %6s\n' \
+		'' '' size size eu s s s eu eu '' '' ''
+	for c in "${U_CONFIGS[@]}"; do
+		set -- $c
+		so=$(med SIZE "o1:$1:$2"); se=$(med SIZE "eu:$1:$2")
+		ce=$(med CPU "eu:$1:$2")
+		printf '%-6s %7s | %9s %9s %6s | %8s %8s %8s | %6s %6s | %6s %6s %6s\n' \
+			"$1" "$2" "$(mib "$so")" "$(mib "$se")" "$(ratio "$so" "$se")" \
+			"$(secs "$(med TIMES "o1:$1:$2")")" "$(secs "$(med TIMES "oN:$1:$2")")" \
+			"$(secs "$(med TIMES "eu:$1:$2")")" \
+			"$(ratio "$(med CPU "o1:$1:$2")" "$ce")" "$(ratio "$(med CPU "oN:$1:$2")" "$ce")" \
+			"$(kmib "$(med RSS "o1:$1:$2")")" "$(kmib "$(med RSS "oN:$1:$2")")" \
+			"$(kmib "$(med RSS "eu:$1:$2")")"
+	done
+fi
 echo
 echo "== CPU seconds (user+sys), median; wall times above suffer when other work shares the CPUs =="
-printf '%-6s %7s | %8s %8s %8s %8s %8s\n' alg pclust ours1 oursN debian sq1 sqN
-for c in "${E_CONFIGS[@]}" "${S_CONFIGS[@]}"; do
+printf '%-6s %7s | %8s %8s %8s %8s %8s %8s\n' alg pclust ours1 oursN debian sq1 sqN eu186
+for c in "${E_CONFIGS[@]}" "${S_CONFIGS[@]}" "${U_CONFIGS[@]}"; do
 	set -- $c
 	row=
-	for tool in o1 oN deb sq1 sqN; do
+	for tool in o1 oN deb sq1 sqN eu; do
 		row+=$(printf ' %8s' "$(cpus "$(med CPU "$tool:$1:$2${3:+:$3}")")")
 	done
-	[ "$row" = "$(printf ' %8s' - - - - -)" ] ||
+	[ "$row" = "$(printf ' %8s' - - - - - -)" ] ||
 		printf '%-6s %7s |%s\n' "$1${3:++f}" "$2" "$row"
 done
 echo

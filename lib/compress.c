@@ -82,7 +82,9 @@ static int add_extent(struct z_erofs_segment *seg, uint64_t la,
 	if (!e)
 		return -ENOMEM;
 	seg->ext = e;
-	e[seg->nr_ext++] = (struct z_erofs_extent_rec){ la, nblocks, raw };
+	e[seg->nr_ext++] = (struct z_erofs_extent_rec){
+		.la = la, .nblocks = nblocks, .raw = raw,
+	};
 	return 0;
 }
 
@@ -162,14 +164,31 @@ static bool leave_to_fragment(const struct z_erofs_segment *seg, uint32_t pos)
 	uint64_t limit = MIN((uint64_t)seg->pclusterblks << seg->blkszbits,
 			     seg->max_extent_bytes);
 
-	return seg->may_fragment && seg->inlen - pos <= limit;
+	return seg->may_fragment &&
+	       (seg->whole_fragment || seg->inlen - pos <= limit);
+}
+
+int z_erofs_compress_extent(struct z_erofs_worker *w,
+			    struct z_erofs_segment *seg, uint32_t pos)
+{
+	int ret = worker_prepare(w, seg);
+
+	if (ret)
+		return ret;
+	if (leave_to_fragment(seg, pos)) {
+		seg->frag_len = seg->inlen - pos;
+		return 0;
+	}
+	ret = compress_one(w, seg, pos);
+	/* no progress: never loop forever */
+	return ret ? ret : -EIO;
 }
 
 int z_erofs_compress_segment(struct z_erofs_worker *w,
 			     struct z_erofs_segment *seg)
 {
 	uint32_t pos = 0;
-	int ret;
+	int ret = 0;
 
 	seg->outlen = 0;
 	seg->nr_ext = 0;
@@ -178,19 +197,11 @@ int z_erofs_compress_segment(struct z_erofs_worker *w,
 						    seg->blkszbits));
 	if (!seg->out)
 		return -ENOMEM;
-	ret = worker_prepare(w, seg);
-	while (!ret && pos < seg->inlen) {
-		if (leave_to_fragment(seg, pos)) {
-			seg->frag_len = seg->inlen - pos;
-			break;
-		}
-		ret = compress_one(w, seg, pos);
-		if (ret > 0) {
-			pos += ret;
-			ret = 0;
-		} else if (!ret) {
-			ret = -EIO;	/* no progress: never loop forever */
-		}
+	while (pos < seg->inlen && !seg->frag_len) {
+		ret = z_erofs_compress_extent(w, seg, pos);
+		if (ret < 0)
+			return ret;
+		pos += ret;
 	}
-	return ret;
+	return 0;
 }

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* lz4, lz4hc, lzma (MicroLZMA) and raw deflate, each to a fixed output size */
+/*
+ * lz4, lz4hc, lzma (MicroLZMA), raw deflate and zstd (compressor_zstd.c),
+ * each to a fixed output size
+ */
 #include <errno.h>
 #include <lz4.h>
 #include <lz4hc.h>
@@ -215,6 +218,7 @@ static const struct erofs_compressor_ops compressors[EROFS_COMPR_NR] = {
 	[EROFS_COMPR_LZMA] = {
 		.name = "lzma", .ondisk_alg = Z_EROFS_COMPRESSION_LZMA,
 		.min_level = 0, .max_level = 9, .default_level = 6,
+		.max_dict_size = Z_EROFS_LZMA_MAX_DICT_SIZE,
 		.init = lzma_init, .compress_destsize = lzma_compress,
 		.exit = lzma_exit,
 	},
@@ -223,6 +227,15 @@ static const struct erofs_compressor_ops compressors[EROFS_COMPR_NR] = {
 		.min_level = 1, .max_level = 9, .default_level = 6,
 		.init = deflate_init, .compress_destsize = deflate_compress,
 		.exit = deflate_exit,
+	},
+	[EROFS_COMPR_ZSTD] = {
+		.name = "zstd", .ondisk_alg = Z_EROFS_COMPRESSION_ZSTD,
+		/* 0 is libzstd's default level, as erofs-utils takes it */
+		.min_level = 0, .max_level = 22, .default_level = 3,
+		.max_dict_size = Z_EROFS_ZSTD_MAX_DICT_SIZE,
+		.init = z_erofs_zstd_init,
+		.compress_destsize = z_erofs_zstd_compress,
+		.exit = z_erofs_zstd_exit,
 	},
 };
 
@@ -249,13 +262,20 @@ static int spec_option(struct erofs_compr_spec *spec,
 	uint64_t sz;
 
 	if (!strncmp(tok, "dictsize=", 9)) {
-		if (spec->alg != EROFS_COMPR_LZMA) {
-			*why = "only lzma takes a dictionary size";
+		if (!ops->max_dict_size) {
+			*why = "only lzma and zstd take a dictionary size";
 			return -EINVAL;
 		}
 		if (erofs_parse_size(tok + 9, &sz) || sz < 4096 ||
-		    sz > Z_EROFS_LZMA_MAX_DICT_SIZE) {
-			*why = "lzma dictionary size must be 4096 to 8M";
+		    sz > ops->max_dict_size) {
+			*why = ops->max_dict_size == Z_EROFS_LZMA_MAX_DICT_SIZE ?
+			       "lzma dictionary size must be 4096 to 8M" :
+			       "zstd dictionary size must be 4096 to 1M";
+			return -EINVAL;
+		}
+		/* zstd's window is a power of two: one that is not would lie */
+		if (spec->alg == EROFS_COMPR_ZSTD && !erofs_is_power_of_2(sz)) {
+			*why = "zstd dictionary size must be a power of two";
 			return -EINVAL;
 		}
 		spec->dict_size = sz;
@@ -263,6 +283,10 @@ static int spec_option(struct erofs_compr_spec *spec,
 	}
 	if (!strncmp(tok, "level=", 6))
 		tok += 6;
+	else if (strchr(tok, '=')) {
+		*why = "unknown option (level=N, dictsize=SIZE)";
+		return -EINVAL;
+	}
 	if (ops->max_level == ops->min_level) {
 		*why = "this algorithm has no levels";
 		return -EINVAL;
@@ -287,7 +311,7 @@ int erofs_compr_spec_parse(const char *arg, struct erofs_compr_spec *spec,
 	tok = strtok_r(copy, ",", &save);
 	ops = tok ? erofs_compressor_find(tok) : NULL;
 	if (!ops) {
-		*why = "unknown algorithm (lz4, lz4hc, lzma, deflate)";
+		*why = "unknown algorithm (lz4, lz4hc, lzma, deflate, zstd)";
 		free(copy);
 		return -EINVAL;
 	}
@@ -307,6 +331,16 @@ int erofs_compressor_init(struct erofs_compressor *c,
 	c->spec = *spec;
 	c->priv = NULL;
 	return c->ops->init ? c->ops->init(c) : 0;
+}
+
+uint32_t erofs_compr_default_dict(const struct erofs_compressor_ops *ops,
+				  uint64_t pcluster_bytes)
+{
+	uint32_t dict = 32 << 10;
+
+	while (dict < pcluster_bytes * 8 && dict < ops->max_dict_size)
+		dict <<= 1;
+	return dict;
 }
 
 void erofs_compressor_exit(struct erofs_compressor *c)

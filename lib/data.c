@@ -23,6 +23,7 @@
 #include "erofs/erofs_fs.h"
 #include "erofs/filededup.h"
 #include "erofs/workqueue.h"
+#include "erofs/zdedupe.h"
 
 #define COPY_CHUNK	(1U << 20)
 /* extents never cross a segment, so segments compress independently */
@@ -32,6 +33,9 @@ struct src_file {
 	struct erofs_node *node;
 	int fd;
 	uint64_t zstart;		/* first block of its pclusters */
+	uint32_t dedupe_mark;		/* -E dedupe: entries before its own */
+	/* -E all-fragments: its segments but the last, in the packed inode */
+	uint64_t frag_start, frag_bytes;
 	unsigned int pending;		/* its segments still queued */
 	bool queued_all;		/* no more will be (or it failed) */
 };
@@ -69,7 +73,16 @@ struct data_pass {
 	/* -E fragments: the packed inode's content, in an unlinked file */
 	int packed_fd;
 	uint64_t packed_size;
+	/* -E dedupe: the pclusters stored so far, by content */
+	struct z_erofs_dedupe *dedupe;
+	struct z_erofs_dedupe_stats dedupe_stats;
 };
+
+/*
+ * -E dedupe remembers this much of the data it stored, to compare
+ * candidates byte by byte: past it, later data is no longer remembered.
+ */
+#define Z_DEDUPE_BUDGET		(512ULL << 20)
 
 static int changed(struct erofs_builder *b, const struct erofs_node *n)
 {
@@ -476,7 +489,7 @@ static bool compression_pays(const struct erofs_builder *b,
  * does not compress) and their index must not cost more than flat.
  */
 static bool fragment_pays(const struct erofs_builder *b,
-			  const struct erofs_node *n, uint32_t frag_len)
+			  const struct erofs_node *n, uint64_t frag_len)
 {
 	const struct z_erofs_file *z = n->z;
 	unsigned int iend = erofs_node_isize(n) + n->xattr_isize, flat_meta;
@@ -487,7 +500,7 @@ static bool fragment_pays(const struct erofs_builder *b,
 	if (!frag_la)
 		return true;
 	est = zbytes + z_erofs_index_size(z, b->opts->blkszbits, n->size, iend) +
-	      MIN((uint64_t)frag_len, frag_len * zbytes / frag_la);
+	      MIN(frag_len, frag_len * zbytes / frag_la);
 	return est < flat;
 }
 
@@ -531,20 +544,27 @@ static int packed_append(struct data_pass *dp, const uint8_t *buf,
 	return 0;
 }
 
-/* the file's last @len bytes become its last extent, in the packed inode */
-static int keep_fragment(struct data_pass *dp, struct erofs_node *n,
+/*
+ * The file's last bytes become its last extent, in the packed inode: the
+ * @len bytes of @frag after those of its segments already there.
+ */
+static int keep_fragment(struct data_pass *dp, struct src_file *f,
 			 const uint8_t *frag, uint32_t len)
 {
+	struct erofs_node *n = f->node;
 	struct z_erofs_file *z = n->z;
+	uint64_t total = f->frag_bytes + len;
 	int err = reserve_extents(z, 1);
 
 	if (!err)
 		err = packed_append(dp, frag, len, &z->fragoff);
 	if (err)
 		return err;
+	if (f->frag_bytes)
+		z->fragoff = f->frag_start;
 	z->fragment = true;
-	z->frag_la = n->size - len;
-	z->ext[z->nr_ext++] = (struct z_erofs_extent_rec){ z->frag_la, 0, false };
+	z->frag_la = n->size - total;
+	z->ext[z->nr_ext++] = (struct z_erofs_extent_rec){ .la = z->frag_la };
 	/*
 	 * A whole-file fragment needs only its map header, which is read
 	 * the same in both layouts; compacted indexes hold 32 bits of
@@ -554,8 +574,19 @@ static int keep_fragment(struct data_pass *dp, struct erofs_node *n,
 		z->compact = z->compact_2b = false;
 	dp->b->stats.fragment_files++;
 	dp->b->stats.whole_fragment_files += !z->frag_la;
-	dp->b->stats.fragment_bytes += len;
+	dp->b->stats.fragment_bytes += total;
 	return 0;
+}
+
+/* -E dedupe made it refer to pclusters beyond its own */
+static bool has_refs(const struct z_erofs_file *z)
+{
+	uint32_t i;
+
+	for (i = 0; i < z->nr_ext; i++)
+		if (z->ext[i].ref || z->ext[i].partial)
+			return true;
+	return false;
 }
 
 static int finish_compressed(struct data_pass *dp, struct src_file *f,
@@ -566,9 +597,11 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f,
 	struct z_erofs_file *z = n->z;
 	int fd, err;
 
-	if (frag_len ? fragment_pays(b, n, frag_len) : compression_pays(b, n)) {
-		if (frag_len) {
-			err = keep_fragment(dp, n, frag, frag_len);
+	if (frag_len || f->frag_bytes ?
+	    fragment_pays(b, n, f->frag_bytes + frag_len) :
+	    compression_pays(b, n)) {
+		if (frag_len || f->frag_bytes) {
+			err = keep_fragment(dp, f, frag, frag_len);
 			if (err)
 				return err;
 		}
@@ -580,6 +613,7 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f,
 		b->compr_algs |= 1U << z->ondisk_alg;
 		b->max_pclusterblks = MAX(b->max_pclusterblks,
 					  z->max_pclusterblks);
+		b->pcluster_refs |= has_refs(z);
 		if (n == b->packed) {
 			b->stats.packed_blocks = z->blocks;
 		} else {
@@ -595,6 +629,8 @@ static int finish_compressed(struct data_pass *dp, struct src_file *f,
 		return 0;
 	}
 	/* compression did not pay: take its blocks back, store it as is */
+	if (dp->dedupe)
+		z_erofs_dedupe_forget(dp->dedupe, f->dedupe_mark);
 	err = zero_blocks(dp, f->zstart, *dp->dcursor);
 	if (err)
 		return err;
@@ -624,8 +660,14 @@ static int append_extents(struct erofs_node *n, const struct z_erofs_segment *s)
 	if (err)
 		return err;
 	for (i = 0; i < s->nr_ext; i++) {
-		z->ext[z->nr_ext++] = s->ext[i];
-		z->blocks += s->ext[i].nblocks;
+		const struct z_erofs_extent_rec *e = &s->ext[i];
+
+		z->ext[z->nr_ext++] = *e;
+		if (!e->ref)
+			z->blocks += e->nblocks;
+		/* only full indexes say where and how much to decode */
+		if (e->ref || e->partial)
+			z->compact = z->compact_2b = false;
 	}
 	return 0;
 }
@@ -651,6 +693,9 @@ static int inline_tail(struct data_pass *dp, struct data_item *it,
 	uint64_t len;
 
 	*dropped = 0;
+	/* another's pcluster, or one decoding to more, stays where it is */
+	if (e->ref || e->partial)
+		return 0;
 	if (e->raw) {
 		if ((e->la >> bits) != ((n->size - 1) >> bits))
 			return 0;
@@ -674,11 +719,23 @@ static int inline_tail(struct data_pass *dp, struct data_item *it,
 	return 0;
 }
 
+/* what full lcluster indexes, which references need, cost @n more */
+static uint64_t full_index_cost(const struct erofs_builder *b,
+				const struct erofs_node *n)
+{
+	const struct z_erofs_file *z = n->z;
+
+	if (!z->compact)
+		return 0;
+	return DIV_ROUND_UP(n->size, b->blksz) *
+	       (sizeof(struct z_erofs_lcluster_index) - (z->compact_2b ? 2 : 4));
+}
+
 static int retire_segment(struct data_pass *dp, struct data_item *it)
 {
 	struct erofs_builder *b = dp->b;
 	struct src_file *f = it->file;
-	uint64_t dropped;
+	uint64_t dropped, off;
 	int err = it->err;
 
 	if (err) {
@@ -686,8 +743,26 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 			  strerror(-err));
 		return err;
 	}
-	if (!it->seg.la)
+	if (!it->seg.la) {
 		f->zstart = *dp->dcursor;
+		if (dp->dedupe)
+			f->dedupe_mark = z_erofs_dedupe_count(dp->dedupe);
+	}
+	/* the packed inode holds fragments: deduplicated as files, if at all */
+	if (dp->dedupe && f->node != b->packed) {
+		struct z_erofs_dedupe_where at = {
+			.blkaddr = *dp->dcursor,
+			.file_blkaddr = f->zstart,
+			.index_cost = full_index_cost(b, f->node),
+			.remember_last = !(it->last &&
+					   b->opts->compress.ztailpacking),
+		};
+
+		err = z_erofs_dedupe_segment(dp->dedupe, &dp->worker, &it->seg,
+					     &at, &dp->dedupe_stats);
+		if (err)
+			return err;
+	}
 	/* a fragment is the tail: nothing is left to inline */
 	if (it->last && b->opts->compress.ztailpacking && !it->seg.frag_len) {
 		err = inline_tail(dp, it, &dropped);
@@ -702,6 +777,16 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	if (err)
 		return err;
 	*dp->dcursor += it->seg.outlen / b->blksz;
+	/* -E all-fragments: segments go to the packed inode in file order */
+	if (!it->last && it->seg.frag_len) {
+		err = packed_append(dp, it->seg.in + it->seg.inlen - it->seg.frag_len,
+				    it->seg.frag_len, &off);
+		if (!f->frag_bytes)
+			f->frag_start = off;
+		f->frag_bytes += it->seg.frag_len;
+		if (err)
+			return err;
+	}
 	if (!it->last)
 		return 0;
 	err = finish_compressed(dp, f, it->seg.in + it->seg.inlen -
@@ -928,7 +1013,9 @@ static int submit_segment(struct data_pass *dp, struct src_file *f,
 		.la = pos,
 		.in = it->in,
 		.inlen = len,
-		.may_fragment = it->last && co->fragments && n != b->packed,
+		.may_fragment = (it->last || co->all_fragments) &&
+				co->fragments && n != b->packed,
+		.whole_fragment = co->all_fragments && n != b->packed,
 	};
 	dp->inflight += len;
 	f->pending++;
@@ -1014,6 +1101,11 @@ static int data_pass_init(struct data_pass *dp, struct erofs_builder *b)
 	for (i = 0; i < b->nr_nodes; i++)
 		dp->files += S_ISREG(b->nodes[i]->mode) && b->nodes[i]->size;
 	dp->max_inflight = (uint64_t)(MAX(workers, 1U) + 1) * Z_SEGMENT_SIZE;
+	if (b->opts->compress.pcluster_dedupe) {
+		dp->dedupe = z_erofs_dedupe_create(b->blksz, Z_DEDUPE_BUDGET);
+		if (!dp->dedupe)
+			return -ENOMEM;
+	}
 	if (b->opts->compress.nr_specs && workers > 1) {
 		err = erofs_workqueue_init(&dp->wq, workers, worker_init,
 					   worker_exit, NULL);
@@ -1032,6 +1124,7 @@ static void data_pass_exit(struct data_pass *dp)
 	if (dp->threaded)
 		erofs_workqueue_exit(&dp->wq);
 	z_erofs_worker_exit(&dp->worker);
+	z_erofs_dedupe_destroy(dp->dedupe);
 	free(dp->buf);
 	free(dp->chunkbuf);
 	if (dp->packed_fd >= 0)
@@ -1118,6 +1211,8 @@ int erofs_write_data(struct erofs_builder *b)
 		err = retire_one(&dp, false);
 	b->data_end = dp.cursor;
 	b->blob_blocks = dp.blob_cursor;
+	b->stats.pcluster_refs = dp.dedupe_stats.refs;
+	b->stats.pcluster_ref_saved_blocks = dp.dedupe_stats.saved_blocks;
 	data_pass_exit(&dp);
 	erofs_progress_done(&b->progress);
 	return err;

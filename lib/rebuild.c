@@ -580,17 +580,19 @@ static int merge_dir(struct rebuild *r, unsigned int l, struct erofs_node *dir,
 	return err;
 }
 
-/* the lzma dictionary a layer's compressed files may need, from its cfgs */
-static uint32_t layer_lzma_dict(const struct erofs_image *img)
+/*
+ * The lzma dictionary and zstd window a layer's compressed files may
+ * need, from its cfgs: the merged image declares the largest of each.
+ */
+static void layer_dicts(const struct erofs_image *img, struct erofs_builder *b)
 {
 	const unsigned int base = img->sb_size;
 	unsigned int alg, off = base;
-	uint32_t dict = 0;
 	__le16 len;
 	__le32 v;
 
 	if (!(img->feature_incompat & EROFS_FEATURE_INCOMPAT_COMPR_CFGS))
-		return 0;
+		return;
 	for (alg = 0; alg < 16; alg++) {
 		if (!(img->available_compr_algs & (1U << alg)))
 			continue;
@@ -602,11 +604,16 @@ static uint32_t layer_lzma_dict(const struct erofs_image *img)
 		if (alg == Z_EROFS_COMPRESSION_LZMA &&
 		    off + sizeof(v) <= img->sb_area_len) {
 			memcpy(&v, img->sb_area + off, sizeof(v));
-			dict = le32_to_cpu(v);
+			b->lzma_dict_size = MAX(b->lzma_dict_size,
+						le32_to_cpu(v));
 		}
+		/* windowlog is the record's second byte: log2(window) - 10 */
+		if (alg == Z_EROFS_COMPRESSION_ZSTD &&
+		    off + 2 <= img->sb_area_len && img->sb_area[off + 1] <= 10)
+			b->zstd_window = MAX(b->zstd_window,
+					     1U << (img->sb_area[off + 1] + 10));
 		off += le16_to_cpu(len);
 	}
-	return dict;
 }
 
 static int open_layers(struct rebuild *r)
@@ -630,8 +637,7 @@ static int open_layers(struct rebuild *r)
 			return err;
 		}
 		ly->opened = true;
-		r->b->lzma_dict_size = MAX(r->b->lzma_dict_size,
-					   layer_lzma_dict(&ly->img));
+		layer_dicts(&ly->img, r->b);
 		if (ly->img.blkszbits != o->blkszbits) {
 			erofs_err(r->b->msg, "%s has %u-byte blocks: rebuild with -b %u",
 				  ly->path, ly->img.blksz, ly->img.blksz);

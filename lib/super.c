@@ -41,6 +41,8 @@ static unsigned int cfg_size(unsigned int alg)
 		return sizeof(struct z_erofs_lz4_cfgs);
 	case Z_EROFS_COMPRESSION_LZMA:
 		return sizeof(struct z_erofs_lzma_cfgs);
+	case Z_EROFS_COMPRESSION_ZSTD:
+		return sizeof(struct z_erofs_zstd_cfgs);
 	default:
 		return sizeof(struct z_erofs_deflate_cfgs);
 	}
@@ -109,16 +111,32 @@ static void write_devt(struct erofs_builder *b, struct erofs_super_block *sb)
 	sb->feature_incompat |= cpu_to_le32(EROFS_FEATURE_INCOMPAT_DEVICE_TABLE);
 }
 
-static uint32_t lzma_dict_size(const struct erofs_builder *b)
+/* the largest dictionary the -z entries of @alg use */
+static uint32_t specs_dict_size(const struct erofs_builder *b,
+				enum erofs_compr_alg alg)
 {
 	const struct erofs_compress_opts *co = &b->opts->compress;
 	uint32_t dict = 0;
 	unsigned int i;
 
 	for (i = 0; i < co->nr_specs; i++)
-		if (co->specs[i].alg == EROFS_COMPR_LZMA)
+		if (co->specs[i].alg == alg)
 			dict = MAX(dict, co->specs[i].dict_size);
-	return MAX(dict, b->lzma_dict_size);
+	return dict;
+}
+
+static uint32_t lzma_dict_size(const struct erofs_builder *b)
+{
+	return MAX(specs_dict_size(b, EROFS_COMPR_LZMA), b->lzma_dict_size);
+}
+
+/* the kernel sizes its decoders by it: windowlog = log2(window) - 10 */
+static uint8_t zstd_windowlog(const struct erofs_builder *b)
+{
+	uint32_t window = MAX(specs_dict_size(b, EROFS_COMPR_ZSTD),
+			      b->zstd_window);
+
+	return window > 1024 ? erofs_ilog2(window) - 10 : 0;
 }
 
 static uint32_t max_pclusterblks(const struct erofs_builder *b)
@@ -139,6 +157,7 @@ static void write_cfgs(struct erofs_builder *b, uint8_t *p)
 			struct z_erofs_lz4_cfgs lz4;
 			struct z_erofs_lzma_cfgs lzma;
 			struct z_erofs_deflate_cfgs deflate;
+			struct z_erofs_zstd_cfgs zstd;
 		} cfg = { 0 };
 		__le16 len = cpu_to_le16(cfg_size(alg));
 
@@ -150,6 +169,8 @@ static void write_cfgs(struct erofs_builder *b, uint8_t *p)
 				max_pclusterblks(b));
 		} else if (alg == Z_EROFS_COMPRESSION_LZMA) {
 			cfg.lzma.dict_size = cpu_to_le32(lzma_dict_size(b));
+		} else if (alg == Z_EROFS_COMPRESSION_ZSTD) {
+			cfg.zstd.windowlog = zstd_windowlog(b);
 		} else {
 			cfg.deflate.windowbits = 15;
 		}
@@ -191,6 +212,8 @@ int erofs_write_super(struct erofs_builder *b)
 		incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
 	if (b->ztailpacking)
 		incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
+	if (b->pcluster_refs)
+		incompat |= EROFS_FEATURE_INCOMPAT_DEDUPE;
 	if (b->packed) {
 		incompat |= EROFS_FEATURE_INCOMPAT_FRAGMENTS;
 		sb.packed_nid = cpu_to_le64(b->packed->nid);

@@ -90,12 +90,14 @@ static bool needs_eof_head(const struct z_erofs_file *z,
 }
 
 static void set_head(struct z_erofs_lcluster *l, const struct z_erofs_extent_rec *e,
-		     unsigned int blkszbits, uint64_t blkaddr)
+		     unsigned int blkszbits, uint64_t blkaddr, uint64_t base)
 {
 	l->type = e->raw ? Z_EROFS_LCLUSTER_TYPE_PLAIN :
 			   Z_EROFS_LCLUSTER_TYPE_HEAD1;
 	l->clusterofs = e->la & ((1U << blkszbits) - 1);
-	l->blkaddr = blkaddr;
+	/* -E dedupe: another extent's pcluster, wherever it is */
+	l->blkaddr = e->ref ? base + e->ref_off : blkaddr;
+	l->partial = e->partial;
 }
 
 /*
@@ -120,6 +122,7 @@ static int build_lclusters(const struct z_erofs_file *z,
 	struct z_erofs_lcluster *lc = calloc(total, sizeof(*lc));
 	const struct z_erofs_extent_rec eof = { .la = size, .raw = true };
 	bool eof_head = needs_eof_head(z, blkszbits, size);
+	const uint64_t base = blkaddr;	/* the file's first block */
 	uint32_t i, nblocks;
 
 	if (!lc)
@@ -140,7 +143,7 @@ static int build_lclusters(const struct z_erofs_file *z,
 			free(lc);
 			return -EFAULT;
 		}
-		set_head(&lc[head], e, blkszbits, blkaddr);
+		set_head(&lc[head], e, blkszbits, blkaddr, base);
 		/* full indexes keep a fragment offset's high bits there */
 		if (!nblocks && !z->compact)
 			lc[head].blkaddr = z->fragoff >> 32;
@@ -153,11 +156,13 @@ static int build_lclusters(const struct z_erofs_file *z,
 			lc[head + 1].cblkcnt = true;
 			lc[head + 1].cblks = nblocks;
 		}
-		blkaddr += nblocks;
+		/* a reference's pcluster is not among the file's own */
+		if (!e->ref)
+			blkaddr += nblocks;
 	}
 	/* it has no blocks: its address is where the next would start */
 	if (eof_head)
-		set_head(&lc[total - 1], &eof, blkszbits, blkaddr);
+		set_head(&lc[total - 1], &eof, blkszbits, blkaddr, base);
 	*out = lc;
 	return 0;
 }
@@ -168,7 +173,8 @@ static void write_full(const struct z_erofs_lcluster *lc, uint64_t total, uint8_
 
 	for (i = 0; i < total; i++, p += sizeof(struct z_erofs_lcluster_index)) {
 		struct z_erofs_lcluster_index di = {
-			.di_advise = cpu_to_le16(lc[i].type),
+			.di_advise = cpu_to_le16(lc[i].type |
+				(lc[i].partial ? Z_EROFS_LI_PARTIAL_REF : 0)),
 		};
 
 		if (lc[i].type == Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
@@ -231,6 +237,9 @@ static int write_pack(const struct z_erofs_lcluster *pack, unsigned int vcnt,
 
 	memset(p, 0, packbytes);
 	for (i = 0; i < vcnt; i++) {
+		/* compacted entries have no bit for it: full indexes only */
+		if (pack[i].partial)
+			return -EFAULT;
 		unsigned int v = compact_lo(&pack[i], i == vcnt - 1) |
 				 (pack[i].type << lobits);
 		unsigned int bit = i * encodebits, b;

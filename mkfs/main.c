@@ -58,9 +58,12 @@ static void usage(FILE *f)
 "  -x N                  xattrs carried by more than N inodes are stored once,\n"
 "                        shared (default 2); 0 shares every xattr, a negative N\n"
 "                        drops all xattrs\n"
-"  -z ALG[,LEVEL][:ALG2...] compress with lz4, lz4hc, lzma or deflate; an\n"
-"                        entry may add level=N (or just N) and, for lzma,\n"
-"                        dictsize=SIZE; further entries serve --compress-hints\n"
+"  -z ALG[,LEVEL][:ALG2...] compress with lz4, lz4hc, lzma, deflate or zstd;\n"
+"                        an entry may add level=N (or just N; lz4hc 1-12,\n"
+"                        lzma 0-9, deflate 1-9, zstd 0-22) and, for lzma\n"
+"                        (up to 8M) and zstd (a power of two up to 1M),\n"
+"                        dictsize=SIZE (default: 8 pclusters' worth, at\n"
+"                        least 32K); further entries serve --compress-hints\n"
 "  -C SIZE               largest physical cluster: whole blocks up to 1M (default\n"
 "                        one block); more than a block makes big pclusters;\n"
 "                        without -z it has no effect\n"
@@ -76,13 +79,18 @@ static void usage(FILE *f)
 "                                                worth (a small file whole) goes to\n"
 "                                                the packed inode, compressed with the\n"
 "                                                others' in pclusters of SIZE (-C)\n"
+"                          all-fragments         every compressed file goes whole to the\n"
+"                                                packed inode (implies fragments)\n"
 "                          force-chunk-indexes   8-byte chunk indexes, not a block map\n"
 "                          48bit                 the 48-bit layout (Linux 6.15): 48-bit\n"
 "                                                block numbers and chunk indexes, and\n"
 "                                                compact inodes for any mtime within\n"
 "                                                2^32 s before the build time\n"
+"                          dedupe                compressed data equal to data stored\n"
+"                                                before (in any file) refers to that\n"
+"                                                pcluster instead of being stored again\n"
 "                          ^dedupe               store equal files each on their own\n"
-"                                                (default: once, shared)\n"
+"                                                (default: equal files once, shared)\n"
 "  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
 "                        (default: $SOURCE_DATE_EPOCH, which clamps mtimes to\n"
 "                        it, else now)\n"
@@ -232,15 +240,19 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 				return bad_arg(c, "extended option", tok,
 					       "must be a size in bytes");
 		} else if (!strcmp(tok, "^fragments"))
-			c->opts.compress.fragments = false;
+			c->opts.compress.fragments =
+				c->opts.compress.all_fragments = false;
+		else if (!strcmp(tok, "all-fragments"))
+			c->opts.compress.fragments =
+				c->opts.compress.all_fragments = true;
 		else if (!strcmp(tok, "force-chunk-indexes"))
 			c->opts.chunk_indexes = true;
 		else if (!strcmp(tok, "48bit"))
 			c->opts.layout_48bit = true;
 		else if (!strcmp(tok, "dedupe"))
-			c->opts.file_dedup = true;
+			c->opts.file_dedup = c->opts.compress.pcluster_dedupe = true;
 		else if (!strcmp(tok, "^dedupe") || !strcmp(tok, "nodedupe"))
-			c->opts.file_dedup = false;
+			c->opts.file_dedup = c->opts.compress.pcluster_dedupe = false;
 		else
 			return bad_arg(c, "extended option", tok,
 				       "not supported");
@@ -546,16 +558,6 @@ static int resolve_build_time(struct mkfs_cfg *c)
 	return 0;
 }
 
-/* the LZMA dictionary, unless asked for: enough for an extent's input */
-static uint32_t default_dict_size(uint64_t pcluster_bytes)
-{
-	uint32_t dict = 32 << 10;
-
-	while (dict < pcluster_bytes * 8 && dict < Z_EROFS_LZMA_MAX_DICT_SIZE)
-		dict <<= 1;
-	return dict;
-}
-
 /* a pcluster size in blocks: what the format's indexes can express */
 static int pcluster_blocks(struct mkfs_cfg *c, const char *opt,
 			   const char *arg, uint64_t bytes, uint32_t *blks)
@@ -616,11 +618,14 @@ static int finish_compression(struct mkfs_cfg *c)
 	    pcluster_blocks(c, "extended option", arg,
 			    c->packed_pcluster_bytes, &co->packed_pclusterblks))
 		return -EINVAL;
-	for (i = 0; i < co->nr_specs; i++)
-		if (co->specs[i].alg == EROFS_COMPR_LZMA &&
-		    !co->specs[i].dict_size)
+	for (i = 0; i < co->nr_specs; i++) {
+		const struct erofs_compressor_ops *ops =
+			erofs_compressor_ops(co->specs[i].alg);
+
+		if (ops->max_dict_size && !co->specs[i].dict_size)
 			co->specs[i].dict_size =
-				default_dict_size(c->pcluster_bytes);
+				erofs_compr_default_dict(ops, c->pcluster_bytes);
+	}
 	if (c->hints_path &&
 	    erofs_compress_hints_load(co, c->opts.blkszbits, c->hints_path,
 				      &c->msg))
@@ -870,6 +875,11 @@ static void print_summary(const struct mkfs_cfg *c,
 		       "(%llu bytes not stored again).\n",
 		       (unsigned long long)s->dedup_files,
 		       (unsigned long long)s->dedup_file_bytes);
+	if (s->pcluster_refs)
+		printf("%llu extents refer to pclusters stored before (-E dedupe): "
+		       "%llu blocks not stored again.\n",
+		       (unsigned long long)s->pcluster_refs,
+		       (unsigned long long)s->pcluster_ref_saved_blocks);
 	if (c->opts.blob_path)
 		printf("Blob %s: %llu blocks, sha256:%s\n", c->opts.blob_path,
 		       (unsigned long long)s->blob_blocks, s->blob_digest);

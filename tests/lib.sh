@@ -59,26 +59,55 @@ require_debian_erofs() {
 	[ -x "$DEB_FSCK" ] || skip "Debian's erofs-utils is not installed ($DEB_FSCK)"
 }
 
-# require_erofs_utils VERSION: a current erofs-utils (e.g. 1.8.6-1 from
-# Debian trixie, 1.9.4-1 from sid) built once from Debian's source and
-# cached (scripts/build-erofs-utils.sh; tests/run.sh starts the build
-# early); sets EU_MKFS, EU_FSCK, EU_DUMP and EU_VERSION, or skips with
-# the script's reason when it cannot be had here
+# erofs_utils_dir VERSION: a current erofs-utils (e.g. 1.8.6-1 from Debian
+# trixie, 1.9.4-1 from sid) built once from Debian's source and cached
+# (scripts/build-erofs-utils.sh; tests/run.sh starts the build early):
+# prints its directory; exit 2 when it cannot be had here, the script's
+# reason in $T/erofs-utils-VERSION.err
+erofs_utils_dir() {
+	local out rc=0
+	out=$("$TOP/scripts/build-erofs-utils.sh" "$1" 2>"$T/erofs-utils-$1.err") || rc=$?
+	[ $rc = 0 ] && echo "${out##*$'\n'}"
+	return $rc
+}
+
+_erofs_utils_why() {
+	sed -n 's/^build-erofs-utils: cannot build [^:]*: //p' "$T/erofs-utils-$1.err"
+}
+
+_erofs_utils_failed() {
+	tail -n 20 "$T/erofs-utils-$1.err"
+	fail "building erofs-utils $1 failed (exit $2)"
+}
+
+# require_erofs_utils VERSION: sets EU_MKFS, EU_FSCK, EU_DUMP and
+# EU_VERSION, or skips the test with the reason it cannot be had
 require_erofs_utils() {
 	local dir rc=0
-	dir=$("$TOP/scripts/build-erofs-utils.sh" "$1" 2>"$T/erofs-utils-$1.err") || rc=$?
+	dir=$(erofs_utils_dir "$1") || rc=$?
 	case $rc in
 	0)	;;
-	2)	skip "erofs-utils $1: $(sed -n 's/^build-erofs-utils: cannot build [^:]*: //p' "$T/erofs-utils-$1.err")" ;;
-	*)	tail -n 20 "$T/erofs-utils-$1.err"
-		fail "building erofs-utils $1 failed (exit $rc)" ;;
+	2)	skip "erofs-utils $1: $(_erofs_utils_why "$1")" ;;
+	*)	_erofs_utils_failed "$1" $rc ;;
 	esac
-	dir=${dir##*$'\n'}
 	EU_MKFS="$dir/mkfs.erofs"
 	EU_FSCK="$dir/fsck.erofs"
 	EU_DUMP="$dir/dump.erofs"
 	EU_VERSION=$(cat "$dir/VERSION")
 	note "erofs-utils $EU_VERSION from $dir"
+}
+
+# erofs_utils VERSION: sets EU to its directory for a test that can do
+# without it: returns 1 after saying why when it cannot be had here
+erofs_utils() {
+	local rc=0
+	EU=$(erofs_utils_dir "$1") || rc=$?
+	case $rc in
+	0)	return 0 ;;
+	2)	note "erofs-utils $1 not available: $(_erofs_utils_why "$1")"
+		return 1 ;;
+	*)	_erofs_utils_failed "$1" $rc ;;
+	esac
 }
 
 # kernel_mount IMAGE DIR: read-only mount of a file-backed image

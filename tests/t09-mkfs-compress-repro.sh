@@ -1,11 +1,14 @@
 #!/bin/bash
-# Compressed images are byte-identical whatever the number of workers,
+# Compressed images (zstd, -E dedupe too) are byte-identical whatever the
+# number of workers,
 # and bad compression options are refused clearly.
 . "$(dirname "$0")/lib.sh"
 
 gentree compress "$T/src" --no-special
 for spec in "lz4hc -C 65536" "lzma -C 131072 -E ztailpacking" "deflate" \
-	    "lz4 -C 1048576" "lz4hc -C 8192 -E ztailpacking,legacy-compress"; do
+	    "lz4 -C 1048576" "lz4hc -C 8192 -E ztailpacking,legacy-compress" \
+	    "zstd -C 65536" "zstd,dictsize=256K -C 16384 -E ztailpacking,dedupe" \
+	    "lz4hc -C 16384 -E dedupe"; do
 	note "-z $spec"
 	for w in 1 2 5; do
 		# shellcheck disable=SC2086
@@ -24,7 +27,13 @@ bad() {
 	grep -q -- "$pattern" "$T/err" || fail "no '$pattern' in: $(cat "$T/err")"
 	[ ! -e "$T/bad.img" ] || fail "left an image behind: $*"
 }
-bad "unknown algorithm" -z zstd
+bad "unknown algorithm" -z zstdx
+bad "level out of range" -z zstd,99
+bad "level out of range" -z zstd,level=23
+bad "unknown option" -z zstd,window=4
+bad "power of two" -z zstd,dictsize=96K
+bad "dictionary size" -z zstd,dictsize=2M
+bad "only lzma and zstd" -z deflate,dictsize=32K
 bad "level out of range" -z lz4hc,13
 bad "no levels" -z lz4,3
 bad "dictionary size" -z lzma,dictsize=16M

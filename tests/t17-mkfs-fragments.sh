@@ -9,6 +9,9 @@
 # superblock); the image is the same for any --workers and smaller than
 # without fragments; equal files share one fragment; the temporary file
 # is never left behind; damaged fragment offsets are caught by fsck.
+# -E all-fragments puts every compressed file whole there (a 65 MiB one
+# too), the same for any --workers, read back by the kernel, our fsck and
+# erofs-utils 1.8.6's.
 . "$(dirname "$0")/lib.sh"
 require_mount
 
@@ -136,6 +139,34 @@ for w in 1 2 5; do
 done
 cmp "$T/w1.img" "$T/w2.img" || fail "--workers 1 and 2 differ"
 cmp "$T/w1.img" "$T/w5.img" || fail "--workers 1 and 5 differ"
+
+note "-E all-fragments: every compressed file whole in the packed inode"
+for w in 1 3; do
+	"$MKFS" --quiet -z lzma -C 65536 -E all-fragments --workers=$w -T 0 \
+		-U clear "$T/a$w.img" "$T/s"
+done
+cmp "$T/a1.img" "$T/a3.img" || fail "all-fragments: --workers 1 and 3 differ"
+check_image "$T/a1.img" "$T/s"
+for f in /one-block /block-plus-one /text-4m /random-3m /zero-runs /small/f002; do
+	set -- $(shape "$T/a1.img" "$f")
+	[ "$1" = whole ] || fail "all-fragments: $f is not a whole-file fragment: $*"
+done
+if erofs_utils 1.8.6-1; then
+	rm -rf "$T/eu"
+	"$EU/fsck.erofs" --extract="$T/eu" "$T/a1.img" >/dev/null ||
+		fail "erofs-utils 1.8.6 fsck.erofs rejects -E all-fragments"
+	diff -r "$T/s" "$T/eu" >/dev/null ||
+		fail "erofs-utils 1.8.6 extracts -E all-fragments differently"
+fi
+rm -f "$T/a1.img" "$T/a3.img"
+# a file of several segments goes whole too, in order
+"$MKFS" --quiet -z lz4 -E all-fragments -T 0 "$T/a.img" "$T/src"
+kernel_mount "$T/a.img" "$T/mnt"
+cmp "$T/src/big" "$T/mnt/big" || fail "all-fragments: the 65 MiB file reads back wrong"
+kernel_umount "$T/mnt"
+set -- $(shape "$T/a.img" /big)
+[ "$1" = whole ] || fail "all-fragments: /big is not a whole-file fragment: $*"
+rm -f "$T/a.img"
 
 note "the packed inode: a regular file outside the tree, decoded by fsck"
 nid=$(packed_nid "$T/f.img")

@@ -102,6 +102,8 @@ struct erofs_build_stats {
 	uint64_t ztail_files, ztail_bytes;	/* tail pclusters inline */
 	uint64_t fragment_files, whole_fragment_files, fragment_bytes;
 	uint64_t packed_blocks;		/* the packed inode's data */
+	/* -E dedupe: extents referring to pclusters stored before */
+	uint64_t pcluster_refs, pcluster_ref_saved_blocks;
 	uint64_t blob_blocks;
 	char blob_digest[65];		/* sha256 of the blob, hex */
 	uint64_t meta_blocks, data_blocks, total_blocks;
@@ -145,6 +147,7 @@ struct erofs_builder {
 	uint16_t compr_algs;		/* Z_EROFS_COMPRESSION_* bits used */
 	uint32_t max_pclusterblks;	/* over every compressed file */
 	uint32_t lzma_dict_size;	/* rebuilt lzma files need this much */
+	uint32_t zstd_window;		/* and rebuilt zstd files this */
 
 	struct erofs_output *out;
 	struct erofs_output *blob;	/* with --blobdev */
@@ -155,6 +158,7 @@ struct erofs_builder {
 	unsigned int nr_devices;
 	bool chunked;			/* some file is chunk-based */
 	bool ztailpacking;		/* some tail pcluster is inline */
+	bool pcluster_refs;		/* some extent refers to another's */
 	struct erofs_node *packed;	/* -E fragments: holds them, if any */
 	struct erofs_hashmap chunk_digests;	/* chunk dedup */
 	struct erofs_hashmap file_digests;	/* whole-file dedup */

@@ -30,6 +30,9 @@ struct erofs_compress_opts {
 	 * which is compressed as one file after all others
 	 */
 	bool fragments;
+	bool all_fragments;		/* every compressed file whole, there */
+	/* -E dedupe: data equal to an earlier pcluster's refers to it */
+	bool pcluster_dedupe;
 	uint32_t packed_pclusterblks;	/* the packed inode's; 0: as -C */
 	unsigned int workers;
 	struct erofs_compress_hint *hints;
@@ -44,13 +47,21 @@ struct z_erofs_extent_rec {
 	uint64_t la;
 	uint32_t nblocks;
 	bool raw;			/* stored as is (a PLAIN lcluster) */
+	/* its pcluster decodes to more than the extent: decode a prefix */
+	bool partial;
+	/*
+	 * -E dedupe: the pcluster is an earlier one's, @ref_off blocks from
+	 * the file's first (the index adds where its device is mapped)
+	 */
+	bool ref;
+	int64_t ref_off;
 };
 
 /* per compressed file, kept until its index is written */
 struct z_erofs_file {
 	struct z_erofs_extent_rec *ext;
 	uint32_t nr_ext, cap_ext;
-	uint64_t blocks;		/* all its pclusters */
+	uint64_t blocks;		/* all its own pclusters */
 	uint32_t max_pclusterblks;	/* the largest it may use */
 	uint8_t ondisk_alg;
 	bool compact, compact_2b;
@@ -77,6 +88,7 @@ struct z_erofs_lcluster {
 	uint16_t delta[2];		/* NONHEAD: back to head, on to next */
 	uint32_t cblks;			/* with cblkcnt */
 	uint64_t blkaddr;		/* HEAD, PLAIN */
+	bool partial;			/* HEAD, PLAIN: Z_EROFS_LI_PARTIAL_REF */
 };
 
 /*
@@ -114,6 +126,7 @@ struct z_erofs_segment {
 	const uint8_t *in;
 	uint32_t inlen;
 	bool may_fragment;		/* the file's last, and -E fragments */
+	bool whole_fragment;		/* -E all-fragments: all of it goes */
 	/* results */
 	uint32_t frag_len;		/* the last bytes, left for the packed inode */
 	uint8_t *out;			/* whole blocks, pclusters in order */
@@ -134,6 +147,13 @@ void z_erofs_worker_init(struct z_erofs_worker *w);
 void z_erofs_worker_exit(struct z_erofs_worker *w);
 int z_erofs_compress_segment(struct z_erofs_worker *w,
 			     struct z_erofs_segment *seg);
+/*
+ * One extent of @seg from @pos on, appended to its output (which must
+ * have room for z_erofs_segment_out_bound() of the rest): the bytes it
+ * took, or 0 when the rest is left for the packed inode (frag_len).
+ */
+int z_erofs_compress_extent(struct z_erofs_worker *w,
+			    struct z_erofs_segment *seg, uint32_t pos);
 /* the largest output z_erofs_compress_segment() makes of @inlen bytes */
 uint64_t z_erofs_segment_out_bound(uint32_t inlen, unsigned int blkszbits);
 /* how large an extent may be: what the format and -E allow */

@@ -14,6 +14,7 @@ enum erofs_compr_alg {
 	EROFS_COMPR_LZ4HC,
 	EROFS_COMPR_LZMA,
 	EROFS_COMPR_DEFLATE,
+	EROFS_COMPR_ZSTD,
 	EROFS_COMPR_NR
 };
 
@@ -21,7 +22,7 @@ enum erofs_compr_alg {
 struct erofs_compr_spec {
 	enum erofs_compr_alg alg;
 	int level;			/* the algorithm's default when unset */
-	uint32_t dict_size;		/* lzma; 0: derived from the extents */
+	uint32_t dict_size;		/* lzma, zstd; 0: from the pcluster size */
 };
 
 /* a per-worker instance: compressors keep state between calls */
@@ -35,6 +36,7 @@ struct erofs_compressor_ops {
 	const char *name;
 	uint8_t ondisk_alg;		/* Z_EROFS_COMPRESSION_* */
 	int min_level, max_level, default_level;
+	uint32_t max_dict_size;		/* 0: takes no dictsize= */
 	int (*init)(struct erofs_compressor *c);
 	/*
 	 * Compress a prefix of @src (*srclen bytes) into at most @dstcap
@@ -50,13 +52,22 @@ struct erofs_compressor_ops {
 const struct erofs_compressor_ops *erofs_compressor_find(const char *name);
 const struct erofs_compressor_ops *erofs_compressor_ops(enum erofs_compr_alg a);
 
-/* "lz4hc,12", "lzma,6,dictsize=1M", "deflate" */
+/* "lz4hc,12", "lzma,6,dictsize=1M", "deflate", "zstd,level=19" */
 int erofs_compr_spec_parse(const char *arg, struct erofs_compr_spec *spec,
 			   const char **why);
 
 int erofs_compressor_init(struct erofs_compressor *c,
 			  const struct erofs_compr_spec *spec);
 void erofs_compressor_exit(struct erofs_compressor *c);
+/* the dictionary (window) an algorithm gets unless told: 8 pclusters' worth */
+uint32_t erofs_compr_default_dict(const struct erofs_compressor_ops *ops,
+				  uint64_t pcluster_bytes);
+
+/* compressor_zstd.c */
+int z_erofs_zstd_init(struct erofs_compressor *c);
+int z_erofs_zstd_compress(struct erofs_compressor *c, const void *src,
+			  unsigned int *srclen, void *dst, unsigned int dstcap);
+void z_erofs_zstd_exit(struct erofs_compressor *c);
 
 static inline int erofs_compress_destsize(struct erofs_compressor *c,
 					  const void *src, unsigned int *srclen,

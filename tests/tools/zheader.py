@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Print the data layout and, for compressed inodes, the z_erofs map header
 of one file, read straight from the image bytes (nid from Debian's
-dump.erofs).  Usage: zheader.py IMAGE PATH
+dump.erofs, or the one $ZHEADER_DUMP names: Debian's predates zstd).  Usage: zheader.py IMAGE PATH
 Output: layout=N advise=0x.. alg=N  (alg is the HEAD1 algorithm)"""
+import os
 import re
 import struct
 import subprocess
@@ -15,7 +16,8 @@ def main():
         d = f.read()
     blkbits = d[1024 + 12]
     meta = struct.unpack_from('<I', d, 1024 + 40)[0]
-    out = subprocess.run(['/usr/bin/dump.erofs', '--path=' + path, img],
+    dump = os.environ.get('ZHEADER_DUMP', '/usr/bin/dump.erofs')
+    out = subprocess.run([dump, '--path=' + path, img],
                          capture_output=True, text=True).stdout
     nid = int(re.search(r'NID: *(\d+)', out).group(1))
     pos = (meta << blkbits) + nid * 32

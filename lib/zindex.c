@@ -205,6 +205,7 @@ uint64_t z_erofs_compact_walk(const struct z_erofs_lcluster *pack,
 			      unsigned int vcnt, int i, bool big)
 {
 	uint64_t nblk = big ? 0 : 1;
+	unsigned int lo;
 
 	while (i > 0) {
 		const struct z_erofs_lcluster *l = &pack[--i];
@@ -218,9 +219,16 @@ uint64_t z_erofs_compact_walk(const struct z_erofs_lcluster *pack,
 			i--;
 			continue;
 		}
-		i -= big ? compact_lo(l, i == (int)vcnt - 1) - 2 :
-			   compact_lo(l, i == (int)vcnt - 1);
-		if (!big && i >= 0)
+		lo = compact_lo(l, i == (int)vcnt - 1);
+		if (big) {
+			/* the step back would stay put or go forward */
+			if (lo <= 1)
+				return Z_EROFS_COMPACT_BAD;
+			i -= lo - 2;
+			continue;
+		}
+		i -= lo;
+		if (i >= 0)
 			nblk++;
 	}
 	return nblk;
@@ -231,7 +239,7 @@ static int write_pack(const struct z_erofs_lcluster *pack, unsigned int vcnt,
 		      uint8_t *p)
 {
 	unsigned int encodebits = (packbytes - 4) * 8 / vcnt, i;
-	uint64_t base = 0;
+	uint64_t base = 0, walked;
 	bool have_base = false;
 	__le32 le;
 
@@ -249,12 +257,13 @@ static int write_pack(const struct z_erofs_lcluster *pack, unsigned int vcnt,
 				p[bit / 8] |= 1 << (bit % 8);
 		if (pack[i].type == Z_EROFS_LCLUSTER_TYPE_NONHEAD)
 			continue;
+		walked = z_erofs_compact_walk(pack, vcnt, i, big);
+		if (walked == Z_EROFS_COMPACT_BAD)
+			return -EFAULT;
 		if (!have_base) {
-			base = pack[i].blkaddr -
-			       z_erofs_compact_walk(pack, vcnt, i, big);
+			base = pack[i].blkaddr - walked;
 			have_base = true;
-		} else if (base + z_erofs_compact_walk(pack, vcnt, i, big) !=
-			   pack[i].blkaddr) {
+		} else if (base + walked != pack[i].blkaddr) {
 			return -EFAULT;	/* extents not laid out in sequence */
 		}
 	}

@@ -289,9 +289,14 @@ static int load_compact(struct zmap *m, uint64_t lcn, struct z_erofs_lcluster *l
 	i = lcn - first;
 	*l = e[i];
 	if (l->type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+		uint64_t walked = z_erofs_compact_walk(e, vcnt, i, big);
+
+		if (walked == Z_EROFS_COMPACT_BAD)
+			return erofs_corrupt(m->img, "nid %llu: a big pcluster's lcluster before %llu looks back by less than 2",
+					     (unsigned long long)m->vi->nid,
+					     (unsigned long long)lcn);
 		memcpy(&base, pack + packbytes - 4, 4);
-		l->blkaddr = le32_to_cpu(base) +
-			     z_erofs_compact_walk(e, vcnt, i, big);
+		l->blkaddr = le32_to_cpu(base) + walked;
 	}
 	return 0;
 }

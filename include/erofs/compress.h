@@ -94,7 +94,10 @@ struct z_erofs_lcluster {
 /*
  * Blocks a reader of a compacted pack adds to the pack's base address
  * for the HEAD at @i: those of the pclusters it passes walking back.
+ * Z_EROFS_COMPACT_BAD when a big pcluster's NONHEAD entry cannot step
+ * back (a lookback of 0 or 1, which only a damaged pack holds).
  */
+#define Z_EROFS_COMPACT_BAD	UINT64_MAX
 uint64_t z_erofs_compact_walk(const struct z_erofs_lcluster *pack,
 			      unsigned int vcnt, int i, bool big);
 /* where the compacted area splits: 4B lead-in, then 2B packs, then 4B */

@@ -417,6 +417,9 @@ static int report_unknown(struct dump_ctx *d)
 /* what the superblock says, when the image opens no further */
 static void show_super_fields(struct dump_ctx *d)
 {
+	/* opened, then a device did not fit: start again from the bytes */
+	if (d->opened)
+		erofs_image_close(&d->img);
 	d->opened = true;	/* closed in main() whatever happens */
 	if (erofs_image_peek_super(&d->img, &d->cfg->msg, d->cfg->image,
 				   d->cfg->offset))

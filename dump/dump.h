@@ -62,6 +62,7 @@ void json_range(struct erofs_json *js, uint64_t start, uint64_t end);
 int resolve_inode(struct dump_ctx *d, uint64_t *nid, const char **path);
 
 int show_super(struct dump_ctx *d);		/* super.c */
+void show_annex(struct dump_ctx *d);		/* annex.c */
 int show_inode(struct dump_ctx *d);		/* inode.c */
 int cat_inode(struct dump_ctx *d);
 int show_stats(struct dump_ctx *d);		/* stats.c */

@@ -243,6 +243,7 @@ static void print_text(struct dump_ctx *d, const struct erofs_compr_cfg *cfgs,
 	put_escaped(img->volume_name, strlen(img->volume_name));
 	putchar('\n');
 	text_devices(img);
+	show_annex(d);
 	kver_text(k, buf, sizeof(buf));
 	printf(LABEL "%s, on %u-byte pages\n", "Oldest Linux that mounts it:",
 	       buf, d->cfg->page_size);
@@ -293,6 +294,7 @@ static void print_json(struct dump_ctx *d, const struct erofs_compr_cfg *cfgs,
 	erofs_json_str(js, "label", img->volume_name);
 	erofs_json_u64(js, "checksum", img->checksum);
 	json_devices(js, img);
+	show_annex(d);
 	erofs_json_open(js, "min_kernel", '{');
 	if (k->kver == EROFS_KVER_NONE) {
 		erofs_json_null(js, "version");

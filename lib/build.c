@@ -120,6 +120,7 @@ static int finish_blob(struct erofs_builder *b)
 
 static int write_image(struct erofs_builder *b)
 {
+	uint64_t fs_end = b->total_blocks * (uint64_t)b->blksz, end;
 	bool blob_committed = false;
 	int err;
 
@@ -131,13 +132,15 @@ static int write_image(struct erofs_builder *b)
 		err = erofs_output_pwrite(b->out, b->meta,
 					  b->meta_blocks * b->blksz,
 					  b->meta_start * b->blksz);
+	if (!err)
+		err = erofs_annex_write(&b->annex, b->out, fs_end, b->blksz,
+					&end);
 	if (!err && b->blob) {
 		err = erofs_output_commit(b->blob, b->blob_blocks * b->blksz);
 		blob_committed = !err;
 	}
 	if (!err)
-		err = erofs_output_commit(b->out,
-					  b->total_blocks * (uint64_t)b->blksz);
+		err = erofs_output_commit(b->out, end);
 	/* an image that failed must not leave its blob behind as good */
 	if (err && blob_committed)
 		unlink(b->opts->blob_path);
@@ -181,6 +184,7 @@ int erofs_build_image(const struct erofs_build_options *opts,
 	}
 	free(b.head);
 	free(b.meta);
+	erofs_annex_writer_free(&b.annex);
 	erofs_meta_alloc_free(b.alloc);
 	erofs_chunks_exit(&b);
 	erofs_file_dedup_exit(&b);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "erofs/annex.h"
 #include "erofs/check.h"
 #include "erofs/extract.h"
 #include "erofs/features.h"
@@ -836,6 +837,30 @@ static int claim_super(struct erofs_check *chk)
 }
 
 /*
+ * The annex past the last block is not the kernel's, but whoever serves
+ * the image on demand trusts it: its trailer, digest and record bounds are
+ * checked on load; a record this checker cannot read is said to be so.
+ */
+static void check_annex(struct erofs_check *chk)
+{
+	struct erofs_annex ax;
+	struct erofs_annex_entry e;
+	uint64_t cursor = 0;
+
+	if (erofs_annex_load(chk->img, &ax))
+		return;
+	while (erofs_annex_next(&ax, &cursor, &e)) {
+		if (e.type >= EROFS_ANNEX_DIGEST_TABLE &&
+		    e.type <= EROFS_ANNEX_BLOB_SOURCE)
+			continue;
+		erofs_warn(chk->msg, "annex: record type %u for device %u at byte %llu: not checked",
+			   e.type, e.device, (unsigned long long)e.pos);
+		chk->stats.unsupported++;
+	}
+	erofs_annex_free(&ax);
+}
+
+/*
  * The packed inode (fragments) and the metabox inode are in no
  * directory: each is checked on its own, all of its data decoded, before
  * the files that point into it.
@@ -924,6 +949,8 @@ int erofs_check_run(struct erofs_check *chk)
 		chk->stats.unsupported++;
 	}
 	err = claim_super(chk);
+	if (!err && !chk->opts.subtree)
+		check_annex(chk);
 	/* the hidden inodes belong to the whole image, not to a subtree */
 	if (!err && !chk->opts.subtree && erofs_has_packed_inode(img))
 		err = check_hidden(chk, "(packed inode)", erofs_packed_inode);

@@ -140,6 +140,17 @@ static void parse_super(struct erofs_image *img,
 	img->ishare_xattr_prefix_id = sb->ishare_xattr_prefix_id;
 }
 
+int erofs_image_pread_tail(struct erofs_image *img, void *buf, size_t len,
+			   uint64_t pos)
+{
+	struct erofs_device *dev = &img->devs[0];
+
+	if (pos < dev->size || pos > img->file_size ||
+	    len > img->file_size - pos)
+		return -ERANGE;
+	return pread_all(dev->fd, buf, len, dev->offset + pos);
+}
+
 static int check_sb_checksum(struct erofs_image *img)
 {
 	uint32_t crc;
@@ -254,7 +265,8 @@ static int check_geometry(struct erofs_image *img)
 	if (bytes < EROFS_SUPER_OFFSET + img->sb_area_len)
 		return erofs_corrupt(img, "superblock: %llu blocks cannot hold the superblock itself",
 				     (unsigned long long)img->blocks);
-	/* nothing past the filesystem's end is part of it */
+	/* nothing past the filesystem's end is part of it (but the annex) */
+	img->file_size = fsize;
 	img->devs[0].size = bytes;
 	if (img->meta_blkaddr >= img->blocks)
 		return erofs_corrupt(img, "superblock: meta_blkaddr %u is past the last block %llu",

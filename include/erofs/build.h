@@ -5,6 +5,7 @@
 
 #include <regex.h>
 #include <sys/stat.h>
+#include "erofs/annex.h"
 #include "erofs/compress.h"
 #include "erofs/hashmap.h"
 #include "erofs/output.h"
@@ -164,6 +165,8 @@ struct erofs_builder {
 	struct erofs_hashmap file_digests;	/* whole-file dedup */
 	uint64_t *dup_sizes;		/* sizes two or more files have */
 	size_t nr_dup_sizes;
+	/* digest tables, gzip indexes: written past the last block */
+	struct erofs_annex_writer annex;
 	struct erofs_build_stats stats;
 };
 

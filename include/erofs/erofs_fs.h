@@ -388,6 +388,44 @@ struct z_erofs_extent {
 	uint8_t reserved[12];
 };
 
+/*
+ * Toolkit extension, not part of EROFS: the annex.  Records that on-demand
+ * readers need (digest tables of blobs, random-access indexes of gzip
+ * layers) are kept in the image file after the last block the superblock
+ * counts.  The kernel and erofs-utils never read there, so an image with an
+ * annex mounts and checks exactly as one without, and whoever pins the
+ * image file by its sha256 pins the annex too.
+ *
+ * The annex starts at the block boundary sb.blocks (blocks_hi) names and
+ * ends with a trailer in the last 64 bytes of the file, padded so that the
+ * file stays a whole number of blocks.  Records follow one another, each
+ * payload padded to 8 bytes.
+ */
+#define EROFS_ANNEX_MAGIC	"EROFSANX"
+#define EROFS_ANNEX_VERSION	1
+
+struct erofs_annex_trailer {
+	uint8_t magic[8];
+	__le32 version;
+	__le32 nr_records;
+	__le64 start;		/* byte offset of the first record */
+	__le64 size;		/* bytes of records, padding included */
+	uint8_t sha256[32];	/* of those bytes */
+};
+
+struct erofs_annex_record {
+	__le32 type;		/* EROFS_ANNEX_* */
+	__le16 device;		/* 0: the image itself, N: extra device N */
+	__le16 reserved;	/* 0 */
+	__le64 length;		/* payload bytes that follow */
+};
+
+enum {
+	EROFS_ANNEX_DIGEST_TABLE = 1,	/* sha256 of each unit of a device */
+	EROFS_ANNEX_GZIP_INDEX = 2,	/* inflate checkpoints of a layer */
+	EROFS_ANNEX_BLOB_SOURCE = 3,	/* where a device's bytes come from */
+};
+
 /* byte offsets of the index areas, given the end of inode + xattrs */
 #define Z_EROFS_MAP_HEADER_START(end)	(((end) + 7) & ~7ULL)
 #define Z_EROFS_MAP_HEADER_END(end) \
@@ -410,5 +448,7 @@ _Static_assert(sizeof(struct z_erofs_lcluster_index) == 8, "lcluster index");
 _Static_assert(sizeof(struct z_erofs_lz4_cfgs) == 14, "lz4 cfgs");
 _Static_assert(sizeof(struct z_erofs_lzma_cfgs) == 14, "lzma cfgs");
 _Static_assert(sizeof(struct z_erofs_deflate_cfgs) == 6, "deflate cfgs");
+_Static_assert(sizeof(struct erofs_annex_trailer) == 64, "annex trailer");
+_Static_assert(sizeof(struct erofs_annex_record) == 16, "annex record");
 
 #endif

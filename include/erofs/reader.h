@@ -148,6 +148,7 @@ struct erofs_image {
 	int64_t build_time;		/* epoch + the build_time field */
 	uint32_t build_time_nsec;
 	uint64_t blocks;		/* with 48BIT, blocks_hi too */
+	uint64_t file_size;		/* device 0's bytes, annex included */
 	uint32_t meta_blkaddr, xattr_blkaddr;
 	uint64_t metabox_nid;		/* METABOX: from the first ext slot */
 	uint8_t uuid[16];
@@ -208,6 +209,9 @@ void erofs_image_close(struct erofs_image *img);
  * -ENODEV (once said per device) when the device is not attached */
 int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 		      size_t len, uint64_t pos);
+/* device 0's file past the filesystem's last block, where the annex is */
+int erofs_image_pread_tail(struct erofs_image *img, void *buf, size_t len,
+			   uint64_t pos);
 /* reports a corruption (through img->report or erofs_err) */
 int erofs_corrupt(struct erofs_image *img, const char *fmt, ...)
 	EROFS_PRINTF(2, 3);

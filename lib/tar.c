@@ -279,48 +279,6 @@ static int url_decode(char *s)
 	return 0;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* LIBARCHIVE.xattr values are base64; @out holds at least len bytes */
-static int base64_decode(const char *in, size_t len, uint8_t *out,
-			 size_t *outlen)
-{
-	uint32_t acc = 0;
-	unsigned int bits = 0;
-	size_t i, n = 0;
-
-	for (i = 0; i < len && in[i] != '='; i++) {
-		int v = b64val(in[i]);
-
-		if (v < 0)
-			return -EINVAL;
-		acc = (acc << 6) | v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = acc >> bits;
-		}
-	}
-	for (; i < len; i++)
-		if (in[i] != '=')
-			return -EINVAL;
-	*outlen = n;
-	return 0;
-}
-
 static int ext_add_xattr(struct tar_ext *e, const char *name,
 			 const uint8_t *value, size_t len)
 {
@@ -366,7 +324,7 @@ static int pax_xattr(struct tar_ext *e, char *key, const char *v,
 	buf = malloc(vlen + 1);
 	if (!buf)
 		return -ENOMEM;
-	err = base64_decode(v, vlen, buf, &len);
+	err = erofs_base64_decode(v, vlen, buf, &len);
 	if (!err)
 		err = ext_add_xattr(e, key + 17, buf, len);
 	free(buf);

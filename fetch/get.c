@@ -35,6 +35,7 @@ static volatile sig_atomic_t got_usr1, got_stop;
 struct get_cfg {
 	struct erofs_msg msg;
 	struct erofs_source_opts opts;
+	struct erofs_source_opts fallbacks[EROFS_SOURCE_MAX_SPECS - 1];
 	const char *config, *range, *verify;
 	const char *source, *key, *out;
 	bool verify_given, quiet, json;
@@ -67,12 +68,17 @@ static const char usage[] =
 "        or with -c, the NAME of a [source NAME] (\"-\": map KEY through [map])\n"
 "  --range A-B           bytes A to B inclusive (\"A-\": to the end); default all\n"
 "  -c, --config FILE     configuration file (sources, map)\n"
+"  --fallback SPEC       another source, tried in order when SOURCE fails (repeatable)\n"
 "  --timeout MS          per attempt: connect, answer, stall (default 30000)\n"
 "  --retries N           attempts after the first on transient errors (default 4)\n"
+"  --deadline MS         one request in all, retries and fallbacks included\n"
+"                        (default (retries + 1) * timeout per source)\n"
 "  --min-fetch SIZE      widen the range to SIZE-aligned bounds (readahead)\n"
 "  --workers N           parallel requests (default 4)\n"
 "  --chunk SIZE          bytes per request for large gets (default 4M, max 8M)\n"
-"  --auth CRED           user:password or bearer:TOKEN\n"
+"  --auth CRED           user:password or bearer:TOKEN, for SOURCE only\n"
+"  --docker-config FILE  registry credentials (default $DOCKER_CONFIG/config.json\n"
+"                        or ~/.docker/config.json; \"none\": not used)\n"
 "  --cacert FILE         CA certificates for https\n"
 "  --verify[=DIGEST]     check the whole blob's sha256 (default: the KEY's digest)\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
@@ -83,6 +89,7 @@ static const char usage[] =
 enum {
 	OPT_RANGE = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_MIN_FETCH, OPT_WORKERS,
 	OPT_CHUNK, OPT_AUTH, OPT_CACERT, OPT_VERIFY, OPT_QUIET, OPT_JSON,
+	OPT_FALLBACK, OPT_DEADLINE, OPT_DOCKER_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +97,9 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "fallback", required_argument, NULL, OPT_FALLBACK },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "docker-config", required_argument, NULL, OPT_DOCKER_CONFIG },
 	{ "min-fetch", required_argument, NULL, OPT_MIN_FETCH },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "chunk", required_argument, NULL, OPT_CHUNK },
@@ -147,8 +157,23 @@ static int parse_one(struct get_cfg *c, int opt, const char *arg)
 		return parse_uint(c, "timeout", arg, false, 3600000,
 				  &c->opts.timeout_ms);
 	case OPT_RETRIES:
+		c->opts.retries_set = true;
 		return parse_uint(c, "retries", arg, false, 100,
 				  &c->opts.retries);
+	case OPT_DEADLINE:
+		return parse_uint(c, "deadline", arg, false, 86400000,
+				  &c->opts.deadline_ms);
+	case OPT_DOCKER_CONFIG:
+		c->opts.docker_config = arg;
+		return 0;
+	case OPT_FALLBACK:
+		if (c->opts.nr_fallbacks >= ARRAY_SIZE(c->fallbacks)) {
+			erofs_err(&c->msg, "at most %zu fallbacks",
+				  ARRAY_SIZE(c->fallbacks));
+			return -EINVAL;
+		}
+		c->fallbacks[c->opts.nr_fallbacks++].spec = arg;
+		return 0;
 	case OPT_MIN_FETCH:
 		return parse_uint(c, "min-fetch", arg, true,
 				  EROFS_SOURCE_MAX_REQUEST, &c->opts.min_fetch);
@@ -210,6 +235,23 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * Fallbacks given on the command line share its settings but --auth: a
+ * registry's password must not go to a mirror.  They find their own in
+ * the Docker config.
+ */
+static void set_fallbacks(struct get_cfg *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->opts.nr_fallbacks; i++) {
+		c->fallbacks[i].timeout_ms = c->opts.timeout_ms;
+		c->fallbacks[i].cacert = c->opts.cacert;
+		c->fallbacks[i].docker_config = c->opts.docker_config;
+	}
+	c->opts.fallbacks = c->fallbacks;
+}
+
 static int parse_args(struct get_cfg *c, int argc, char **argv)
 {
 	int opt;
@@ -230,6 +272,7 @@ static int parse_args(struct get_cfg *c, int argc, char **argv)
 	c->source = argv[optind];
 	c->key = argv[optind + 1];
 	c->out = argv[optind + 2];
+	set_fallbacks(c);
 	return parse_range(c);
 }
 
@@ -239,8 +282,19 @@ static void merge_opts(struct erofs_source_opts *o,
 {
 	if (cmd->timeout_ms)
 		o->timeout_ms = cmd->timeout_ms;
-	if (cmd->retries)
+	if (cmd->retries_set) {
 		o->retries = cmd->retries;
+		o->retries_set = true;
+	}
+	if (cmd->deadline_ms)
+		o->deadline_ms = cmd->deadline_ms;
+	if (cmd->docker_config)
+		o->docker_config = cmd->docker_config;
+	/* --fallback replaces the file's fallbacks */
+	if (cmd->nr_fallbacks) {
+		o->fallbacks = cmd->fallbacks;
+		o->nr_fallbacks = cmd->nr_fallbacks;
+	}
 	if (cmd->min_fetch)
 		o->min_fetch = cmd->min_fetch;
 	if (cmd->workers)

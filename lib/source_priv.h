@@ -12,7 +12,10 @@
 
 /* what one attempt tells the retry loop besides its errno */
 struct erofs_source_attempt {
+	/* in: CLOCK_MONOTONIC time (erofs_source_now_us) to end the attempt by */
+	uint64_t deadline_us;
 	bool transient;		/* another attempt may succeed */
+	bool deadline;		/* set by source.c: the deadline ended it */
 	uint64_t received;	/* body bytes seen on the wire */
 	char why[256];		/* for messages: "HTTP 503 Service Unavailable" */
 };
@@ -48,7 +51,20 @@ struct erofs_oci_challenge {
 	char realm[512], service[256], scope[256];
 };
 int erofs_oci_parse_challenge(const char *hdr, struct erofs_oci_challenge *c);
-int erofs_oci_token_from_json(const char *json, char *out, size_t size);
+/* the token and its lifetime in seconds (60 when not said) */
+int erofs_oci_token_from_json(const char *json, char *out, size_t size,
+			      unsigned int *expires_in);
+
+/*
+ * "user:password" for registry @host (host[:port]) from a Docker
+ * config.json (@config; NULL = the default place, "none" = none), in a
+ * malloc'ed *@userpwd, or NULL when it has none.  source_cred.c
+ */
+int erofs_source_docker_cred(const char *host, const char *config,
+			     const struct erofs_msg *msg, char **userpwd);
+
+/* CLOCK_MONOTONIC in microseconds */
+uint64_t erofs_source_now_us(void);
 
 /* key checks shared by the backends: non-empty, no "..", no NUL */
 bool erofs_source_key_is_safe(const char *key, bool allow_slash);

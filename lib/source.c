@@ -584,7 +584,9 @@ static int attempt_once(struct erofs_source *src, unsigned int i, void *w,
 		err = sp->b.read(sp->b.be, w, job->key, job->off, job->len,
 				 buf, at);
 	stats_attempt(src, sp, erofs_source_now_us() - t0, at);
-	if (err && erofs_source_now_us() >= deadline) {
+	/* too little time left for a back-off and another try: the end */
+	if (err && at->transient &&
+	    erofs_source_now_us() + BACKOFF_FIRST_MS * 1000 >= deadline) {
 		/* whatever the transport said, the deadline ended it */
 		at->transient = false;
 		at->deadline = true;
@@ -630,7 +632,7 @@ static int run_attempts(struct erofs_source *src, void **ws,
 	uint64_t deadline = erofs_source_now_us() + src->deadline_us;
 	bool final[EROFS_SOURCE_MAX_SPECS] = { false };
 	struct erofs_source_attempt at = { 0 };
-	unsigned int pass, i, last = 0;
+	unsigned int pass, i, last = 0, attempts = 0;
 	char what[512];
 	bool transient, out_of_time = false;
 	int err = -EIO;
@@ -647,6 +649,7 @@ static int run_attempts(struct erofs_source *src, void **ws,
 			err = attempt_once(src, i, ws[i], job, buf, deadline,
 					   &at);
 			last = i;
+			attempts++;
 			if (!err) {
 				spec_result(src, sp, false);
 				if (i)
@@ -676,7 +679,7 @@ static int run_attempts(struct erofs_source *src, void **ws,
 		count(src, &src->st.deadlines);
 		erofs_err(&src->msg, "%s: deadline of %llu ms reached after %u attempt%s (%s)",
 			  what, (unsigned long long)(src->deadline_us / 1000),
-			  pass + 1, pass ? "s" : "",
+			  attempts, attempts == 1 ? "" : "s",
 			  at.why[0] ? at.why : strerror(-err));
 		return -ETIMEDOUT;
 	}

@@ -33,7 +33,7 @@ OCI emulation with bearer tokens (--registry REPO):
                               --token-auth USER:PASS it wants Basic auth;
                               with --token-ttl SECS a token is refused
                               (401) once it is older than that
-  --delay-ms MS               every blob request waits MS first
+  --delay-ms MS               an authorised blob request waits MS
 Every request is logged as one line:
   METHOD PATH RANGE STATUS AUTH
 """
@@ -219,8 +219,6 @@ class Handler(BaseHTTPRequestHandler):
         if not path.startswith(prefix):
             return self.simple(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
         auth = self.headers.get("Authorization", "")
-        if ARGS.delay_ms:
-            time.sleep(ARGS.delay_ms / 1000)
         with LOCK:
             issued = TOKENS.get(auth[7:]) if auth.startswith("Bearer ") \
                 else None
@@ -233,6 +231,9 @@ class Handler(BaseHTTPRequestHandler):
                 "WWW-Authenticate",
                 f'Bearer realm="http://{host}/token",service="fault-registry",'
                 f'scope="repository:{ARGS.registry}:pull"')])
+        # the token was checked on arrival, as a registry does
+        if ARGS.delay_ms:
+            time.sleep(ARGS.delay_ms / 1000)
         digest = path[len(prefix):]
         for name in os.listdir(ARGS.root):
             p = os.path.join(ARGS.root, name)

@@ -816,14 +816,17 @@ static struct src_job *take_job(struct erofs_source *src, uint64_t *wait_us)
 	if (!job)
 		return NULL;
 	if (src->pf_rate) {
+		/* a job bigger than a second's budget waits for a full bucket */
+		int64_t need = MIN((uint64_t)job->len, src->pf_rate);
+
 		now = erofs_source_now_us();
 		pf_refill(src, now);
-		if (src->pf_tokens <= 0) {
-			*wait_us = (uint64_t)(1 - src->pf_tokens) * 1000000 /
+		if (src->pf_tokens < need) {
+			*wait_us = (uint64_t)(need - src->pf_tokens) * 1000000 /
 				src->pf_rate + 1;
 			return NULL;
 		}
-		/* the whole job at once: the debt is paid by waiting after */
+		/* ... and leaves a debt that the next ones wait for */
 		src->pf_tokens -= job->len;
 	}
 	src->pf_pending = job->next;

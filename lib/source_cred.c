@@ -39,17 +39,6 @@ static const char *json_ws(const char *p)
 	return p;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* appends code point @u as UTF-8; false when it does not fit */
 static bool put_utf8(char *out, size_t size, size_t *n, unsigned int u)
 {
@@ -91,7 +80,7 @@ static const char *json_escape(const char *p, unsigned int *u)
 	case 'u':
 		*u = 0;
 		for (i = 1; i <= 4; i++) {
-			v = hexval(p[i]);
+			v = erofs_hexval(p[i]);
 			if (v < 0)
 				return NULL;
 			*u = *u << 4 | v;

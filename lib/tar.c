@@ -38,6 +38,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "erofs/erofs_fs.h"
+#include "erofs/util.h"
 #include "tar_priv.h"
 
 #define TAR_MAX_RECORDS		(16U << 20)	/* PAX or GNU long name data */
@@ -246,17 +247,6 @@ static int parse_decimal(const char *v, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* LIBARCHIVE.xattr names are %-encoded; decoded in place */
 static int url_decode(char *s)
 {
@@ -264,7 +254,7 @@ static int url_decode(char *s)
 
 	for (; *s; s++) {
 		if (*s == '%') {
-			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+			int hi = erofs_hexval(s[1]), lo = hi < 0 ? -1 : erofs_hexval(s[2]);
 
 			/* a NUL would cut the name short */
 			if (lo < 0 || !(hi | lo))

@@ -127,3 +127,14 @@ int erofs_base64_decode(const char *in, size_t len, uint8_t *out,
 	*outlen = n;
 	return 0;
 }
+
+int erofs_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -26,4 +26,7 @@ const char *erofs_human_size(uint64_t bytes, char *buf, size_t len);
 int erofs_base64_decode(const char *in, size_t len, uint8_t *out,
 			size_t *outlen);
 
+/* the value of hex digit @c, or -1 */
+int erofs_hexval(char c);
+
 #endif

@@ -350,8 +350,13 @@ static int open_sources(struct fetchd *d)
 		}
 		so.fallbacks = d->o.fallbacks;
 		ret = erofs_source_open(&d->default_src, &so, &d->msg);
-		if (ret)
-			erofs_err(&d->msg, "source %s: %s", so.spec, strerror(-ret));
+		if (ret) {
+			char shown[512];
+
+			erofs_source_spec_redact(so.spec, shown, sizeof(shown));
+			erofs_err(&d->msg, "source %s: %s", shown,
+				  strerror(-ret));
+		}
 		return ret;
 	}
 	/* opened at the first OPEN that maps to each: no network at start */
@@ -606,6 +611,7 @@ static int serve(struct fetchd *d)
 {
 	struct sigthread_arg sa;
 	bool restore = d->o.restore;
+	char shown[512];
 	pthread_t sigt;
 	int pipefd[2] = { -1, -1 }, ret;
 
@@ -660,9 +666,10 @@ static int serve(struct fetchd *d)
 	if (restore)
 		do_restore(d);
 	fetchd_sd_notify("READY=1", -1);
+	erofs_source_spec_redact(d->o.source_spec ? d->o.source_spec :
+				 d->o.config, shown, sizeof(shown));
 	erofs_info(&d->msg, "ready: cache %s tag %s, %u workers, source %s",
-		   d->o.dir, d->o.tag, d->o.workers,
-		   d->o.source_spec ? d->o.source_spec : d->o.config);
+		   d->o.dir, d->o.tag, d->o.workers, shown);
 
 	ret = request_loop(d, pipefd[0]);
 

@@ -1209,22 +1209,28 @@ int erofs_source_prefetch(struct erofs_source *src, const char *key,
 
 /* ---- open / close ---- */
 
-/* @spec without a URL's user:password@, for messages and statistics */
+void erofs_source_spec_redact(const char *spec, char *out, size_t size)
+{
+	const char *host = strstr(spec, "://"), *at = NULL, *end;
+
+	if (host) {
+		host += 3;
+		end = host + strcspn(host, "/?#");
+		at = memchr(host, '@', end - host);
+	}
+	if (at)
+		snprintf(out, size, "%.*s%s", (int)(host - spec), spec, at + 1);
+	else
+		snprintf(out, size, "%s", spec);
+}
+
 static char *spec_name(const char *spec)
 {
-	const char *host = strstr(spec, "://"), *at, *end;
-	char *name;
+	size_t n = strlen(spec) + 1;
+	char *name = malloc(n);
 
-	if (!host)
-		return strdup(spec);
-	host += 3;
-	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', end - host);
-	if (!at)
-		return strdup(spec);
-	name = malloc(strlen(spec));
 	if (name)
-		sprintf(name, "%.*s%s", (int)(host - spec), spec, at + 1);
+		erofs_source_spec_redact(spec, name, n);
 	return name;
 }
 

@@ -225,7 +225,7 @@ int erofs_source_oci_open(struct erofs_source_backend *b,
 {
 	const char *hostp = spec + strlen("oci://"), *slash, *q;
 	bool insecure = false;
-	char *host, *repo, *base;
+	char *host, *repo, *base, shown[512];
 	size_t n;
 	int err;
 
@@ -263,7 +263,8 @@ int erofs_source_oci_open(struct erofs_source_backend *b,
 	free(repo);
 	return err;
 bad:
+	erofs_source_spec_redact(spec, shown, sizeof(shown));
 	erofs_err(msg, "bad OCI source \"%s\": expected oci://HOST[:PORT]/REPO[?insecure]",
-		  spec);
+		  shown);
 	return -EINVAL;
 }

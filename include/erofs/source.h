@@ -163,6 +163,9 @@ int erofs_source_spec_stats(struct erofs_source *src, unsigned int i,
 void erofs_source_stats_format(const struct erofs_source_stats *st,
 			       bool json, char *buf, size_t size);
 
+/* @spec for messages: without the user:password@ of a URL */
+void erofs_source_spec_redact(const char *spec, char *out, size_t size);
+
 /* finishes every read queued or running (each gets its callback), then frees */
 void erofs_source_close(struct erofs_source *src);
 

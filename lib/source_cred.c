@@ -189,9 +189,15 @@ static int json_members(const char *obj, json_member_fn fn, void *priv)
 	if (*p == '}')
 		return 0;
 	for (;;) {
-		p = json_str(json_ws(p), name, sizeof(name));
-		if (!p)
-			return -EINVAL;
+		v = json_ws(p);
+		p = json_str(v, name, sizeof(name));
+		if (!p) {
+			/* a name too long to be one we look for */
+			p = json_str(v, NULL, 0);
+			if (!p)
+				return -EINVAL;
+			name[0] = '\0';
+		}
 		p = json_ws(p);
 		if (*p++ != ':')
 			return -EINVAL;
@@ -309,6 +315,7 @@ static int auths_fn(const char *name, const char *val, void *priv)
 	if (err) {
 		erofs_err(cx->msg, "%s: auths entry for %s: \"auth\" is not base64 of user:password",
 			  cx->path, cx->host);
+		err = -EBADMSG;	/* not -EINVAL: the JSON itself is fine */
 	} else {
 		cx->userpwd = plain;
 		plain = NULL;
@@ -541,6 +548,9 @@ static int lookup(struct cred_ctx *cx, const char *text)
 	v = json_get(text, "auths");
 	if (v && *v == '{') {
 		err = json_members(v, auths_fn, cx);
+		if (err == -EINVAL)
+			erofs_err(cx->msg, "%s: auths: not an object of objects",
+				  cx->path);
 		if (err < 0)
 			return err;
 		if (cx->userpwd)

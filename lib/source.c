@@ -472,10 +472,11 @@ static bool spec_backing_off(const struct src_spec *sp, uint64_t now)
 
 /*
  * A spec that is backing off is skipped while another one that is not
- * is left to try: with nothing else, it is tried anyway (a probe).
+ * is left to try in this pass (@done: answered or failed already): with
+ * nothing else, it is tried anyway (a probe).
  */
 static bool spec_skip(struct erofs_source *src, unsigned int i,
-		      const bool *final)
+		      const bool *done)
 {
 	uint64_t now = erofs_source_now_us();
 	bool skip = false;
@@ -484,7 +485,7 @@ static bool spec_skip(struct erofs_source *src, unsigned int i,
 	pthread_mutex_lock(&src->lock);
 	if (spec_backing_off(&src->specs[i], now)) {
 		for (j = 0; j < src->nr_specs; j++)
-			if (j != i && !final[j] &&
+			if (j != i && !done[j] &&
 			    !spec_backing_off(&src->specs[j], now))
 				skip = true;
 		if (skip)
@@ -631,6 +632,7 @@ static int run_attempts(struct erofs_source *src, void **ws,
 {
 	uint64_t deadline = erofs_source_now_us() + src->deadline_us;
 	bool final[EROFS_SOURCE_MAX_SPECS] = { false };
+	bool done[EROFS_SOURCE_MAX_SPECS];
 	struct erofs_source_attempt at = { 0 };
 	unsigned int pass, i, last = 0, attempts = 0;
 	char what[512];
@@ -639,11 +641,13 @@ static int run_attempts(struct erofs_source *src, void **ws,
 
 	for (pass = 0;; pass++) {
 		transient = false;
+		memcpy(done, final, sizeof(done));
 		for (i = 0; i < src->nr_specs && !out_of_time; i++) {
 			struct src_spec *sp = &src->specs[i];
 
-			if (final[i] || spec_skip(src, i, final))
+			if (final[i] || spec_skip(src, i, done))
 				continue;
+			done[i] = true;
 			if (pass)
 				count(src, &sp->st.retries);
 			err = attempt_once(src, i, ws[i], job, buf, deadline,
@@ -877,6 +881,9 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&src->lock);
 			break;
 		}
+		/* someone else watches the bucket for the prefetch left */
+		if (src->pf_pending)
+			pthread_cond_signal(&src->cond);
 		job->next = src->inflight;
 		src->inflight = job;
 		pthread_mutex_unlock(&src->lock);

@@ -122,6 +122,21 @@ echo "--timeout 2000 --retries 1, no --deadline: ${ms} ms"
 [ "$ms" -lt 6500 ] || fail "(retries + 1) * timeout = 4 s, but the get took $ms ms"
 grep -q "deadline of 4000 ms reached" "$T/err" || fail "no default deadline: $(cat "$T/err")"
 
+note "the daemon: --source again is a fallback, --prefetch-rate, --deadline"
+# (it opens its sources before the control device: a bad one fails first)
+rc=0
+"$FETCH" --source=dir:"$www" --source="bogus://joe:$usecret@h/x" --devnode="$T/nodev" 2>"$T/dm1.err" || rc=$?
+[ $rc = 1 ] || fail "daemon with a bad fallback: exit $rc"
+grep -q 'unknown source "bogus://h/x"' "$T/dm1.err" || fail "daemon fallback: $(cat "$T/dm1.err")"
+! grep -q "$usecret" "$T/dm1.err" || fail "a URL password in a daemon message"
+rc=0
+"$FETCH" -s dir:"$www" -s "$base/ok" --prefetch-rate=2M --deadline=5000 --retries=0 \
+	--devnode="$T/nodev" 2>"$T/dm2.err" || rc=$?
+[ $rc = 1 ] && grep -q "open $T/nodev" "$T/dm2.err" || fail "daemon options: exit $rc: $(cat "$T/dm2.err")"
+rc=0
+"$FETCH" -s dir:"$www" --prefetch-rate=fast 2>"$T/dm3.err" || rc=$?
+[ $rc = 2 ] && grep -q "prefetch-rate: 'fast' is not a size" "$T/dm3.err" || fail "bad rate: exit $rc: $(cat "$T/dm3.err")"
+
 kill "${_servers[-1]}"
 repo=erofs/test-blobs
 dsmall=$(sha256sum "$www/small" | cut -d' ' -f1)

@@ -154,6 +154,20 @@ echo "$ntok tokens, $nexp requests with an expired one"
 [ "$ntok" -ge 3 ] || fail "only $ntok tokens in a 5 s get with 2 s tokens"
 [ "$nexp" = 0 ] || fail "$nexp requests went out with an expired token"
 
+note "a token that expires before it says: the 401 gets a new one"
+kill "${_servers[-1]}"
+start_faultserver "$www" --registry "$repo" --token-ttl 1 --expires-in 300 --delay-ms 400
+: >"$T/fault.log"
+oci="oci://127.0.0.1:$FAULT_PORT/$repo?insecure"
+"$FETCH" get --json --workers 1 --chunk 64k "$oci" "$dblob" "$T/t2.out" >"$T/t2.json" 2>"$T/err" ||
+	fail "get with lying tokens: $(cat "$T/err")"
+cmp "$www/blob" "$T/t2.out" || fail "lying tokens: wrong bytes"
+ntok=$(grep -c "^GET /token" "$T/fault.log")
+nexp=$(grep -c " 401 Bearer$" "$T/fault.log" || true)
+echo "$ntok tokens after $nexp refusals of an expired one"
+[ "$nexp" -ge 1 ] && [ "$ntok" -gt "$nexp" ] || fail "no new token after a 401"
+[ "$(json_field "$T/t2.json" retries)" = 0 ] || fail "a 401 with a token counted as a retry"
+
 kill "${_servers[-1]}"
 pw="pw-$RANDOM-Sekrit"
 start_faultserver "$www" --registry "$repo" --token-auth "alice:$pw"

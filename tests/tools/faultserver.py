@@ -32,7 +32,8 @@ OCI emulation with bearer tokens (--registry REPO):
   /token?service=..&scope=..  {"token": ..., "expires_in": TTL}; with
                               --token-auth USER:PASS it wants Basic auth;
                               with --token-ttl SECS a token is refused
-                              (401) once it is older than that
+                              (401) once it is older than that;
+                              --expires-in SECS makes it claim another
   --delay-ms MS               an authorised blob request waits MS
 Every request is logged as one line:
   METHOD PATH RANGE STATUS AUTH
@@ -254,8 +255,8 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             tok = f"tok{len(TOKENS)}x" + os.urandom(8).hex()
             TOKENS[tok] = time.monotonic()
-        body = json.dumps({"token": tok,
-                           "expires_in": ARGS.token_ttl or 300}).encode()
+        body = json.dumps({"token": tok, "expires_in": ARGS.expires_in or
+                           ARGS.token_ttl or 300}).encode()
         return self.simple(200, body, [("Content-Type", "application/json")])
 
 
@@ -269,6 +270,8 @@ def main():
     ap.add_argument("--token-auth", help="USER:PASS the token endpoint wants")
     ap.add_argument("--token-ttl", type=int, default=0,
                     help="tokens expire after SECS (and say so)")
+    ap.add_argument("--expires-in", type=int, default=0,
+                    help="the lifetime tokens claim (default: the real one)")
     ap.add_argument("--delay-ms", type=int, default=0,
                     help="blob requests wait this long first")
     ARGS = ap.parse_args()

@@ -47,9 +47,7 @@ struct src_spec {
 	struct erofs_source_backend b;
 	char *name;			/* the spec, without credentials */
 	/* under src->lock */
-	unsigned int fails;		/* transient failures in a row */
-	unsigned int trips;		/* back-offs in a row */
-	uint64_t until_us;		/* skipped until then */
+	struct erofs_source_health health;
 	struct erofs_source_stats st;
 	struct lat_hist lat;
 };
@@ -93,7 +91,7 @@ struct erofs_source {
 	struct src_spec *specs;
 	unsigned int nr_specs;
 	struct erofs_msg msg;
-	unsigned int timeout_ms, retries, min_fetch, nr_workers;
+	unsigned int retries, min_fetch, nr_workers;
 	uint64_t deadline_us;
 	size_t ra_max;
 
@@ -106,10 +104,7 @@ struct erofs_source {
 	pthread_t *threads;
 	unsigned int nr_threads;
 
-	/* prefetch token bucket: bytes, may go negative (a debt) */
-	uint64_t pf_rate;
-	int64_t pf_tokens;
-	uint64_t pf_last_us;
+	struct erofs_source_bucket pf_bucket;	/* paces prefetch */
 
 	struct ra_entry *ra;		/* most recently used first */
 	size_t ra_bytes;
@@ -423,7 +418,8 @@ int erofs_source_spec_stats(struct erofs_source *src, unsigned int i,
 	sp = &src->specs[i];
 	pthread_mutex_lock(&src->lock);
 	stats_fill(st, &sp->st, &sp->lat);
-	st->backing_off = sp->until_us > erofs_source_now_us();
+	st->backing_off = erofs_source_health_backing_off(&sp->health,
+							   erofs_source_now_us());
 	pthread_mutex_unlock(&src->lock);
 	if (spec && size)
 		snprintf(spec, size, "%s", sp->name);
@@ -464,12 +460,6 @@ void erofs_source_stats_format(const struct erofs_source_stats *st,
 
 /* ---- health ---- */
 
-/* under src->lock */
-static bool spec_backing_off(const struct src_spec *sp, uint64_t now)
-{
-	return sp->until_us > now;
-}
-
 /*
  * A spec that is backing off is skipped while another one that is not
  * is left to try in this pass (@done: answered or failed already): with
@@ -483,10 +473,11 @@ static bool spec_skip(struct erofs_source *src, unsigned int i,
 	unsigned int j;
 
 	pthread_mutex_lock(&src->lock);
-	if (spec_backing_off(&src->specs[i], now)) {
+	if (erofs_source_health_backing_off(&src->specs[i].health, now)) {
 		for (j = 0; j < src->nr_specs; j++)
 			if (j != i && !done[j] &&
-			    !spec_backing_off(&src->specs[j], now))
+			    !erofs_source_health_backing_off(&src->specs[j].health,
+							     now))
 				skip = true;
 		if (skip)
 			src->specs[i].st.skips++;
@@ -501,27 +492,14 @@ static void spec_result(struct erofs_source *src, struct src_spec *sp,
 	unsigned int ms;
 
 	pthread_mutex_lock(&src->lock);
-	if (!failed) {
-		sp->fails = sp->trips = 0;
-		sp->until_us = 0;
-		goto out;
-	}
-	sp->st.errors++;
-	/* a probe after a back-off that fails again backs off longer */
-	if (++sp->fails < EROFS_SOURCE_HEALTH_FAILURES && !sp->trips)
-		goto out;
-	ms = EROFS_SOURCE_HEALTH_BACKOFF_MS << MIN(sp->trips, 16U);
-	ms = MIN(ms, (unsigned int)EROFS_SOURCE_HEALTH_BACKOFF_MAX_MS);
-	sp->trips++;
-	sp->fails = 0;
-	sp->until_us = erofs_source_now_us() + ms * 1000ULL;
+	if (failed)
+		sp->st.errors++;
+	ms = erofs_source_health_update(&sp->health, failed,
+					erofs_source_now_us());
 	pthread_mutex_unlock(&src->lock);
-	if (src->nr_specs > 1)
+	if (ms && src->nr_specs > 1)
 		erofs_warn(&src->msg, "%s keeps failing: skipped for %u ms",
 			   sp->name, ms);
-	return;
-out:
-	pthread_mutex_unlock(&src->lock);
 }
 
 /* ---- workers ---- */
@@ -788,18 +766,6 @@ static void run_job(struct erofs_source *src, void **ws, struct src_job *job)
 	job_free(job);
 }
 
-/* under src->lock: refills the bucket, at most one second's worth */
-static void pf_refill(struct erofs_source *src, uint64_t now)
-{
-	uint64_t add = (now - src->pf_last_us) * src->pf_rate / 1000000;
-
-	if (!add)
-		return;		/* keep the remainder for later */
-	src->pf_last_us = now;
-	src->pf_tokens = MIN(src->pf_tokens + (int64_t)MIN(add, src->pf_rate),
-			     (int64_t)src->pf_rate);
-}
-
 /*
  * Under src->lock: the next job to run, other reads before prefetch;
  * NULL with *wait_us set when only throttled prefetch is left.
@@ -807,7 +773,6 @@ static void pf_refill(struct erofs_source *src, uint64_t now)
 static struct src_job *take_job(struct erofs_source *src, uint64_t *wait_us)
 {
 	struct src_job *job = src->pending;
-	uint64_t now;
 
 	*wait_us = 0;
 	if (job) {
@@ -819,20 +784,10 @@ static struct src_job *take_job(struct erofs_source *src, uint64_t *wait_us)
 	job = src->pf_pending;
 	if (!job)
 		return NULL;
-	if (src->pf_rate) {
-		/* a job bigger than a second's budget waits for a full bucket */
-		int64_t need = MIN((uint64_t)job->len, src->pf_rate);
-
-		now = erofs_source_now_us();
-		pf_refill(src, now);
-		if (src->pf_tokens < need) {
-			*wait_us = (uint64_t)(need - src->pf_tokens) * 1000000 /
-				src->pf_rate + 1;
-			return NULL;
-		}
-		/* ... and leaves a debt that the next ones wait for */
-		src->pf_tokens -= job->len;
-	}
+	*wait_us = erofs_source_bucket_take(&src->pf_bucket, job->len,
+					    erofs_source_now_us());
+	if (*wait_us)
+		return NULL;
 	src->pf_pending = job->next;
 	if (!src->pf_pending)
 		src->pf_tail = &src->pf_pending;
@@ -867,7 +822,7 @@ static void *worker_main(void *arg)
 			job = take_job(src, &wait_us);
 			/* stopping: throttled prefetch still drains, unthrottled */
 			if (!job && src->stopping && src->pf_pending) {
-				src->pf_rate = 0;
+				src->pf_bucket.rate = 0;
 				continue;
 			}
 			if (job || src->stopping)
@@ -1022,7 +977,7 @@ static int queue_waiter(struct erofs_source *src, enum job_kind kind,
 		return -ENOMEM;
 	if (kind == JOB_READ)
 		src->st.misses++;
-	job->prefetch = prefetch && src->pf_rate;
+	job->prefetch = prefetch && src->pf_bucket.rate;
 	job_add_waiter(job, wt);
 	queue_append(src, job);
 	return 0;
@@ -1353,16 +1308,14 @@ int erofs_source_open(struct erofs_source **out,
 	if (!src)
 		return -ENOMEM;
 	src->msg = *msg;
-	src->timeout_ms = opts->timeout_ms ?: EROFS_SOURCE_DEFAULT_TIMEOUT_MS;
 	src->retries = opts->retries_set ? opts->retries :
 		EROFS_SOURCE_DEFAULT_RETRIES;
 	src->nr_workers = opts->workers ?: EROFS_SOURCE_DEFAULT_WORKERS;
 	src->min_fetch = opts->min_fetch;
 	src->ra_max = opts->ra_cache_bytes ?: (size_t)8 * opts->min_fetch;
-	src->pf_rate = opts->prefetch_rate;
-	src->pf_tokens = MIN(opts->prefetch_rate, (uint64_t)INT64_MAX);
-	src->pf_last_us = erofs_source_now_us();
-	src->seed = (unsigned int)src->pf_last_us ^ (unsigned int)getpid();
+	erofs_source_bucket_init(&src->pf_bucket, opts->prefetch_rate,
+				 erofs_source_now_us());
+	src->seed = (unsigned int)erofs_source_now_us() ^ (unsigned int)getpid();
 	src->pending_tail = &src->pending;
 	src->pf_tail = &src->pf_pending;
 	init_sync(src);

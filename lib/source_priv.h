@@ -63,6 +63,34 @@ int erofs_oci_token_from_json(const char *json, char *out, size_t size,
 int erofs_source_docker_cred(const char *host, const char *config,
 			     const struct erofs_msg *msg, char **userpwd);
 
+/*
+ * The health of a spec (source_health.c): after
+ * EROFS_SOURCE_HEALTH_FAILURES transient failures in a row it backs off,
+ * longer after each probe that fails.  The caller serialises.
+ */
+struct erofs_source_health {
+	unsigned int fails;		/* transient failures in a row */
+	unsigned int trips;		/* back-offs in a row */
+	uint64_t until_us;		/* skipped until then */
+};
+bool erofs_source_health_backing_off(const struct erofs_source_health *h,
+				     uint64_t now);
+/* the back-off this result starts, in ms, or 0 */
+unsigned int erofs_source_health_update(struct erofs_source_health *h,
+					bool failed, uint64_t now);
+
+/* a token bucket of @rate bytes a second (0: no limit); not locked */
+struct erofs_source_bucket {
+	uint64_t rate;
+	int64_t tokens;			/* bytes; negative: a debt */
+	uint64_t last_us;
+};
+void erofs_source_bucket_init(struct erofs_source_bucket *b, uint64_t rate,
+			      uint64_t now);
+/* takes @len bytes and returns 0, or the microseconds to wait first */
+uint64_t erofs_source_bucket_take(struct erofs_source_bucket *b, size_t len,
+				  uint64_t now);
+
 /* CLOCK_MONOTONIC in microseconds */
 uint64_t erofs_source_now_us(void);
 

@@ -137,33 +137,33 @@ rc=0
 "$FETCH" -s dir:"$www" --prefetch-rate=fast 2>"$T/dm3.err" || rc=$?
 [ $rc = 2 ] && grep -q "prefetch-rate: 'fast' is not a size" "$T/dm3.err" || fail "bad rate: exit $rc: $(cat "$T/dm3.err")"
 
-kill "${_servers[-1]}"
 repo=erofs/test-blobs
 dsmall=$(sha256sum "$www/small" | cut -d' ' -f1)
 dblob=$(sha256sum "$www/blob" | cut -d' ' -f1)
 
+# token_get NAME SERVER-OPTIONS...: a fresh emulated registry, the blob
+# fetched a request at a time; sets ntok (tokens) and nexp (requests
+# refused for an expired token)
+token_get() {
+	local name=$1; shift
+	kill "${_servers[-1]}"
+	start_faultserver "$www" --registry "$repo" "$@"
+	: >"$T/fault.log"
+	"$FETCH" get --json --workers 1 --chunk 64k "oci://127.0.0.1:$FAULT_PORT/$repo?insecure" \
+		"$dblob" "$T/$name.out" >"$T/$name.json" 2>"$T/err" || fail "$name: $(cat "$T/err")"
+	cmp "$www/blob" "$T/$name.out" || fail "$name: wrong bytes"
+	ntok=$(grep -c "^GET /token" "$T/fault.log")
+	nexp=$(grep -c " 401 Bearer$" "$T/fault.log" || true)
+}
+
 note "bearer tokens renewed before they expire (2 s tokens)"
-start_faultserver "$www" --registry "$repo" --token-ttl 2 --delay-ms 600
-oci="oci://127.0.0.1:$FAULT_PORT/$repo?insecure"
-"$FETCH" get --json --workers 1 --chunk 64k "$oci" "$dblob" "$T/t1.out" >"$T/t1.json" 2>"$T/err" ||
-	fail "get with short tokens: $(cat "$T/err")"
-cmp "$www/blob" "$T/t1.out" || fail "short tokens: wrong bytes"
-ntok=$(grep -c "^GET /token" "$T/fault.log")
-nexp=$(grep -c " 401 Bearer$" "$T/fault.log" || true)
+token_get t1 --token-ttl 2 --delay-ms 600
 echo "$ntok tokens, $nexp requests with an expired one"
 [ "$ntok" -ge 3 ] || fail "only $ntok tokens in a 5 s get with 2 s tokens"
 [ "$nexp" = 0 ] || fail "$nexp requests went out with an expired token"
 
 note "a token that expires before it says: the 401 gets a new one"
-kill "${_servers[-1]}"
-start_faultserver "$www" --registry "$repo" --token-ttl 1 --expires-in 300 --delay-ms 400
-: >"$T/fault.log"
-oci="oci://127.0.0.1:$FAULT_PORT/$repo?insecure"
-"$FETCH" get --json --workers 1 --chunk 64k "$oci" "$dblob" "$T/t2.out" >"$T/t2.json" 2>"$T/err" ||
-	fail "get with lying tokens: $(cat "$T/err")"
-cmp "$www/blob" "$T/t2.out" || fail "lying tokens: wrong bytes"
-ntok=$(grep -c "^GET /token" "$T/fault.log")
-nexp=$(grep -c " 401 Bearer$" "$T/fault.log" || true)
+token_get t2 --token-ttl 1 --expires-in 300 --delay-ms 400
 echo "$ntok tokens after $nexp refusals of an expired one"
 [ "$nexp" -ge 1 ] && [ "$ntok" -gt "$nexp" ] || fail "no new token after a 401"
 [ "$(json_field "$T/t2.json" retries)" = 0 ] || fail "a 401 with a token counted as a retry"

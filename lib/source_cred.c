@@ -422,6 +422,13 @@ static int run_helper(struct cred_ctx *cx, const char *name)
 	close(in[1]);
 	close(pipefd[1]);
 	in[1] = pipefd[1] = -1;
+	if (err == -ENOENT) {
+		/* as a helper that does not know the host: anonymous */
+		erofs_warn(cx->msg, "credential helper %s for %s: not found on PATH",
+			   prog, cx->host);
+		err = 0;
+		goto out;
+	}
 	if (err) {
 		erofs_err(cx->msg, "credential helper %s for %s: %s", prog,
 			  cx->host, strerror(-err));

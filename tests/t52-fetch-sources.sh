@@ -213,6 +213,13 @@ PATH="$T/bin:$PATH" "$FETCH" get --docker-config "$T/dc/store.json" "$oci" "$dsm
 printf '{"credHelpers": {"%s": "../x"}}\n' "$reg" >"$T/dc/evil.json"
 expect_fail "$FETCH" get --docker-config "$T/dc/evil.json" "$oci" "$dsmall" "$T/h3.out" 2>"$T/h3.err"
 grep -q 'bad credential helper name' "$T/h3.err" || fail "helper name not checked: $(cat "$T/h3.err")"
+printf '{"credsStore": "absent", "auths": {"%s": {"auth": "%s"}}}\n' "$reg" "$b64" >"$T/dc/absent.json"
+"$FETCH" get --docker-config "$T/dc/absent.json" "$oci" "$dsmall" "$T/h5.out" \
+	>"$T/h5.stdout" 2>"$T/h5.err" || fail "a missing credsStore helper: $(cat "$T/h5.err")"
+printf '{"credHelpers": {"%s": "absent"}, "auths": {"%s": {"auth": "%s"}}}\n' "$reg" "$reg" "$b64" >"$T/dc/absent2.json"
+"$FETCH" get --docker-config "$T/dc/absent2.json" "$oci" "$dsmall" "$T/h6.out" \
+	>"$T/h6.stdout" 2>"$T/h6.err" || fail "a missing credHelpers helper: $(cat "$T/h6.err")"
+grep -q "docker-credential-absent for $reg: not found on PATH" "$T/h6.err" || fail "missing helper: $(cat "$T/h6.err")"
 printf '{"credHelpers": {"%s": "slow"}}\n' "$reg" >"$T/dc/slow.json"
 t0=$(date +%s%N)
 PATH="$T/bin:$PATH" expect_fail "$FETCH" get --docker-config "$T/dc/slow.json" "$oci" "$dsmall" "$T/h4.out" 2>"$T/h4.err"

@@ -102,7 +102,11 @@ struct erofs_source_stats {
 	uint64_t lat_p50_us, lat_p90_us, lat_p99_us, lat_max_us;
 };
 
-/* @msg is copied: its prefix string must outlive the source */
+/*
+ * @opts, its fallbacks and their strings are copied: they need not
+ * outlive the call.  @msg is copied too, but its prefix string must
+ * outlive the source.
+ */
 int erofs_source_open(struct erofs_source **out,
 		      const struct erofs_source_opts *opts,
 		      const struct erofs_msg *msg);

@@ -32,10 +32,14 @@ static void usage(FILE *f)
 "\n"
 "Where the data comes from:\n"
 "  -s, --source=SPEC        dir:/path, http(s)://host/base or oci://host/repo;\n"
-"                           a cookie key (fsid or blob tag) is the object name\n"
+"                           a cookie key (fsid or blob tag) is the object name;\n"
+"                           again: fallbacks tried in order (mirror, then registry)\n"
 "  -c, --config=FILE        sources and a key map (see erofs-fetch(1))\n"
 "      --min-fetch=SIZE     fetch at least this much per request (readahead)\n"
 "      --timeout=MS, --retries=N, --source-workers=N, --auth=CRED, --cacert=FILE\n"
+"      --deadline=MS        one request in all, retries and fallbacks included\n"
+"      --docker-config=FILE registry credentials (auths, credHelpers, credsStore)\n"
+"      --prefetch-rate=SIZE prefetch transfers at most SIZE bytes per second\n"
 "The cache:\n"
 "  -d, --cache-dir=DIR      cache directory, not on tmpfs (" DEFAULT_CACHE_DIR ")\n"
 "  -t, --tag=NAME           cache tag (" DEFAULT_TAG ")\n"
@@ -63,7 +67,7 @@ enum {
 	OPT_DEVNODE = 256, OPT_DEVFD, OPT_RESTORE, OPT_SUPERVISE, OPT_MINFETCH,
 	OPT_TIMEOUT, OPT_RETRIES, OPT_SWORKERS, OPT_AUTH, OPT_CACERT,
 	OPT_PWORKERS, OPT_PLOW, OPT_PHIGH, OPT_PMAX, OPT_NOPREFETCH,
-	OPT_PLIST, OPT_PALL,
+	OPT_PLIST, OPT_PALL, OPT_DEADLINE, OPT_DOCKER_CONFIG, OPT_PRATE,
 };
 
 static const struct option long_opts[] = {
@@ -81,6 +85,9 @@ static const struct option long_opts[] = {
 	{ "source-workers", required_argument, NULL, OPT_SWORKERS },
 	{ "auth", required_argument, NULL, OPT_AUTH },
 	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "docker-config", required_argument, NULL, OPT_DOCKER_CONFIG },
+	{ "prefetch-rate", required_argument, NULL, OPT_PRATE },
 	{ "workers", required_argument, NULL, 'j' },
 	{ "prefetch-workers", required_argument, NULL, OPT_PWORKERS },
 	{ "prefetch-low", required_argument, NULL, OPT_PLOW },
@@ -119,6 +126,24 @@ static int parse_bytes(struct fetchd *d, const char *opt, const char *arg,
 	return 0;
 }
 
+/* the first --source, then its fallbacks */
+static int add_source(struct fetchd *d, const char *spec)
+{
+	struct fetchd_opts *o = &d->o;
+
+	if (!o->source_spec) {
+		o->source_spec = spec;
+		return 0;
+	}
+	if (o->sopts.nr_fallbacks >= ARRAY_SIZE(o->fallbacks)) {
+		erofs_err(&d->msg, "--source: at most %zu",
+			  ARRAY_SIZE(o->fallbacks) + 1);
+		return -EINVAL;
+	}
+	o->fallbacks[o->sopts.nr_fallbacks++].spec = spec;
+	return 0;
+}
+
 static int parse_one(struct fetchd *d, int c, const char *arg)
 {
 	struct fetchd_opts *o = &d->o;
@@ -126,7 +151,7 @@ static int parse_one(struct fetchd *d, int c, const char *arg)
 	uint64_t sz;
 
 	switch (c) {
-	case 's': o->source_spec = arg; return 0;
+	case 's': return add_source(d, arg);
 	case 'c': o->config = arg; return 0;
 	case 'd': o->dir = arg; return 0;
 	case 't': o->tag = arg; return 0;
@@ -149,7 +174,15 @@ static int parse_one(struct fetchd *d, int c, const char *arg)
 	case OPT_TIMEOUT:
 		return parse_uint(d, "timeout", arg, 3600000, &o->sopts.timeout_ms);
 	case OPT_RETRIES:
+		o->sopts.retries_set = true;
 		return parse_uint(d, "retries", arg, 100, &o->sopts.retries);
+	case OPT_DEADLINE:
+		return parse_uint(d, "deadline", arg, 86400000,
+				  &o->sopts.deadline_ms);
+	case OPT_DOCKER_CONFIG: o->sopts.docker_config = arg; return 0;
+	case OPT_PRATE:
+		return parse_bytes(d, "prefetch-rate", arg,
+				   &o->sopts.prefetch_rate);
 	case OPT_SWORKERS:
 		return parse_uint(d, "source-workers", arg, 256, &o->sopts.workers);
 	case OPT_AUTH: o->sopts.auth = arg; return 0;
@@ -194,7 +227,7 @@ static const struct {
 	{ "prefetch_low", OPT_PLOW }, { "prefetch_high", OPT_PHIGH },
 	{ "prefetch_max", OPT_PMAX }, { "prefetch", OPT_PLIST },
 	{ "prefetch_all", OPT_PALL }, { "no_prefetch", OPT_NOPREFETCH },
-	{ "min_fetch", OPT_MINFETCH },
+	{ "min_fetch", OPT_MINFETCH }, { "prefetch_rate", OPT_PRATE },
 };
 
 static int apply_conf_kv(struct fetchd *d, const struct erofs_fetchconf_kv *kv)
@@ -306,10 +339,24 @@ static int open_sources(struct fetchd *d)
 	int ret;
 
 	if (!d->have_conf) {
+		unsigned int i;
+
 		so.spec = d->o.source_spec;
+		/* as with get --fallback: every setting but the password */
+		for (i = 0; i < so.nr_fallbacks; i++) {
+			d->o.fallbacks[i].timeout_ms = so.timeout_ms;
+			d->o.fallbacks[i].cacert = so.cacert;
+			d->o.fallbacks[i].docker_config = so.docker_config;
+		}
+		so.fallbacks = d->o.fallbacks;
 		ret = erofs_source_open(&d->default_src, &so, &d->msg);
-		if (ret)
-			erofs_err(&d->msg, "source %s: %s", so.spec, strerror(-ret));
+		if (ret) {
+			char shown[512];
+
+			erofs_source_spec_redact(so.spec, shown, sizeof(shown));
+			erofs_err(&d->msg, "source %s: %s", shown,
+				  strerror(-ret));
+		}
 		return ret;
 	}
 	/* opened at the first OPEN that maps to each: no network at start */
@@ -564,6 +611,7 @@ static int serve(struct fetchd *d)
 {
 	struct sigthread_arg sa;
 	bool restore = d->o.restore;
+	char shown[512];
 	pthread_t sigt;
 	int pipefd[2] = { -1, -1 }, ret;
 
@@ -618,9 +666,10 @@ static int serve(struct fetchd *d)
 	if (restore)
 		do_restore(d);
 	fetchd_sd_notify("READY=1", -1);
+	erofs_source_spec_redact(d->o.source_spec ? d->o.source_spec :
+				 d->o.config, shown, sizeof(shown));
 	erofs_info(&d->msg, "ready: cache %s tag %s, %u workers, source %s",
-		   d->o.dir, d->o.tag, d->o.workers,
-		   d->o.source_spec ? d->o.source_spec : d->o.config);
+		   d->o.dir, d->o.tag, d->o.workers, shown);
 
 	ret = request_loop(d, pipefd[0]);
 

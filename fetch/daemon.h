@@ -113,6 +113,8 @@ struct fetchd_opts {
 	bool supervise;
 	const char *source_spec, *config;
 	struct erofs_source_opts sopts;
+	/* --source given again: fallbacks of the first, in order */
+	struct erofs_source_opts fallbacks[EROFS_SOURCE_MAX_SPECS - 1];
 	unsigned int workers, prefetch_workers;
 	uint64_t low, high, max_window;	/* prefetch watermarks, bytes */
 	const char *prefetch_list;

@@ -244,7 +244,9 @@ static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 			n = MIN(obj_write_end(obj, off, off + n), obj->size) - off;
 		if (prefetch && atomic_load(&d->stopping))
 			return -ECANCELED;
-		err = erofs_source_read(obj->src, obj->key, off, n, buf);
+		err = prefetch ?
+			erofs_source_prefetch(obj->src, obj->key, off, n, buf) :
+			erofs_source_read(obj->src, obj->key, off, n, buf);
 		if (!err)
 			err = fetchd_obj_write(d, obj, buf, n, off);
 		if (err)
@@ -480,6 +482,8 @@ int fetchd_resolve(struct fetchd *d, const char *cookie,
 
 		if (!so.min_fetch)
 			so.min_fetch = d->o.sopts.min_fetch;
+		if (!so.prefetch_rate)
+			so.prefetch_rate = d->o.sopts.prefetch_rate;
 		ret = erofs_source_open(&d->srcs[i], &so, &d->msg);
 	}
 	*src = d->srcs[i];

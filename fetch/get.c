@@ -35,6 +35,7 @@ static volatile sig_atomic_t got_usr1, got_stop;
 struct get_cfg {
 	struct erofs_msg msg;
 	struct erofs_source_opts opts;
+	struct erofs_source_opts fallbacks[EROFS_SOURCE_MAX_SPECS - 1];
 	const char *config, *range, *verify;
 	const char *source, *key, *out;
 	bool verify_given, quiet, json;
@@ -67,12 +68,18 @@ static const char usage[] =
 "        or with -c, the NAME of a [source NAME] (\"-\": map KEY through [map])\n"
 "  --range A-B           bytes A to B inclusive (\"A-\": to the end); default all\n"
 "  -c, --config FILE     configuration file (sources, map)\n"
+"  --fallback SPEC       another source, tried in order when SOURCE fails (repeatable)\n"
 "  --timeout MS          per attempt: connect, answer, stall (default 30000)\n"
-"  --retries N           attempts after the first on transient errors (default 4)\n"
+"  --retries N           attempts after the first on transient errors\n"
+"                        (default 4; 0: no retry)\n"
+"  --deadline MS         one request in all, retries and fallbacks included\n"
+"                        (default (retries + 1) * timeout per source)\n"
 "  --min-fetch SIZE      widen the range to SIZE-aligned bounds (readahead)\n"
 "  --workers N           parallel requests (default 4)\n"
 "  --chunk SIZE          bytes per request for large gets (default 4M, max 8M)\n"
-"  --auth CRED           user:password or bearer:TOKEN\n"
+"  --auth CRED           user:password or bearer:TOKEN, for SOURCE only\n"
+"  --docker-config FILE  registry credentials (default $DOCKER_CONFIG/config.json\n"
+"                        or ~/.docker/config.json; \"none\": not used)\n"
 "  --cacert FILE         CA certificates for https\n"
 "  --verify[=DIGEST]     check the whole blob's sha256 (default: the KEY's digest)\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
@@ -83,6 +90,7 @@ static const char usage[] =
 enum {
 	OPT_RANGE = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_MIN_FETCH, OPT_WORKERS,
 	OPT_CHUNK, OPT_AUTH, OPT_CACERT, OPT_VERIFY, OPT_QUIET, OPT_JSON,
+	OPT_FALLBACK, OPT_DEADLINE, OPT_DOCKER_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +98,9 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "fallback", required_argument, NULL, OPT_FALLBACK },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "docker-config", required_argument, NULL, OPT_DOCKER_CONFIG },
 	{ "min-fetch", required_argument, NULL, OPT_MIN_FETCH },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "chunk", required_argument, NULL, OPT_CHUNK },
@@ -147,8 +158,23 @@ static int parse_one(struct get_cfg *c, int opt, const char *arg)
 		return parse_uint(c, "timeout", arg, false, 3600000,
 				  &c->opts.timeout_ms);
 	case OPT_RETRIES:
+		c->opts.retries_set = true;
 		return parse_uint(c, "retries", arg, false, 100,
 				  &c->opts.retries);
+	case OPT_DEADLINE:
+		return parse_uint(c, "deadline", arg, false, 86400000,
+				  &c->opts.deadline_ms);
+	case OPT_DOCKER_CONFIG:
+		c->opts.docker_config = arg;
+		return 0;
+	case OPT_FALLBACK:
+		if (c->opts.nr_fallbacks >= ARRAY_SIZE(c->fallbacks)) {
+			erofs_err(&c->msg, "at most %zu fallbacks",
+				  ARRAY_SIZE(c->fallbacks));
+			return -EINVAL;
+		}
+		c->fallbacks[c->opts.nr_fallbacks++].spec = arg;
+		return 0;
 	case OPT_MIN_FETCH:
 		return parse_uint(c, "min-fetch", arg, true,
 				  EROFS_SOURCE_MAX_REQUEST, &c->opts.min_fetch);
@@ -210,6 +236,23 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * Fallbacks given on the command line share its settings but --auth: a
+ * registry's password must not go to a mirror.  They find their own in
+ * the Docker config.
+ */
+static void set_fallbacks(struct get_cfg *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->opts.nr_fallbacks; i++) {
+		c->fallbacks[i].timeout_ms = c->opts.timeout_ms;
+		c->fallbacks[i].cacert = c->opts.cacert;
+		c->fallbacks[i].docker_config = c->opts.docker_config;
+	}
+	c->opts.fallbacks = c->fallbacks;
+}
+
 static int parse_args(struct get_cfg *c, int argc, char **argv)
 {
 	int opt;
@@ -230,6 +273,7 @@ static int parse_args(struct get_cfg *c, int argc, char **argv)
 	c->source = argv[optind];
 	c->key = argv[optind + 1];
 	c->out = argv[optind + 2];
+	set_fallbacks(c);
 	return parse_range(c);
 }
 
@@ -239,8 +283,19 @@ static void merge_opts(struct erofs_source_opts *o,
 {
 	if (cmd->timeout_ms)
 		o->timeout_ms = cmd->timeout_ms;
-	if (cmd->retries)
+	if (cmd->retries_set) {
 		o->retries = cmd->retries;
+		o->retries_set = true;
+	}
+	if (cmd->deadline_ms)
+		o->deadline_ms = cmd->deadline_ms;
+	if (cmd->docker_config)
+		o->docker_config = cmd->docker_config;
+	/* --fallback replaces the file's fallbacks */
+	if (cmd->nr_fallbacks) {
+		o->fallbacks = cmd->fallbacks;
+		o->nr_fallbacks = cmd->nr_fallbacks;
+	}
 	if (cmd->min_fetch)
 		o->min_fetch = cmd->min_fetch;
 	if (cmd->workers)
@@ -288,6 +343,48 @@ static int resolve_source(struct get_cfg *c, struct erofs_fetchconf *conf)
 	return 0;
 }
 
+/* @s as a JSON string's contents: the spec of a source is not ours */
+static void json_escape(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s && n + 7 < size; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			n += snprintf(out + n, size - n, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			n += snprintf(out + n, size - n, "\\u%04x", ch);
+		else
+			out[n++] = ch;
+	}
+	out[n] = '\0';
+}
+
+/* with fallbacks, a line (or JSON object) per source after the total */
+static void print_spec_stats(struct get_cfg *c, struct erofs_source *src,
+			     bool json)
+{
+	unsigned int i, n = erofs_source_nr_specs(src);
+	struct erofs_source_stats st;
+	char line[600], spec[512], esc[1024];
+
+	for (i = 0; i < n; i++) {
+		erofs_source_spec_stats(src, i, &st, spec, sizeof(spec));
+		erofs_source_stats_format(&st, json, line, sizeof(line));
+		if (json) {
+			json_escape(spec, esc, sizeof(esc));
+			printf("%s{\"spec\":\"%s\",\"backing_off\":%llu,%s", i ? "," : "",
+			       esc, (unsigned long long)st.backing_off,
+			       line + 1);
+		} else if (n > 1) {
+			fprintf(stderr, "%s: stats: source %s: %s%s\n",
+				c->msg.prog, spec, line,
+				st.backing_off ? " (backing off)" : "");
+		}
+	}
+}
+
 static void print_stats(struct get_cfg *c, struct erofs_source *src,
 			bool final)
 {
@@ -297,7 +394,11 @@ static void print_stats(struct get_cfg *c, struct erofs_source *src,
 	erofs_source_stats(src, &st);
 	if (final && c->json) {
 		erofs_source_stats_format(&st, true, line, sizeof(line));
-		printf("%s\n", line);
+		/* the total, and every source in "sources" */
+		line[strlen(line) - 1] = '\0';
+		printf("%s,\"sources\":[", line);
+		print_spec_stats(c, src, true);
+		printf("]}\n");
 		fflush(stdout);
 	}
 	if (c->quiet && final)
@@ -305,6 +406,7 @@ static void print_stats(struct get_cfg *c, struct erofs_source *src,
 	erofs_source_stats_format(&st, false, line, sizeof(line));
 	/* SIGUSR1 always answers, whatever the level */
 	fprintf(stderr, "%s: stats: %s\n", c->msg.prog, line);
+	print_spec_stats(c, src, false);
 }
 
 static void chunk_done(void *priv, int err)

@@ -116,9 +116,8 @@ static int json_string(const char *p, char *out, size_t size)
 	return n ? 0 : -EINVAL;
 }
 
-/* finds "name" : "value" at the top level of a flat JSON object */
-static int json_find(const char *json, const char *name, char *out,
-		     size_t size)
+/* the value of "name" at the top level of a flat JSON object, or NULL */
+static const char *json_value(const char *json, const char *name)
 {
 	size_t nl = strlen(name);
 	const char *p = json;
@@ -147,9 +146,7 @@ static int json_find(const char *json, const char *name, char *out,
 			while (*v == ' ' || *v == '\t' || *v == '\n' ||
 			       *v == '\r')
 				v++;
-			if (*v != '"')
-				return -EINVAL;
-			return json_string(v + 1, out, size);
+			return v;
 		}
 		/* skip over any other string, escapes included */
 		for (p++; *p && *p != '"'; p++)
@@ -158,15 +155,68 @@ static int json_find(const char *json, const char *name, char *out,
 		if (!*p)
 			break;
 	}
-	return -ENOENT;
+	return NULL;
 }
 
-/* Docker's token servers say "token", OAuth2 ones "access_token" */
-int erofs_oci_token_from_json(const char *json, char *out, size_t size)
+static int json_find(const char *json, const char *name, char *out,
+		     size_t size)
 {
-	if (!json_find(json, "token", out, size))
-		return 0;
-	return json_find(json, "access_token", out, size);
+	const char *v = json_value(json, name);
+
+	if (!v)
+		return -ENOENT;
+	if (*v != '"')
+		return -EINVAL;
+	return json_string(v + 1, out, size);
+}
+
+/*
+ * Docker's token servers say "token", OAuth2 ones "access_token"; the
+ * lifetime is "expires_in" seconds, 60 when absent (the distribution
+ * token specification's default) or unusable.
+ */
+int erofs_oci_token_from_json(const char *json, char *out, size_t size,
+			      unsigned int *expires_in)
+{
+	const char *v = json_value(json, "expires_in");
+	unsigned long secs = 0;
+	char *end;
+	int err;
+
+	err = json_find(json, "token", out, size);
+	if (err)
+		err = json_find(json, "access_token", out, size);
+	if (err)
+		return err;
+	if (v && *v >= '0' && *v <= '9')
+		secs = strtoul(v, &end, 10);
+	*expires_in = secs && secs <= 86400 * 366 ? secs : 60;
+	return 0;
+}
+
+/* without an auth setting, the registry's entry in the Docker config */
+static int open_with_creds(struct erofs_source_backend *b,
+			   const struct erofs_source_opts *opts,
+			   const char *host, const char *base, const char *repo,
+			   const struct erofs_msg *msg)
+{
+	struct erofs_source_opts o = *opts;
+	char *userpwd = NULL;
+	int err;
+
+	if (!o.auth || !*o.auth) {
+		err = erofs_source_docker_cred(host, o.docker_config, msg,
+					       &userpwd);
+		if (err)
+			return err;
+		o.auth = userpwd;
+	}
+	err = erofs_source_http_open(b, &o, base, repo, msg);
+	if (userpwd) {
+		memset(userpwd, 0, strlen(userpwd));
+		free(userpwd);
+	}
+	return err;
 }
 
 int erofs_source_oci_open(struct erofs_source_backend *b,
@@ -175,7 +225,7 @@ int erofs_source_oci_open(struct erofs_source_backend *b,
 {
 	const char *hostp = spec + strlen("oci://"), *slash, *q;
 	bool insecure = false;
-	char *host, *repo, *base;
+	char *host, *repo, *base, shown[512];
 	size_t n;
 	int err;
 
@@ -206,14 +256,15 @@ int erofs_source_oci_open(struct erofs_source_backend *b,
 	} else {
 		sprintf(base, "%s://%s/v2/%s/blobs/",
 			insecure ? "http" : "https", host, repo);
-		err = erofs_source_http_open(b, opts, base, repo, msg);
+		err = open_with_creds(b, opts, host, base, repo, msg);
 	}
 	free(base);
 	free(host);
 	free(repo);
 	return err;
 bad:
+	erofs_source_spec_redact(spec, shown, sizeof(shown));
 	erofs_err(msg, "bad OCI source \"%s\": expected oci://HOST[:PORT]/REPO[?insecure]",
-		  spec);
+		  shown);
 	return -EINVAL;
 }

@@ -38,6 +38,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "erofs/erofs_fs.h"
+#include "erofs/util.h"
 #include "tar_priv.h"
 
 #define TAR_MAX_RECORDS		(16U << 20)	/* PAX or GNU long name data */
@@ -246,17 +247,6 @@ static int parse_decimal(const char *v, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* LIBARCHIVE.xattr names are %-encoded; decoded in place */
 static int url_decode(char *s)
 {
@@ -264,7 +254,7 @@ static int url_decode(char *s)
 
 	for (; *s; s++) {
 		if (*s == '%') {
-			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+			int hi = erofs_hexval(s[1]), lo = hi < 0 ? -1 : erofs_hexval(s[2]);
 
 			/* a NUL would cut the name short */
 			if (lo < 0 || !(hi | lo))
@@ -276,48 +266,6 @@ static int url_decode(char *s)
 		}
 	}
 	*out = '\0';
-	return 0;
-}
-
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* LIBARCHIVE.xattr values are base64; @out holds at least len bytes */
-static int base64_decode(const char *in, size_t len, uint8_t *out,
-			 size_t *outlen)
-{
-	uint32_t acc = 0;
-	unsigned int bits = 0;
-	size_t i, n = 0;
-
-	for (i = 0; i < len && in[i] != '='; i++) {
-		int v = b64val(in[i]);
-
-		if (v < 0)
-			return -EINVAL;
-		acc = (acc << 6) | v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = acc >> bits;
-		}
-	}
-	for (; i < len; i++)
-		if (in[i] != '=')
-			return -EINVAL;
-	*outlen = n;
 	return 0;
 }
 
@@ -366,7 +314,7 @@ static int pax_xattr(struct tar_ext *e, char *key, const char *v,
 	buf = malloc(vlen + 1);
 	if (!buf)
 		return -ENOMEM;
-	err = base64_decode(v, vlen, buf, &len);
+	err = erofs_base64_decode(v, vlen, buf, &len);
 	if (!err)
 		err = ext_add_xattr(e, key + 17, buf, len);
 	free(buf);

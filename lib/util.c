@@ -86,3 +86,55 @@ const char *erofs_human_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 	return buf;
 }
+
+static int b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int erofs_base64_decode(const char *in, size_t len, uint8_t *out,
+			size_t *outlen)
+{
+	uint32_t acc = 0;
+	unsigned int bits = 0;
+	size_t i, n = 0;
+
+	for (i = 0; i < len && in[i] != '='; i++) {
+		int v = b64val(in[i]);
+
+		if (v < 0)
+			return -EINVAL;
+		acc = (acc << 6) | v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = acc >> bits;
+		}
+	}
+	for (; i < len; i++)
+		if (in[i] != '=')
+			return -EINVAL;
+	*outlen = n;
+	return 0;
+}
+
+int erofs_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -17,6 +17,8 @@ URL get the fault before it behaves (0 = always):
   /slow/MS/COUNT/NAME      waits MS milliseconds before answering
   /wrongrange/COUNT/NAME   206 for the range shifted by one byte
   /longbody/COUNT/NAME     206 with the right Content-Range, a longer body
+  /drip/BPS/NAME           Range support, but the body trickles at BPS
+                           bytes per second (a slow server, not a stalled one)
   /flaky/N/NAME            every Nth request fails, by turns with a 500,
                            a reset, a truncated body and a wrong range
   /403/NAME, /401/NAME     refusals
@@ -27,8 +29,12 @@ OCI emulation with bearer tokens (--registry REPO):
                               unless "Authorization: Bearer <token>";
                               then 307 to /storage/NAME (a redirect, as to
                               a registry's storage)
-  /token?service=..&scope=..  {"token": ...}; with --token-auth USER:PASS
-                              it wants Basic auth
+  /token?service=..&scope=..  {"token": ..., "expires_in": TTL}; with
+                              --token-auth USER:PASS it wants Basic auth;
+                              with --token-ttl SECS a token is refused
+                              (401) once it is older than that;
+                              --expires-in SECS makes it claim another
+  --delay-ms MS               an authorised blob request waits MS
 Every request is logged as one line:
   METHOD PATH RANGE STATUS AUTH
 """
@@ -48,7 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 ARGS = None
 COUNTS = {}
 LOCK = threading.Lock()
-TOKENS = set()
+TOKENS = {}                     # token -> time it was issued
 
 
 def log(line):
@@ -128,6 +134,8 @@ class Handler(BaseHTTPRequestHandler):
             if count == 0 or hit(url.path) < count:
                 time.sleep(ms / 1000)
             return self.serve("/".join(name), "ok")
+        if kind == "drip":
+            return self.serve("/".join(parts[2:]), "ok", drip=int(parts[1]))
         if kind == "flaky":
             # request k of the URL fails when k % N == 1, in turn with a
             # 500, a reset, a truncated body and a wrong range
@@ -147,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
         faulty = count == 0 or hit(url.path) < count
         return self.serve(name, kind if faulty else "ok")
 
-    def serve(self, name, fault):
+    def serve(self, name, fault, drip=0):
         path = os.path.join(ARGS.root, name)
         if fault == "403":
             return self.simple(403, b"forbidden\n")
@@ -187,6 +195,16 @@ class Handler(BaseHTTPRequestHandler):
         self.finish_log(status)
         if self.command == "HEAD":
             return
+        if drip:
+            step = max(1, drip // 10)
+            try:
+                for i in range(0, len(body), step):
+                    self.wfile.write(body[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                self.close_connection = True
+            return
         if fault in ("truncate", "nolen", "resetmid"):
             self.wfile.write(body[:len(body) // 2])
             if fault == "resetmid":
@@ -202,12 +220,21 @@ class Handler(BaseHTTPRequestHandler):
         if not path.startswith(prefix):
             return self.simple(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
         auth = self.headers.get("Authorization", "")
-        if not (auth.startswith("Bearer ") and auth[7:] in TOKENS):
+        with LOCK:
+            issued = TOKENS.get(auth[7:]) if auth.startswith("Bearer ") \
+                else None
+        if issued is not None and ARGS.token_ttl and \
+                time.monotonic() - issued > ARGS.token_ttl:
+            issued = None
+        if issued is None:
             host = f"127.0.0.1:{ARGS.port}"
             return self.simple(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [(
                 "WWW-Authenticate",
                 f'Bearer realm="http://{host}/token",service="fault-registry",'
                 f'scope="repository:{ARGS.registry}:pull"')])
+        # the token was checked on arrival, as a registry does
+        if ARGS.delay_ms:
+            time.sleep(ARGS.delay_ms / 1000)
         digest = path[len(prefix):]
         for name in os.listdir(ARGS.root):
             p = os.path.join(ARGS.root, name)
@@ -227,8 +254,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.simple(401, b'{"errors":"bad credentials"}')
         with LOCK:
             tok = f"tok{len(TOKENS)}x" + os.urandom(8).hex()
-            TOKENS.add(tok)
-        body = json.dumps({"token": tok, "expires_in": 300}).encode()
+            TOKENS[tok] = time.monotonic()
+        body = json.dumps({"token": tok, "expires_in": ARGS.expires_in or
+                           ARGS.token_ttl or 300}).encode()
         return self.simple(200, body, [("Content-Type", "application/json")])
 
 
@@ -240,6 +268,12 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--registry", help="emulate an OCI registry for REPO")
     ap.add_argument("--token-auth", help="USER:PASS the token endpoint wants")
+    ap.add_argument("--token-ttl", type=int, default=0,
+                    help="tokens expire after SECS (and say so)")
+    ap.add_argument("--expires-in", type=int, default=0,
+                    help="the lifetime tokens claim (default: the real one)")
+    ap.add_argument("--delay-ms", type=int, default=0,
+                    help="blob requests wait this long first")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     srv.daemon_threads = True

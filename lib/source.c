@@ -947,3 +947,46 @@ void erofs_source_close(struct erofs_source *src)
 	pthread_cond_destroy(&src->cond);
 	free(src);
 }
+
+/*
+ * Manifests are few and small: fetched on the caller's thread with a
+ * worker state of its own, so that the read queue is not involved.
+ */
+int erofs_source_get_manifest(struct erofs_source *src, const char *ref,
+			      const char *accept, size_t max, char **body,
+			      size_t *len, char *type, size_t type_size)
+{
+	struct erofs_source_attempt at;
+	unsigned int attempt;
+	void *w = NULL;
+	uint64_t t0;
+	int err;
+
+	if (!src->b.manifest)
+		return -EOPNOTSUPP;
+	if (src->b.worker_init) {
+		w = src->b.worker_init(src->b.be);
+		if (!w)
+			return -ENOMEM;
+	}
+	for (attempt = 0;; attempt++) {
+		memset(&at, 0, sizeof(at));
+		t0 = now_us();
+		err = src->b.manifest(src->b.be, w, ref, accept, max, body, len,
+				      type, type_size, &at);
+		stats_attempt(src, now_us() - t0, &at);
+		if (!err || !at.transient || attempt >= src->retries)
+			break;
+		erofs_warn(&src->msg, "manifest %s: %s; retry %u of %u", ref,
+			   at.why[0] ? at.why : strerror(-err), attempt + 1,
+			   src->retries);
+		backoff_sleep(src, attempt);
+	}
+	if (err)
+		erofs_err(&src->msg, "manifest %s: %s%s", ref,
+			  at.why[0] ? at.why : strerror(-err),
+			  attempt ? " (retries exhausted)" : "");
+	if (src->b.worker_exit)
+		src->b.worker_exit(src->b.be, w);
+	return err;
+}

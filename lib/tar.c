@@ -38,6 +38,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "erofs/erofs_fs.h"
+#include "erofs/util.h"
 #include "tar_priv.h"
 
 #define TAR_MAX_RECORDS		(16U << 20)	/* PAX or GNU long name data */
@@ -46,12 +47,6 @@
 #define WH_OPAQUE		".wh..wh..opq"
 #define OVL_OPAQUE		"trusted.overlay.opaque"
 #define OVL_ORIGIN		"trusted.overlay.origin"
-
-/* a name in a directory, found by hash while entries arrive */
-struct tar_dent {
-	struct erofs_node *dir;
-	unsigned int idx;		/* in dir->dents */
-};
 
 struct tar_dkey {
 	const struct erofs_node *dir;
@@ -279,48 +274,6 @@ static int url_decode(char *s)
 	return 0;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* LIBARCHIVE.xattr values are base64; @out holds at least len bytes */
-static int base64_decode(const char *in, size_t len, uint8_t *out,
-			 size_t *outlen)
-{
-	uint32_t acc = 0;
-	unsigned int bits = 0;
-	size_t i, n = 0;
-
-	for (i = 0; i < len && in[i] != '='; i++) {
-		int v = b64val(in[i]);
-
-		if (v < 0)
-			return -EINVAL;
-		acc = (acc << 6) | v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = acc >> bits;
-		}
-	}
-	for (; i < len; i++)
-		if (in[i] != '=')
-			return -EINVAL;
-	*outlen = n;
-	return 0;
-}
-
 static int ext_add_xattr(struct tar_ext *e, const char *name,
 			 const uint8_t *value, size_t len)
 {
@@ -366,7 +319,7 @@ static int pax_xattr(struct tar_ext *e, char *key, const char *v,
 	buf = malloc(vlen + 1);
 	if (!buf)
 		return -ENOMEM;
-	err = base64_decode(v, vlen, buf, &len);
+	err = erofs_base64_decode(v, vlen, buf, &len);
 	if (!err)
 		err = ext_add_xattr(e, key + 17, buf, len);
 	free(buf);
@@ -513,16 +466,24 @@ static bool dent_eq(const void *item, const void *key)
 	       !memcmp(de->name, k->name, k->len);
 }
 
+struct tar_dent *tar_find_dent(struct tar_reader *r,
+			       const struct erofs_node *dir,
+			       const char *name, unsigned int len)
+{
+	struct tar_dkey k = { dir, name, len };
+
+	return erofs_hashmap_find(&r->dents, dkey_hash(dir, name, len),
+				  dent_eq, &k);
+}
+
+/* a live name: a whiteout (merging layers) leaves a slot without a node */
 static struct erofs_dentry *lookup(struct tar_reader *r,
 				   const struct erofs_node *dir,
 				   const char *name, unsigned int len)
 {
-	struct tar_dkey k = { dir, name, len };
-	struct tar_dent *d = erofs_hashmap_find(&r->dents,
-						dkey_hash(dir, name, len),
-						dent_eq, &k);
+	struct tar_dent *d = tar_find_dent(r, dir, name, len);
 
-	return d ? &d->dir->dents[d->idx] : NULL;
+	return d && tar_dentry(d)->node ? tar_dentry(d) : NULL;
 }
 
 static int add_dentry(struct tar_reader *r, struct erofs_node *dir,
@@ -551,6 +512,7 @@ static int add_dentry(struct tar_reader *r, struct erofs_node *dir,
 	arr[dir->nr_dents].node = child;
 	d->dir = dir;
 	d->idx = dir->nr_dents;
+	d->layer = r->layer;
 	err = erofs_hashmap_insert(&r->dents, dkey_hash(dir, name, len), d);
 	if (err) {
 		free(arr[dir->nr_dents].name);
@@ -558,6 +520,21 @@ static int add_dentry(struct tar_reader *r, struct erofs_node *dir,
 		return err;
 	}
 	*out = &arr[dir->nr_dents++];
+	return 0;
+}
+
+/* @name now names @child: in the slot the name had, or a new one */
+static int put_dentry(struct tar_reader *r, struct erofs_node *dir,
+		      const char *name, unsigned int len,
+		      struct erofs_node *child, struct erofs_dentry **out)
+{
+	struct tar_dent *d = tar_find_dent(r, dir, name, len);
+
+	if (!d)
+		return add_dentry(r, dir, name, len, child, out);
+	d->layer = r->layer;
+	*out = tar_dentry(d);
+	(*out)->node = child;
 	return 0;
 }
 
@@ -601,7 +578,7 @@ static int make_parent(struct tar_reader *r, struct erofs_node *dir,
 	n->mtime = dir->mtime;
 	n->mtime_nsec = dir->mtime_nsec;
 	n->parent = dir;
-	return add_dentry(r, dir, name, len, n, out);
+	return put_dentry(r, dir, name, len, n, out);
 }
 
 /*
@@ -609,9 +586,9 @@ static int make_parent(struct tar_reader *r, struct erofs_node *dir,
  * empty, "." or ".." components), made if @create; *last is that
  * component.  NULL with *err = 0: some directory is missing.
  */
-static struct erofs_node *walk_parent(struct tar_reader *r, const char *path,
-				      bool create, const char **last,
-				      int *err)
+struct erofs_node *tar_walk_parent(struct tar_reader *r, const char *path,
+				   bool create, const char **last,
+				   int *err)
 {
 	struct erofs_node *dir = r->root;
 	const char *p = path, *slash;
@@ -784,7 +761,7 @@ static int set_chunks(struct tar_reader *r, struct erofs_node *n,
 		n->chunks[i] = hole ? EROFS_NULL_ADDR : blk;
 	}
 	n->datalayout = EROFS_INODE_CHUNK_BASED;
-	n->chunk_device = hole ? 0 : 1;
+	n->chunk_device = hole ? 0 : r->device;
 	n->data_ready = true;
 	r->b->chunked = true;
 	return 0;
@@ -912,7 +889,7 @@ static int apply_hardlink(struct tar_reader *r, struct tar_entry *te,
 
 	if (normalise(r, te->link))
 		return -EINVAL;
-	tdir = *te->link ? walk_parent(r, te->link, false, &tname, &err) :
+	tdir = *te->link ? tar_walk_parent(r, te->link, false, &tname, &err) :
 			   NULL;
 	if (err)
 		return err;
@@ -923,12 +900,7 @@ static int apply_hardlink(struct tar_reader *r, struct tar_entry *te,
 				     "hardlink to an entry not met before");
 	if (S_ISDIR(target->node->mode))
 		return tar_bad_entry(r, -EISDIR, "hardlink to a directory");
-	d = lookup(r, dir, name, strlen(name));
-	if (d) {
-		d->node = target->node;
-		return 0;
-	}
-	return add_dentry(r, dir, name, strlen(name), target->node, &d);
+	return put_dentry(r, dir, name, strlen(name), target->node, &d);
 }
 
 static int apply_entry(struct tar_reader *r, struct tar_entry *te)
@@ -946,10 +918,15 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 		err = fill_node(r, r->root, te);
 		return err ? err : set_xattrs(r, r->root, te);
 	}
-	dir = walk_parent(r, te->path, true, &name, &err);
+	if (r->merge) {
+		err = tar_merge_whiteout(r, te->path);
+		if (err)
+			return err < 0 ? err : 0;
+	}
+	dir = tar_walk_parent(r, te->path, true, &name, &err);
 	if (!dir)
 		return err;
-	if (r->o->aufs) {
+	if (r->o->aufs && !r->merge) {
 		err = aufs_entry(r, te, dir, &name);
 		if (err)
 			return err < 0 ? err : 0;
@@ -959,6 +936,7 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 	d = lookup(r, dir, name, strlen(name));
 	if (d && S_ISDIR(d->node->mode) && S_ISDIR(te->st.st_mode)) {
 		/* a directory again: its entries stay, its attributes change */
+		tar_find_dent(r, dir, name, strlen(name))->layer = r->layer;
 		err = fill_node(r, d->node, te);
 		return err ? err : set_xattrs(r, d->node, te);
 	}
@@ -980,11 +958,8 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 		err = take_data(r, n, te);
 	if (err)
 		return err;
-	if (d) {			/* a later entry replaces the earlier */
-		d->node = n;
-		return 0;
-	}
-	return add_dentry(r, dir, name, strlen(name), n, &d);
+	/* a later entry replaces the earlier */
+	return put_dentry(r, dir, name, strlen(name), n, &d);
 }
 
 static int entry_mode(struct tar_reader *r, struct tar_entry *te)
@@ -1232,7 +1207,7 @@ static int read_entries(struct tar_reader *r)
 				  entry_name(r), (unsigned long long)r->is.pos);
 			return -EIO;
 		}
-		erofs_progress_update(&r->b->progress, "reading tar (bytes)",
+		erofs_progress_update(&r->b->progress, r->progress_what,
 				      erofs_istream_consumed(&r->is),
 				      r->is.file_size);
 		if (all_zero(blk, sizeof(blk)))
@@ -1299,6 +1274,7 @@ static int finish_tree(struct tar_reader *r)
 
 		if (!S_ISDIR(n->mode))
 			continue;
+		tar_merge_compact(n);
 		err = overlay_finish(r, n);
 		if (err)
 			return err;
@@ -1382,9 +1358,13 @@ static int make_root(struct tar_reader *r)
 	return 0;
 }
 
-static void reader_exit(struct tar_reader *r)
+void tar_reader_exit(struct tar_reader *r)
 {
 	size_t i;
+
+	if (r->spool_fd >= 0)
+		close(r->spool_fd);
+	r->spool_fd = -1;
 
 	/* reached nodes belong to the builder now; the rest were replaced */
 	for (i = 0; i < r->nr_made; i++) {
@@ -1407,37 +1387,67 @@ static void reader_exit(struct tar_reader *r)
 		close(r->fd);
 }
 
-int erofs_tar_tree(struct erofs_builder *b)
+int tar_reader_init(struct tar_reader *r, struct erofs_builder *b)
 {
-	struct tar_reader r = { .b = b, .o = b->opts, .fd = -1,
-				.spool_fd = -1 };
+	memset(r, 0, sizeof(*r));
+	r->b = b;
+	r->o = b->opts;
+	r->fd = -1;
+	r->spool_fd = -1;
+	r->is.raw_fd = -1;
+	r->device = 1;
+	r->progress_what = "reading tar (bytes)";
+	b->src_root = "";
+	return erofs_hashmap_init(&r->dents) ?: make_root(r);
+}
+
+/* one tar stream, r->is, into the tree; for layers, called once each */
+int tar_read_layer(struct tar_reader *r)
+{
 	int err;
 
-	b->src_root = "";
-	r.is.raw_fd = -1;
-	err = erofs_hashmap_init(&r.dents);
-	if (!err)
-		err = open_input(&r);
-	if (!err)
-		err = make_root(&r);
-	if (!err)
-		err = read_entries(&r);
-	erofs_progress_done(&b->progress);
-	if (!err && b->opts->tar_mode == EROFS_TAR_INDEX)
-		err = index_device(&r);
-	if (!err)
-		err = finish_tree(&r);
-	if (!err && r.in_place) {
-		b->tar_data_fd[0] = fcntl(r.fd, F_DUPFD_CLOEXEC, 0);
+	/* global PAX records and messages belong to one stream */
+	ext_reset(&r->global);
+	ext_reset(&r->ext);
+	free(r->entry);
+	r->entry = NULL;
+	err = read_entries(r);
+	erofs_progress_done(&r->b->progress);
+	return err;
+}
+
+/* the tree and the data's whereabouts to the builder */
+int tar_reader_finish(struct tar_reader *r)
+{
+	struct erofs_builder *b = r->b;
+	int err = finish_tree(r);
+
+	if (!err && r->in_place) {
+		b->tar_data_fd[0] = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
 		if (b->tar_data_fd[0] < 0)
 			err = -errno;
 	}
 	if (!err) {
-		b->tar_data_fd[1] = r.spool_fd;
-		r.spool_fd = -1;
+		b->tar_data_fd[1] = r->spool_fd;
+		r->spool_fd = -1;
 	}
-	if (r.spool_fd >= 0)
-		close(r.spool_fd);
-	reader_exit(&r);
+	return err;
+}
+
+int erofs_tar_tree(struct erofs_builder *b)
+{
+	struct tar_reader r;
+	int err;
+
+	err = tar_reader_init(&r, b);
+	if (!err)
+		err = open_input(&r);
+	if (!err)
+		err = tar_read_layer(&r);
+	if (!err && b->opts->tar_mode == EROFS_TAR_INDEX)
+		err = index_device(&r);
+	if (!err)
+		err = tar_reader_finish(&r);
+	tar_reader_exit(&r);
 	return err;
 }

@@ -18,4 +18,14 @@ void erofs_uuid_to_string(const uint8_t uuid[16], char out[37]);
 /* "1.5 MiB" style, into @buf */
 const char *erofs_human_size(uint64_t bytes, char *buf, size_t len);
 
+/*
+ * Standard base64 (RFC 4648, '=' padding optional): LIBARCHIVE.xattr
+ * values, ~/.docker/config.json credentials.  @out holds @len bytes.
+ */
+int erofs_base64_decode(const char *in, size_t len, uint8_t *out,
+			size_t *outlen);
+
+/* a regular file of at most @max bytes, NUL-terminated; NULL + errno */
+char *erofs_read_small_file(const char *path, size_t max, size_t *len);
+
 #endif

@@ -30,6 +30,8 @@ enum erofs_tar_mode {
 	EROFS_TAR_HEADERBALL,		/* headers only, files read as zeroes */
 };
 
+struct erofs_builder;
+
 struct erofs_build_options {
 	unsigned int blkszbits;
 	enum erofs_inode_policy inode_policy;
@@ -82,6 +84,10 @@ struct erofs_build_options {
 	bool ovlfs_strip;		/* no whiteouts or overlay xattrs */
 
 	bool show_progress;
+
+	/* instead of the scan: a tree from elsewhere (mkfs --oci) */
+	int (*tree_source)(struct erofs_builder *b, void *priv);
+	void *tree_priv;
 };
 
 /* an extra device in the device table */

@@ -270,7 +270,8 @@ static unsigned int codec_bit(enum erofs_istream_codec codec)
 /* index mode: the tar is the layer's device, its sha256 its diff_id */
 static int finish_index_layer(struct oci_ctx *c, struct tar_reader *r,
 			      const struct erofs_oci_layer *l,
-			      struct erofs_sha256 *sha, const char *name)
+			      struct erofs_sha256 *sha,
+			      const struct erofs_msg *msg)
 {
 	struct erofs_build_device *dev = &c->b->devices[r->device - 1];
 	uint8_t digest[EROFS_SHA256_SIZE];
@@ -280,13 +281,12 @@ static int finish_index_layer(struct oci_ctx *c, struct tar_reader *r,
 	erofs_sha256_final(sha, digest);
 	erofs_sha256_hex(digest, hex);
 	if (strcmp(hex, l->diff_id)) {
-		erofs_err(c->msg, "%s: its tar has the digest sha256:%s, the image config says sha256:%s",
-			  name, hex, l->diff_id);
+		erofs_err(msg, "its tar has the digest sha256:%s, the image config says sha256:%s",
+			  hex, l->diff_id);
 		return -EBADMSG;
 	}
 	if (blocks > UINT32_MAX) {
-		erofs_err(c->msg, "%s: a tar larger than 2 TiB cannot be a device",
-			  name);
+		erofs_err(msg, "a tar larger than 2 TiB cannot be a device");
 		return -EFBIG;
 	}
 	memcpy(dev->tag, hex, 64);
@@ -299,22 +299,25 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i)
 	const struct erofs_oci_layer *l = &c->img.layers[i];
 	struct erofs_oci_blob *blob;
 	struct erofs_sha256 sha;
-	char name[128], what[64], why[160];
+	char name[128], prefix[160], what[64], why[160];
+	/* every message about the layer's entries names the layer */
+	struct erofs_msg msg = { prefix, c->msg->level };
 	int err;
 
 	snprintf(name, sizeof(name), "layer %u (blob sha256:%.12s...)", i,
 		 l->blob.digest);
+	snprintf(prefix, sizeof(prefix), "%s: %s", c->msg->prog, name);
 	snprintf(what, sizeof(what), "layer %u/%u (bytes)", i + 1,
 		 c->img.nr_layers);
 	err = erofs_oci_blob_open(&blob, c->src, l->blob.digest, l->blob.size);
 	if (err)
 		return err;
-	err = erofs_istream_open_pull(&r->is, c->msg, erofs_oci_blob_pull,
+	err = erofs_istream_open_pull(&r->is, &msg, erofs_oci_blob_pull,
 				      blob, name, codec_bit(l->codec),
 				      l->blob.size);
 	if (!err && r->is.codec != l->codec) {
-		erofs_err(c->msg, "%s: its media type says %s, but the blob is not",
-			  name, erofs_istream_codec_name(l->codec));
+		erofs_err(&msg, "its media type says %s, but the blob is not",
+			  erofs_istream_codec_name(l->codec));
 		err = -EBADMSG;
 	}
 	if (!err) {
@@ -325,15 +328,17 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i)
 		r->layer = i - c->first;
 		r->device = i - c->first + 1;
 		r->progress_what = what;
+		r->msg = &msg;
 		err = tar_read_layer(r);
+		r->msg = c->msg;
 	}
 	if (!err) {
 		err = erofs_oci_blob_finish(blob, why, sizeof(why));
 		if (err)
-			erofs_err(c->msg, "%s: %s", name, why);
+			erofs_err(&msg, "%s", why);
 	}
 	if (!err && c->o->index)
-		err = finish_index_layer(c, r, l, &sha, name);
+		err = finish_index_layer(c, r, l, &sha, &msg);
 	erofs_istream_close(&r->is);
 	r->is.digest = NULL;
 	erofs_oci_blob_close(blob);

@@ -78,19 +78,19 @@ static const char *entry_name(const struct tar_reader *r)
 static int stream_error(struct tar_reader *r, ssize_t ret, const char *what)
 {
 	if (ret < 0) {
-		erofs_err(r->b->msg, "%s (at byte %llu of the tar): %s",
+		erofs_err(r->msg, "%s (at byte %llu of the tar): %s",
 			  entry_name(r), (unsigned long long)r->entry_pos,
 			  r->is.err[0] ? r->is.err : strerror(-ret));
 		return ret;
 	}
-	erofs_err(r->b->msg, "%s (at byte %llu of the tar): truncated: the stream ends inside its %s",
+	erofs_err(r->msg, "%s (at byte %llu of the tar): truncated: the stream ends inside its %s",
 		  entry_name(r), (unsigned long long)r->entry_pos, what);
 	return -EIO;
 }
 
 int tar_bad_entry(struct tar_reader *r, int err, const char *why)
 {
-	erofs_err(r->b->msg, "%s (at byte %llu of the tar): %s", entry_name(r),
+	erofs_err(r->msg, "%s (at byte %llu of the tar): %s", entry_name(r),
 		  (unsigned long long)r->entry_pos, why);
 	return err;
 }
@@ -414,7 +414,7 @@ static int parse_pax(struct tar_reader *r, char *buf, size_t len, bool global)
 		if (err == -ENOMEM)
 			return err;
 		if (err) {
-			erofs_err(r->b->msg, "%s (at byte %llu of the tar): bad PAX record %s",
+			erofs_err(r->msg, "%s (at byte %llu of the tar): bad PAX record %s",
 				  entry_name(r),
 				  (unsigned long long)r->entry_pos, buf + i + 1);
 			return err;
@@ -674,7 +674,7 @@ static int add_overlay_xattr(struct tar_reader *r, struct erofs_node *n,
 	    node_has_xattr(n, EROFS_XATTR_INDEX_TRUSTED,
 			   full + strlen("trusted.")))
 		return 0;
-	return erofs_xattr_add(&r->b->xattrs, r->b->msg, n, n->path, full,
+	return erofs_xattr_add(&r->b->xattrs, r->msg, n, n->path, full,
 			       value, strlen(value));
 }
 
@@ -701,7 +701,7 @@ static int add_ext_xattrs(struct tar_reader *r, struct erofs_node *n,
 		if ((r->o->ovlfs_strip && !strcmp(x->name, OVL_OPAQUE)) ||
 		    (over && ext_has_xattr(over, x->name)))
 			continue;
-		err = erofs_xattr_add(&r->b->xattrs, r->b->msg, n, path,
+		err = erofs_xattr_add(&r->b->xattrs, r->msg, n, path,
 				      x->name, x->value, x->len);
 		if (err)
 			return err;
@@ -775,7 +775,7 @@ int tar_spool_copy(struct tar_reader *r, uint64_t at, uint64_t len)
 	int err = 0;
 
 	if (r->spool_fd < 0) {
-		r->spool_fd = erofs_tmpfile(r->b->msg,
+		r->spool_fd = erofs_tmpfile(r->msg,
 					    "the spool file for tar data");
 		if (r->spool_fd < 0)
 			return r->spool_fd;
@@ -792,7 +792,7 @@ int tar_spool_copy(struct tar_reader *r, uint64_t at, uint64_t len)
 		}
 		err = erofs_pwrite_full(r->spool_fd, buf, n, at + pos);
 		if (err)
-			erofs_err(r->b->msg, "%s: cannot write the spool file: %s",
+			erofs_err(r->msg, "%s: cannot write the spool file: %s",
 				  entry_name(r), strerror(-err));
 	}
 	free(buf);
@@ -984,7 +984,7 @@ static int entry_mode(struct tar_reader *r, struct tar_entry *te)
 	case '6':	type = S_IFIFO; break;
 	case 'S':	type = S_IFREG; break;	/* GNU sparse */
 	default:
-		erofs_warn(r->b->msg, "%s: unknown tar entry type '%c', read as a regular file",
+		erofs_warn(r->msg, "%s: unknown tar entry type '%c', read as a regular file",
 			   entry_name(r), te->type);
 		type = S_IFREG;
 	}
@@ -1203,7 +1203,7 @@ static int read_entries(struct tar_reader *r)
 		if (n != sizeof(blk)) {
 			if (n < 0)
 				return stream_error(r, n, "header");
-			erofs_err(r->b->msg, "tar stream truncated after %s (at byte %llu): no end-of-archive blocks",
+			erofs_err(r->msg, "tar stream truncated after %s (at byte %llu): no end-of-archive blocks",
 				  entry_name(r), (unsigned long long)r->is.pos);
 			return -EIO;
 		}
@@ -1214,10 +1214,10 @@ static int read_entries(struct tar_reader *r)
 			return finish_stream(r);
 		if (!checksum_ok(blk)) {
 			if (!r->entry)
-				erofs_err(r->b->msg, "%s: not a tar stream (a compressed one needs --ungzip, --unxz or --unzstd)",
+				erofs_err(r->msg, "%s: not a tar stream (a compressed one needs --ungzip, --unxz or --unzstd)",
 					  r->is.name);
 			else
-				erofs_err(r->b->msg, "bad tar header checksum at byte %llu, after %s: corrupt",
+				erofs_err(r->msg, "bad tar header checksum at byte %llu, after %s: corrupt",
 					  (unsigned long long)r->entry_pos,
 					  entry_name(r));
 			return -EIO;
@@ -1314,7 +1314,7 @@ static int open_input(struct tar_reader *r)
 	r->fd = o->tar_path ? open(o->tar_path, O_RDONLY | O_CLOEXEC) : 0;
 	if (r->fd < 0) {
 		err = -errno;
-		erofs_err(r->b->msg, "%s: cannot open: %s", name, strerror(errno));
+		erofs_err(r->msg, "%s: cannot open: %s", name, strerror(errno));
 		return err;
 	}
 	if (o->tar_raw_copy) {
@@ -1322,12 +1322,12 @@ static int open_input(struct tar_reader *r)
 			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (raw_fd < 0) {
 			err = -errno;
-			erofs_err(r->b->msg, "%s: cannot create: %s",
+			erofs_err(r->msg, "%s: cannot create: %s",
 				  o->tar_raw_copy, strerror(errno));
 			return err;
 		}
 	}
-	err = erofs_istream_open(&r->is, r->b->msg, r->fd, name, o->tar_codecs,
+	err = erofs_istream_open(&r->is, r->msg, r->fd, name, o->tar_codecs,
 				 raw_fd);
 	if (err)
 		return err;
@@ -1391,6 +1391,7 @@ int tar_reader_init(struct tar_reader *r, struct erofs_builder *b)
 {
 	memset(r, 0, sizeof(*r));
 	r->b = b;
+	r->msg = b->msg;
 	r->o = b->opts;
 	r->fd = -1;
 	r->spool_fd = -1;

@@ -73,6 +73,7 @@ struct tar_dent {
 
 struct tar_reader {
 	struct erofs_builder *b;
+	const struct erofs_msg *msg;	/* the builder's, or one per layer */
 	const struct erofs_build_options *o;
 	struct erofs_istream is;
 	int fd;

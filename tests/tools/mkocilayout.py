@@ -8,7 +8,8 @@ holding one image tagged "v1": a gzip layer 0 and a gzip layer 1 over it
 (whiteouts of a file and a directory, an opaque directory, a file
 replaced, hardlinks, xattrs, a symlink, a device), its config with the
 layers' diff_ids.  TARDIR receives the uncompressed layers as
-layer0.tar and layer1.tar.  With --nested, index.json points at an image
+layer0.tar and layer1.tar, and the layers' blob digests (hex, bottom
+first) one a line in "blobs".  With --nested, index.json points at an image
 index with the image for linux/amd64 and a decoy for linux/arm64.
 """
 import gzip
@@ -113,7 +114,7 @@ def image(root, layers, arch):
                 'config': cdesc, 'layers': ldescs}
     m = blob(root, json.dumps(manifest, indent=1).encode())
     m['mediaType'] = 'application/vnd.oci.image.manifest.v1+json'
-    return m
+    return m, [d['digest'][7:] for d in ldescs]
 
 
 def main():
@@ -125,9 +126,11 @@ def main():
     for i, t in enumerate(layers):
         with open(os.path.join(tardir, 'layer%d.tar' % i), 'wb') as f:
             f.write(t)
-    m = image(root, layers, 'amd64')
+    m, digests = image(root, layers, 'amd64')
+    with open(os.path.join(tardir, 'blobs'), 'w') as f:
+        f.write(''.join(d + '\n' for d in digests))
     if nested:
-        decoy = image(root, [layer1()], 'arm64')
+        decoy, _ = image(root, [layer1()], 'arm64')
         m['platform'] = {'os': 'linux', 'architecture': 'amd64'}
         decoy['platform'] = {'os': 'linux', 'architecture': 'arm64',
                              'variant': 'v8'}

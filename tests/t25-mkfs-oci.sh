@@ -59,6 +59,16 @@ grep -q "Built .* from oci-layout:" "$T/out" || fail "no summary: $(cat "$T/out"
 check_flat "$T/lay.erofs"
 "$FSCK" "$T/lay.erofs" >/dev/null || fail "fsck.erofs refuses the --oci image"
 
+if command -v zstd >/dev/null; then
+	note "a zstd upper layer, a layout holding one image named by no tag"
+	"$PY" "$TOOLS/mkocilayout.py" "$T/zlayout" "$T/ztars" --zstd-top
+	"$MKFS" --oci --quiet "${TIMES[@]}" "$T/zstd.erofs" "oci-layout:$T/zlayout" ||
+		fail "--oci with a zstd layer"
+	check_flat "$T/zstd.erofs"
+else
+	echo "no zstd(1): the zstd layer is not checked"
+fi
+
 note "layer=N: one layer alone equals its --tar=f --aufs image"
 for i in 0 1; do
 	"$MKFS" --oci=f,layer=$i --quiet "${TIMES[@]}" "$T/only$i.erofs" "oci-layout:$T/layout:v1"

@@ -7,7 +7,8 @@ DIR becomes an OCI image layout (oci-layout, index.json, blobs/sha256/)
 holding one image tagged "v1": a gzip layer 0 and a gzip layer 1 over it
 (whiteouts of a file and a directory, an opaque directory, a file
 replaced, hardlinks, xattrs, a symlink, a device), its config with the
-layers' diff_ids.  TARDIR receives the uncompressed layers as
+layers' diff_ids.  With --zstd-top, layer 1 is a zstd blob (zstd(1)).
+TARDIR receives the uncompressed layers as
 layer0.tar and layer1.tar, and the layers' blob digests (hex, bottom
 first) one a line in "blobs".  With --nested, index.json points at an image
 index with the image for linux/amd64 and a decoy for linux/arm64.
@@ -18,6 +19,7 @@ import io
 import json
 import os
 import sys
+import subprocess
 import tarfile
 
 T0 = 1700000000
@@ -93,8 +95,16 @@ def blob(root, data):
     return {'digest': 'sha256:' + digest, 'size': len(data)}
 
 
-def image(root, layers, arch):
-    gz = [gzip.compress(t, mtime=0) for t in layers]
+def compress(t, zstd):
+    if zstd:
+        return subprocess.run(['zstd', '-q', '-c'], input=t, check=True,
+                              stdout=subprocess.PIPE).stdout
+    return gzip.compress(t, mtime=0)
+
+
+def image(root, layers, arch, zstd_top=False):
+    gz = [compress(t, zstd_top and i == len(layers) - 1)
+          for i, t in enumerate(layers)]
     config = {
         'architecture': arch, 'os': 'linux',
         'config': {},
@@ -105,9 +115,10 @@ def image(root, layers, arch):
     cdesc = blob(root, json.dumps(config).encode())
     cdesc['mediaType'] = 'application/vnd.oci.image.config.v1+json'
     ldescs = []
-    for g in gz:
+    for i, g in enumerate(gz):
         d = blob(root, g)
-        d['mediaType'] = 'application/vnd.oci.image.layer.v1.tar+gzip'
+        d['mediaType'] = 'application/vnd.oci.image.layer.v1.tar+' + \
+            ('zstd' if zstd_top and i == len(gz) - 1 else 'gzip')
         ldescs.append(d)
     manifest = {'schemaVersion': 2,
                 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
@@ -126,7 +137,7 @@ def main():
     for i, t in enumerate(layers):
         with open(os.path.join(tardir, 'layer%d.tar' % i), 'wb') as f:
             f.write(t)
-    m, digests = image(root, layers, 'amd64')
+    m, digests = image(root, layers, 'amd64', '--zstd-top' in sys.argv)
     with open(os.path.join(tardir, 'blobs'), 'w') as f:
         f.write(''.join(d + '\n' for d in digests))
     if nested:

@@ -1284,34 +1284,30 @@ static int finish_tree(struct tar_reader *r)
 	return erofs_tree_order(b, r->root);
 }
 
-/* the tar is the image's extra device: named by its sha256 */
-static int index_device(struct tar_reader *r)
+/* the tar is an extra device of the image: named by its sha256 */
+static int index_device(struct tar_reader *r, struct erofs_build_device *dev)
 {
-	struct erofs_builder *b = r->b;
 	uint8_t digest[EROFS_SHA256_SIZE];
 	char hex[65];
 	uint64_t blocks = DIV_ROUND_UP(r->is.pos, 1U << TAR_INDEX_BITS);
 
 	if (blocks > UINT32_MAX)
 		return tar_bad_entry(r, -EFBIG, "tar larger than 2 TiB");
-	b->devices = calloc(1, sizeof(*b->devices));
-	if (!b->devices)
-		return -ENOMEM;
 	erofs_sha256_final(&r->digest, digest);
 	erofs_sha256_hex(digest, hex);
-	memcpy(b->devices[0].tag, hex, 64);
-	b->devices[0].blocks = blocks;
-	b->nr_devices = 1;
+	memcpy(dev->tag, hex, 64);
+	dev->blocks = blocks;
 	return 0;
 }
 
-static int open_input(struct tar_reader *r)
+static int open_input(struct tar_reader *r, const char *path)
 {
 	const struct erofs_build_options *o = r->o;
-	const char *name = o->tar_path ? o->tar_path : "standard input";
+	const char *name = path ? path : "standard input";
 	int raw_fd = -1, err;
 
-	r->fd = o->tar_path ? open(o->tar_path, O_RDONLY | O_CLOEXEC) : 0;
+	r->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	r->fd_owned = path && r->fd >= 0;
 	if (r->fd < 0) {
 		err = -errno;
 		erofs_err(r->msg, "%s: cannot open: %s", name, strerror(errno));
@@ -1337,8 +1333,20 @@ static int open_input(struct tar_reader *r)
 	}
 	/* a plain tar file is read again in place; a stream is spooled */
 	r->in_place = o->tar_mode == EROFS_TAR_FULL && r->is.seekable &&
-		      r->is.codec == EROFS_ISTREAM_RAW;
+		      r->is.codec == EROFS_ISTREAM_RAW && o->nr_tar_paths <= 1;
 	return 0;
+}
+
+static void close_input(struct tar_reader *r)
+{
+	erofs_istream_close(&r->is);
+	if (r->is.raw_fd >= 0)
+		close(r->is.raw_fd);
+	r->is.raw_fd = -1;
+	if (r->fd_owned)
+		close(r->fd);
+	r->fd = -1;
+	r->fd_owned = false;
 }
 
 static int make_root(struct tar_reader *r)
@@ -1380,11 +1388,7 @@ void tar_reader_exit(struct tar_reader *r)
 	ext_reset(&r->ext);
 	ext_reset(&r->global);
 	free(r->entry);
-	erofs_istream_close(&r->is);
-	if (r->is.raw_fd >= 0)
-		close(r->is.raw_fd);
-	if (r->o->tar_path && r->fd >= 0)
-		close(r->fd);
+	close_input(r);
 }
 
 int tar_reader_init(struct tar_reader *r, struct erofs_builder *b)
@@ -1435,18 +1439,38 @@ int tar_reader_finish(struct tar_reader *r)
 	return err;
 }
 
+/*
+ * One tar, or several merged as image layers are (whiteouts applied),
+ * each then its own device in index mode, as mkfs --oci=i makes them.
+ */
 int erofs_tar_tree(struct erofs_builder *b)
 {
+	const struct erofs_build_options *o = b->opts;
+	unsigned int i, n = MAX(o->nr_tar_paths, 1U);
 	struct tar_reader r;
 	int err;
 
 	err = tar_reader_init(&r, b);
-	if (!err)
-		err = open_input(&r);
-	if (!err)
-		err = tar_read_layer(&r);
-	if (!err && b->opts->tar_mode == EROFS_TAR_INDEX)
-		err = index_device(&r);
+	r.merge = n > 1;
+	if (!err && o->tar_mode == EROFS_TAR_INDEX) {
+		b->devices = calloc(n, sizeof(*b->devices));
+		if (!b->devices)
+			err = -ENOMEM;
+		else
+			b->nr_devices = n;
+	}
+	for (i = 0; !err && i < n; i++) {
+		r.layer = i;
+		r.device = i + 1;
+		err = open_input(&r, o->nr_tar_paths ? o->tar_paths[i] : NULL);
+		if (!err)
+			err = tar_read_layer(&r);
+		if (!err && o->tar_mode == EROFS_TAR_INDEX)
+			err = index_device(&r, &b->devices[i]);
+		/* a single plain tar stays open: its data is read in place */
+		if (n > 1)
+			close_input(&r);
+	}
 	if (!err)
 		err = tar_reader_finish(&r);
 	tar_reader_exit(&r);

@@ -77,6 +77,7 @@ struct tar_reader {
 	const struct erofs_build_options *o;
 	struct erofs_istream is;
 	int fd;
+	bool fd_owned;			/* opened here, not standard input */
 	bool in_place;			/* data read back from the tar file */
 	int spool_fd;
 	uint64_t spool_size;

@@ -47,7 +47,7 @@ static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE_DIR\n"
 "       " PROG " [OPTIONS] IMAGE LAYER_IMAGE...\n"
-"       " PROG " --tar[=f|i|headerball] [OPTIONS] IMAGE [TAR]\n"
+"       " PROG " --tar[=f|i|headerball] [OPTIONS] IMAGE [TAR...]\n"
 "       " PROG " --oci[=f|i][,OCI_OPTIONS] [OPTIONS] IMAGE REFERENCE\n"
 "Build an EROFS image IMAGE from the directory SOURCE_DIR, or (rebuild\n"
 "mode) over existing EROFS images merged as overlay layers, the first\n"
@@ -56,7 +56,8 @@ static void usage(FILE *f)
 "Rebuild mode refers to chunk-based, block-aligned or compressed files\n"
 "(layers built with --chunksize) and takes neither -z, --chunksize,\n"
 "--blobdev nor exclusions.\n"
-"With --tar, the tree is a tar stream's (TAR, or standard input).\n"
+"With --tar, the tree is a tar stream's (TAR, or standard input); several\n"
+"TARs are image layers, the first lowest, merged as --oci merges them.\n"
 "With --oci, it is an OCI image's: REFERENCE is HOST[:PORT]/REPO[:TAG] or\n"
 "HOST[:PORT]/REPO@sha256:DIGEST in a registry, or oci-layout:DIR[:TAG].\n"
 "\n"
@@ -804,17 +805,27 @@ static int finish_sources(struct mkfs_cfg *c, int n, char **srcs)
 
 static int finish_tar_mode(struct mkfs_cfg *c, const char *opt);
 
-/* a tar stream: a file or standard input, and what its modes allow */
+/*
+ * A tar stream: a file or standard input, and what its modes allow; or
+ * several tar files, image layers merged as --oci merges them
+ */
 static int finish_tar(struct mkfs_cfg *c, int n, char **srcs)
 {
 	struct erofs_build_options *o = &c->opts;
 
-	if (n > 1) {
-		erofs_err(&c->msg, "--tar takes one tar file, or none for standard input");
+	if (n > 1 && (o->tar_mode == EROFS_TAR_HEADERBALL || o->aufs ||
+		      o->tar_raw_copy)) {
+		erofs_err(&c->msg, "several tar files are layers merged: not with headerball, --aufs or --ungzip=FILE");
 		return -EINVAL;
 	}
-	o->tar_path = n ? srcs[0] : NULL;
+	o->tar_paths = srcs;
+	o->nr_tar_paths = n;
 	c->source = n ? srcs[0] : "standard input";
+	if (n > 1) {
+		snprintf(c->layers_label, sizeof(c->layers_label),
+			 "%d tar layers", n);
+		c->source = c->layers_label;
+	}
 	return finish_tar_mode(c, "--tar");
 }
 

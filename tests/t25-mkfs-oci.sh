@@ -101,6 +101,15 @@ _mounts=("$T/midx" "${_mounts[@]}")
 treecmp --overlay-source "$T/stack" "$T/midx" || fail "--oci=i view differs from the overlayfs view"
 kernel_umount "$T/midx"
 
+note "offline: --tar over the layers' tars gives the same images"
+"$MKFS" --oci=i --quiet "${TIMES[@]}" -U clear "$T/idx-oci.erofs" "oci-layout:$T/layout:v1"
+"$MKFS" --tar=i --quiet "${TIMES[@]}" -U clear "$T/idx-tar.erofs" "$T/tars/layer0.tar" "$T/tars/layer1.tar"
+cmp "$T/idx-oci.erofs" "$T/idx-tar.erofs" || fail "--tar=i over the layers differs from --oci=i"
+"$MKFS" --oci --quiet "${TIMES[@]}" -U clear "$T/f-oci.erofs" "oci-layout:$T/layout:v1"
+"$MKFS" --tar=f --quiet "${TIMES[@]}" -U clear "$T/f-tar.erofs" "$T/tars/layer0.tar" "$T/tars/layer1.tar"
+cmp "$T/f-oci.erofs" "$T/f-tar.erofs" || fail "--tar=f over the layers differs from --oci"
+check_flat "$T/f-tar.erofs"
+
 note "a damaged layout: a layer blob of other bytes"
 cp -r "$T/layout" "$T/bad-layout"
 lay0=$(head -n 1 "$T/tars/blobs")

@@ -77,7 +77,9 @@ struct erofs_build_options {
 
 	/* tar input (--tar): the tree is a tar stream's, not a directory's */
 	enum erofs_tar_mode tar_mode;
-	const char *tar_path;		/* NULL: standard input */
+	/* none: standard input; several: layers merged, the first lowest */
+	char **tar_paths;
+	unsigned int nr_tar_paths;
 	unsigned int tar_codecs;	/* EROFS_ISTREAM_*: decoded if seen */
 	const char *tar_raw_copy;	/* keeps the raw (compressed) stream */
 	bool aufs;			/* .wh. entries are overlay whiteouts */

@@ -107,7 +107,8 @@ run() {
 	rm -rf "$out"
 	sh -c "$*" _ "$out" >/dev/null 2>&1 || true
 	rm -rf "$out"
-	t=$( { /usr/bin/time -f '%e %U %S %M' sh -c "$*" _ "$out" >/dev/null; } 2>&1 | tail -n 1)
+	t=$( { /usr/bin/time -f '%e %U %S %M' sh -c "$*" _ "$out" >/dev/null; } 2>&1 | tail -n 1) ||
+		{ echo "$case: failed: $t"; return 0; }
 	set -- $t
 	printf '%-10s %9.2f %9.2f %10.1f %11.1f\n' "$case" "$1" \
 		"$(echo "$2 + $3" | bc)" "$(echo "$4 / 1024" | bc -l)" \
@@ -120,7 +121,7 @@ if grep -q -- --oci <<<"$("$THEIRS" --help 2>&1)"; then
 else
 	echo "1.9.4-oci  (this erofs-utils 1.9.4 build has no --oci)"
 fi
-run pull+tar "$W/pulled" "skopeo copy -q --src-tls-verify=false 'docker://$REF' \"oci:\$1/layout:v1\" &&
+run pull+tar "$W/pulled" "mkdir -p \"\$1\" && skopeo copy -q --src-tls-verify=false 'docker://$REF' \"oci:\$1/layout:v1\" &&
 	for b in \$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+\"/layout/index.json\"))[\"manifests\"][0][\"digest\"][7:]; print(\" \".join(l[\"digest\"][7:] for l in json.load(open(sys.argv[1]+\"/layout/blobs/sha256/\"+m))[\"layers\"]))' \"\$1\"); do
 		'$THEIRS' --quiet -T0 --tar=f --ungzip \"\$1/\$b.erofs\" \"\$1/layout/blobs/sha256/\$b\" || exit 1; done"
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * A registry blob as a stream for erofs_istream: read from the fetch
- * source in chunks, the next chunk in flight while the decompressor and
- * the tar reader work on the current one, and its sha256 checked against
+ * source in chunks, the next ones in flight (in parallel, on the source's
+ * workers) while the decompressor and the tar reader work on the current
+ * one, and its sha256 checked against
  * the descriptor's as the bytes go by.  The stream ends only after the
  * digest matched: a blob that is not the one the manifest names fails
  * its last read, so no tree is ever built from it.
@@ -15,6 +16,8 @@
 #include "oci_priv.h"
 
 #define BLOB_CHUNK	(4U << 20)
+/* chunks asked for at once: the source's default number of workers */
+#define BLOB_INFLIGHT	EROFS_SOURCE_DEFAULT_WORKERS
 
 struct blob_chunk {
 	struct erofs_oci_blob *blob;
@@ -29,7 +32,7 @@ struct erofs_oci_blob {
 	struct erofs_source *src;
 	char hex[65];
 	uint64_t size, next;		/* next: the first byte not asked for */
-	struct blob_chunk c[2];
+	struct blob_chunk c[BLOB_INFLIGHT];	/* a ring, read in order */
 	unsigned int cur;
 	struct erofs_sha256 sha;
 	pthread_mutex_t lock;
@@ -121,9 +124,9 @@ ssize_t erofs_oci_blob_pull(void *priv, void *buf, size_t len, char *why,
 	erofs_sha256_update(&b->sha, c->buf + c->pos, n);
 	c->pos += n;
 	if (c->pos == c->len) {
-		/* this chunk is free again: it fetches the one after next */
+		/* this chunk is free again: it fetches the ring's next */
 		chunk_request(b, c);
-		b->cur ^= 1;
+		b->cur = (b->cur + 1) % BLOB_INFLIGHT;
 	}
 	return n;
 }
@@ -142,7 +145,7 @@ int erofs_oci_blob_open(struct erofs_oci_blob **out, struct erofs_source *src,
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
 	erofs_sha256_init(&b->sha);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < BLOB_INFLIGHT; i++) {
 		b->c[i].blob = b;
 		b->c[i].buf = malloc(MIN((uint64_t)BLOB_CHUNK, MAX(size, 1)));
 		if (!b->c[i].buf) {
@@ -150,8 +153,8 @@ int erofs_oci_blob_open(struct erofs_oci_blob **out, struct erofs_source *src,
 			return -ENOMEM;
 		}
 	}
-	chunk_request(b, &b->c[0]);
-	chunk_request(b, &b->c[1]);
+	for (i = 0; i < BLOB_INFLIGHT; i++)
+		chunk_request(b, &b->c[i]);
 	*out = b;
 	return 0;
 }
@@ -181,9 +184,9 @@ void erofs_oci_blob_close(struct erofs_oci_blob *b)
 	if (!b)
 		return;
 	/* a read in flight still writes into its buffer */
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < BLOB_INFLIGHT; i++)
 		chunk_wait(b, &b->c[i]);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < BLOB_INFLIGHT; i++)
 		free(b->c[i].buf);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);

@@ -294,26 +294,31 @@ static int finish_index_layer(struct oci_ctx *c, struct tar_reader *r,
 	return 0;
 }
 
-static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i)
+static int open_blob(struct oci_ctx *c, unsigned int i,
+		     struct erofs_oci_blob **blob)
 {
 	const struct erofs_oci_layer *l = &c->img.layers[i];
-	struct erofs_oci_blob *blob;
+
+	return erofs_oci_blob_open(blob, c->src, l->blob.digest, l->blob.size);
+}
+
+/* layer @i from @blob, already asked for; the blob is closed */
+static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i,
+		      struct erofs_oci_blob *blob)
+{
+	const struct erofs_oci_layer *l = &c->img.layers[i];
 	struct erofs_sha256 sha;
-	char name[128], prefix[160], what[64], why[160];
+	char prefix[160], what[64], why[160];
 	/* every message about the layer's entries names the layer */
 	struct erofs_msg msg = { prefix, c->msg->level };
 	int err;
 
-	snprintf(name, sizeof(name), "layer %u (blob sha256:%.12s...)", i,
-		 l->blob.digest);
-	snprintf(prefix, sizeof(prefix), "%s: %s", c->msg->prog, name);
+	snprintf(prefix, sizeof(prefix), "%s: layer %u (blob sha256:%.12s...)",
+		 c->msg->prog, i, l->blob.digest);
 	snprintf(what, sizeof(what), "layer %u/%u (bytes)", i + 1,
 		 c->img.nr_layers);
-	err = erofs_oci_blob_open(&blob, c->src, l->blob.digest, l->blob.size);
-	if (err)
-		return err;
 	err = erofs_istream_open_pull(&r->is, &msg, erofs_oci_blob_pull,
-				      blob, name, codec_bit(l->codec),
+				      blob, "blob", codec_bit(l->codec),
 				      l->blob.size);
 	if (!err && r->is.codec != l->codec) {
 		erofs_err(&msg, "its media type says %s, but the blob is not",
@@ -348,6 +353,7 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i)
 static int read_layers(struct oci_ctx *c)
 {
 	struct erofs_builder *b = c->b;
+	struct erofs_oci_blob *blob = NULL;
 	struct tar_reader r;
 	unsigned int i;
 	int err;
@@ -362,8 +368,25 @@ static int read_layers(struct oci_ctx *c)
 		else
 			b->nr_devices = c->end - c->first;
 	}
-	for (i = c->first; !err && i < c->end; i++)
-		err = read_layer(c, &r, i);
+	/*
+	 * The next layer's first ranges download while this one is read:
+	 * layers come in parallel, their entries in order.
+	 */
+	if (!err)
+		err = open_blob(c, c->first, &blob);
+	for (i = c->first; !err && i < c->end; i++) {
+		struct erofs_oci_blob *cur = blob, *next = NULL;
+
+		if (i + 1 < c->end)
+			err = open_blob(c, i + 1, &next);
+		blob = next;
+		if (err)
+			erofs_oci_blob_close(cur);
+		else
+			err = read_layer(c, &r, i, cur);
+	}
+	if (err)
+		erofs_oci_blob_close(blob);
 	if (!err)
 		err = tar_reader_finish(&r);
 	tar_reader_exit(&r);

@@ -93,8 +93,8 @@ static ssize_t blob_end(struct erofs_oci_blob *b, char *why, size_t size)
 		erofs_sha256_hex(digest, hex);
 		if (strcmp(hex, b->hex)) {
 			snprintf(b->end_why, sizeof(b->end_why),
-				 "blob sha256:%.12s... has the digest sha256:%.12s...: not the blob the manifest names",
-				 b->hex, hex);
+				 "its digest is sha256:%.12s...: not the blob the manifest names",
+				 hex);
 			b->end_err = -EBADMSG;
 		}
 	}
@@ -113,8 +113,8 @@ ssize_t erofs_oci_blob_pull(void *priv, void *buf, size_t len, char *why,
 		return blob_end(b, why, why_size);
 	chunk_wait(b, c);
 	if (c->err) {
-		snprintf(why, why_size, "blob sha256:%.12s... bytes %llu-%llu: %s",
-			 b->hex, (unsigned long long)c->off,
+		snprintf(why, why_size, "bytes %llu-%llu: %s",
+			 (unsigned long long)c->off,
 			 (unsigned long long)(c->off + c->len - 1),
 			 strerror(-c->err));
 		return c->err;

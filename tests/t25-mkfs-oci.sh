@@ -118,7 +118,14 @@ lay0=$(head -n 1 "$T/tars/blobs")
 "$PY" -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[4]^=1; open(sys.argv[1],"wb").write(b)' \
 	"$T/bad-layout/blobs/sha256/$lay0"
 no_image "$T/bad.erofs" --oci "oci-layout:$T/bad-layout:v1"
-grep -q "blob sha256:${lay0:0:12}.* has the digest" "$T/err" || fail "tampered blob: $(cat "$T/err")"
+grep -q "blob sha256:${lay0:0:12}.* its digest is sha256:" "$T/err" || fail "tampered blob: $(cat "$T/err")"
+
+note "a layout missing the upper layer's blob: that blob named, no image"
+cp -r "$T/layout" "$T/gap-layout"
+lay1=$(sed -n 2p "$T/tars/blobs")
+rm "$T/gap-layout/blobs/sha256/$lay1"
+no_image "$T/bad.erofs" --oci "oci-layout:$T/gap-layout:v1"
+grep -q "blob sha256:${lay1:0:12}.*No such file" "$T/err" || fail "missing blob: $(cat "$T/err")"
 
 [ -x "$REGISTRY" ] || skip "the layout checks passed; Debian's docker-registry is not installed ($REGISTRY)"
 command -v skopeo >/dev/null || skip "the layout checks passed; skopeo is not installed"
@@ -153,7 +160,7 @@ data=$(find "$T/reg/data" -path "*/blobs/sha256/*/$lay0/data")
 [ -f "$data" ] || fail "layer blob not found in the registry's storage"
 cp "$T/bad-layout/blobs/sha256/$lay0" "$data"
 no_image "$T/bad.erofs" --oci=f,insecure "$REG/erofs/app:v1"
-grep -q "blob sha256:${lay0:0:12}.* has the digest" "$T/err" || fail "tampered registry blob: $(cat "$T/err")"
+grep -q "blob sha256:${lay0:0:12}.* its digest is sha256:" "$T/err" || fail "tampered registry blob: $(cat "$T/err")"
 
 note "docker-registry with htpasswd: username=/password=, config.json, a bad password"
 hash=$("$PY" -c 'import crypt; print(crypt.crypt("pw1", crypt.mksalt(crypt.METHOD_BLOWFISH)))' 2>/dev/null) ||

@@ -28,6 +28,11 @@
  * holding whiteouts get an empty trusted.overlay.origin so that overlayfs
  * does not show the whiteouts of a directory merged by itself.  This is
  * the metadata erofs-utils 1.8 writes.
+ *
+ * Several streams (image layers, bottom first: mkfs --oci, or several
+ * tar files) are read into the same tree one after the other, each name
+ * remembering the layer that gave it; their OCI whiteouts then remove
+ * what lower layers gave (tar_merge.c) and are not kept.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -21,7 +21,7 @@ no_image() {
 	local img=$1; shift
 	expect_fail "$MKFS" --quiet "${TIMES[@]}" "${@:1:$#-1}" "$img" "${@: -1}" 2>"$T/err" <&-
 	[ ! -e "$img" ] || fail "a failed build left $img"
-	ls "$(dirname "$img")" | grep -q "^$(basename "$img")\." &&
+	! compgen -G "$(dirname "$img")/.$(basename "$img").*" >/dev/null ||
 		fail "a failed build left a temporary file of $img"
 	return 0
 }
@@ -41,10 +41,10 @@ check_flat() {
 	local m=$T/m-$(basename "$1")
 	kernel_mount "$1" "$m"
 	treecmp --overlay-source "$T/stack" "$m" || fail "$1 differs from the overlayfs view of the layers"
-	[ -z "$(find "$m" -name '.wh.*' -o -type c -perm 0 | head -n 1)" ] ||
-		fail "$1 keeps whiteouts: $(find "$m" -name '.wh.*' -o -type c -perm 0)"
-	getfattr -R -d -m '^trusted.overlay' "$m" 2>/dev/null | grep -q overlay &&
-		fail "$1 keeps overlayfs xattrs"
+	wh=$(find "$m" -name '.wh.*' -o -type c -perm 0)
+	[ -z "$wh" ] || fail "$1 keeps whiteouts: $wh"
+	ovl=$(getfattr -R -d -m '^trusted.overlay' "$m" 2>/dev/null) || true
+	[[ $ovl != *overlay* ]] || fail "$1 keeps overlayfs xattrs: $ovl"
 	for gone in etc/gone etc/gonedir opq/old opq/sub keep; do
 		[ ! -e "$m/$gone" ] || fail "$1 shows $gone, whited out or under an opaque dir"
 	done

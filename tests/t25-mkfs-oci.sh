@@ -127,6 +127,23 @@ rm "$T/gap-layout/blobs/sha256/$lay1"
 no_image "$T/bad.erofs" --oci "oci-layout:$T/gap-layout:v1"
 grep -q "blob sha256:${lay1:0:12}.*No such file" "$T/err" || fail "missing blob: $(cat "$T/err")"
 
+note "a registry that wants bearer tokens, manifests included (emulated)"
+mkdir -p "$T/fs/tags"
+cp "$T/layout/blobs/sha256/"* "$T/fs/"
+top=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"][7:])' \
+	"$T/layout/index.json")
+cp "$T/layout/blobs/sha256/$top" "$T/fs/tags/v1"
+start_faultserver "$T/fs" --registry erofs/app
+"$MKFS" --oci=f,insecure --quiet "${TIMES[@]}" "$T/tok.erofs" "127.0.0.1:$FAULT_PORT/erofs/app:v1" ||
+	fail "--oci through the bearer token flow: $(tail -n 5 "$T/fault.log")"
+check_flat "$T/tok.erofs"
+grep -q "^GET /v2/erofs/app/manifests/v1 - 401 -" "$T/fault.log" || fail "no anonymous 401 for the manifest"
+grep -q "^GET /v2/erofs/app/manifests/v1 - 200 Bearer" "$T/fault.log" || fail "manifest not fetched with the token"
+grep -q "^GET /v2/erofs/app/manifests/sha256:" "$T/fault.log" || fail "the platform's manifest not fetched by digest"
+ntok=$(grep -c "^GET /token" "$T/fault.log")
+[ "$ntok" -le 2 ] || fail "$ntok token requests for one image"
+kill "${_servers[-1]}"
+
 [ -x "$REGISTRY" ] || skip "the layout checks passed; Debian's docker-registry is not installed ($REGISTRY)"
 command -v skopeo >/dev/null || skip "the layout checks passed; skopeo is not installed"
 

@@ -245,6 +245,66 @@ static void manifests(void)
 	erofs_jsonr_free(v);
 }
 
+/*
+ * Damaged documents: bytes flipped, dropped, duplicated or cut.  Whatever
+ * parses is handed to the index and manifest readers: none may crash,
+ * read out of bounds (ASan) or leak.
+ */
+static void mutations(void)
+{
+	static const char doc[] = "{\"schemaVersion\": 2, \"manifests\": [{"
+		"\"mediaType\": \"application/vnd.oci.image.manifest.v1+json\", \"digest\": " D("a") ", \"size\": 10,"
+		" \"platform\": {\"os\": \"linux\", \"architecture\": \"amd64\"}}],"
+		" \"config\": {\"digest\": " D("1") ", \"size\": 5}, \"layers\": ["
+		"{\"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\", \"digest\": " D("2") ", \"size\": 6}],"
+		" \"rootfs\": {\"diff_ids\": [" D("3") "]}, \"s\": \"\\u00e9\\ud83d\\ude00\"}";
+	static const char junk[] = "{}[]\",:\\u0123456789eE.-+ntfa\t\n";
+	char buf[sizeof(doc) * 2], why[128];
+	unsigned int seed = 12345, i, k, parsed = 0;
+
+	for (i = 0; i < 20000; i++) {
+		size_t len = sizeof(doc) - 1;
+		struct erofs_jval *v = NULL;
+		struct erofs_oci_image img;
+		struct erofs_oci_desc d;
+
+		memcpy(buf, doc, len);
+		for (k = 0; len && k < 1 + rand_r(&seed) % 4; k++) {
+			size_t at = rand_r(&seed) % len;
+
+			switch (rand_r(&seed) % 4) {
+			case 0:		/* a byte replaced */
+				buf[at] = junk[rand_r(&seed) % (sizeof(junk) - 1)];
+				break;
+			case 1:		/* a byte dropped */
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+				break;
+			case 2:		/* a byte doubled */
+				if (len + 1 >= sizeof(buf))
+					break;
+				memmove(buf + at + 1, buf + at, len - at);
+				len++;
+				break;
+			default:	/* cut */
+				len = at;
+			}
+		}
+		if (erofs_jsonr_parse(buf, len, &v, why, sizeof(why)))
+			continue;
+		parsed++;
+		erofs_oci_doc_kind(NULL, v);
+		erofs_oci_index_pick(v, "m", "linux/amd64", NULL, &d, &quiet);
+		erofs_oci_index_pick(v, "m", "linux/amd64", "v1", &d, &quiet);
+		if (!erofs_oci_manifest_parse(v, "m", &img, &quiet)) {
+			erofs_oci_config_parse(v, "m", &img, &quiet);
+			erofs_oci_image_free(&img);
+		}
+		erofs_jsonr_free(v);
+	}
+	CHECK(parsed > 100, "only %u mutated documents parsed", parsed);
+}
+
 int main(void)
 {
 	json_valid();
@@ -252,6 +312,7 @@ int main(void)
 	refs();
 	indexes();
 	manifests();
+	mutations();
 	if (failures)
 		return 1;
 	printf("all oci parsing checks passed\n");

@@ -50,9 +50,17 @@ static int read_more(struct erofs_istream *s)
 	ssize_t n;
 	int err;
 
+	if (s->pull) {
+		n = s->pull(s->pull_priv, s->in + s->in_len,
+			    ISTREAM_INBUF - s->in_len, s->err, sizeof(s->err));
+		if (n < 0)
+			return n;
+		goto got;
+	}
 	do {
 		n = read(s->fd, s->in + s->in_len, ISTREAM_INBUF - s->in_len);
 	} while (n < 0 && errno == EINTR);
+got:
 	if (n < 0)
 		return fail(s, -errno, "%s stream: read error: %s",
 			    strerror(errno));
@@ -133,26 +141,13 @@ static int init_codec(struct erofs_istream *s)
 	}
 }
 
-int erofs_istream_open(struct erofs_istream *s, const struct erofs_msg *msg,
-		       int fd, const char *name, unsigned int accept,
-		       int raw_fd)
+/* the codec by the stream's first bytes */
+static int start(struct erofs_istream *s, unsigned int accept)
 {
-	struct stat st;
+	const struct erofs_msg *msg = s->msg;
+	const char *name = s->name;
 	int err;
 
-	memset(s, 0, sizeof(*s));
-	s->fd = fd;
-	s->name = name;
-	s->msg = msg;
-	s->raw_fd = raw_fd;
-	s->in = malloc(ISTREAM_INBUF);
-	if (!s->in)
-		return -ENOMEM;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
-	    lseek(fd, 0, SEEK_CUR) == 0) {
-		s->seekable = true;
-		s->file_size = st.st_size;
-	}
 	err = peek_magic(s);
 	if (err) {
 		erofs_err(msg, "%s: %s", name, s->err);
@@ -172,6 +167,48 @@ int erofs_istream_open(struct erofs_istream *s, const struct erofs_msg *msg,
 		erofs_err(msg, "%s: cannot start the %s decoder", name,
 			  erofs_istream_codec_name(s->codec));
 	return err;
+}
+
+int erofs_istream_open(struct erofs_istream *s, const struct erofs_msg *msg,
+		       int fd, const char *name, unsigned int accept,
+		       int raw_fd)
+{
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->name = name;
+	s->msg = msg;
+	s->raw_fd = raw_fd;
+	s->in = malloc(ISTREAM_INBUF);
+	if (!s->in)
+		return -ENOMEM;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
+	    lseek(fd, 0, SEEK_CUR) == 0) {
+		s->seekable = true;
+		s->file_size = st.st_size;
+	}
+	return start(s, accept);
+}
+
+int erofs_istream_open_pull(struct erofs_istream *s,
+			    const struct erofs_msg *msg,
+			    erofs_istream_pull_t pull, void *priv,
+			    const char *name, unsigned int accept,
+			    uint64_t size)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->raw_fd = -1;
+	s->pull = pull;
+	s->pull_priv = priv;
+	s->name = name;
+	s->msg = msg;
+	s->file_size = size;
+	s->in = malloc(ISTREAM_INBUF);
+	if (!s->in)
+		return -ENOMEM;
+	return start(s, accept);
 }
 
 void erofs_istream_close(struct erofs_istream *s)

@@ -1388,3 +1388,51 @@ void erofs_source_close(struct erofs_source *src)
 	pthread_cond_destroy(&src->cond);
 	free(src);
 }
+
+/*
+ * Manifests are few and small: fetched on the caller's thread with a
+ * worker state of its own, so that the read queue is not involved.
+ */
+int erofs_source_get_manifest(struct erofs_source *src, const char *ref,
+			      const char *accept, size_t max, char **body,
+			      size_t *len, char *type, size_t type_size)
+{
+	/* manifests come from the registry, the first spec; mirrors hold blobs */
+	struct src_spec *sp = &src->specs[0];
+	uint64_t deadline = erofs_source_now_us() + src->deadline_us;
+	struct erofs_source_attempt at;
+	unsigned int attempt;
+	void *w = NULL;
+	uint64_t t0;
+	int err;
+
+	if (!sp->b.manifest)
+		return -EOPNOTSUPP;
+	if (sp->b.worker_init) {
+		w = sp->b.worker_init(sp->b.be);
+		if (!w)
+			return -ENOMEM;
+	}
+	for (attempt = 0;; attempt++) {
+		memset(&at, 0, sizeof(at));
+		at.deadline_us = deadline;
+		t0 = erofs_source_now_us();
+		err = sp->b.manifest(sp->b.be, w, ref, accept, max, body, len,
+				     type, type_size, &at);
+		stats_attempt(src, sp, erofs_source_now_us() - t0, &at);
+		if (!err || !at.transient || attempt >= src->retries)
+			break;
+		erofs_warn(&src->msg, "manifest %s: %s; retry %u of %u", ref,
+			   at.why[0] ? at.why : strerror(-err), attempt + 1,
+			   src->retries);
+		if (!backoff_sleep(src, attempt, deadline))
+			break;
+	}
+	if (err)
+		erofs_err(&src->msg, "manifest %s: %s%s", ref,
+			  at.why[0] ? at.why : strerror(-err),
+			  attempt ? " (retries exhausted)" : "");
+	if (sp->b.worker_exit)
+		sp->b.worker_exit(sp->b.be, w);
+	return err;
+}

@@ -73,9 +73,11 @@ struct xfer {
 	bool bad;			/* body refused, why[] says why */
 	bool past_end;			/* ... because the object is shorter */
 	char why[200];
-	/* token bodies */
+	/* token bodies and manifests */
 	char *mem;
-	size_t memlen;
+	size_t memlen, memmax;		/* memmax 0: a token's limit */
+	const char *accept;		/* an Accept header, or NULL */
+	char ctype[128];		/* its Content-Type */
 };
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
@@ -166,8 +168,10 @@ static size_t header_cb(char *data, size_t sz, size_t n, void *p)
 	}
 	if (hdr_is(line, l, "content-range", &v))
 		parse_content_range(x, v);
-	else if (hdr_is(line, l, "content-type", &v))
+	else if (hdr_is(line, l, "content-type", &v)) {
 		x->multipart = !strncasecmp(v, "multipart/", 10);
+		snprintf(x->ctype, sizeof(x->ctype), "%s", v);
+	}
 	else if (hdr_is(line, l, "www-authenticate", &v))
 		snprintf(x->challenge, sizeof(x->challenge), "%s", v);
 	return len;
@@ -248,7 +252,7 @@ static size_t body_cb(char *data, size_t sz, size_t n, void *p)
 	size_t len = sz * n;
 
 	if (x->mem) {
-		if (len > TOKEN_BODY_MAX - 1 - x->memlen)
+		if (len > (x->memmax ?: TOKEN_BODY_MAX) - 1 - x->memlen)
 			return 0;
 		memcpy(x->mem + x->memlen, data, len);
 		x->memlen += len;
@@ -414,6 +418,15 @@ static void setup(struct http_be *be, struct http_w *w, const char *url,
 		curl_easy_setopt(h, CURLOPT_USERPWD, be->userpwd);
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	}
+	if (x->accept) {
+		char *line = malloc(strlen(x->accept) + 16);
+
+		if (line) {
+			sprintf(line, "Accept: %s", x->accept);
+			*hdrs = curl_slist_append(*hdrs, line);
+			free(line);
+		}
+	}
 	if (*hdrs)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
 }
@@ -446,6 +459,10 @@ static int perform(struct http_be *be, struct http_w *w, const char *url,
 	x->pos = 0;
 	x->checked = x->complete = x->bad = x->past_end = false;
 	x->deadline_us = at->deadline_us;
+	if (x->mem) {		/* not the body of a 401 answered before */
+		x->memlen = 0;
+		x->mem[0] = '\0';
+	}
 	setup(be, w, url, x, token, &hdrs);
 	res = curl_easy_perform(w->h);
 	curl_slist_free_all(hdrs);
@@ -643,15 +660,14 @@ static void token_renew_early(struct http_be *be, struct http_w *w,
 	pthread_mutex_unlock(&be->tok_lock);
 }
 
-static int request(struct http_be *be, struct http_w *w, const char *key,
-		   struct xfer *x, struct erofs_source_attempt *at)
+static int request_url(struct http_be *be, struct http_w *w,
+		       const char *url, struct xfer *x,
+		       struct erofs_source_attempt *at)
 {
-	char *url = make_url(be, key), *token;
 	unsigned int gen, pass;
+	char *token;
 	int err = -ENOMEM;
 
-	if (!url)
-		return -ENOMEM;
 	if (be->oci)
 		token_renew_early(be, w, at->deadline_us);
 	/* a 401 is answered with a token once; a second 401 is final */
@@ -667,6 +683,18 @@ static int request(struct http_be *be, struct http_w *w, const char *key,
 			break;
 		at->why[0] = '\0';
 	}
+	return err;
+}
+
+static int request(struct http_be *be, struct http_w *w, const char *key,
+		   struct xfer *x, struct erofs_source_attempt *at)
+{
+	char *url = make_url(be, key);
+	int err;
+
+	if (!url)
+		return -ENOMEM;
+	err = request_url(be, w, url, x, at);
 	free(url);
 	return err;
 }
@@ -750,6 +778,50 @@ static int http_size(void *be, void *w, const char *key, uint64_t *size,
 		err = -EPROTO;
 	}
 	return err;
+}
+
+/* BASE is .../v2/REPO/blobs/: the manifest is .../v2/REPO/manifests/REF */
+static int http_manifest(void *p, void *w, const char *ref,
+			 const char *accept, size_t max, char **body,
+			 size_t *len, char *type, size_t type_size,
+			 struct erofs_source_attempt *at)
+{
+	struct http_be *be = p;
+	struct xfer x = { .accept = accept, .memmax = max + 1 };
+	size_t n = strlen(be->base) - strlen("blobs/");
+	char *url;
+	int err;
+
+	/* a tag or a digest: never anything that leaves the path */
+	if (!*ref || !strcmp(ref, ".") || !strcmp(ref, "..") ||
+	    strspn(ref, "abcdefghijklmnopqrstuvwxyz"
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:") != strlen(ref)) {
+		snprintf(at->why, sizeof(at->why),
+			 "bad manifest reference \"%.100s\"", ref);
+		return -EINVAL;
+	}
+	if (asprintf(&url, "%.*smanifests/%s", (int)n, be->base, ref) < 0)
+		return -ENOMEM;
+	x.mem = malloc(max + 1);
+	if (!x.mem) {
+		free(url);
+		return -ENOMEM;
+	}
+	x.mem[0] = '\0';
+	err = request_url(be, w, url, &x, at);
+	free(url);
+	if (!err && x.memlen >= max) {
+		snprintf(at->why, sizeof(at->why), "manifest larger than %zu bytes", max);
+		err = -EFBIG;
+	}
+	if (err) {
+		free(x.mem);
+		return err;
+	}
+	*body = x.mem;
+	*len = x.memlen;
+	snprintf(type, type_size, "%s", x.ctype);
+	return 0;
 }
 
 static void *http_worker_init(void *be)
@@ -923,6 +995,8 @@ int erofs_source_http_open(struct erofs_source_backend *b,
 	b->size = http_size_checked;
 	b->read = http_read_checked;
 	b->describe = http_describe;
+	if (oci_repo)
+		b->manifest = http_manifest;
 	b->close = http_close;
 	b->be = be;
 	return 0;

@@ -30,6 +30,10 @@ struct erofs_source_backend {
 	/* exactly @len bytes or an error; never a short success */
 	int (*read)(void *be, void *w, const char *key, uint64_t off,
 		    size_t len, void *buf, struct erofs_source_attempt *at);
+	/* optional (OCI): one attempt at erofs_source_get_manifest() */
+	int (*manifest)(void *be, void *w, const char *ref, const char *accept,
+			size_t max, char **body, size_t *len, char *type,
+			size_t type_size, struct erofs_source_attempt *at);
 	/* a human name of @key for messages, e.g. the URL */
 	void (*describe)(void *be, const char *key, char *out, size_t size);
 	void (*close)(void *be);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 #include "erofs/util.h"
 
@@ -137,4 +140,32 @@ int erofs_hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+char *erofs_read_small_file(const char *path, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)max)
+		errno = EFBIG;
+	else
+		buf = malloc(st.st_size + 1);
+	if (buf) {
+		n = pread(fd, buf, st.st_size, 0);
+		if (n != st.st_size) {
+			free(buf);
+			buf = NULL;
+			errno = EIO;
+		} else {
+			buf[n] = '\0';
+			*len = n;
+		}
+	}
+	close(fd);
+	return buf;
 }

@@ -3,6 +3,7 @@
  * mkfs.erofs: build an EROFS image from a directory.  Option parsing and
  * reporting only; the build itself is liberofs' erofs_build_image().
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/istream.h"
+#include "erofs/oci.h"
 #include "erofs/sha256.h"
 #include "erofs/util.h"
 
@@ -33,6 +35,9 @@ struct mkfs_cfg {
 	char layers_label[32];		/* "N layer images" */
 	bool blksz_given;
 	uint64_t offset;		/* --offset: the image's start */
+	bool oci_given;			/* --oci: SOURCE is an image reference */
+	struct erofs_oci_opts oci;
+	struct erofs_oci_build oci_build;
 };
 
 /* the temporary image and blob, for the signal handler to remove */
@@ -42,7 +47,8 @@ static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE_DIR\n"
 "       " PROG " [OPTIONS] IMAGE LAYER_IMAGE...\n"
-"       " PROG " --tar[=f|i|headerball] [OPTIONS] IMAGE [TAR]\n"
+"       " PROG " --tar[=f|i|headerball] [OPTIONS] IMAGE [TAR...]\n"
+"       " PROG " --oci[=f|i][,OCI_OPTIONS] [OPTIONS] IMAGE REFERENCE\n"
 "Build an EROFS image IMAGE from the directory SOURCE_DIR, or (rebuild\n"
 "mode) over existing EROFS images merged as overlay layers, the first\n"
 "lowest: IMAGE holds only metadata and refers to the layers' data where\n"
@@ -50,7 +56,10 @@ static void usage(FILE *f)
 "Rebuild mode refers to chunk-based, block-aligned or compressed files\n"
 "(layers built with --chunksize) and takes neither -z, --chunksize,\n"
 "--blobdev nor exclusions.\n"
-"With --tar, the tree is a tar stream's (TAR, or standard input).\n"
+"With --tar, the tree is a tar stream's (TAR, or standard input); several\n"
+"TARs are image layers, the first lowest, merged as --oci merges them.\n"
+"With --oci, it is an OCI image's: REFERENCE is HOST[:PORT]/REPO[:TAG] or\n"
+"HOST[:PORT]/REPO@sha256:DIGEST in a registry, or oci-layout:DIR[:TAG].\n"
 "\n"
 "  -b SIZE               block size: a power of two from 512 to 65536 (default 4096)\n"
 "  -d N                  message level as erofs-utils' 0-9: 0-1 errors only,\n"
@@ -135,6 +144,17 @@ static void usage(FILE *f)
 "  --unzstd[=FILE]\n"
 "  --sort=none           tar: accepted for erofs-utils' callers; the layout is\n"
 "                        always the one of the sorted tree\n"
+"  --oci[=f|i]           build from an OCI image: its layers merged, whiteouts\n"
+"                        applied (f, the default: data stored in the image), or\n"
+"                        with data left in each layer's uncompressed tar (i:\n"
+"                        device N is layer N-1, tagged with its diff_id).\n"
+"                        Options after a comma, comma-separated:\n"
+"      platform=OS/ARCH[/VARIANT]  the image of an index (default: this host's)\n"
+"      layer=N           layer N alone (0 is the bottom), as --tar=f --aufs\n"
+"      blob=DIGEST       the layer of that blob alone, likewise\n"
+"      username=USER, password=PASSWORD  registry credentials (default: the\n"
+"                        auths of ~/.docker/config.json)\n"
+"      insecure          plain http:// to the registry\n"
 "  --quiet               print errors only\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n", f);
@@ -167,6 +187,7 @@ enum {
 	OPT_UID_OFFSET,
 	OPT_GID_OFFSET,
 	OPT_OFFSET,
+	OPT_OCI,
 };
 
 static const struct option long_options[] = {
@@ -196,6 +217,7 @@ static const struct option long_options[] = {
 	{ "uid-offset", required_argument, NULL, OPT_UID_OFFSET },
 	{ "gid-offset", required_argument, NULL, OPT_GID_OFFSET },
 	{ "offset", required_argument, NULL, OPT_OFFSET },
+	{ "oci", optional_argument, NULL, OPT_OCI },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -374,6 +396,66 @@ static int parse_decoder(struct mkfs_cfg *c, const char *arg)
 	return 0;
 }
 
+/* one KEY=VALUE (or insecure) of --oci; the strings stay in argv */
+static int parse_oci_key(struct mkfs_cfg *c, char *kv)
+{
+	struct erofs_oci_opts *o = &c->oci;
+	char *v = strchr(kv, '=');
+	long long n;
+
+	if (!strcmp(kv, "insecure")) {
+		o->insecure = true;
+		return 0;
+	}
+	if (!v)
+		return bad_arg(c, "--oci", kv, "unknown option");
+	*v++ = '\0';
+	if (!strcmp(kv, "platform")) {
+		if (!*v || !strchr(v, '/'))
+			return bad_arg(c, "--oci platform", v, "must be OS/ARCH[/VARIANT]");
+		o->platform = v;
+	} else if (!strcmp(kv, "layer")) {
+		if (erofs_parse_long(v, 0, EROFS_OCI_MAX_LAYERS - 1, &n))
+			return bad_arg(c, "--oci layer", v, "must be a layer number from 0");
+		o->layer = n;
+	} else if (!strcmp(kv, "blob")) {
+		o->blob = v;
+	} else if (!strcmp(kv, "username")) {
+		o->username = v;
+	} else if (!strcmp(kv, "password")) {
+		o->password = v;
+	} else {
+		return bad_arg(c, "--oci", kv, "unknown option");
+	}
+	return 0;
+}
+
+/* --oci[=f|i][,KEY=VALUE...], as erofs-utils 1.9 spells it */
+static int parse_oci(struct mkfs_cfg *c, char *arg)
+{
+	char *tok, *save = NULL;
+	bool first = true;
+	int err;
+
+	c->oci_given = true;
+	c->oci.layer = -1;
+	for (tok = arg ? strtok_r(arg, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save), first = false) {
+		if (first && (!strcmp(tok, "f") || !strcmp(tok, "i"))) {
+			c->oci.index = *tok == 'i';
+			continue;
+		}
+		err = parse_oci_key(c, tok);
+		if (err)
+			return err;
+	}
+	if (c->oci.layer >= 0 && c->oci.blob) {
+		erofs_err(&c->msg, "--oci: layer= and blob= exclude each other");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_tar_option(struct mkfs_cfg *c, int opt, char *arg)
 {
 	switch (opt) {
@@ -527,6 +609,8 @@ static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 	}
 	if (opt >= OPT_TAR && opt <= OPT_SORT)
 		return parse_tar_option(c, opt, arg);
+	if (opt == OPT_OCI)
+		return parse_oci(c, arg);
 	return parse_compat(c, opt, arg);
 }
 
@@ -719,26 +803,47 @@ static int finish_sources(struct mkfs_cfg *c, int n, char **srcs)
 	return 0;
 }
 
-/* a tar stream: a file or standard input, and what its modes allow */
+static int finish_tar_mode(struct mkfs_cfg *c, const char *opt);
+
+/*
+ * A tar stream: a file or standard input, and what its modes allow; or
+ * several tar files, image layers merged as --oci merges them
+ */
 static int finish_tar(struct mkfs_cfg *c, int n, char **srcs)
 {
 	struct erofs_build_options *o = &c->opts;
 
-	if (n > 1) {
-		erofs_err(&c->msg, "--tar takes one tar file, or none for standard input");
+	if (n > 1 && (o->tar_mode == EROFS_TAR_HEADERBALL || o->aufs ||
+		      o->tar_raw_copy)) {
+		erofs_err(&c->msg, "several tar files are layers merged: not with headerball, --aufs or --ungzip=FILE");
 		return -EINVAL;
 	}
-	o->tar_path = n ? srcs[0] : NULL;
+	o->tar_paths = srcs;
+	o->nr_tar_paths = n;
 	c->source = n ? srcs[0] : "standard input";
+	if (n > 1) {
+		snprintf(c->layers_label, sizeof(c->layers_label),
+			 "%d tar layers", n);
+		c->source = c->layers_label;
+	}
+	return finish_tar_mode(c, "--tar");
+}
+
+/* what a tar's mode allows, for --tar and --oci alike */
+static int finish_tar_mode(struct mkfs_cfg *c, const char *opt)
+{
+	struct erofs_build_options *o = &c->opts;
+
 	if (o->nr_exclude_paths || o->nr_exclude_regexes) {
-		erofs_err(&c->msg, "--exclude-path and --exclude-regex apply to directories, not --tar");
+		erofs_err(&c->msg, "--exclude-path and --exclude-regex apply to directories, not %s",
+			  opt);
 		return -EINVAL;
 	}
 	if (o->tar_mode == EROFS_TAR_FULL)
 		return 0;
 	if (o->compress.nr_specs || c->chunk_bytes || o->blob_path) {
-		erofs_warn(&c->msg, "--tar=%s stores no file data: -z, --chunksize and --blobdev do not apply",
-			   o->tar_mode == EROFS_TAR_INDEX ? "i" : "headerball");
+		erofs_warn(&c->msg, "%s=%s stores no file data: -z, --chunksize and --blobdev do not apply",
+			   opt, o->tar_mode == EROFS_TAR_INDEX ? "i" : "headerball");
 		o->compress.nr_specs = 0;
 		c->pcluster_bytes = 0;
 		c->hints_path = NULL;
@@ -749,11 +854,32 @@ static int finish_tar(struct mkfs_cfg *c, int n, char **srcs)
 	if (o->tar_mode == EROFS_TAR_INDEX) {
 		/* data is addressed in 512-byte blocks of the tar */
 		if (c->blksz_given && o->blkszbits != 9)
-			erofs_info(&c->msg, "--tar=i: 512-byte blocks, as the tar's");
+			erofs_info(&c->msg, "%s=i: 512-byte blocks, as the tar's",
+				   opt);
 		o->blkszbits = 9;
 		o->chunk_indexes = true;	/* the tar is device 1 */
 	}
 	return 0;
+}
+
+/* an OCI image: REFERENCE, its layers read as tars are */
+static int finish_oci(struct mkfs_cfg *c, int n, char **srcs)
+{
+	struct erofs_build_options *o = &c->opts;
+
+	if (n != 1 || o->tar_mode) {
+		erofs_err(&c->msg, "--oci takes one image reference, and no --tar");
+		return -EINVAL;
+	}
+	c->source = srcs[0];
+	c->oci_build.opts = &c->oci;
+	c->oci_build.ref = srcs[0];
+	o->tree_source = erofs_oci_tree;
+	o->tree_priv = &c->oci_build;
+	o->tar_mode = c->oci.index ? EROFS_TAR_INDEX : EROFS_TAR_FULL;
+	/* one layer alone is an overlayfs layer, as containerd makes them */
+	o->aufs = c->oci.layer >= 0 || c->oci.blob;
+	return finish_tar_mode(c, "--oci");
 }
 
 /* the kernel mounts blocks up to its page size: say so before building */
@@ -797,7 +923,9 @@ static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 		return -EINVAL;
 	}
 	c->image = argv[optind];
-	if (c->opts.tar_mode) {
+	if (c->oci_given) {
+		err = finish_oci(c, argc - optind - 1, argv + optind + 1);
+	} else if (c->opts.tar_mode) {
 		err = finish_tar(c, argc - optind - 1, argv + optind + 1);
 	} else {
 		c->source = argv[optind + 1];
@@ -978,6 +1106,10 @@ int main(int argc, char **argv)
 	if (err)
 		return 1;
 	c.opts.show_progress = !c.quiet;
+	if (c.oci_given && curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		erofs_err(&c.msg, "cannot initialise libcurl");
+		return 1;
+	}
 
 	start = erofs_now_ms();
 	install_signal_handlers();

@@ -56,24 +56,6 @@ grep -q "token endpoint .*HTTP 401" "$T/err" || fail "no clear message for refus
 # --- the real registry
 [ -x "$REGISTRY" ] || skip "the bearer flow passed; Debian's docker-registry is not installed ($REGISTRY): scripts/install-deps.sh"
 
-# start_registry DIR [AUTHFILE]: docker-registry on a free port, sets REG
-start_registry() {
-	local dir=$1 port
-	port=$(free_port)
-	mkdir -p "$dir/data"
-	{
-		echo "version: 0.1"
-		echo "log: {level: error, accesslog: {disabled: true}}"
-		echo "storage: {filesystem: {rootdirectory: $dir/data}}"
-		echo "http: {addr: 127.0.0.1:$port}"
-		[ -z "${2:-}" ] || echo "auth: {htpasswd: {realm: erofs-test, path: $2}}"
-	} >"$dir/config.yml"
-	"$REGISTRY" serve "$dir/config.yml" >"$dir/log" 2>&1 &
-	_servers+=($!)
-	wait_port "$port" 20 || fail "docker-registry did not start: $(cat "$dir/log")"
-	REG="127.0.0.1:$port"
-}
-
 # push FILE DIGEST [CURL OPTIONS]: POST an upload, PUT the bytes with ?digest=
 push() {
 	local file=$1 digest=$2 loc; shift 2

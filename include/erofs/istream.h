@@ -22,8 +22,17 @@ enum erofs_istream_codec {
 	EROFS_ISTREAM_CODEC_ZSTD,
 };
 
+/*
+ * Where a stream that is no file descriptor gets its raw bytes: up to
+ * @len into @buf, 0 at the end, or a negative errno with @why saying why.
+ */
+typedef ssize_t (*erofs_istream_pull_t)(void *priv, void *buf, size_t len,
+					char *why, size_t why_size);
+
 struct erofs_istream {
-	int fd;
+	int fd;				/* -1 with a pull function */
+	erofs_istream_pull_t pull;
+	void *pull_priv;
 	const char *name;		/* "standard input" or the path */
 	const struct erofs_msg *msg;
 	int raw_fd;			/* keeps the raw stream, or -1 */
@@ -52,6 +61,12 @@ struct erofs_istream {
 int erofs_istream_open(struct erofs_istream *s, const struct erofs_msg *msg,
 		       int fd, const char *name, unsigned int accept,
 		       int raw_fd);
+/* the same, reading through @pull; @size (for progress) may be 0 */
+int erofs_istream_open_pull(struct erofs_istream *s,
+			    const struct erofs_msg *msg,
+			    erofs_istream_pull_t pull, void *priv,
+			    const char *name, unsigned int accept,
+			    uint64_t size);
 void erofs_istream_close(struct erofs_istream *s);
 
 /*

@@ -173,6 +173,17 @@ void erofs_source_spec_redact(const char *spec, char *out, size_t size);
 /* finishes every read queued or running (each gets its callback), then frees */
 void erofs_source_close(struct erofs_source *src);
 
+/*
+ * OCI registries only (-EOPNOTSUPP otherwise): the manifest or index
+ * @ref (a tag, or "sha256:<64 hex>") of the source's repository, asked
+ * with the Accept header value @accept, at most @max bytes.  *body is
+ * NUL-terminated (free() it); @type receives its Content-Type.  Retried
+ * as reads are; the caller checks the digest.
+ */
+int erofs_source_get_manifest(struct erofs_source *src, const char *ref,
+			      const char *accept, size_t max, char **body,
+			      size_t *len, char *type, size_t type_size);
+
 /* "sha256:<64 hex>" or "<64 hex>" -> 64 lowercase hex digits; -EINVAL otherwise */
 int erofs_source_parse_digest(const char *s, char hex[65]);
 

@@ -29,6 +29,10 @@ OCI emulation with bearer tokens (--registry REPO):
                               unless "Authorization: Bearer <token>";
                               then 307 to /storage/NAME (a redirect, as to
                               a registry's storage)
+  /v2/REPO/manifests/REF      the same 401 first; then the file
+                              ROOT/tags/REF, or the file of digest REF
+                              ("sha256:HEX"), with its mediaType as
+                              Content-Type
   /token?service=..&scope=..  {"token": ..., "expires_in": TTL}; with
                               --token-auth USER:PASS it wants Basic auth;
                               with --token-ttl SECS a token is refused
@@ -214,10 +218,29 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
+    def manifest(self, ref):
+        p = os.path.join(ARGS.root, "tags", ref)
+        if ref.startswith("sha256:"):
+            p = self.find_blob(ref[7:])
+        if not p or "/" in ref or not os.path.isfile(p):
+            return self.simple(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+        body = open(p, "rb").read()
+        mt = json.loads(body).get("mediaType", "application/json")
+        return self.simple(200, body, [("Content-Type", mt)])
+
+    def find_blob(self, digest):
+        for name in os.listdir(ARGS.root):
+            p = os.path.join(ARGS.root, name)
+            if os.path.isfile(p) and \
+                    hashlib.sha256(open(p, "rb").read()).hexdigest() == digest:
+                return p
+        return None
+
     def registry(self, path):
-        # /v2/REPO/blobs/sha256:HEX
+        # /v2/REPO/blobs/sha256:HEX, /v2/REPO/manifests/REF
         prefix = f"/v2/{ARGS.registry}/blobs/sha256:"
-        if not path.startswith(prefix):
+        mprefix = f"/v2/{ARGS.registry}/manifests/"
+        if not path.startswith(prefix) and not path.startswith(mprefix):
             return self.simple(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
         auth = self.headers.get("Authorization", "")
         with LOCK:
@@ -232,15 +255,15 @@ class Handler(BaseHTTPRequestHandler):
                 "WWW-Authenticate",
                 f'Bearer realm="http://{host}/token",service="fault-registry",'
                 f'scope="repository:{ARGS.registry}:pull"')])
+        if path.startswith(mprefix):
+            return self.manifest(path[len(mprefix):])
         # the token was checked on arrival, as a registry does
         if ARGS.delay_ms:
             time.sleep(ARGS.delay_ms / 1000)
-        digest = path[len(prefix):]
-        for name in os.listdir(ARGS.root):
-            p = os.path.join(ARGS.root, name)
-            if os.path.isfile(p) and \
-                    hashlib.sha256(open(p, "rb").read()).hexdigest() == digest:
-                return self.simple(307, b"", [("Location", f"/storage/{name}")])
+        p = self.find_blob(path[len(prefix):])
+        if p:
+            name = os.path.basename(p)
+            return self.simple(307, b"", [("Location", f"/storage/{name}")])
         return self.simple(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
 
     def token(self, q):

@@ -90,6 +90,25 @@ start_faultserver() {
 	wait_port "$FAULT_PORT" || fail "fault server did not start: $(cat "$T/fault.stderr")"
 }
 
+# start_registry DIR [AUTHFILE]: Debian's docker-registry ($REGISTRY) on a
+# free port, with htpasswd auth if AUTHFILE is given; sets REG
+start_registry() {
+	local dir=$1 port
+	port=$(free_port)
+	mkdir -p "$dir/data"
+	{
+		echo "version: 0.1"
+		echo "log: {level: error, accesslog: {disabled: true}}"
+		echo "storage: {filesystem: {rootdirectory: $dir/data}}"
+		echo "http: {addr: 127.0.0.1:$port}"
+		[ -z "${2:-}" ] || echo "auth: {htpasswd: {realm: erofs-test, path: $2}}"
+	} >"$dir/config.yml"
+	"$REGISTRY" serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	_servers+=($!)
+	wait_port "$port" 20 || fail "docker-registry did not start: $(cat "$dir/log")"
+	REG="127.0.0.1:$port"
+}
+
 # json_field FILE NAME: a number from the --json stats line
 json_field() {
 	"$PY" -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])[sys.argv[2]])' "$1" "$2"

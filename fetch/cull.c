@@ -329,7 +329,7 @@ static void cull_down(struct fetchd *d, int cachefd, struct cull_scan *sc,
 		      const char *what)
 {
 	uint64_t culled = 0, bytes = 0, busy = 0, errors = 0, start = used;
-	char hb[4][32];
+	char hb[5][32];
 	unsigned int i;
 	int ret = 0;
 
@@ -365,7 +365,7 @@ static void cull_down(struct fetchd *d, int cachefd, struct cull_scan *sc,
 		   erofs_human_size(bytes, hb[2], sizeof(hb[2])),
 		   (unsigned long long)busy,
 		   erofs_human_size(used, hb[3], sizeof(hb[3])),
-		   erofs_human_size(low, hb[0], sizeof(hb[0])));
+		   erofs_human_size(low, hb[4], sizeof(hb[4])));
 	if (used > low)
 		erofs_warn(&d->msg, "cull: still above the low-water mark: every other object is in use");
 }

@@ -208,7 +208,7 @@ void fetchd_stats_print(struct fetchd *d, const char *why)
 	for (i = 0; i < s->nr_srcs; i++) {
 		erofs_source_stats_format(&s->srcs[i].st, false, sline,
 					  sizeof(sline));
-		erofs_info(&d->msg, "source %s stats: %s", s->srcs[i].name,
+		erofs_info(&d->msg, "source stats (%s): %s", s->srcs[i].name,
 			   sline);
 	}
 	fetchd_snapshot_free(s);

@@ -5,7 +5,7 @@
  * of a SOCK_SEQPACKET pair (one write, one message, as the device) and
  * sends it the requests read from stdin, one a line:
  *
- *	open OBJECT FILE VOLUME COOKIE	OPEN; prints "copen RESULT"
+ *	open OBJECT FILE VOLUME COOKIE	OPEN; its answer: "copen RESULT"
  *	read OBJECT OFFSET LENGTH	READ
  *	close OBJECT			CLOSE
  *
@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,25 +48,24 @@ static void send_msg(uint32_t op, uint32_t obj, const void *payload,
 	}
 }
 
-/* the daemon's next command; stops at "copen" */
-static void await_copen(void)
+/*
+ * Everything the daemon writes, as it comes: copen answers on stdout,
+ * other commands (bind, inuse, cull) on stderr.
+ */
+static void *reader(void *arg)
 {
 	char cmd[600];
 	ssize_t n;
 
-	for (;;) {
-		n = read(sock, cmd, sizeof(cmd) - 1);
-		if (n <= 0) {
-			printf("copen none\n");
-			return;
-		}
+	while ((n = read(sock, cmd, sizeof(cmd) - 1)) > 0) {
 		cmd[n] = '\0';
-		if (!strncmp(cmd, "copen ", 6)) {
-			printf("copen %s\n", strchr(cmd, ',') ? strchr(cmd, ',') + 1 : "?");
-			return;
-		}
-		fprintf(stderr, "cmd: %s\n", cmd);
+		if (!strncmp(cmd, "copen ", 6) && strchr(cmd, ','))
+			printf("copen %s\n", strchr(cmd, ',') + 1);
+		else
+			fprintf(stderr, "cmd: %s\n", cmd);
+		fflush(stdout);
 	}
+	return NULL;
 }
 
 static void do_open(uint32_t obj, int fd, const char *vol, const char *cookie)
@@ -84,7 +84,6 @@ static void do_open(uint32_t obj, int fd, const char *vol, const char *cookie)
 	memcpy(p + n, cookie, o.cookie_key_size);
 	n += o.cookie_key_size;
 	send_msg(CACHEFILES_OP_OPEN, obj, p, n);
-	await_copen();
 }
 
 static int run(int *fds, unsigned int nr_files)
@@ -107,7 +106,6 @@ static int run(int *fds, unsigned int nr_files)
 		} else {
 			return fprintf(stderr, "cfkernel: bad line: %s", line), 1;
 		}
-		fflush(stdout);
 	}
 	return 0;
 }
@@ -117,6 +115,7 @@ int main(int argc, char **argv)
 	int sv[2], fds[MAX_FILES], status, c, i;
 	unsigned int nr_files = 0;
 	char devfd[32];
+	pthread_t thr;
 	pid_t pid;
 
 	while ((c = getopt(argc, argv, "+f:")) != -1) {
@@ -151,10 +150,14 @@ int main(int argc, char **argv)
 		close(fds[i]);		/* the numbers stay valid in the daemon */
 	sock = sv[0];
 	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&thr, NULL, reader, NULL))
+		return 1;
 	c = run(fds, nr_files);
 	kill(pid, SIGTERM);
 	if (waitpid(pid, &status, 0) < 0)
 		return 1;
+	/* the daemon's end of the socket is closed: the reader ends */
+	pthread_join(thr, NULL);
 	if (c)
 		return c;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

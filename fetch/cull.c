@@ -20,6 +20,11 @@
  * has a working directory of its own (unshare(CLONE_FS)): the daemon's
  * other threads resolve relative paths against the process's.
  *
+ * cachefiles creates a new object's file as a temporary file and links
+ * it into the tree when the object is released: until then it is in use
+ * and invisible here, so a mark in bytes counts the files of released
+ * objects and of objects opened again; a mark in percent sees all.
+ *
  * When each object was last used: the later of the file's atime and
  * mtime (relatime keeps atime coarse) and the time this daemon last saw
  * the object closed.

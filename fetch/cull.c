@@ -351,9 +351,11 @@ static void cull_down(struct fetchd *d, int cachefd, struct cull_scan *sc,
 		} else if (ret == -EBUSY) {
 			busy++;
 		} else if (ret != -ESTALE && ret != -ENOENT) {
+			/* the cache itself is in trouble: no point going on */
 			errors++;
-			erofs_warn(&d->msg, "cull %s/%s: %s", sc->files[i].dir,
-				   sc->files[i].name, strerror(-ret));
+			erofs_warn(&d->msg, "cull %s/%s: %s: culling stops until the next check",
+				   sc->files[i].dir, sc->files[i].name, strerror(-ret));
+			break;
 		}
 	}
 	pthread_mutex_lock(&d->stats_lock);

@@ -177,6 +177,21 @@ static int parse_mark(struct fetchd_parse *p, const char *opt, const char *arg,
 	return 0;
 }
 
+/* the shape of --metrics; the addresses themselves are checked by bind */
+static bool metrics_spec_ok(const char *spec)
+{
+	const char *tok = spec, *end;
+
+	do {
+		end = strchrnul(tok, ',');
+		if (!((end - tok > 5 && !strncmp(tok, "unix:", 5)) ||
+		      (end - tok > 4 && !strncmp(tok, "tcp:", 4))))
+			return false;
+		tok = end + 1;
+	} while (*end);
+	return true;
+}
+
 static int parse_one(struct fetchd_parse *p, int c, const char *arg)
 {
 	struct fetchd_opts *o = &p->o;
@@ -235,7 +250,14 @@ static int parse_one(struct fetchd_parse *p, int c, const char *arg)
 	case OPT_NOPREFETCH: o->high = o->low = 0; return 0;
 	case OPT_PLIST: o->prefetch_list = arg; return 0;
 	case OPT_PALL: o->prefetch_all = true; return 0;
-	case OPT_METRICS: o->metrics = arg; return 0;
+	case OPT_METRICS:
+		if (!metrics_spec_ok(arg)) {
+			erofs_err(p->msg, "--metrics: '%s': expected unix:PATH and/or tcp:ADDR:PORT, comma-separated",
+				  arg);
+			return -EINVAL;
+		}
+		o->metrics = arg;
+		return 0;
 	case OPT_CHIGH: return parse_mark(p, "cache-high", arg, &o->cache_high);
 	case OPT_CLOW: return parse_mark(p, "cache-low", arg, &o->cache_low);
 	case OPT_CINTERVAL:

@@ -30,6 +30,7 @@ expect_exit 16 "percentage in \\[1, 99\\]" --source=dir:"$T" --cache-high=150%
 expect_exit 16 "below --cache-high" --source=dir:"$T" --cache-high=1G --cache-low=2G
 expect_exit 16 "both in bytes or both in percent" --source=dir:"$T" --cache-high=80% --cache-low=1G
 expect_exit 16 "Try 'erofs-fetch get --help'" get --bogus
+expect_exit 16 "expected unix:PATH and/or tcp:ADDR:PORT" --source=dir:"$T" --metrics=unix:/x,udp:1
 cat >"$T/k.conf" <<EOF2
 [source s]
 spec = dir:$T
@@ -51,6 +52,19 @@ for o in $("$FETCH" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 	grep -q -- "${o//-/\\\\-}" "$TOP/man/erofs-fetch.1" ||
 		fail "option $o is not in man/erofs-fetch.1"
 done
+
+note "make install: the systemd unit, pointing at the installed daemon"
+if [ "$BUILD" = "$TOP" ] && [ -f "$TOP/Makefile" ]; then
+	make -C "$TOP" -s install DESTDIR="$T/inst" >"$T/inst.log" 2>&1 ||
+		fail "make install: $(tail -n 5 "$T/inst.log")"
+	unit=$(find "$T/inst" -name erofs-fetch.service)
+	[ -n "$unit" ] || fail "make install put no erofs-fetch.service"
+	sbin=$(find "$T/inst" -name erofs-fetch -type f -perm -u+x)
+	grep -q "^ExecStart=${sbin#"$T/inst"} " "$unit" ||
+		fail "the unit does not start ${sbin#"$T/inst"}: $(grep ExecStart "$unit")"
+	grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' "$unit" || fail "no ExecReload"
+	echo "ok: $unit"
+fi
 
 note "log lines: time and level, or journald priorities"
 : >"$T/jerr"

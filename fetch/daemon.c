@@ -158,8 +158,14 @@ static int parse_mark(struct fetchd_parse *p, const char *opt, const char *arg,
 	long long v;
 
 	if (len && arg[len - 1] == '%') {
-		if (len > sizeof(num) || (memcpy(num, arg, len - 1), num[len - 1] = '\0',
-		    erofs_parse_long(num, 1, 99, &v))) {
+		v = 0;
+		if (len <= sizeof(num)) {
+			memcpy(num, arg, len - 1);
+			num[len - 1] = '\0';
+			if (erofs_parse_long(num, 1, 99, &v))
+				v = 0;
+		}
+		if (!v) {
 			erofs_err(p->msg, "--%s: '%s' is not a percentage in [1, 99]",
 				  opt, arg);
 			return -EINVAL;

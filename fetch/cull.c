@@ -159,14 +159,16 @@ static struct fetchd_lru *lru_snapshot(struct fetchd *d, unsigned int *nr)
 	*nr = d->cull.nr_lru;
 	snap = malloc((*nr ? *nr : 1) * sizeof(*snap));
 	if (snap) {
-		memcpy(snap, d->cull.lru, *nr * sizeof(*snap));
-		/* names stay: only this thread's lru_evict() frees them */
+		if (*nr)
+			memcpy(snap, d->cull.lru, *nr * sizeof(*snap));
+		/* the names stay valid: lru_evict() frees none meanwhile */
 		d->cull.scanning = true;
 	}
 	pthread_mutex_unlock(&d->cull.lock);
 	if (!snap)
 		*nr = 0;
-	qsort(snap, *nr, sizeof(*snap), cmp_lru);
+	else if (*nr)
+		qsort(snap, *nr, sizeof(*snap), cmp_lru);
 	return snap;
 }
 
@@ -178,6 +180,8 @@ static time_t last_used(const struct cull_scan *sc, const char *vol,
 	char key[2 * EROFS_CF_KEY_MAX + 4];
 	struct fetchd_lru k = { .name = key }, *e;
 
+	if (!sc->nr_lru)
+		return t;
 	snprintf(key, sizeof(key), "%s/%s", vol, name);
 	e = bsearch(&k, sc->lru, sc->nr_lru, sizeof(k), cmp_lru);
 	return e && e->when > t ? e->when : t;

@@ -8,8 +8,9 @@
  *
  * A mark in bytes bounds the bytes allocated by the cache's files; a mark
  * in percent bounds the usage of the cache's filesystem, as cachefiles'
- * own brun/bcull/bstop limits do (the kernel refuses new cache files
- * below bstop, 3% free by default: a high mark above 97% is too late).
+ * own brun/bcull/bstop limits do (7%, 5% and 1% free by default: below
+ * bcull the kernel wants culling, below bstop it caches nothing new, so
+ * a high mark above 95% starts too late).
  *
  * The cache is laid out by cachefiles as DIR/cache/I<volume>/@<hash>/
  * D<cookie key> (keys of EROFS objects are printable).  Culling goes

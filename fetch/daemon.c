@@ -388,8 +388,8 @@ static int check_marks(struct fetchd_parse *p)
 		erofs_err(p->msg, "--cache-low must be below --cache-high");
 		return -EINVAL;
 	}
-	if (o->cache_high.pct > 97)
-		erofs_warn(p->msg, "--cache-high=%u%%: cachefiles stops caching at 97%% (bstop) before culling starts",
+	if (o->cache_high.pct > 95)
+		erofs_warn(p->msg, "--cache-high=%u%%: cachefiles wants culling from 95%% used (bcull) and caches nothing new from 99%% (bstop)",
 			   o->cache_high.pct);
 	return 0;
 }

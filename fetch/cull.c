@@ -23,8 +23,8 @@
  *
  * cachefiles creates a new object's file as a temporary file and links
  * it into the tree when the object is released: until then it is in use
- * and invisible here, so a mark in bytes counts the files of released
- * objects and of objects opened again; a mark in percent sees all.
+ * and invisible in the tree: what such an object holds is found through
+ * the daemon's fd of it (SEEK_DATA/SEEK_HOLE).
  *
  * When each object was last used: the later of the file's atime and
  * mtime (relatime keeps atime coarse) and the time this daemon last saw
@@ -45,6 +45,8 @@
 
 /* bounds the memory of one pass over a cache of very many files */
 #define CULL_MAX_FILES		(1U << 20)
+/* extents of an open object looked at; the rest counts as populated */
+#define CULL_MAX_EXTENTS	256
 #define CULL_LRU_MAX		65536
 
 /* a close the daemon saw: "volume/cookie" and when */
@@ -300,6 +302,81 @@ static int scan_cache(struct fetchd *d, int cachefd, struct cull_scan *sc)
 	return ret;
 }
 
+/* "I<volume>/D<cookie>" of a scanned file */
+static char *file_key(const struct cull_file *f)
+{
+	const char *slash = strchr(f->dir, '/');
+	int vlen = slash ? slash - f->dir : (int)strlen(f->dir);
+	char *key;
+
+	return asprintf(&key, "%.*s/%s", vlen, f->dir, f->name) < 0 ? NULL : key;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* bytes populated in an open object's cache file, by its extents */
+static uint64_t obj_populated(const struct fetchd_obj *obj)
+{
+	uint64_t off = 0, bytes = 0;
+	unsigned int n;
+	off_t data, hole;
+
+	for (n = 0; off < obj->size; n++) {
+		if (n == CULL_MAX_EXTENTS)
+			return bytes + obj->size - off;
+		data = lseek(obj->fd, off, SEEK_DATA);
+		if (data < 0)
+			break;		/* ENXIO: no data after @off */
+		hole = lseek(obj->fd, data, SEEK_HOLE);
+		if (hole <= data)
+			break;
+		bytes += hole - data;
+		off = hole;
+	}
+	return bytes;
+}
+
+/*
+ * What open objects hold whose files are not in the tree (temporary
+ * files until the kernel releases them).  The table's shared lock keeps
+ * their fds open meanwhile.
+ */
+static uint64_t scan_open_objects(struct fetchd *d, const struct cull_scan *sc)
+{
+	char key[2 * EROFS_CF_KEY_MAX + 4], *kp = key, **keys;
+	unsigned int i, nr = 0;
+	struct fetchd_obj *obj;
+	uint64_t bytes = 0;
+
+	keys = malloc((sc->nr ? sc->nr : 1) * sizeof(*keys));
+	for (i = 0; keys && i < sc->nr; i++)
+		if ((keys[nr] = file_key(&sc->files[i])))
+			nr++;
+	if (nr)
+		qsort(keys, nr, sizeof(*keys), cmp_str);
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	for (i = 0; i < FETCHD_HASH; i++) {
+		for (obj = d->table[i]; obj; obj = obj->next) {
+			if (obj->closed || obj->fd < 0)
+				continue;
+			snprintf(key, sizeof(key), "I%s/D%s", obj->volume,
+				 obj->cookie);
+			if (nr && bsearch(&kp, keys, nr, sizeof(*keys), cmp_str))
+				continue;	/* counted in the tree */
+			bytes += obj_populated(obj);
+		}
+	}
+	pthread_rwlock_unlock(&d->table_lock);
+	for (i = 0; i < nr; i++)
+		free(keys[i]);
+	free(keys);
+	return bytes;
+}
+
 /* ---- culling ---- */
 
 static int cmp_used(const void *a, const void *b)
@@ -412,6 +489,8 @@ int fetchd_cull_run(struct fetchd *d)
 	if (sc.truncated)
 		erofs_warn(&d->msg, "cull: more than %u cache files: the oldest of the first ones are culled",
 			   CULL_MAX_FILES);
+	if (!ret)
+		sc.bytes += scan_open_objects(d, &sc);
 	pthread_mutex_lock(&d->stats_lock);
 	d->st.cache_bytes = sc.bytes;
 	pthread_mutex_unlock(&d->stats_lock);

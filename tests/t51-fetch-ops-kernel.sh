@@ -34,7 +34,7 @@ set -e
 [ "$krc" = 2 ] && skip "cannot build the test kernel: $(grep -m1 'cannot build' "$T/kbuild.err")"
 [ "$krc" = 0 ] && [ -s "$KERNEL" ] || { cat "$T/kbuild.err"; fail "kernel build failed"; }
 
-note "images: A, B (4 MiB each), C (1 MiB), D (2 MiB, twice in a domain)"
+note "images: A, B (4 MiB each), C (1 MiB), D (2 MiB, twice in a domain), E (2 MiB)"
 mkdir -p "$T/srv/www"
 # mkimage NAME MIB: a tree of random files, its bootstrap and blob served
 mkimage() {
@@ -54,6 +54,7 @@ mkimage a 4
 mkimage b 4
 mkimage c 1
 mkimage d 2
+mkimage e 2
 # a second image of the same blob: another bootstrap name in the domain
 cp "$T/d.boot" "$T/srv/www/t51d2"
 mkfs.ext4 -q -F -d "$T/srv" "$T/srv.ext4" 64M
@@ -101,7 +102,7 @@ mkdir -p $R /mnt/a /mnt/b /mnt/c /mnt/d1 /mnt/d2 /run
 httpd -f -p 127.0.0.1:8080 -h /srv/www & HTTPD=$!
 erofs-fetch --source=http://127.0.0.1:8080 --cache-dir=/cache/fscache --tag=t51 \
 	--metrics=unix:/run/metrics.sock,tcp:127.0.0.1:9400 --no-prefetch \
-	--cache-high=9M --cache-low=2M --cache-interval=1 --log-level=debug \
+	--cache-high=12M --cache-low=4M --cache-interval=1 --log-level=debug \
 	2>$R/daemon.log & DPID=$!
 wait_metric erofs_fetch_open_objects -ge 0 30 || die "no metrics endpoint: $(tail -n 3 $R/daemon.log)"
 [ -S /run/metrics.sock ] && ok "metrics on the unix socket too" || bad "no unix socket"
@@ -151,33 +152,43 @@ echo "domain: blob opened $opened times, $((d1 - d0)) bytes written (blob $DBLOB
 umount /mnt/d1
 umount /mnt/d2
 
-# --- culling: C stays mounted while A, D and B are pushed out.  A new
-# object's cache file is a temporary file until the kernel releases it:
-# C is read and unmounted once so that its files are in the tree, then
-# mounted again, which puts them in use.
+# --- culling: C stays mounted while A, D and B are pushed out by E.  A
+# new object's cache file is a temporary file until the kernel releases
+# it: C is read and unmounted once so that its files are in the tree,
+# then mounted again, which puts them in use.  A, D, C and B stay under
+# the high-water mark; E crosses it.
 mount -t erofs -o ro,fsid=t51c none /mnt/c || die "mount c"
 check c /mnt/c "before culling"
 umount /mnt/c
 mount -t erofs -o ro,fsid=t51c none /mnt/c || die "mount c again"
 mount -t erofs -o ro,fsid=t51b none /mnt/b || die "mount b"
-check b /mnt/b "pushing the cache over the high-water mark"
+check b /mnt/b "just under the high-water mark"
 umount /mnt/b
+sleep 2
+[ "$(metric erofs_fetch_culled_objects_total)" = 0 ] && ok "nothing culled under the high-water mark" ||
+	bad "culled under the high-water mark: $(metric erofs_fetch_cache_bytes) bytes"
+mount -t erofs -o ro,fsid=t51e none /mnt/b || die "mount e"
+check e /mnt/b "over the high-water mark"
 if wait_metric erofs_fetch_culled_objects_total -ge 1 60 &&
-   wait_metric erofs_fetch_cache_bytes -le 2097152 60; then
+   wait_metric erofs_fetch_cache_bytes -le 4194304 60; then
 	ok "culled under the low-water mark: $(metric erofs_fetch_cache_bytes) bytes, $(metric erofs_fetch_culled_objects_total) objects culled"
 else
 	bad "cache $(metric erofs_fetch_cache_bytes) bytes, culled $(metric erofs_fetch_culled_objects_total)"
 fi
 grep 'info: cull: ' $R/daemon.log
-grep -q 'info: cull: cache size .* above the high-water mark 9.0 MiB: culled [1-9]' $R/daemon.log &&
+grep -q 'info: cull: cache size .* above the high-water mark 12.0 MiB: culled [1-9]' $R/daemon.log &&
 	ok "culling logged" || bad "no culling in the log"
+grep -q 'still above the low-water mark' $R/daemon.log &&
+	bad "a culling pass did not reach the low-water mark"
 [ "$(metric erofs_fetch_cull_busy_total)" -ge 1 ] && ok "the mounted image's files were found in use" ||
 	bad "no culling candidate was in use"
 find /cache/fscache/cache -name "D$CBLOB" | grep -q . && ok "the mounted image was not culled" ||
 	bad "the blob of the mounted image was culled"
 echo 3 >/proc/sys/vm/drop_caches
 check c /mnt/c "after culling"
+check e /mnt/b "after culling"
 umount /mnt/c
+umount /mnt/b
 # a culled image comes back from the source
 mount -t erofs -o ro,fsid=t51a none /mnt/a || die "mount a again"
 check a /mnt/a "after it was culled"

@@ -6,7 +6,8 @@
  * working directory, as the kernel buries the file; inuse: EBUSY for the
  * files named busy).  Checks that culling goes least recently used first,
  * counts the daemon's own record of a close as a use, never culls a busy
- * file, and stops at the low-water mark.  Usage: culltest DIR
+ * file, stops at the low-water mark, and counts what open objects hold
+ * outside the tree once.  Usage: culltest DIR
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +100,7 @@ static struct fetchd *new_daemon(const char *dir)
 	d->o.dir = dir;
 	d->devfd = -1;
 	pthread_mutex_init(&d->stats_lock, NULL);
+	pthread_rwlock_init(&d->table_lock, NULL);
 	fetchd_cull_init(d);
 	d->cull.command = fake_command;
 	return d;
@@ -162,6 +164,60 @@ out:
 	free(d);
 }
 
+/* an open object of the daemon's table, its cache file at @path */
+static struct fetchd_obj *add_open(struct fetchd *d, const char *vol,
+				   const char *cookie, const char *path,
+				   uint64_t size)
+{
+	struct fetchd_obj *obj = calloc(1, sizeof(*obj));
+
+	strcpy(obj->volume, vol);
+	strcpy(obj->cookie, cookie);
+	obj->size = size;
+	obj->fd = open(path, O_RDWR | O_CREAT, 0600);
+	obj->next = d->table[0];
+	d->table[0] = obj;
+	return obj;
+}
+
+/*
+ * An object open since before its file is in the tree counts by what its
+ * fd shows populated; one whose file is in the tree is not counted twice.
+ */
+static void test_open_objects(const char *dir)
+{
+	struct fetchd *d = new_daemon(dir);
+	struct fetchd_mark high = { .bytes = 1ULL << 40 }, low = { .bytes = 1 };
+	static char buf[1 << 20];
+	char path[4096];
+	struct fetchd_obj *tmp, *linked;
+	uint64_t before;
+
+	fetchd_cull_set_marks(d, &high, &low);
+	CHECK(fetchd_cull_run(d) == 0);
+	before = d->st.cache_bytes;
+
+	/* 2 MiB populated at 4 MiB and 6 MiB of an 8 MiB object */
+	snprintf(path, sizeof(path), "%s/tmpfile", dir);
+	tmp = add_open(d, "erofs,t", "fresh", path, 8 * MiB);
+	memset(buf, 1, sizeof(buf));
+	CHECK(pwrite(tmp->fd, buf, sizeof(buf), 4 * MiB) == sizeof(buf));
+	CHECK(pwrite(tmp->fd, buf, sizeof(buf), 7 * MiB) == sizeof(buf));
+	CHECK(ftruncate(tmp->fd, 8 * MiB) == 0);
+	/* the busy file of test_bytes(), open again: in the tree already */
+	snprintf(path, sizeof(path), "%s/cache/Ierofs,a/@01/Dbusy", dir);
+	linked = add_open(d, "erofs,a", "busy", path, 3 * MiB);
+
+	CHECK(fetchd_cull_run(d) == 0);
+	CHECK(d->st.cache_bytes == before + 2 * MiB);
+	close(tmp->fd);
+	close(linked->fd);
+	free(tmp);
+	free(linked);
+	fetchd_cull_exit(d);
+	free(d);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -170,6 +226,7 @@ int main(int argc, char **argv)
 	}
 	test_bytes(argv[1]);
 	test_pct(argv[1]);
+	test_open_objects(argv[1]);
 	CHECK(inuse_calls > 0);
 	if (failures)
 		return 1;

@@ -472,11 +472,14 @@ int fetchd_resolve(struct fetchd *d, const char *cookie,
 		*key = cookie;
 		return *src ? 0 : -ENOENT;
 	}
-	ret = erofs_fetchconf_lookup(&d->conf, cookie, &cs, key);
-	if (ret)
-		return ret;
-	i = cs - d->conf.sources;
+	/* under the lock: SIGHUP may replace the configuration */
 	pthread_mutex_lock(&d->srcs_lock);
+	ret = erofs_fetchconf_lookup(&d->conf, cookie, &cs, key);
+	if (ret) {
+		pthread_mutex_unlock(&d->srcs_lock);
+		return ret;
+	}
+	i = cs - d->conf.sources;
 	if (!d->srcs[i]) {
 		struct erofs_source_opts so = cs->opts;
 
@@ -630,6 +633,7 @@ void fetchd_handle_close(struct fetchd *d, const struct erofs_cf_req *req)
 	}
 	fetchd_count(d, closes, 1);
 	erofs_info(&d->msg, "closed %s (object %u)", obj->cookie, obj->object_id);
+	fetchd_cull_closed(d, obj->volume, obj->cookie);
 	fetchd_layout_forget(d, obj);
 	obj_put(obj);
 }

@@ -860,7 +860,7 @@ int erofs_fetch_get_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (parse_args(&c, argc, argv)) {
 		fprintf(stderr, "Try 'erofs-fetch get --help'.\n");
-		return 2;
+		return 16;	/* usage, as the other tools */
 	}
 	err = resolve_source(&c, &conf);
 	if (err)

@@ -310,9 +310,10 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i,
 	struct erofs_sha256 sha;
 	char prefix[160], what[64], why[160];
 	/* every message about the layer's entries names the layer */
-	struct erofs_msg msg = { prefix, c->msg->level };
+	struct erofs_msg msg = *c->msg;
 	int err;
 
+	msg.prog = prefix;
 	snprintf(prefix, sizeof(prefix), "%s: layer %u (blob sha256:%.12s...)",
 		 c->msg->prog, i, l->blob.digest);
 	snprintf(what, sizeof(what), "layer %u/%u (bytes)", i + 1,

@@ -135,7 +135,7 @@ rc=0
 [ $rc = 1 ] && grep -q "open $T/nodev" "$T/dm2.err" || fail "daemon options: exit $rc: $(cat "$T/dm2.err")"
 rc=0
 "$FETCH" -s dir:"$www" --prefetch-rate=fast 2>"$T/dm3.err" || rc=$?
-[ $rc = 2 ] && grep -q "prefetch-rate: 'fast' is not a size" "$T/dm3.err" || fail "bad rate: exit $rc: $(cat "$T/dm3.err")"
+[ $rc = 16 ] && grep -q "prefetch-rate: 'fast' is not a size" "$T/dm3.err" || fail "bad rate: exit $rc: $(cat "$T/dm3.err")"
 
 repo=erofs/test-blobs
 dsmall=$(sha256sum "$www/small" | cut -d' ' -f1)

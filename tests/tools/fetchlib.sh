@@ -17,6 +17,17 @@ _fetch_cleanup() {
 }
 trap _fetch_cleanup EXIT
 
+# expect_exit CODE TEXT ARGS...: exit status CODE and TEXT in stderr
+expect_exit() {
+	local code=$1 text=$2 rc=0
+	shift 2
+	"$FETCH" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" = "$code" ] || fail "erofs-fetch $*: exit $rc, expected $code: $(cat "$T/err")"
+	grep -q -- "$text" "$T/err" ||
+		fail "erofs-fetch $*: no '$text' in: $(cat "$T/err")"
+	echo "ok: erofs-fetch $* -> $code ($(head -n 1 "$T/err"))"
+}
+
 # a TCP port nobody listens on now
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -1315,6 +1315,7 @@ static int index_device(struct tar_reader *r)
 	uint8_t digest[EROFS_SHA256_SIZE];
 	char hex[65];
 	uint64_t blocks = DIV_ROUND_UP(r->is.pos, 1U << TAR_INDEX_BITS);
+	int err;
 
 	if (blocks > UINT32_MAX)
 		return tar_bad_entry(r, -EFBIG, "tar larger than 2 TiB");
@@ -1323,10 +1324,47 @@ static int index_device(struct tar_reader *r)
 		return -ENOMEM;
 	erofs_sha256_final(&r->digest, digest);
 	erofs_sha256_hex(digest, hex);
+	err = erofs_layer_gzip_finish(&r->gz, &r->is, digest, &b->annex, 1);
+	if (err)
+		return stream_error(r, err, "gzip index");
 	memcpy(b->devices[0].tag, hex, 64);
 	b->devices[0].blocks = blocks;
 	b->nr_devices = 1;
 	return 0;
+}
+
+/*
+ * A gzip layer read for --tar=i (or --gzinfo) gets its inflate
+ * checkpoints recorded as it goes by: no second pass over the blob.
+ */
+static int start_gzip_index(struct tar_reader *r, const char *name)
+{
+	const struct erofs_build_options *o = r->o;
+	int err;
+
+	if (o->tar_need_gzip && r->is.codec != EROFS_ISTREAM_CODEC_GZIP) {
+		erofs_err(r->b->msg, "%s: --gzinfo needs a gzip stream, this is %s",
+			  name, erofs_istream_codec_name(r->is.codec));
+		return -EINVAL;
+	}
+	if (o->tar_mode != EROFS_TAR_INDEX && !o->gzinfo_path)
+		return 0;
+	if (o->gzinfo_path) {
+		r->zinfo_fd = open(o->gzinfo_path,
+				   O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (r->zinfo_fd < 0) {
+			err = -errno;
+			erofs_err(r->b->msg, "%s: cannot create: %s",
+				  o->gzinfo_path, strerror(errno));
+			return err;
+		}
+	}
+	err = erofs_layer_gzip_start(&r->gz, &r->is, o->gzip_span,
+				     r->zinfo_fd);
+	if (err)
+		erofs_err(r->b->msg, "%s: cannot index the gzip stream: %s",
+			  name, strerror(-err));
+	return err;
 }
 
 static int open_input(struct tar_reader *r)
@@ -1359,6 +1397,9 @@ static int open_input(struct tar_reader *r)
 		erofs_sha256_init(&r->digest);
 		r->is.digest = &r->digest;
 	}
+	err = start_gzip_index(r, name);
+	if (err)
+		return err;
 	/* a plain tar file is read again in place; a stream is spooled */
 	r->in_place = o->tar_mode == EROFS_TAR_FULL && r->is.seekable &&
 		      r->is.codec == EROFS_ISTREAM_RAW;
@@ -1400,6 +1441,9 @@ static void reader_exit(struct tar_reader *r)
 	ext_reset(&r->ext);
 	ext_reset(&r->global);
 	free(r->entry);
+	erofs_layer_gzip_exit(&r->gz);
+	if (r->zinfo_fd >= 0)
+		close(r->zinfo_fd);
 	erofs_istream_close(&r->is);
 	if (r->is.raw_fd >= 0)
 		close(r->is.raw_fd);
@@ -1410,7 +1454,7 @@ static void reader_exit(struct tar_reader *r)
 int erofs_tar_tree(struct erofs_builder *b)
 {
 	struct tar_reader r = { .b = b, .o = b->opts, .fd = -1,
-				.spool_fd = -1 };
+				.spool_fd = -1, .zinfo_fd = -1 };
 	int err;
 
 	b->src_root = "";
@@ -1425,6 +1469,8 @@ int erofs_tar_tree(struct erofs_builder *b)
 	erofs_progress_done(&b->progress);
 	if (!err && b->opts->tar_mode == EROFS_TAR_INDEX)
 		err = index_device(&r);
+	else if (!err)
+		err = erofs_layer_gzip_finish(&r.gz, &r.is, NULL, NULL, 0);
 	if (!err)
 		err = finish_tree(&r);
 	if (!err && r.in_place) {

@@ -5,6 +5,7 @@
 
 #include "erofs/build.h"
 #include "erofs/istream.h"
+#include "erofs/layerindex.h"
 #include "erofs/sha256.h"
 
 #define TAR_BLOCK		512
@@ -73,6 +74,8 @@ struct tar_reader {
 	int spool_fd;
 	uint64_t spool_size;
 	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
+	struct erofs_layer_gzip gz;	/* a gzip stream's checkpoints */
+	int zinfo_fd;			/* --gzinfo=FILE, or -1 */
 	struct erofs_hashmap dents;
 	struct erofs_node **made;	/* every node made, reached or not */
 	size_t nr_made, cap_made;

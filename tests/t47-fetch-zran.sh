@@ -6,7 +6,8 @@
 # kernel mounts the bootstrap with the uncompressed tar on a loop device;
 # erofs-fetch get --image serves a 64 KiB range near the end of the tar
 # by fetching a small part of the compressed blob (measured), and the
-# whole device byte for byte; a multi-member gzip works the same; the
+# whole device byte for byte, from a directory and from Debian's
+# docker-registry on loopback; a multi-member gzip works the same; the
 # SOCI zinfo (--gzinfo=FILE) has the layout erofs-utils 1.9 writes and
 # windows that are the tar's bytes.  Damage: an index record altered
 # (fsck names it, get refuses), a blob that is not gzip, a source serving
@@ -68,6 +69,24 @@ note "the whole device, each compressed byte fetched once"
 	>"$T/whole.json" || fail "get --image of the whole device"
 cmp "$T/layer.tar" "$T/whole.out" || fail "the whole device differs from the tar"
 [ "$(json_field "$T/whole.json" bytes)" -eq "$gz_size" ] || fail "fetched $(json_field "$T/whole.json" bytes) bytes, the blob has $gz_size"
+
+note "the same from Debian's docker-registry on loopback"
+if [ -x "$REGISTRY" ]; then
+	repo=erofs/zran
+	start_registry "$T/reg"
+	push "$T/layer.tar.gz" "$blob"
+	oci="oci://$REG/$repo?insecure"
+	first=$((tar_size - 200000))
+	"$FETCH" get --quiet --json --image="$T/boot.img" --range "$first-$((first + 65535))" \
+		"$oci" "$diff_id" "$T/reg-range.out" >"$T/reg.json" || fail "get --image from the registry"
+	same_range "$T/layer.tar" "$T/reg-range.out" "$first" 65536 || fail "registry range differs"
+	echo "registry: 64 KiB at byte $first: fetched $(json_field "$T/reg.json" bytes) of $gz_size bytes"
+	"$FETCH" get --quiet --verify --image="$T/boot.img" "$oci" "$diff_id" "$T/reg-whole.out" ||
+		fail "whole device from the registry"
+	cmp "$T/layer.tar" "$T/reg-whole.out" || fail "registry: the whole device differs"
+else
+	echo "docker-registry not installed ($REGISTRY): registry part left out"
+fi
 
 note "a multi-member gzip stream, small span"
 split -b 5M "$T/layer.tar" "$T/part."

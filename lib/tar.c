@@ -1349,6 +1349,13 @@ static int start_gzip_index(struct tar_reader *r, const char *name)
 	}
 	if (o->tar_mode != EROFS_TAR_INDEX && !o->gzinfo_path)
 		return 0;
+	if (r->is.codec == EROFS_ISTREAM_CODEC_XZ ||
+	    r->is.codec == EROFS_ISTREAM_CODEC_ZSTD) {
+		/* only gzip has checkpoints here: the tar must be served as is */
+		erofs_warn(r->b->msg, "%s: a %s stream gets no random-access index: its device can only be served uncompressed",
+			   name, erofs_istream_codec_name(r->is.codec));
+		return 0;
+	}
 	if (o->gzinfo_path) {
 		r->zinfo_fd = open(o->gzinfo_path,
 				   O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

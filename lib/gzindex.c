@@ -143,7 +143,7 @@ static int add_point(struct erofs_gzindex_builder *b, uint64_t in_bits,
 	};
 	if (len) {
 		if (compress2(ix->windows + ix->windows_size, &zlen, window,
-			      len, Z_BEST_COMPRESSION) != Z_OK)
+			      len, Z_DEFAULT_COMPRESSION) != Z_OK)
 			return -ENOMEM;
 		p->window_zlen = zlen;
 		ix->windows_size += zlen;

@@ -5,6 +5,9 @@
  * read of the uncompressed tar fetches the compressed pieces from the
  * nearest checkpoint before it to its end, and inflates them.
  *
+ * A read fetches the compressed span it needs in one request, from the
+ * checkpoint before it to the first checkpoint at or after its end (but
+ * no piece that is cached already).
  * Fetched pieces stay in a small LRU cache, so that neighbouring reads,
  * which start from the same checkpoint, do not fetch them again; and the
  * cursor keeps its inflate state, so that a sequential reader inflates
@@ -31,6 +34,8 @@
 
 /* 16 MiB of compressed pieces: a few spans around the current reads */
 #define ZRAN_CACHE_PIECES	256
+/* the most one request fetches: a quarter of the cache */
+#define ZRAN_RUN_MAX		(ZRAN_CACHE_PIECES / 4 * EROFS_GZINDEX_PIECE)
 
 struct zran_piece {
 	uint64_t off;			/* UINT64_MAX: empty */
@@ -50,15 +55,15 @@ struct erofs_zran {
 	struct erofs_gzindex_cursor cur;
 	struct zran_piece cache[ZRAN_CACHE_PIECES];
 	uint64_t clock;
+	uint8_t *run;			/* ZRAN_RUN_MAX bytes being fetched */
 };
 
-static struct zran_piece *cache_find(struct erofs_zran *z, uint64_t off,
-				     size_t len)
+static struct zran_piece *cache_find(struct erofs_zran *z, uint64_t off)
 {
 	unsigned int i;
 
 	for (i = 0; i < ZRAN_CACHE_PIECES; i++)
-		if (z->cache[i].off == off && z->cache[i].len == len)
+		if (z->cache[i].off == off)
 			return &z->cache[i];
 	return NULL;
 }
@@ -74,24 +79,56 @@ static struct zran_piece *cache_victim(struct erofs_zran *z)
 	return v;
 }
 
-/* the cursor's way to the compressed blob: pieces, cached */
-static int read_piece(void *priv, uint64_t off, size_t len, void *buf)
+/*
+ * A missing piece is fetched with the missing pieces after it, up to
+ * where the current read may need them (a span or so, see need_end in
+ * gzindex.h): one request per read instead of one per piece.
+ */
+static int fetch_run(struct erofs_zran *z, uint64_t off)
 {
-	struct erofs_zran *z = priv;
-	struct zran_piece *p = cache_find(z, off, len);
+	uint64_t end = MIN(MAX(z->cur.need_end, off + 1), z->ls.blob_size);
+	uint64_t pos;
+	size_t len;
 	int err;
 
-	if (!p) {
-		p = cache_victim(z);
+	end = MIN(end, off + ZRAN_RUN_MAX);
+	for (pos = off + EROFS_GZINDEX_PIECE; pos < end;
+	     pos += EROFS_GZINDEX_PIECE)
+		if (cache_find(z, pos))
+			break;
+	len = MIN(pos, z->ls.blob_size) - off;
+	err = erofs_source_read(z->src, z->blob, off, len, z->run);
+	if (err)
+		return err;
+	for (pos = 0; pos < len; pos += EROFS_GZINDEX_PIECE) {
+		struct zran_piece *p = cache_victim(z);
+
 		p->off = UINT64_MAX;
 		if (!p->data && !(p->data = malloc(EROFS_GZINDEX_PIECE)))
 			return -ENOMEM;
-		err = erofs_source_read(z->src, z->blob, off, len, p->data);
+		p->len = MIN((uint64_t)EROFS_GZINDEX_PIECE, len - pos);
+		memcpy(p->data, z->run + pos, p->len);
+		p->off = off + pos;
+		p->last_use = ++z->clock;
+	}
+	return 0;
+}
+
+/* the cursor's way to the compressed blob: aligned pieces, cached */
+static int read_piece(void *priv, uint64_t off, size_t len, void *buf)
+{
+	struct erofs_zran *z = priv;
+	struct zran_piece *p = cache_find(z, off);
+	int err;
+
+	if (!p) {
+		err = fetch_run(z, off);
 		if (err)
 			return err;
-		p->off = off;
-		p->len = len;
+		p = cache_find(z, off);
 	}
+	if (!p || p->len != len)
+		return -EIO;
 	p->last_use = ++z->clock;
 	memcpy(buf, p->data, len);
 	return 0;
@@ -127,6 +164,9 @@ static int zran_init(struct erofs_zran *z, struct erofs_source *src,
 	z->src = src;
 	for (i = 0; i < ZRAN_CACHE_PIECES; i++)
 		z->cache[i].off = UINT64_MAX;
+	z->run = malloc(ZRAN_RUN_MAX);
+	if (!z->run)
+		return -ENOMEM;
 	erofs_sha256_hex(z->ls.blob_digest, z->blob);
 	err = erofs_gzindex_cursor_init(&z->cur, &z->ix, read_piece, z);
 	if (err)
@@ -246,6 +286,7 @@ void erofs_zran_close(struct erofs_zran *z)
 	erofs_gzindex_free(&z->ix);
 	for (i = 0; i < ZRAN_CACHE_PIECES; i++)
 		free(z->cache[i].data);
+	free(z->run);
 	pthread_mutex_destroy(&z->lock);
 	free(z);
 }

@@ -634,6 +634,22 @@ static int produce(struct erofs_gzindex_cursor *c, uint8_t *dst, size_t len)
 	return 0;
 }
 
+/*
+ * Output up to @end is inflated before the first checkpoint at or past it
+ * begins (the byte holding its first bits included); failing one, the blob
+ * ends first.
+ */
+static uint64_t need_end(const struct erofs_gzindex *ix, uint64_t end)
+{
+	int64_t i = point_before(ix, end);
+
+	if (i < 0 || ix->points[i].out < end)
+		i++;
+	if (i >= ix->nr)
+		return ix->blob_size;
+	return DIV_ROUND_UP(ix->points[i].in_bits, 8);
+}
+
 int erofs_gzindex_pread(struct erofs_gzindex_cursor *c, void *buf,
 			size_t len, uint64_t off)
 {
@@ -641,6 +657,7 @@ int erofs_gzindex_pread(struct erofs_gzindex_cursor *c, void *buf,
 	int err;
 
 	c->err[0] = '\0';
+	c->need_end = need_end(c->ix, off + len);
 	if (off > c->ix->size || len > c->ix->size - off)
 		return cfail(c, -ERANGE, "bytes %llu+%zu reach past the end (%llu)",
 			     (unsigned long long)off, len,

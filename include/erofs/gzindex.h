@@ -85,8 +85,11 @@ int erofs_gzindex_check_windows(const struct erofs_gzindex *ix, char *why,
  * Reading ranges.  @read fills @buf with exactly @len bytes of the
  * compressed blob at @off (0 or -errno); the cursor asks for aligned
  * pieces of EROFS_GZINDEX_PIECE bytes (the last one shorter), so that the
- * caller can cache them.  A cursor continues where the previous read
- * stopped when the next one starts there or a little after.
+ * caller can cache them.  While a read runs, c->need_end says how far
+ * into the blob it can go at most (where the first checkpoint at or past
+ * its end lies): a caller may fetch the pieces up to there at once.  A
+ * cursor continues where the previous read stopped when the next one
+ * starts there or a little after.
  */
 #define EROFS_GZINDEX_PIECE	(64U << 10)
 
@@ -102,6 +105,7 @@ struct erofs_gzindex_cursor {
 	bool raw;			/* entered a member at a checkpoint */
 	uint64_t out;
 	uint64_t in_end;		/* blob offset just after inbuf's bytes */
+	uint64_t need_end;		/* the current read needs no byte past it */
 	uint8_t *inbuf;
 	uint8_t *window;		/* an inflated checkpoint window */
 	char err[160];

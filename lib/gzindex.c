@@ -306,8 +306,9 @@ static int decode_point(const struct erofs_annex_gzip_point *d, uint32_t i,
 			   (unsigned long long)ix->span,
 			   (unsigned long long)prev_out,
 			   (unsigned long long)ix->size);
+	/* a gzip trailer follows the byte holding the block's first bit */
 	if (p->in_bits <= prev_bits ||
-	    DIV_ROUND_UP(p->in_bits, 8) > ix->blob_size - GZIP_TRAILER)
+	    p->in_bits / 8 >= ix->blob_size - GZIP_TRAILER)
 		return BAD("checkpoint %u: bit offset %llu does not follow %llu inside the %llu-byte blob",
 			   i, (unsigned long long)p->in_bits,
 			   (unsigned long long)prev_bits,
@@ -396,8 +397,10 @@ int erofs_gzindex_check_windows(const struct erofs_gzindex *ix, char *why,
 	uint32_t i;
 	int err = 0;
 
-	if (!window)
+	if (!window) {
+		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
+	}
 	for (i = 0; i < ix->nr && !err; i++)
 		err = inflate_window(ix, i, window, why, whylen);
 	free(window);

@@ -26,13 +26,17 @@ static int decode_layer(struct dump_ctx *d, const struct erofs_annex_entry *e,
 	int err = 0;
 
 	li->source = e->type == EROFS_ANNEX_BLOB_SOURCE;
-	li->index = e->type == EROFS_ANNEX_GZIP_INDEX;
+	li->index = e->type == EROFS_ANNEX_GZIP_INDEX ||
+		    e->type == EROFS_ANNEX_ZSTD_INDEX;
 	if (li->source)
 		err = erofs_layer_source_decode(e->payload, e->length, &li->s,
 						why, sizeof(why));
 	else if (li->index)
-		err = erofs_gzindex_decode(e->payload, e->length, &li->ix, why,
-					   sizeof(why));
+		err = erofs_gzindex_decode(e->payload, e->length,
+					   e->type == EROFS_ANNEX_ZSTD_INDEX ?
+					   EROFS_BLOB_CODEC_ZSTD :
+					   EROFS_BLOB_CODEC_GZIP,
+					   &li->ix, why, sizeof(why));
 	if (err) {
 		erofs_err(d->img.msg, "annex: %s of device %u at byte %llu: %s",
 			  erofs_annex_type_name(e->type), e->device,
@@ -59,8 +63,9 @@ static void text_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
 		return;
 	if (li.source) {
 		printf("    diff_id sha256:%s\n", li.diff_id);
-		printf("    blob sha256:%s, %llu bytes (gzip), %llu uncompressed\n",
+		printf("    blob sha256:%s, %llu bytes (%s), %llu uncompressed\n",
 		       li.blob, (unsigned long long)li.s.blob_size,
+		       li.s.codec == EROFS_BLOB_CODEC_ZSTD ? "zstd" : "gzip",
 		       (unsigned long long)li.s.size);
 	} else if (li.index) {
 		printf("    %u checkpoints, one every %llu bytes of output or more, windows %llu bytes\n",

@@ -512,7 +512,7 @@ int fetchd_layout_zran(struct fetchd *d, struct fetchd_obj *obj)
 	pthread_mutex_unlock(&d->layout_lock);
 	if (obj->zran) {
 		obj->size = erofs_zran_size(obj->zran);
-		erofs_info(&d->msg, "%s: a gzip layer, served from blob sha256:%s",
+		erofs_info(&d->msg, "%s: a compressed layer, served from blob sha256:%s",
 			   obj->cookie, erofs_zran_blob(obj->zran));
 	}
 	return err;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * A gzip layer served lazily: the bootstrap's annex holds the layer's
- * blob digest and size and its inflate checkpoints (lib/gzindex.c); a
+ * A gzip (or zstd) layer served lazily: the bootstrap's annex holds the
+ * layer's blob digest and size and its checkpoints (lib/gzindex.c); a
  * read of the uncompressed tar fetches the compressed pieces from the
  * nearest checkpoint before it to its end, and inflates them.
  *
@@ -140,7 +140,7 @@ static int check_blob_size(struct erofs_zran *z)
 	int err = erofs_source_size(z->src, z->blob, &size);
 
 	if (err) {
-		erofs_err(&z->msg, "device %s: its gzip blob sha256:%s: %s",
+		erofs_err(&z->msg, "device %s: its compressed blob sha256:%s: %s",
 			  z->tag, z->blob, strerror(-err));
 		return err;
 	}
@@ -196,7 +196,7 @@ int erofs_zran_create(struct erofs_zran **out, const struct erofs_annex *ax,
 		return 0;
 	}
 	if (err) {
-		erofs_err(msg, "device %u (%s): damaged gzip layer records: %s",
+		erofs_err(msg, "device %u (%s): damaged layer records: %s",
 			  device, z->tag, why);
 		erofs_gzindex_free(&z->ix);
 		free(z);
@@ -269,7 +269,7 @@ int erofs_zran_read(struct erofs_zran *z, uint64_t off, size_t len,
 	pthread_mutex_lock(&z->lock);
 	err = erofs_gzindex_pread(&z->cur, buf, len, off);
 	if (err)
-		erofs_err(&z->msg, "device %s, bytes %llu+%zu from gzip blob sha256:%s: %s",
+		erofs_err(&z->msg, "device %s, bytes %llu+%zu from blob sha256:%s: %s",
 			  z->tag, (unsigned long long)off, len, z->blob,
 			  z->cur.err);
 	pthread_mutex_unlock(&z->lock);

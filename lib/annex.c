@@ -26,6 +26,8 @@ const char *erofs_annex_type_name(uint32_t type)
 		return "gzip index";
 	case EROFS_ANNEX_BLOB_SOURCE:
 		return "blob source";
+	case EROFS_ANNEX_ZSTD_INDEX:
+		return "zstd index";
 	}
 	return "unknown";
 }

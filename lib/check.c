@@ -851,6 +851,7 @@ static void check_annex(struct erofs_check *chk)
 		return;
 	while (erofs_annex_next(&ax, &cursor, &e)) {
 		if (e.type == EROFS_ANNEX_GZIP_INDEX ||
+		    e.type == EROFS_ANNEX_ZSTD_INDEX ||
 		    e.type == EROFS_ANNEX_BLOB_SOURCE) {
 			erofs_check_layer_records(chk->img, &ax, &e);
 			continue;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * fsck: the records of a gzip layer device in the annex (its blob source
- * and inflate checkpoints).  A fetcher serves the device from them, so
+ * fsck: the records of a gzip or zstd layer's device in the annex (its
+ * blob source and checkpoints).  A fetcher serves the device from them, so
  * every field is checked and every window inflated here, the way the
  * fetcher will meet them.
  */
@@ -26,7 +26,8 @@ void erofs_check_layer_records(struct erofs_image *img,
 
 	/* a pair is checked once, at its index; a source alone at itself */
 	if (e->type == EROFS_ANNEX_BLOB_SOURCE &&
-	    erofs_annex_find(ax, EROFS_ANNEX_GZIP_INDEX, e->device, &other))
+	    (erofs_annex_find(ax, EROFS_ANNEX_GZIP_INDEX, e->device, &other) ||
+	     erofs_annex_find(ax, EROFS_ANNEX_ZSTD_INDEX, e->device, &other)))
 		return;
 	if (!e->device) {
 		erofs_corrupt(img, "annex: %s at byte %llu is for device 0, the image itself",

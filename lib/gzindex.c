@@ -18,6 +18,10 @@
  * deflate, skips the member's trailer at its end (its CRC covers bytes
  * before the checkpoint, so it cannot be checked) and continues through
  * later members as gzip, whose headers and trailers zlib checks.
+ *
+ * A zstd blob of several frames uses the same index and cursor: its
+ * checkpoints are frame starts (a frame refers to nothing before it),
+ * with no windows.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "erofs/defs.h"
 #include "erofs/erofs_fs.h"
@@ -61,12 +66,13 @@ void erofs_gzindex_free(struct erofs_gzindex *ix)
 
 /* ---- building ---- */
 
-int erofs_gzindex_builder_init(struct erofs_gzindex_builder *b, uint64_t span,
-			       int zinfo_fd)
+int erofs_gzindex_builder_init(struct erofs_gzindex_builder *b,
+			       uint32_t codec, uint64_t span, int zinfo_fd)
 {
 	memset(b, 0, sizeof(*b));
 	if (span < EROFS_GZINDEX_MIN_SPAN || span > EROFS_GZINDEX_MAX_SPAN)
 		return -EINVAL;
+	b->ix.codec = codec;
 	b->ix.span = span;
 	b->zinfo_fd = zinfo_fd;
 	return 0;
@@ -121,7 +127,7 @@ static int add_point(struct erofs_gzindex_builder *b, uint64_t in_bits,
 {
 	struct erofs_gzindex *ix = &b->ix;
 	uint64_t cap = b->cap_points;
-	uLongf zlen = compressBound(len);
+	uLongf zlen = len ? compressBound(len) : 0;
 	struct erofs_gzindex_point *p;
 	int err;
 
@@ -192,6 +198,9 @@ int erofs_gzindex_add(struct erofs_gzindex_builder *b, uint64_t in_bits,
 void erofs_gzindex_finish(struct erofs_gzindex_builder *b, uint64_t blob_size,
 			  uint64_t size)
 {
+	/* the end of the last zstd frame is no frame start */
+	while (b->ix.nr && b->ix.points[b->ix.nr - 1].out >= size)
+		b->ix.windows_size -= b->ix.points[--b->ix.nr].window_zlen;
 	b->ix.blob_size = blob_size;
 	b->ix.size = size;
 }
@@ -251,10 +260,15 @@ void erofs_gzindex_encode(const struct erofs_gzindex *ix, void *payload)
 		memcpy(p, &d, sizeof(d));
 		p += sizeof(d);
 	}
-	memcpy(p, ix->windows, ix->windows_size);
+	if (ix->windows_size)
+		memcpy(p, ix->windows, ix->windows_size);
 }
 
 #define BAD(...)	(snprintf(why, whylen, __VA_ARGS__), -EFSCORRUPTED)
+
+/* the smallest gzip member (header, empty block, trailer); zstd frame */
+#define GZIP_MIN_MEMBER		(GZIP_MIN_HEADER + 2 + GZIP_TRAILER)
+#define ZSTD_MIN_FRAME		9
 
 static int decode_header(const struct erofs_annex_gzip_index *h, uint64_t len,
 			 struct erofs_gzindex *ix, char *why, size_t whylen)
@@ -272,8 +286,9 @@ static int decode_header(const struct erofs_annex_gzip_index *h, uint64_t len,
 	    ix->span > EROFS_GZINDEX_MAX_SPAN)
 		return BAD("span %llu out of range",
 			   (unsigned long long)ix->span);
-	if (ix->blob_size < GZIP_MIN_HEADER + GZIP_TRAILER)
-		return BAD("blob size %llu is too small for gzip",
+	if (ix->blob_size < (ix->codec == EROFS_BLOB_CODEC_GZIP ?
+			     GZIP_MIN_MEMBER : ZSTD_MIN_FRAME))
+		return BAD("blob size %llu is too small",
 			   (unsigned long long)ix->blob_size);
 	table = (uint64_t)ix->nr * sizeof(struct erofs_annex_gzip_point);
 	if (table > len - sizeof(*h) || wsize != len - sizeof(*h) - table)
@@ -299,6 +314,10 @@ static int decode_point(const struct erofs_annex_gzip_point *d, uint32_t i,
 	p->window_len = le16_to_cpu(d->window_len);
 	if (d->reserved || d->reserved2)
 		return BAD("checkpoint %u: reserved bits set", i);
+	if (ix->codec == EROFS_BLOB_CODEC_ZSTD &&
+	    (p->in_bits % 8 || p->window_len || p->window_zlen))
+		return BAD("checkpoint %u: a zstd frame starts on a byte, with no window",
+			   i);
 	if (p->out <= prev_out || p->out - prev_out < ix->span ||
 	    p->out >= ix->size)
 		return BAD("checkpoint %u: output offset %llu is not a span (%llu) past the previous one (%llu) and inside the %llu bytes",
@@ -306,7 +325,10 @@ static int decode_point(const struct erofs_annex_gzip_point *d, uint32_t i,
 			   (unsigned long long)ix->span,
 			   (unsigned long long)prev_out,
 			   (unsigned long long)ix->size);
-	/* a gzip trailer follows the byte holding the block's first bit */
+	/*
+	 * A gzip trailer follows the byte holding the block's first bit; a
+	 * zstd frame takes 9 bytes at least, past that byte too.
+	 */
 	if (p->in_bits <= prev_bits ||
 	    p->in_bits / 8 >= ix->blob_size - GZIP_TRAILER)
 		return BAD("checkpoint %u: bit offset %llu does not follow %llu inside the %llu-byte blob",
@@ -326,16 +348,20 @@ static int decode_point(const struct erofs_annex_gzip_point *d, uint32_t i,
 	return 0;
 }
 
-int erofs_gzindex_decode(const void *payload, uint64_t len,
+int erofs_gzindex_decode(const void *payload, uint64_t len, uint32_t codec,
 			 struct erofs_gzindex *ix, char *why, size_t whylen)
 {
 	const uint8_t *base = payload;
 	struct erofs_annex_gzip_index h;
-	uint64_t prev_out = 0, prev_bits = GZIP_MIN_HEADER * 8 - 1, woff = 0;
+	uint64_t prev_out = 0, prev_bits, woff = 0;
 	uint32_t i;
 	int err;
 
 	memset(ix, 0, sizeof(*ix));
+	ix->codec = codec;
+	/* no checkpoint inside the first gzip header or zstd frame */
+	prev_bits = (codec == EROFS_BLOB_CODEC_GZIP ? GZIP_MIN_HEADER :
+		     ZSTD_MIN_FRAME) * 8 - 1;
 	if (len < sizeof(h))
 		return BAD("%llu bytes: shorter than its header",
 			   (unsigned long long)len);
@@ -435,7 +461,10 @@ int erofs_gzindex_cursor_init(struct erofs_gzindex_cursor *c,
 	c->z = calloc(1, sizeof(z_stream));
 	c->inbuf = malloc(EROFS_GZINDEX_PIECE);
 	c->window = malloc(EROFS_GZIP_WINDOW_SIZE);
+	if (ix->codec == EROFS_BLOB_CODEC_ZSTD)
+		c->zs = ZSTD_createDCtx();
 	if (!c->z || !c->inbuf || !c->window ||
+	    (ix->codec == EROFS_BLOB_CODEC_ZSTD && !c->zs) ||
 	    inflateInit2((z_stream *)c->z, -MAX_WBITS) != Z_OK) {
 		free(c->z);
 		c->z = NULL;
@@ -451,6 +480,7 @@ void erofs_gzindex_cursor_exit(struct erofs_gzindex_cursor *c)
 		inflateEnd(c->z);
 		free(c->z);
 	}
+	ZSTD_freeDCtx(c->zs);
 	free(c->inbuf);
 	free(c->window);
 	memset(c, 0, sizeof(*c));
@@ -539,7 +569,12 @@ static int enter(struct erofs_gzindex_cursor *c, int64_t i)
 	int err;
 
 	c->active = false;
-	if (i >= 0) {
+	if (c->ix->codec == EROFS_BLOB_CODEC_ZSTD) {
+		/* a frame needs nothing before it */
+		ZSTD_DCtx_reset(c->zs, ZSTD_reset_session_only);
+		c->out = i >= 0 ? c->ix->points[i].out : 0;
+		err = load_at(c, i >= 0 ? c->ix->points[i].in_bits / 8 : 0);
+	} else if (i >= 0) {
 		err = enter_point(c, i);
 	} else {
 		c->raw = false;
@@ -596,12 +631,52 @@ static int member_end(struct erofs_gzindex_cursor *c)
 	return 0;
 }
 
+/* decompresses exactly @len bytes of a zstd blob into @dst */
+static int produce_zstd(struct erofs_gzindex_cursor *c, uint8_t *dst,
+			size_t len)
+{
+	ZSTD_outBuffer out = { dst, len, 0 };
+	z_stream *z = c->z;
+	size_t ret;
+	int err;
+
+	while (out.pos < out.size) {
+		ZSTD_inBuffer in;
+		size_t before = out.pos;
+
+		if (!z->avail_in) {
+			err = load_at(c, c->in_end);
+			if (err)
+				return err;
+		}
+		in = (ZSTD_inBuffer){ z->next_in, z->avail_in, 0 };
+		ret = ZSTD_decompressStream(c->zs, &out, &in);
+		z->next_in += in.pos;
+		z->avail_in -= in.pos;
+		c->out += out.pos - before;
+		if (ZSTD_isError(ret))
+			return cfail(c, -EIO, "the zstd stream is corrupt near byte %llu of the blob: %s",
+				     (unsigned long long)in_pos(c),
+				     ZSTD_getErrorName(ret));
+		if (out.pos < out.size && !ret && in_pos(c) >= c->ix->blob_size)
+			return cfail(c, -EIO, "the zstd stream ends at output byte %llu, the index says %llu",
+				     (unsigned long long)c->out,
+				     (unsigned long long)c->ix->size);
+		if (!in.pos && out.pos == before && z->avail_in)
+			return cfail(c, -EIO, "zstd is stuck at byte %llu of the blob",
+				     (unsigned long long)in_pos(c));
+	}
+	return 0;
+}
+
 /* inflates exactly @len bytes into @dst */
 static int produce(struct erofs_gzindex_cursor *c, uint8_t *dst, size_t len)
 {
 	z_stream *z = c->z;
 	int ret, err;
 
+	if (c->ix->codec == EROFS_BLOB_CODEC_ZSTD)
+		return produce_zstd(c, dst, len);
 	z->next_out = dst;
 	z->avail_out = len;
 	while (z->avail_out) {

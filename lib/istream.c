@@ -242,14 +242,18 @@ static int gzip_next_member(struct erofs_istream *s, z_stream *z)
 	return 0;
 }
 
-int erofs_istream_index_gzip(struct erofs_istream *s,
-			     struct erofs_gzindex_builder *b)
+int erofs_istream_index(struct erofs_istream *s,
+			struct erofs_gzindex_builder *b)
 {
-	if (s->codec != EROFS_ISTREAM_CODEC_GZIP || s->pos)
+	if (s->pos)
 		return -EINVAL;
-	s->gz_window = malloc(EROFS_GZIP_WINDOW_SIZE);
-	if (!s->gz_window)
-		return -ENOMEM;
+	if (s->codec == EROFS_ISTREAM_CODEC_GZIP) {
+		s->gz_window = malloc(EROFS_GZIP_WINDOW_SIZE);
+		if (!s->gz_window)
+			return -ENOMEM;
+	} else if (s->codec != EROFS_ISTREAM_CODEC_ZSTD) {
+		return -EINVAL;
+	}
 	s->gzindex = b;
 	s->gz_member_start = true;
 	return 0;
@@ -373,6 +377,16 @@ static ssize_t read_zstd(struct erofs_istream *s, uint8_t *buf, size_t len)
 			return fail(s, -EIO, "%s stream corrupt: %s",
 				    ZSTD_getErrorName(ret));
 		s->dec_pending = ret != 0;
+		/* a frame ended: where another may start */
+		if (!ret && s->gzindex) {
+			int err = erofs_gzindex_add(s->gzindex,
+					erofs_istream_consumed(s) * 8,
+					s->pos + out.pos, NULL, 0, false);
+
+			if (err)
+				return fail(s, err, "%s stream: cannot record a checkpoint: %s",
+					    strerror(-err));
+		}
 	}
 	return out.pos;
 }

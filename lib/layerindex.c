@@ -15,6 +15,12 @@
 #include "erofs/layerindex.h"
 #include "erofs/reader.h"
 
+uint32_t erofs_layer_index_type(uint32_t codec)
+{
+	return codec == EROFS_BLOB_CODEC_ZSTD ? EROFS_ANNEX_ZSTD_INDEX :
+						EROFS_ANNEX_GZIP_INDEX;
+}
+
 int erofs_layer_gzip_start(struct erofs_layer_gzip *lg,
 			   struct erofs_istream *is, uint64_t span,
 			   int zinfo_fd)
@@ -22,16 +28,21 @@ int erofs_layer_gzip_start(struct erofs_layer_gzip *lg,
 	int err;
 
 	memset(lg, 0, sizeof(*lg));
-	if (is->codec != EROFS_ISTREAM_CODEC_GZIP)
+	if (is->codec == EROFS_ISTREAM_CODEC_GZIP)
+		lg->codec = EROFS_BLOB_CODEC_GZIP;
+	else if (is->codec == EROFS_ISTREAM_CODEC_ZSTD)
+		lg->codec = EROFS_BLOB_CODEC_ZSTD;
+	else
 		return 0;
 	if (is->pos || is->raw_bytes != is->in_len)
 		return -EINVAL;		/* only a stream not read yet */
-	err = erofs_gzindex_builder_init(&lg->gb,
+	err = erofs_gzindex_builder_init(&lg->gb, lg->codec,
 					 span ?: EROFS_GZINDEX_DEFAULT_SPAN,
-					 zinfo_fd);
+					 lg->codec == EROFS_BLOB_CODEC_GZIP ?
+					 zinfo_fd : -1);
 	if (err)
 		return err;
-	err = erofs_istream_index_gzip(is, &lg->gb);
+	err = erofs_istream_index(is, &lg->gb);
 	if (err)
 		return err;
 	/* the bytes already peeked at are counted as read_more saw them */
@@ -56,7 +67,7 @@ static int add_source(struct erofs_layer_gzip *lg,
 	bs->blob_size = cpu_to_le64(is->raw_bytes);
 	bs->size = cpu_to_le64(is->pos);
 	memcpy(bs->diff_id, diff_id, sizeof(bs->diff_id));
-	bs->codec = cpu_to_le32(EROFS_BLOB_CODEC_GZIP);
+	bs->codec = cpu_to_le32(lg->codec);
 	return 0;
 }
 
@@ -79,10 +90,14 @@ int erofs_layer_gzip_finish(struct erofs_layer_gzip *lg,
 		return err;
 	if (!w)
 		return 0;
+	/* one frame: nothing to start from but the blob's start */
+	if (lg->codec == EROFS_BLOB_CODEC_ZSTD && !lg->gb.ix.nr &&
+	    is->pos > lg->gb.ix.span)
+		return -ENOTSUP;
 	err = add_source(lg, is, diff_id, w, device);
 	if (err)
 		return err;
-	payload = erofs_annex_add(w, EROFS_ANNEX_GZIP_INDEX, device,
+	payload = erofs_annex_add(w, erofs_layer_index_type(lg->codec), device,
 				  erofs_gzindex_encoded_size(&lg->gb.ix));
 	if (!payload)
 		return -ENOMEM;
@@ -112,7 +127,8 @@ int erofs_layer_source_decode(const void *payload, uint64_t len,
 	if (bs.reserved)
 		return BAD("blob source: reserved bits set");
 	s->codec = le32_to_cpu(bs.codec);
-	if (s->codec != EROFS_BLOB_CODEC_GZIP)
+	if (s->codec != EROFS_BLOB_CODEC_GZIP &&
+	    s->codec != EROFS_BLOB_CODEC_ZSTD)
 		return BAD("blob source: codec %u not known to this reader",
 			   s->codec);
 	s->blob_size = le64_to_cpu(bs.blob_size);
@@ -151,7 +167,8 @@ int erofs_layer_gzip_load(const struct erofs_annex *ax, uint16_t device,
 	bool has_src = erofs_annex_find(ax, EROFS_ANNEX_BLOB_SOURCE, device,
 					&src);
 	bool has_gz = erofs_annex_find(ax, EROFS_ANNEX_GZIP_INDEX, device,
-				       &gz);
+				       &gz) ||
+		      erofs_annex_find(ax, EROFS_ANNEX_ZSTD_INDEX, device, &gz);
 	int err;
 
 	memset(ix, 0, sizeof(*ix));
@@ -160,12 +177,17 @@ int erofs_layer_gzip_load(const struct erofs_annex *ax, uint16_t device,
 	if (!has_src || !has_gz)
 		return BAD("device %u has a %s but no %s", device,
 			   erofs_annex_type_name(has_src ? src.type : gz.type),
-			   has_src ? "gzip index" : "blob source");
+			   has_src ? "index" : "blob source");
 	err = erofs_layer_source_decode(src.payload, src.length, s, why,
 					whylen);
 	if (err)
 		return err;
-	err = erofs_gzindex_decode(gz.payload, gz.length, ix, why, whylen);
+	if (gz.type != erofs_layer_index_type(s->codec))
+		return BAD("the blob source says %s, the device has a %s",
+			   s->codec == EROFS_BLOB_CODEC_GZIP ? "gzip" : "zstd",
+			   erofs_annex_type_name(gz.type));
+	err = erofs_gzindex_decode(gz.payload, gz.length, s->codec, ix, why,
+				   whylen);
 	if (!err)
 		err = check_pair(s, ix, tag, why, whylen);
 	if (err)

@@ -1325,8 +1325,11 @@ static int index_device(struct tar_reader *r)
 	erofs_sha256_final(&r->digest, digest);
 	erofs_sha256_hex(digest, hex);
 	err = erofs_layer_gzip_finish(&r->gz, &r->is, digest, &b->annex, 1);
-	if (err)
-		return stream_error(r, err, "gzip index");
+	if (err == -ENOTSUP)
+		erofs_warn(b->msg, "%s: a zstd stream of one frame cannot be entered but at its start: no index, its device can only be served uncompressed",
+			   r->is.name);
+	else if (err)
+		return stream_error(r, err, "index");
 	memcpy(b->devices[0].tag, hex, 64);
 	b->devices[0].blocks = blocks;
 	b->nr_devices = 1;
@@ -1334,7 +1337,7 @@ static int index_device(struct tar_reader *r)
 }
 
 /*
- * A gzip layer read for --tar=i (or --gzinfo) gets its inflate
+ * A gzip (or zstd) layer read for --tar=i (or --gzinfo) gets its
  * checkpoints recorded as it goes by: no second pass over the blob.
  */
 static int start_gzip_index(struct tar_reader *r, const char *name)
@@ -1349,9 +1352,8 @@ static int start_gzip_index(struct tar_reader *r, const char *name)
 	}
 	if (o->tar_mode != EROFS_TAR_INDEX && !o->gzinfo_path)
 		return 0;
-	if (r->is.codec == EROFS_ISTREAM_CODEC_XZ ||
-	    r->is.codec == EROFS_ISTREAM_CODEC_ZSTD) {
-		/* only gzip has checkpoints here: the tar must be served as is */
+	if (r->is.codec == EROFS_ISTREAM_CODEC_XZ) {
+		/* no checkpoints for xz here: the tar must be served as is */
 		erofs_warn(r->b->msg, "%s: a %s stream gets no random-access index: its device can only be served uncompressed",
 			   name, erofs_istream_codec_name(r->is.codec));
 		return 0;
@@ -1369,8 +1371,9 @@ static int start_gzip_index(struct tar_reader *r, const char *name)
 	err = erofs_layer_gzip_start(&r->gz, &r->is, o->gzip_span,
 				     r->zinfo_fd);
 	if (err)
-		erofs_err(r->b->msg, "%s: cannot index the gzip stream: %s",
-			  name, strerror(-err));
+		erofs_err(r->b->msg, "%s: cannot index the %s stream: %s",
+			  name, erofs_istream_codec_name(r->is.codec),
+			  strerror(-err));
 	return err;
 }
 

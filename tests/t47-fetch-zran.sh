@@ -9,7 +9,9 @@
 # whole device byte for byte, from a directory and from Debian's
 # docker-registry on loopback; a multi-member gzip works the same; the
 # SOCI zinfo (--gzinfo=FILE) has the layout erofs-utils 1.9 writes and
-# windows that are the tar's bytes.  Damage: an index record altered
+# windows that are the tar's bytes; a zstd layer of several frames gets
+# checkpoints at frame starts and is served the same way, one of a single
+# frame is said to get none.  Damage: an index record altered
 # (fsck names it, get refuses), a blob that is not gzip, a source serving
 # other bytes or another size: clear errors, nothing written.
 . "$(dirname "$0")/lib.sh"
@@ -19,8 +21,16 @@ require_mount
 note "a layer with a 12 MiB file, gzip'd"
 mkdir -p "$T/src/etc" "$T/src/usr/bin"
 # binaries compress about as a real layer does
-find /usr/bin -maxdepth 1 -type f -size -2M -print0 | sort -z |
-	xargs -0 cat 2>/dev/null | head -c $((12 << 20)) >"$T/src/usr/bin/big" || true
+"$PY" - "$T/src/usr/bin/big" <<'EOF'
+import os, sys
+out, left = open(sys.argv[1], 'wb'), 12 << 20
+for name in sorted(os.listdir('/usr/bin')):
+    path = os.path.join('/usr/bin', name)
+    if left and os.path.isfile(path) and not os.path.islink(path):
+        data = open(path, 'rb').read(min(left, 2 << 20))
+        out.write(data)
+        left -= len(data)
+EOF
 [ "$(stat -c %s "$T/src/usr/bin/big")" -eq $((12 << 20)) ] || fail "could not make the 12 MiB file"
 echo hello >"$T/src/etc/hello"
 ln -s hello "$T/src/etc/link"
@@ -113,6 +123,31 @@ gcc -O2 -Wall -Wextra -Wno-sign-compare -Werror -include "$TOP/config.h" \
 "$T/gzindextest" "$T/layer.tar.gz" $((1 << 20)) 100 || fail "gzindextest, one member"
 "$T/gzindextest" "$T/multi.gz" $((256 << 10)) 100 || fail "gzindextest, several members"
 
+note "zstd: several frames are checkpoints, one frame is said to be none"
+if command -v zstd >/dev/null; then
+	for p in "$T"/part.*; do zstd -q -c "$p"; done >"$T/multi.zst"
+	zblob=$(sha256sum "$T/multi.zst" | cut -c1-64)
+	cp "$T/multi.zst" "$T/blobs/$zblob"
+	"$MKFS" --quiet --tar=i --unzstd "$T/zstd.img" "$T/multi.zst" || fail "mkfs over multi-frame zstd"
+	[[ $("$DUMP" -s "$T/zstd.img") == *"zstd index for device 1"* ]] || fail "no zstd index"
+	"$FSCK" --device="$T/layer.tar" "$T/zstd.img" >/dev/null 2>&1 || fail "fsck of the zstd bootstrap"
+	first=$((tar_size - 200000))
+	"$FETCH" get --quiet --json --image="$T/zstd.img" --range "$first-$((first + 65535))" \
+		"dir:$T/blobs" "$diff_id" "$T/zr.out" >"$T/zr.json" || fail "zstd range"
+	same_range "$T/layer.tar" "$T/zr.out" "$first" 65536 || fail "zstd range differs"
+	echo "zstd, 5 MiB frames: 64 KiB at byte $first fetched $(json_field "$T/zr.json" bytes) bytes"
+	"$FETCH" get --quiet --verify --image="$T/zstd.img" "dir:$T/blobs" "$diff_id" "$T/zw.out" ||
+		fail "zstd whole device"
+	cmp "$T/layer.tar" "$T/zw.out" || fail "zstd: the whole device differs"
+	"$T/gzindextest" "$T/multi.zst" $((1 << 20)) 50 || fail "gzindextest, zstd frames"
+	zstd -q -c "$T/layer.tar" >"$T/single.zst"
+	"$MKFS" --tar=i --unzstd "$T/single.img" "$T/single.zst" >/dev/null 2>"$T/err" || fail "mkfs over one zstd frame"
+	grep -q "zstd stream of one frame cannot be entered" "$T/err" || fail "one frame: $(cat "$T/err")"
+	[[ $("$DUMP" -s "$T/single.img") != *"zstd index"* ]] || fail "an index for one frame"
+else
+	echo "zstd is not installed: zstd part left out"
+fi
+
 note "the SOCI zinfo"
 "$PY" - "$T/layer.zinfo" "$T/layer.tar" <<'EOF' || fail "zinfo"
 import struct, sys
@@ -170,7 +205,7 @@ for spec in "4 1" "46 1" "53 1" "60 1" "64 1" "66 1" "-1 1"; do
 	expect_fail timeout 60 "$FETCH" get --quiet --image="$T/bad.img" --range 0-65535 \
 		"dir:$T/blobs" "$diff_id" "$T/bad.out" 2>"$T/get.bad"
 	[ ! -e "$T/bad.out" ] || fail "get wrote OUT from a damaged index ($spec)"
-	grep -q "gzip" "$T/get.bad" || fail "get's error does not say why ($spec): $(cat "$T/get.bad")"
+	grep -q "damaged layer records" "$T/get.bad" || fail "get's error does not say why ($spec): $(cat "$T/get.bad")"
 	echo "damage at $spec: $(grep -m1 "gzip index" "$T/fsck.bad")"
 done
 

@@ -424,6 +424,7 @@ enum {
 	EROFS_ANNEX_DIGEST_TABLE = 1,	/* sha256 of each unit of a device */
 	EROFS_ANNEX_GZIP_INDEX = 2,	/* inflate checkpoints of a layer */
 	EROFS_ANNEX_BLOB_SOURCE = 3,	/* where a device's bytes come from */
+	EROFS_ANNEX_ZSTD_INDEX = 4,	/* frame checkpoints of a zstd layer */
 };
 
 /*
@@ -432,6 +433,7 @@ enum {
  * the uncompressed bytes (the layer's diff_id).
  */
 #define EROFS_BLOB_CODEC_GZIP	1
+#define EROFS_BLOB_CODEC_ZSTD	2
 
 struct erofs_annex_blob_source {
 	uint8_t blob_digest[32];	/* sha256 of the compressed blob */
@@ -453,6 +455,11 @@ struct erofs_annex_blob_source {
  * those bytes are the dictionary inflate needs there.  The windows follow
  * the table, each compressed as a raw deflate stream, in table order and
  * back to back.  Checkpoints are strictly increasing in both offsets.
+ *
+ * EROFS_ANNEX_ZSTD_INDEX has the same layout for a zstd blob of several
+ * frames: each checkpoint is where a frame starts (in_bits a multiple of
+ * 8, no window: a frame needs nothing before it); the blob's start is
+ * the implicit first one.
  */
 #define EROFS_GZIP_WINDOW_SIZE	32768
 

@@ -4,7 +4,8 @@
  * blob is decompressed once (struct erofs_annex_gzip_index in erofs_fs.h
  * is their stored form), and reading any range of the uncompressed bytes
  * from the nearest checkpoint before it, given only a way to read ranges
- * of the compressed blob.
+ * of the compressed blob.  A zstd blob of several frames is indexed the
+ * same way, with checkpoints at frame starts and no windows.
  */
 #ifndef EROFS_GZINDEX_H
 #define EROFS_GZINDEX_H
@@ -28,6 +29,7 @@ struct erofs_gzindex_point {
 };
 
 struct erofs_gzindex {
+	uint32_t codec;			/* EROFS_BLOB_CODEC_* */
 	uint64_t span, blob_size, size;
 	struct erofs_gzindex_point *points;
 	uint32_t nr;
@@ -54,8 +56,8 @@ struct erofs_gzindex_builder {
 	bool zinfo_any;
 };
 
-int erofs_gzindex_builder_init(struct erofs_gzindex_builder *b, uint64_t span,
-			       int zinfo_fd);
+int erofs_gzindex_builder_init(struct erofs_gzindex_builder *b,
+			       uint32_t codec, uint64_t span, int zinfo_fd);
 bool erofs_gzindex_want(const struct erofs_gzindex_builder *b, uint64_t out,
 			bool member_start);
 int erofs_gzindex_add(struct erofs_gzindex_builder *b, uint64_t in_bits,
@@ -76,7 +78,7 @@ void erofs_gzindex_encode(const struct erofs_gzindex *ix, void *payload);
  * -EFSCORRUPTED with @why (of @whylen bytes) naming the field.  The
  * windows stay compressed: erofs_gzindex_check_windows() inflates each.
  */
-int erofs_gzindex_decode(const void *payload, uint64_t len,
+int erofs_gzindex_decode(const void *payload, uint64_t len, uint32_t codec,
 			 struct erofs_gzindex *ix, char *why, size_t whylen);
 int erofs_gzindex_check_windows(const struct erofs_gzindex *ix, char *why,
 				size_t whylen);
@@ -100,7 +102,9 @@ struct erofs_gzindex_cursor {
 	const struct erofs_gzindex *ix;
 	erofs_gzindex_read_t read;
 	void *priv;
-	void *z;			/* z_stream, NULL until first used */
+	/* its next_in/avail_in are the input window for either codec */
+	void *z;			/* z_stream */
+	void *zs;			/* ZSTD_DCtx, for a zstd blob */
 	bool active;			/* z is positioned at out */
 	bool raw;			/* entered a member at a checkpoint */
 	uint64_t out;

@@ -44,7 +44,7 @@ struct erofs_istream {
 	uint64_t pos;			/* decoded bytes handed out */
 	struct erofs_sha256 *digest;	/* of the decoded bytes, if set */
 	struct erofs_sha256 *raw_digest; /* of the raw bytes, if set */
-	/* gzip: inflate checkpoints recorded here, if set */
+	/* gzip, zstd: checkpoints recorded here, if set */
 	struct erofs_gzindex_builder *gzindex;
 	uint8_t *gz_window;		/* for the checkpoints' windows */
 	bool gz_member_start;		/* no block of this member seen yet */
@@ -73,11 +73,12 @@ int erofs_istream_skip(struct erofs_istream *s, uint64_t len);
 int erofs_istream_drain(struct erofs_istream *s, uint64_t *extra);
 
 /*
- * Records inflate checkpoints of a gzip stream into @b as it is read
- * (before the first read); -EINVAL for another codec.
+ * Records checkpoints into @b as the stream is read (set before the
+ * first read): inflate's at gzip block boundaries, zstd frame starts;
+ * -EINVAL for another codec.
  */
-int erofs_istream_index_gzip(struct erofs_istream *s,
-			     struct erofs_gzindex_builder *b);
+int erofs_istream_index(struct erofs_istream *s,
+			struct erofs_gzindex_builder *b);
 /* reads the raw input to its end, for raw_bytes and raw_digest */
 int erofs_istream_finish_raw(struct erofs_istream *s);
 

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What an index-mode layer (--tar=i, --oci=i) records for on-demand
- * readers when it arrives gzip-compressed: the compressed blob's digest
- * and size, and the inflate checkpoints of its stream, as annex records
- * (EROFS_ANNEX_BLOB_SOURCE, EROFS_ANNEX_GZIP_INDEX) for its device.
+ * readers when it arrives gzip- or zstd-compressed: the compressed
+ * blob's digest and size, and the checkpoints of its stream, as annex
+ * records (EROFS_ANNEX_BLOB_SOURCE, EROFS_ANNEX_GZIP_INDEX or
+ * EROFS_ANNEX_ZSTD_INDEX) for its device.
  *
  * Per layer:
  *	erofs_layer_gzip_start(&lg, &is, span, zinfo_fd);  before reading is
  *	... read the tar through is ...
  *	erofs_layer_gzip_finish(&lg, &is, diff_id, &b->annex, device);
  *	erofs_layer_gzip_exit(&lg);
- * Both are no-ops for a stream that is not gzip (lg.on stays false).
+ * Both are no-ops for a stream that is neither (lg.on stays false).
  */
 #ifndef EROFS_LAYERINDEX_H
 #define EROFS_LAYERINDEX_H
@@ -23,6 +24,7 @@ struct erofs_istream;
 
 struct erofs_layer_gzip {
 	bool on;
+	uint32_t codec;			/* EROFS_BLOB_CODEC_* */
 	struct erofs_gzindex_builder gb;
 	struct erofs_sha256 blob;	/* of the compressed bytes */
 };
@@ -35,12 +37,17 @@ int erofs_layer_gzip_start(struct erofs_layer_gzip *lg,
  * After the whole tar was read through @is: reads the blob to its end,
  * and adds the layer's records for @device; @diff_id is the sha256 of
  * the uncompressed tar (the device's tag).  @w NULL: only the zinfo.
+ * -ENOTSUP (nothing added) for a zstd stream of one frame longer than a
+ * span: it cannot be entered anywhere but at its start.
  */
 int erofs_layer_gzip_finish(struct erofs_layer_gzip *lg,
 			    struct erofs_istream *is,
 			    const uint8_t diff_id[EROFS_SHA256_SIZE],
 			    struct erofs_annex_writer *w, uint16_t device);
 void erofs_layer_gzip_exit(struct erofs_layer_gzip *lg);
+
+/* the annex record type of a codec's index */
+uint32_t erofs_layer_index_type(uint32_t codec);
 
 /* a BLOB_SOURCE record, decoded */
 struct erofs_layer_source {

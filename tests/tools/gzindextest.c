@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The gzip random-access index (lib/gzindex.c) against a real gzip file:
+ * The random-access index (lib/gzindex.c) against a real gzip file, or
+ * a zstd file of several frames:
  *
  *   gzindextest GZ SPAN [READS]
  *
@@ -21,8 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/defs.h"
+#include "erofs/erofs_fs.h"
 #include "erofs/gzindex.h"
 #include "erofs/istream.h"
+
+static uint32_t codec;
 
 struct blob {
 	int fd;
@@ -56,10 +60,15 @@ static uint8_t *build(const char *path, uint64_t span,
 
 	if (fd < 0 || !all)
 		die("cannot open the input");
-	if (erofs_istream_open(&is, &msg, fd, path, EROFS_ISTREAM_GZIP, -1) ||
-	    erofs_gzindex_builder_init(gb, span, -1) ||
-	    erofs_istream_index_gzip(&is, gb))
-		die("cannot start reading (not gzip?)");
+	if (erofs_istream_open(&is, &msg, fd, path,
+			       EROFS_ISTREAM_GZIP | EROFS_ISTREAM_ZSTD, -1))
+		die("cannot start reading");
+	codec = is.codec == EROFS_ISTREAM_CODEC_ZSTD ? EROFS_BLOB_CODEC_ZSTD :
+						      EROFS_BLOB_CODEC_GZIP;
+	if (
+	    erofs_gzindex_builder_init(gb, codec, span, -1) ||
+	    erofs_istream_index(&is, gb))
+		die("cannot start indexing (neither gzip nor zstd?)");
 	do {
 		if (cap - len < 65536 && !(all = realloc(all, cap *= 2)))
 			die("out of memory");
@@ -104,13 +113,13 @@ static void damage(const uint8_t *enc, uint64_t len, uint32_t nr)
 	for (i = 0; i < table && i < len; i++) {
 		memcpy(copy, enc, len);
 		copy[i] ^= 0x5a;
-		if (!erofs_gzindex_decode(copy, len, &ix, why, sizeof(why))) {
+		if (!erofs_gzindex_decode(copy, len, codec, &ix, why, sizeof(why))) {
 			erofs_gzindex_check_windows(&ix, why, sizeof(why));
 			erofs_gzindex_free(&ix);
 		}
 	}
 	for (i = 0; i < len; i += 7)
-		if (!erofs_gzindex_decode(enc, i, &ix, why, sizeof(why)))
+		if (!erofs_gzindex_decode(enc, i, codec, &ix, why, sizeof(why)))
 			die("a cut-off index was accepted");
 	free(copy);
 }
@@ -133,7 +142,7 @@ int main(int argc, char **argv)
 	enclen = erofs_gzindex_encoded_size(&gb.ix);
 	enc = calloc(1, enclen);
 	erofs_gzindex_encode(&gb.ix, enc);
-	if (erofs_gzindex_decode(enc, enclen, &ix, why, sizeof(why)))
+	if (erofs_gzindex_decode(enc, enclen, codec, &ix, why, sizeof(why)))
 		die(why);
 	if (erofs_gzindex_check_windows(&ix, why, sizeof(why)))
 		die(why);

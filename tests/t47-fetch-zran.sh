@@ -62,38 +62,38 @@ _mounts+=("$T/m")
 treecmp "$T/src" "$T/m" || fail "the mount differs from the layer"
 umount "$T/m"
 
-note "a 64 KiB range near the end, from the compressed blob in a directory"
+# serve IMAGE SOURCE WHAT: get --image of a 64 KiB range near the end of
+# the device (compressed bytes received in FETCHED) and of all of it
+# (--verify; bytes received in WHOLE), each compared with the tar
+first=$((tar_size - 200000))
+serve() {
+	local img=$1 src=$2 what=$3
+	"$FETCH" get --quiet --json --image="$img" --range "$first-$((first + 65535))" \
+		"$src" "$diff_id" "$T/$what.range" >"$T/$what.json" || fail "$what: get --image --range"
+	same_range "$T/layer.tar" "$T/$what.range" "$first" 65536 || fail "$what: the range's bytes differ"
+	FETCHED=$(json_field "$T/$what.json" bytes)
+	echo "$what: 64 KiB at byte $first: fetched $FETCHED bytes of the compressed blob"
+	"$FETCH" get --quiet --json --verify --image="$img" "$src" "$diff_id" "$T/$what.whole" \
+		>"$T/$what.wjson" || fail "$what: get --image of the whole device"
+	cmp "$T/layer.tar" "$T/$what.whole" || fail "$what: the whole device differs from the tar"
+	WHOLE=$(json_field "$T/$what.wjson" bytes)
+}
+
+note "from the compressed blob in a directory: a range near the end, the whole device"
 mkdir -p "$T/blobs"
 cp "$T/layer.tar.gz" "$T/blobs/$blob"
-first=$((tar_size - 200000))
-last=$((first + 65535))
-"$FETCH" get --quiet --json --image="$T/boot.img" --range "$first-$last" \
-	"dir:$T/blobs" "$diff_id" "$T/range.out" >"$T/range.json" || fail "get --image --range"
-same_range "$T/layer.tar" "$T/range.out" "$first" 65536 || fail "the range's bytes differ"
-got=$(json_field "$T/range.json" bytes)
-echo "64 KiB at byte $first: fetched $got of $gz_size compressed bytes"
-[ "$got" -gt 0 ] && [ "$got" -lt $((gz_size / 4)) ] || fail "fetched $got bytes for 64 KiB"
-
-note "the whole device, each compressed byte fetched once"
-"$FETCH" get --quiet --json --verify --image="$T/boot.img" "dir:$T/blobs" "$diff_id" "$T/whole.out" \
-	>"$T/whole.json" || fail "get --image of the whole device"
-cmp "$T/layer.tar" "$T/whole.out" || fail "the whole device differs from the tar"
-[ "$(json_field "$T/whole.json" bytes)" -eq "$gz_size" ] || fail "fetched $(json_field "$T/whole.json" bytes) bytes, the blob has $gz_size"
+serve "$T/boot.img" "dir:$T/blobs" gzip
+echo "(the gzip blob has $gz_size bytes)"
+[ "$FETCHED" -gt 0 ] && [ "$FETCHED" -lt $((gz_size / 4)) ] || fail "fetched $FETCHED bytes for 64 KiB"
+# each compressed byte fetched once
+[ "$WHOLE" -eq "$gz_size" ] || fail "fetched $WHOLE bytes for the whole device, the blob has $gz_size"
 
 note "the same from Debian's docker-registry on loopback"
 if [ -x "$REGISTRY" ]; then
 	repo=erofs/zran
 	start_registry "$T/reg"
 	push "$T/layer.tar.gz" "$blob"
-	oci="oci://$REG/$repo?insecure"
-	first=$((tar_size - 200000))
-	"$FETCH" get --quiet --json --image="$T/boot.img" --range "$first-$((first + 65535))" \
-		"$oci" "$diff_id" "$T/reg-range.out" >"$T/reg.json" || fail "get --image from the registry"
-	same_range "$T/layer.tar" "$T/reg-range.out" "$first" 65536 || fail "registry range differs"
-	echo "registry: 64 KiB at byte $first: fetched $(json_field "$T/reg.json" bytes) of $gz_size bytes"
-	"$FETCH" get --quiet --verify --image="$T/boot.img" "$oci" "$diff_id" "$T/reg-whole.out" ||
-		fail "whole device from the registry"
-	cmp "$T/layer.tar" "$T/reg-whole.out" || fail "registry: the whole device differs"
+	serve "$T/boot.img" "oci://$REG/$repo?insecure" registry
 else
 	echo "docker-registry not installed ($REGISTRY): registry part left out"
 fi
@@ -108,11 +108,11 @@ cp "$T/multi.gz" "$T/blobs/$mblob"
 "$FETCH" get --quiet --image="$T/multi.img" "dir:$T/blobs" "$diff_id" "$T/multi.out" ||
 	fail "get of the multi-member device"
 cmp "$T/layer.tar" "$T/multi.out" || fail "the multi-member device differs"
-for first in 5242000 10485000 $((tar_size - 65536)); do
+for at in 5242000 10485000 $((tar_size - 65536)); do
 	rm -f "$T/mr.out"
-	"$FETCH" get --quiet --image="$T/multi.img" --range "$first-$((first + 65535))" \
-		"dir:$T/blobs" "$diff_id" "$T/mr.out" || fail "multi-member range at $first"
-	same_range "$T/layer.tar" "$T/mr.out" "$first" 65536 || fail "multi-member range at $first differs"
+	"$FETCH" get --quiet --image="$T/multi.img" --range "$at-$((first + 65535))" \
+		"dir:$T/blobs" "$diff_id" "$T/mr.out" || fail "multi-member range at $at"
+	same_range "$T/layer.tar" "$T/mr.out" "$at" 65536 || fail "multi-member range at $at differs"
 done
 
 note "random ranges through the index, cold and continued (tests/tools/gzindextest.c)"
@@ -131,14 +131,7 @@ if command -v zstd >/dev/null; then
 	"$MKFS" --quiet --tar=i --unzstd "$T/zstd.img" "$T/multi.zst" || fail "mkfs over multi-frame zstd"
 	[[ $("$DUMP" -s "$T/zstd.img") == *"zstd index for device 1"* ]] || fail "no zstd index"
 	"$FSCK" --device="$T/layer.tar" "$T/zstd.img" >/dev/null 2>&1 || fail "fsck of the zstd bootstrap"
-	first=$((tar_size - 200000))
-	"$FETCH" get --quiet --json --image="$T/zstd.img" --range "$first-$((first + 65535))" \
-		"dir:$T/blobs" "$diff_id" "$T/zr.out" >"$T/zr.json" || fail "zstd range"
-	same_range "$T/layer.tar" "$T/zr.out" "$first" 65536 || fail "zstd range differs"
-	echo "zstd, 5 MiB frames: 64 KiB at byte $first fetched $(json_field "$T/zr.json" bytes) bytes"
-	"$FETCH" get --quiet --verify --image="$T/zstd.img" "dir:$T/blobs" "$diff_id" "$T/zw.out" ||
-		fail "zstd whole device"
-	cmp "$T/layer.tar" "$T/zw.out" || fail "zstd: the whole device differs"
+	serve "$T/zstd.img" "dir:$T/blobs" "zstd (5 MiB frames)"
 	"$T/gzindextest" "$T/multi.zst" $((1 << 20)) 50 || fail "gzindextest, zstd frames"
 	zstd -q -c "$T/layer.tar" >"$T/single.zst"
 	"$MKFS" --tar=i --unzstd "$T/single.img" "$T/single.zst" >/dev/null 2>"$T/err" || fail "mkfs over one zstd frame"

@@ -110,7 +110,7 @@ cp "$T/multi.gz" "$T/blobs/$mblob"
 cmp "$T/layer.tar" "$T/multi.out" || fail "the multi-member device differs"
 for at in 5242000 10485000 $((tar_size - 65536)); do
 	rm -f "$T/mr.out"
-	"$FETCH" get --quiet --image="$T/multi.img" --range "$at-$((first + 65535))" \
+	"$FETCH" get --quiet --image="$T/multi.img" --range "$at-$((at + 65535))" \
 		"dir:$T/blobs" "$diff_id" "$T/mr.out" || fail "multi-member range at $at"
 	same_range "$T/layer.tar" "$T/mr.out" "$at" 65536 || fail "multi-member range at $at differs"
 done

@@ -77,8 +77,8 @@ static const char usage[] =
 "  --auth CRED           user:password or bearer:TOKEN\n"
 "  --cacert FILE         CA certificates for https\n"
 "  --verify[=DIGEST]     check the whole blob's sha256 (default: the KEY's digest)\n"
-"  --image=BOOT          KEY is a device tag of bootstrap BOOT: a gzip layer\n"
-"                        (--tar=i) is served from its compressed blob in SOURCE\n"
+"  --image=BOOT          KEY is a device tag of bootstrap BOOT: a gzip or zstd\n"
+"                        layer (--tar=i) is served from its blob in SOURCE\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
 "  --quiet               errors only, no progress, no stats line\n"
 "  --json                print the stats as JSON on stdout\n"
@@ -698,7 +698,7 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	struct erofs_zran *zr = NULL;
 	int err, verify;
 
-	/* zran: a gzip layer's device, inflated from its registry blob */
+	/* zran: a gzip or zstd layer's device, from its registry blob */
 	if (c->image) {
 		err = erofs_zran_open_image(&zr, c->image, c->key, src,
 					    &c->msg);

@@ -6,25 +6,97 @@
 #include <stdio.h>
 
 #include "erofs/annex.h"
+#include "erofs/erofs_fs.h"
+#include "erofs/layerindex.h"
 #include "erofs/reader.h"
 #include "dump.h"
 
-static void text_record(const struct erofs_annex_entry *e)
+/* what a gzip layer's records say, decoded; false when they are damaged */
+struct layer_info {
+	bool source, index;
+	struct erofs_layer_source s;
+	struct erofs_gzindex ix;
+	char blob[65], diff_id[65];
+};
+
+static int decode_layer(struct dump_ctx *d, const struct erofs_annex_entry *e,
+			struct layer_info *li)
 {
+	char why[256];
+	int err = 0;
+
+	li->source = e->type == EROFS_ANNEX_BLOB_SOURCE;
+	li->index = e->type == EROFS_ANNEX_GZIP_INDEX ||
+		    e->type == EROFS_ANNEX_ZSTD_INDEX;
+	if (li->source)
+		err = erofs_layer_source_decode(e->payload, e->length, &li->s,
+						why, sizeof(why));
+	else if (li->index)
+		err = erofs_gzindex_decode(e->payload, e->length,
+					   e->type == EROFS_ANNEX_ZSTD_INDEX ?
+					   EROFS_BLOB_CODEC_ZSTD :
+					   EROFS_BLOB_CODEC_GZIP,
+					   &li->ix, why, sizeof(why));
+	if (err) {
+		erofs_err(d->img.msg, "annex: %s of device %u at byte %llu: %s",
+			  erofs_annex_type_name(e->type), e->device,
+			  (unsigned long long)e->pos, why);
+		note_error(d, err);
+		li->source = li->index = false;
+		return err;
+	}
+	if (li->source) {
+		erofs_sha256_hex(li->s.blob_digest, li->blob);
+		erofs_sha256_hex(li->s.diff_id, li->diff_id);
+	}
+	return 0;
+}
+
+static void text_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
+{
+	struct layer_info li;
+
 	printf("  %s for device %u: %llu bytes at byte %llu\n",
 	       erofs_annex_type_name(e->type), e->device,
 	       (unsigned long long)e->length, (unsigned long long)e->pos);
+	if (decode_layer(d, e, &li))
+		return;
+	if (li.source) {
+		printf("    diff_id sha256:%s\n", li.diff_id);
+		printf("    blob sha256:%s, %llu bytes (%s), %llu uncompressed\n",
+		       li.blob, (unsigned long long)li.s.blob_size,
+		       li.s.codec == EROFS_BLOB_CODEC_ZSTD ? "zstd" : "gzip",
+		       (unsigned long long)li.s.size);
+	} else if (li.index) {
+		printf("    %u checkpoints, one every %llu bytes of output or more, windows %llu bytes\n",
+		       li.ix.nr, (unsigned long long)li.ix.span,
+		       (unsigned long long)li.ix.windows_size);
+		erofs_gzindex_free(&li.ix);
+	}
 }
 
-static void json_record(struct erofs_json *js,
-			const struct erofs_annex_entry *e)
+static void json_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
 {
+	struct erofs_json *js = &d->js;
+	struct layer_info li;
+
 	erofs_json_open(js, NULL, '{');
 	erofs_json_str(js, "type", erofs_annex_type_name(e->type));
 	erofs_json_u64(js, "type_id", e->type);
 	erofs_json_u64(js, "device", e->device);
 	erofs_json_u64(js, "bytes", e->length);
 	erofs_json_u64(js, "pos", e->pos);
+	if (!decode_layer(d, e, &li) && li.source) {
+		erofs_json_str(js, "diff_id", li.diff_id);
+		erofs_json_str(js, "blob_digest", li.blob);
+		erofs_json_u64(js, "blob_size", li.s.blob_size);
+		erofs_json_u64(js, "size", li.s.size);
+	} else if (li.index) {
+		erofs_json_u64(js, "checkpoints", li.ix.nr);
+		erofs_json_u64(js, "span", li.ix.span);
+		erofs_json_u64(js, "windows_bytes", li.ix.windows_size);
+		erofs_gzindex_free(&li.ix);
+	}
 	erofs_json_close(js, '}');
 }
 
@@ -48,7 +120,7 @@ void show_annex(struct dump_ctx *d)
 		erofs_json_u64(&d->js, "bytes", ax.size);
 		erofs_json_open(&d->js, "records", '[');
 		while (erofs_annex_next(&ax, &cursor, &e))
-			json_record(&d->js, &e);
+			json_record(d, &e);
 		erofs_json_close(&d->js, ']');
 		erofs_json_close(&d->js, '}');
 	} else if (!err && ax.nr) {
@@ -57,7 +129,7 @@ void show_annex(struct dump_ctx *d)
 		       ax.nr, (unsigned long long)ax.size,
 		       (unsigned long long)ax.start);
 		while (erofs_annex_next(&ax, &cursor, &e))
-			text_record(&e);
+			text_record(d, &e);
 	}
 	erofs_annex_free(&ax);
 }

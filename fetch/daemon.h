@@ -47,6 +47,7 @@
 #include "erofs/print.h"
 #include "erofs/source.h"
 #include "erofs/workqueue.h"
+#include "zran.h"
 
 int erofs_fetch_daemon_main(int argc, char **argv);
 
@@ -107,6 +108,8 @@ struct fetchd_obj {
 	struct erofs_pclmap pcl;	/* FETCHD_LAYOUT_PCLUSTERS */
 	bool probed;			/* looked at as a bootstrap */
 	bool bootstrap;			/* it is one: forget it at CLOSE */
+	/* a gzip layer's device: read from its compressed blob (zran.c) */
+	struct erofs_zran *zran;
 };
 
 /* a cache space mark: bytes of the cache, or percent of its filesystem */
@@ -264,6 +267,11 @@ int fetchd_resolve(struct fetchd *d, const char *cookie,
  */
 #define FETCHD_RUN_MAX		(8ULL << 20)
 int fetchd_layout_get(struct fetchd *d, struct fetchd_obj *obj, void *buf);
+/*
+ * At OPEN: when a bootstrap of @obj's volume names it as a gzip layer's
+ * device, obj->zran serves it and obj->size is its uncompressed size.
+ */
+int fetchd_layout_zran(struct fetchd *d, struct fetchd_obj *obj);
 void fetchd_layout_forget(struct fetchd *d, struct fetchd_obj *obj);
 void fetchd_layout_exit(struct fetchd *d);
 

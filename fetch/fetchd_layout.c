@@ -52,6 +52,7 @@ struct fetchd_image {
 	unsigned int nr_devs;
 	char (*tags)[FETCHD_TAG_MAX + 1];	/* device i's, [0] unused */
 	struct erofs_pclmap *maps;	/* device i's pclusters, once walked */
+	struct erofs_annex annex;	/* its records past the filesystem */
 };
 
 static void image_close(struct fetchd_image *img)
@@ -72,6 +73,7 @@ static void image_free(struct fetchd_image *img)
 		erofs_pclmap_free(&img->maps[i]);
 	free(img->maps);
 	free(img->tags);
+	erofs_annex_free(&img->annex);
 	free(img);
 }
 
@@ -182,6 +184,43 @@ static int read_tags(const struct boot_src *bs, struct fetchd_image *img,
 	return image_tags(img, n + 1, buf);
 }
 
+/* does the bootstrap end with an annex trailer (gzip layers' records)? */
+static bool has_annex(const struct boot_src *bs, void *buf)
+{
+	const struct erofs_annex_trailer *t = buf;
+
+	if (bs->size < EROFS_SUPER_OFFSET + sizeof(*t) ||
+	    erofs_source_read(bs->src, bs->key, bs->size - sizeof(*t),
+			      sizeof(*t), buf))
+		return false;
+	return !memcmp(t->magic, EROFS_ANNEX_MAGIC, sizeof(t->magic));
+}
+
+/*
+ * A bootstrap with an annex is fetched whole (it is mostly metadata and
+ * gzip indexes) and its annex kept, for its devices' OPEN.
+ */
+static int load_annex(struct fetchd *d, const struct boot_src *bs,
+		      struct fetchd_image *img, void *buf)
+{
+	int err = 0;
+
+	if (img->fd < 0 && !img->compressed) {
+		if (!has_annex(bs, buf))
+			return 0;
+		err = image_load(d, bs, img, buf);
+	}
+	if (!err && img->fd >= 0)
+		err = erofs_annex_load(&img->img, &img->annex);
+	/* an image without pclusters is not walked: its copy goes now */
+	if (!img->compressed)
+		image_close(img);
+	if (err)
+		erofs_warn(&d->msg, "%s: its annex cannot be read (%s): gzip layers it names are not served",
+			   bs->cookie, strerror(-err));
+	return 0;
+}
+
 /*
  * Looks at @bs as a bootstrap.  *out is the image it is (entered in the
  * list), or NULL when its superblock is not an EROFS one.
@@ -227,6 +266,8 @@ static int probe(struct fetchd *d, const struct boot_src *bs, void *buf,
 			err = 0;
 		}
 	}
+	if (!err)
+		err = load_annex(d, bs, img, buf);
 	if (err) {
 		image_free(img);
 		return err;
@@ -446,6 +487,34 @@ int fetchd_layout_get(struct fetchd *d, struct fetchd_obj *obj, void *buf)
 	atomic_store(&obj->layout, layout);
 out:
 	pthread_mutex_unlock(&d->layout_lock);
+	return err;
+}
+
+int fetchd_layout_zran(struct fetchd *d, struct fetchd_obj *obj)
+{
+	struct fetchd_image *img;
+	unsigned int i;
+	int err = 0;
+
+	pthread_mutex_lock(&d->layout_lock);
+	for (img = d->images; img && !obj->zran && !err; img = img->next) {
+		if (strcmp(img->volume, obj->volume) || !img->annex.nr)
+			continue;
+		for (i = 1; i < img->nr_devs && !obj->zran && !err; i++) {
+			if (strcmp(img->tags[i], obj->cookie))
+				continue;
+			/* the blob is at the device's source, by its digest */
+			err = erofs_zran_create(&obj->zran, &img->annex, i,
+						(const uint8_t *)img->tags[i],
+						obj->src, &d->msg);
+		}
+	}
+	pthread_mutex_unlock(&d->layout_lock);
+	if (obj->zran) {
+		obj->size = erofs_zran_size(obj->zran);
+		erofs_info(&d->msg, "%s: a compressed layer, served from blob sha256:%s",
+			   obj->cookie, erofs_zran_blob(obj->zran));
+	}
 	return err;
 }
 

@@ -39,6 +39,7 @@ static void obj_put(struct fetchd_obj *obj)
 	/* the last reference: CLOSE or shutdown closed the fd already */
 	pthread_mutex_destroy(&obj->lock);
 	erofs_pclmap_free(&obj->pcl);
+	erofs_zran_close(obj->zran);
 	free(obj->key_buf);
 	free(obj);
 }
@@ -244,9 +245,13 @@ static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 			n = MIN(obj_write_end(obj, off, off + n), obj->size) - off;
 		if (prefetch && atomic_load(&d->stopping))
 			return -ECANCELED;
-		err = prefetch ?
-			erofs_source_prefetch(obj->src, obj->key, off, n, buf) :
-			erofs_source_read(obj->src, obj->key, off, n, buf);
+		if (obj->zran)
+			err = erofs_zran_read(obj->zran, off, n, buf);
+		else if (prefetch)
+			err = erofs_source_prefetch(obj->src, obj->key, off, n,
+						    buf);
+		else
+			err = erofs_source_read(obj->src, obj->key, off, n, buf);
 		if (!err)
 			err = fetchd_obj_write(d, obj, buf, n, off);
 		if (err)
@@ -521,6 +526,8 @@ static int obj_create(struct fetchd *d, const struct erofs_cf_req *req,
 	}
 	obj->key = obj->key_buf ? obj->key_buf : obj->cookie;
 	if (!ret)
+		ret = fetchd_layout_zran(d, obj);
+	if (!ret && !obj->zran)
 		ret = erofs_source_size(obj->src, obj->key, &obj->size);
 	if (ret) {
 		obj->fd = -1;		/* the caller closes the request's fd */

@@ -25,6 +25,7 @@
 #include "erofs/sha256.h"
 #include "erofs/source.h"
 #include "get.h"
+#include "zran.h"
 
 #define GET_CHUNK_DEFAULT	(4U << 20)
 #define WINDOW_BYTES		(16U << 20)
@@ -38,6 +39,7 @@ struct get_cfg {
 	struct erofs_source_opts fallbacks[EROFS_SOURCE_MAX_SPECS - 1];
 	const char *config, *range, *verify;
 	const char *source, *key, *out;
+	const char *image;		/* --image: KEY may be a gzip layer */
 	bool verify_given, quiet, json;
 	unsigned int chunk;
 	uint64_t first, last;		/* the bytes asked, inclusive */
@@ -82,6 +84,8 @@ static const char usage[] =
 "                        or ~/.docker/config.json; \"none\": not used)\n"
 "  --cacert FILE         CA certificates for https\n"
 "  --verify[=DIGEST]     check the whole blob's sha256 (default: the KEY's digest)\n"
+"  --image=BOOT          KEY is a device tag of bootstrap BOOT: a gzip or zstd\n"
+"                        layer (--tar=i) is served from its blob in SOURCE\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
 "  --quiet               errors only, no progress, no stats line\n"
 "  --json                print the stats as JSON on stdout\n"
@@ -90,7 +94,7 @@ static const char usage[] =
 enum {
 	OPT_RANGE = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_MIN_FETCH, OPT_WORKERS,
 	OPT_CHUNK, OPT_AUTH, OPT_CACERT, OPT_VERIFY, OPT_QUIET, OPT_JSON,
-	OPT_FALLBACK, OPT_DEADLINE, OPT_DOCKER_CONFIG,
+	OPT_FALLBACK, OPT_DEADLINE, OPT_DOCKER_CONFIG, OPT_IMAGE,
 };
 
 static const struct option long_opts[] = {
@@ -109,6 +113,7 @@ static const struct option long_opts[] = {
 	{ "verify", optional_argument, NULL, OPT_VERIFY },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "image", required_argument, NULL, OPT_IMAGE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -200,6 +205,9 @@ static int parse_one(struct get_cfg *c, int opt, const char *arg)
 		return 0;
 	case OPT_JSON:
 		c->json = true;
+		return 0;
+	case OPT_IMAGE:
+		c->image = arg;
 		return 0;
 	}
 	return -EINVAL;
@@ -788,9 +796,20 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	uint8_t d[EROFS_SHA256_SIZE];
 	char want[65], got[65];
 	uint64_t size, t0 = erofs_now_ms(), ms;
+	struct erofs_zran *zr = NULL;
 	int err, verify;
 
-	err = erofs_source_size(src, c->key, &size);
+	/* zran: a gzip or zstd layer's device, from its registry blob */
+	if (c->image) {
+		err = erofs_zran_open_image(&zr, c->image, c->key, src,
+					    &c->msg);
+		if (err)
+			return err;
+	}
+	if (zr)
+		size = erofs_zran_size(zr);
+	else
+		err = erofs_source_size(src, c->key, &size);
 	if (err) {
 		erofs_err(&c->msg, "cannot get the size of %s: %s", c->key,
 			  strerror(-err));
@@ -798,10 +817,12 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	}
 	err = plan_range(c, size, &t.off, &t.len);
 	if (err)
-		return err;
+		goto out;
 	verify = digest_wanted(c, want);
-	if (verify < 0)
-		return verify;
+	if (verify < 0) {
+		err = verify;
+		goto out;
+	}
 	err = open_output(c, &o, size);
 	if (err)
 		goto out;
@@ -810,7 +831,10 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	t.fd = o.tmpfd;
 	t.fdname = o.tmpname;
 	t.sha = verify ? &sha : NULL;
-	err = transfer(&t);
+	if (zr)
+		err = erofs_zran_copy(zr, t.fd, t.off, t.len, t.sha);
+	else
+		err = transfer(&t);
 	if (err) {
 		erofs_err(&c->msg, "fetching %s failed: %s; %s %s", c->key,
 			  strerror(-err), c->out,
@@ -840,6 +864,7 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 		   ms ? t.len / 1000.0 / ms : 0.0);
 out:
 	close_output(&o);
+	erofs_zran_close(zr);
 	return err;
 }
 

@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include "erofs/erofs_fs.h"
+#include "erofs/gzindex.h"
 #include "erofs/istream.h"
 #include "erofs/output.h"
 
@@ -75,6 +77,8 @@ got:
 			return fail(s, err, "%s stream: cannot keep its raw copy: %s",
 				    strerror(-err));
 	}
+	if (s->raw_digest)
+		erofs_sha256_update(s->raw_digest, s->in + s->in_len, n);
 	s->in_len += n;
 	s->raw_bytes += n;
 	return 0;
@@ -231,6 +235,8 @@ void erofs_istream_close(struct erofs_istream *s)
 	}
 	free(s->dec);
 	free(s->in);
+	free(s->gz_window);
+	s->gz_window = NULL;
 	s->dec = NULL;
 	s->in = NULL;
 }
@@ -269,6 +275,51 @@ static int gzip_next_member(struct erofs_istream *s, z_stream *z)
 		return 0;
 	}
 	inflateReset(z);
+	s->gz_member_start = true;
+	return 0;
+}
+
+int erofs_istream_index(struct erofs_istream *s,
+			struct erofs_gzindex_builder *b)
+{
+	if (s->pos)
+		return -EINVAL;
+	if (s->codec == EROFS_ISTREAM_CODEC_GZIP) {
+		s->gz_window = malloc(EROFS_GZIP_WINDOW_SIZE);
+		if (!s->gz_window)
+			return -ENOMEM;
+	} else if (s->codec != EROFS_ISTREAM_CODEC_ZSTD) {
+		return -EINVAL;
+	}
+	s->gzindex = b;
+	s->gz_member_start = true;
+	return 0;
+}
+
+/*
+ * inflate stopped (Z_BLOCK) where a block ends or a member's header
+ * does: a checkpoint may go there, unless the member's last block ended.
+ */
+static int gzip_boundary(struct erofs_istream *s, z_stream *z, uint64_t out)
+{
+	uint64_t in_bits = erofs_istream_consumed(s) * 8 - (z->data_type & 7);
+	bool first = s->gz_member_start;
+	uInt len = 0;
+	int err;
+
+	if (!(z->data_type & 128) || (z->data_type & 64))
+		return 0;
+	s->gz_member_start = false;
+	if (!erofs_gzindex_want(s->gzindex, out, first))
+		return 0;
+	if (inflateGetDictionary(z, s->gz_window, &len) != Z_OK)
+		return fail(s, -EIO, "%s stream: no window at a block boundary%s",
+			    "");
+	err = erofs_gzindex_add(s->gzindex, in_bits, out, s->gz_window, len,
+				first);
+	if (err)
+		return fail(s, err, "%s stream: cannot record a checkpoint: %s",
+			    strerror(-err));
 	return 0;
 }
 
@@ -287,8 +338,13 @@ static ssize_t read_gzip(struct erofs_istream *s, uint8_t *buf, size_t len)
 			return fail(s, -EIO, "%s stream truncated%s", "");
 		z->next_in = s->in + s->in_pos;
 		z->avail_in = s->in_len - s->in_pos;
-		ret = inflate(z, Z_NO_FLUSH);
+		ret = inflate(z, s->gzindex ? Z_BLOCK : Z_NO_FLUSH);
 		s->in_pos = s->in_len - z->avail_in;
+		if (ret == Z_OK && s->gzindex) {
+			err = gzip_boundary(s, z, s->pos + len - z->avail_out);
+			if (err)
+				return err;
+		}
 		if (ret == Z_STREAM_END) {
 			err = gzip_next_member(s, z);
 			if (err)
@@ -358,6 +414,16 @@ static ssize_t read_zstd(struct erofs_istream *s, uint8_t *buf, size_t len)
 			return fail(s, -EIO, "%s stream corrupt: %s",
 				    ZSTD_getErrorName(ret));
 		s->dec_pending = ret != 0;
+		/* a frame ended: where another may start */
+		if (!ret && s->gzindex) {
+			int err = erofs_gzindex_add(s->gzindex,
+					erofs_istream_consumed(s) * 8,
+					s->pos + out.pos, NULL, 0, false);
+
+			if (err)
+				return fail(s, err, "%s stream: cannot record a checkpoint: %s",
+					    strerror(-err));
+		}
 	}
 	return out.pos;
 }
@@ -442,6 +508,18 @@ int erofs_istream_skip(struct erofs_istream *s, uint64_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+int erofs_istream_finish_raw(struct erofs_istream *s)
+{
+	int err = 0;
+
+	while (!err && !s->in_eof) {
+		s->in_pos = s->in_len = 0;
+		err = read_more(s);
+	}
+	s->in_pos = s->in_len;
+	return err;
 }
 
 int erofs_istream_drain(struct erofs_istream *s, uint64_t *extra)

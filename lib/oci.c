@@ -28,7 +28,6 @@
 	"application/vnd.oci.image.manifest.v1+json, " \
 	"application/vnd.docker.distribution.manifest.v2+json"
 #define MAX_NESTING	4		/* indexes of indexes */
-#define TAR_INDEX_BLOCK	512
 
 struct oci_ctx {
 	struct erofs_builder *b;
@@ -268,30 +267,16 @@ static unsigned int codec_bit(enum erofs_istream_codec codec)
 }
 
 /* index mode: the tar is the layer's device, its sha256 its diff_id */
-static int finish_index_layer(struct oci_ctx *c, struct tar_reader *r,
-			      const struct erofs_oci_layer *l,
-			      struct erofs_sha256 *sha,
-			      const struct erofs_msg *msg)
+/* the layer's tar must be the one the image config names */
+static int check_diff_id(const struct erofs_build_device *dev,
+			 const struct erofs_oci_layer *l,
+			 const struct erofs_msg *msg)
 {
-	struct erofs_build_device *dev = &c->b->devices[r->device - 1];
-	uint8_t digest[EROFS_SHA256_SIZE];
-	uint64_t blocks = DIV_ROUND_UP(r->is.pos, TAR_INDEX_BLOCK);
-	char hex[65];
-
-	erofs_sha256_final(sha, digest);
-	erofs_sha256_hex(digest, hex);
-	if (strcmp(hex, l->diff_id)) {
-		erofs_err(msg, "its tar has the digest sha256:%s, the image config says sha256:%s",
-			  hex, l->diff_id);
-		return -EBADMSG;
-	}
-	if (blocks > UINT32_MAX) {
-		erofs_err(msg, "a tar larger than 2 TiB cannot be a device");
-		return -EFBIG;
-	}
-	memcpy(dev->tag, hex, 64);
-	dev->blocks = blocks;
-	return 0;
+	if (!memcmp(dev->tag, l->diff_id, 64))
+		return 0;
+	erofs_err(msg, "its tar has the digest sha256:%.64s, the image config says sha256:%s",
+		  (const char *)dev->tag, l->diff_id);
+	return -EBADMSG;
 }
 
 static int open_blob(struct oci_ctx *c, unsigned int i,
@@ -307,7 +292,7 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i,
 		      struct erofs_oci_blob *blob)
 {
 	const struct erofs_oci_layer *l = &c->img.layers[i];
-	struct erofs_sha256 sha;
+	struct erofs_build_device *dev = NULL;
 	char prefix[160], what[64], why[160];
 	/* every message about the layer's entries names the layer */
 	struct erofs_msg msg = *c->msg;
@@ -327,15 +312,18 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i,
 		err = -EBADMSG;
 	}
 	if (!err) {
-		if (c->o->index) {
-			erofs_sha256_init(&sha);
-			r->is.digest = &sha;
-		}
 		r->layer = i - c->first;
 		r->device = i - c->first + 1;
 		r->progress_what = what;
 		r->msg = &msg;
-		err = tar_read_layer(r);
+		if (c->o->index)
+			dev = &c->b->devices[r->device - 1];
+		err = tar_layer_begin(r, prefix);
+		if (!err)
+			err = tar_read_layer(r);
+		/* reads the blob to its end, so before its digest is known */
+		if (!err && dev)
+			err = tar_index_layer(r, dev);
 		r->msg = c->msg;
 	}
 	if (!err) {
@@ -343,8 +331,9 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i,
 		if (err)
 			erofs_err(&msg, "%s", why);
 	}
-	if (!err && c->o->index)
-		err = finish_index_layer(c, r, l, &sha, &msg);
+	if (!err && dev)
+		err = check_diff_id(dev, l, &msg);
+	erofs_layer_gzip_exit(&r->gz);
 	erofs_istream_close(&r->is);
 	r->is.digest = NULL;
 	erofs_oci_blob_close(blob);

@@ -1279,19 +1279,88 @@ static int finish_tree(struct tar_reader *r)
 }
 
 /* the tar is an extra device of the image: named by its sha256 */
-static int index_device(struct tar_reader *r, struct erofs_build_device *dev)
+/*
+ * After an index-mode layer's entries: its device is the uncompressed tar,
+ * tagged with its digest (the diff_id), and a gzip or zstd layer's
+ * checkpoints go to the annex for on-demand readers.
+ */
+int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev)
 {
 	uint8_t digest[EROFS_SHA256_SIZE];
 	char hex[65];
 	uint64_t blocks = DIV_ROUND_UP(r->is.pos, 1U << TAR_INDEX_BITS);
+	int err;
 
 	if (blocks > UINT32_MAX)
 		return tar_bad_entry(r, -EFBIG, "tar larger than 2 TiB");
 	erofs_sha256_final(&r->digest, digest);
 	erofs_sha256_hex(digest, hex);
+	err = erofs_layer_gzip_finish(&r->gz, &r->is, digest, &r->b->annex,
+				      r->device);
+	if (err == -ENOTSUP)
+		erofs_warn(r->msg, "%s: a zstd stream of one frame cannot be entered but at its start: no index, its device can only be served uncompressed",
+			   r->is.name);
+	else if (err)
+		return stream_error(r, err, "index");
 	memcpy(dev->tag, hex, 64);
 	dev->blocks = blocks;
 	return 0;
+}
+
+/*
+ * A gzip (or zstd) layer read for --tar=i (or --gzinfo) gets its
+ * checkpoints recorded as it goes by: no second pass over the blob.
+ */
+static int start_gzip_index(struct tar_reader *r, const char *name)
+{
+	const struct erofs_build_options *o = r->o;
+	int err;
+
+	if (o->tar_need_gzip && r->is.codec != EROFS_ISTREAM_CODEC_GZIP) {
+		erofs_err(r->msg, "%s: --gzinfo needs a gzip stream, this is %s",
+			  name, erofs_istream_codec_name(r->is.codec));
+		return -EINVAL;
+	}
+	if (o->tar_mode != EROFS_TAR_INDEX && !o->gzinfo_path)
+		return 0;
+	if (o->gzinfo_path && o->nr_tar_paths > 1) {
+		erofs_err(r->msg, "--gzinfo describes one layer, not %u",
+			  o->nr_tar_paths);
+		return -EINVAL;
+	}
+	if (r->is.codec == EROFS_ISTREAM_CODEC_XZ) {
+		/* no checkpoints for xz here: the tar must be served as is */
+		erofs_warn(r->msg, "%s: a %s stream gets no random-access index: its device can only be served uncompressed",
+			   name, erofs_istream_codec_name(r->is.codec));
+		return 0;
+	}
+	if (o->gzinfo_path) {
+		r->zinfo_fd = open(o->gzinfo_path,
+				   O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (r->zinfo_fd < 0) {
+			err = -errno;
+			erofs_err(r->msg, "%s: cannot create: %s",
+				  o->gzinfo_path, strerror(errno));
+			return err;
+		}
+	}
+	err = erofs_layer_gzip_start(&r->gz, &r->is, o->gzip_span,
+				     r->zinfo_fd);
+	if (err)
+		erofs_err(r->msg, "%s: cannot index the %s stream: %s",
+			  name, erofs_istream_codec_name(r->is.codec),
+			  strerror(-err));
+	return err;
+}
+
+/* before a layer's entries: what index mode records as they go by */
+int tar_layer_begin(struct tar_reader *r, const char *name)
+{
+	if (r->o->tar_mode == EROFS_TAR_INDEX) {
+		erofs_sha256_init(&r->digest);
+		r->is.digest = &r->digest;
+	}
+	return start_gzip_index(r, name);
 }
 
 static int open_input(struct tar_reader *r, const char *path)
@@ -1321,10 +1390,9 @@ static int open_input(struct tar_reader *r, const char *path)
 				 raw_fd);
 	if (err)
 		return err;
-	if (o->tar_mode == EROFS_TAR_INDEX) {
-		erofs_sha256_init(&r->digest);
-		r->is.digest = &r->digest;
-	}
+	err = tar_layer_begin(r, name);
+	if (err)
+		return err;
 	/* a plain tar file is read again in place; a stream is spooled */
 	r->in_place = o->tar_mode == EROFS_TAR_FULL && r->is.seekable &&
 		      r->is.codec == EROFS_ISTREAM_RAW && o->nr_tar_paths <= 1;
@@ -1333,6 +1401,7 @@ static int open_input(struct tar_reader *r, const char *path)
 
 static void close_input(struct tar_reader *r)
 {
+	erofs_layer_gzip_exit(&r->gz);
 	erofs_istream_close(&r->is);
 	if (r->is.raw_fd >= 0)
 		close(r->is.raw_fd);
@@ -1383,6 +1452,8 @@ void tar_reader_exit(struct tar_reader *r)
 	ext_reset(&r->global);
 	free(r->entry);
 	close_input(r);
+	if (r->zinfo_fd >= 0)
+		close(r->zinfo_fd);
 }
 
 int tar_reader_init(struct tar_reader *r, struct erofs_builder *b)
@@ -1393,6 +1464,7 @@ int tar_reader_init(struct tar_reader *r, struct erofs_builder *b)
 	r->o = b->opts;
 	r->fd = -1;
 	r->spool_fd = -1;
+	r->zinfo_fd = -1;
 	r->is.raw_fd = -1;
 	r->device = 1;
 	r->progress_what = "reading tar (bytes)";
@@ -1460,7 +1532,10 @@ int erofs_tar_tree(struct erofs_builder *b)
 		if (!err)
 			err = tar_read_layer(&r);
 		if (!err && o->tar_mode == EROFS_TAR_INDEX)
-			err = index_device(&r, &b->devices[i]);
+			err = tar_index_layer(&r, &b->devices[i]);
+		else if (!err)	/* --gzinfo alone */
+			err = erofs_layer_gzip_finish(&r.gz, &r.is, NULL,
+						      NULL, 0);
 		/* a single plain tar stays open: its data is read in place */
 		if (n > 1)
 			close_input(&r);

@@ -5,6 +5,7 @@
 
 #include "erofs/build.h"
 #include "erofs/istream.h"
+#include "erofs/layerindex.h"
 #include "erofs/sha256.h"
 
 #define TAR_BLOCK		512
@@ -82,6 +83,8 @@ struct tar_reader {
 	int spool_fd;
 	uint64_t spool_size;
 	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
+	struct erofs_layer_gzip gz;	/* a gzip stream's checkpoints */
+	int zinfo_fd;			/* --gzinfo=FILE, or -1 */
 	struct erofs_hashmap dents;
 	struct erofs_node **made;	/* every node made, reached or not */
 	size_t nr_made, cap_made;
@@ -110,7 +113,9 @@ struct tar_entry {
 
 int tar_reader_init(struct tar_reader *r, struct erofs_builder *b);
 /* r->is must be open: its entries into the tree */
+int tar_layer_begin(struct tar_reader *r, const char *name);
 int tar_read_layer(struct tar_reader *r);
+int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev);
 int tar_reader_finish(struct tar_reader *r);
 void tar_reader_exit(struct tar_reader *r);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/gzindex.h"
 #include "erofs/istream.h"
 #include "erofs/oci.h"
 #include "erofs/sha256.h"
@@ -142,6 +143,10 @@ static void usage(FILE *f)
 "  --ungzip[=FILE]       tar: the stream may be gzip-compressed (also xz, zstd,\n"
 "  --unxz[=FILE]         recognised by magic); FILE keeps the raw stream\n"
 "  --unzstd[=FILE]\n"
+"  --gzinfo[=FILE]       tar: the stream is gzip; FILE receives a SOCI zinfo\n"
+"                        (checkpoints 4M apart, as erofs-utils 1.9 writes it)\n"
+"  --gzip-span=SIZE      --tar=i over gzip: an inflate checkpoint every SIZE of\n"
+"                        the tar in the image's gzip index (default 1M)\n"
 "  --sort=none           tar: accepted for erofs-utils' callers; the layout is\n"
 "                        always the one of the sorted tree\n"
 "  --oci[=f|i]           build from an OCI image: its layers merged, whiteouts\n"
@@ -183,6 +188,8 @@ enum {
 	OPT_UNGZIP,
 	OPT_UNXZ,
 	OPT_UNZSTD,
+	OPT_GZINFO,
+	OPT_GZIP_SPAN,
 	OPT_SORT,
 	OPT_UID_OFFSET,
 	OPT_GID_OFFSET,
@@ -213,6 +220,8 @@ static const struct option long_options[] = {
 	{ "ungzip", optional_argument, NULL, OPT_UNGZIP },
 	{ "unxz", optional_argument, NULL, OPT_UNXZ },
 	{ "unzstd", optional_argument, NULL, OPT_UNZSTD },
+	{ "gzinfo", optional_argument, NULL, OPT_GZINFO },
+	{ "gzip-span", required_argument, NULL, OPT_GZIP_SPAN },
 	{ "sort", required_argument, NULL, OPT_SORT },
 	{ "uid-offset", required_argument, NULL, OPT_UID_OFFSET },
 	{ "gid-offset", required_argument, NULL, OPT_GID_OFFSET },
@@ -473,6 +482,19 @@ static int parse_tar_option(struct mkfs_cfg *c, int opt, char *arg)
 	case OPT_UNXZ:
 	case OPT_UNZSTD:
 		return parse_decoder(c, arg);
+	case OPT_GZINFO:
+		c->opts.tar_codecs |= EROFS_ISTREAM_GZIP;
+		c->opts.tar_need_gzip = true;
+		if (arg && *arg)
+			c->opts.gzinfo_path = arg;
+		return 0;
+	case OPT_GZIP_SPAN:
+		if (erofs_parse_size(arg, &c->opts.gzip_span) ||
+		    c->opts.gzip_span < EROFS_GZINDEX_MIN_SPAN ||
+		    c->opts.gzip_span > EROFS_GZINDEX_MAX_SPAN)
+			return bad_arg(c, "--gzip-span", arg,
+				       "must be a size from 64K to 1G");
+		return 0;
 	case OPT_SORT:
 		if (strcmp(arg, "none") && strcmp(arg, "path"))
 			return bad_arg(c, "--sort", arg, "must be none or path");

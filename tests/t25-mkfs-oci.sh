@@ -103,8 +103,15 @@ kernel_umount "$T/midx"
 
 note "offline: --tar over the layers' tars gives the same images"
 "$MKFS" --oci=i --quiet "${TIMES[@]}" -U clear "$T/idx-oci.erofs" "oci-layout:$T/layout:v1"
-"$MKFS" --tar=i --quiet "${TIMES[@]}" -U clear "$T/idx-tar.erofs" "$T/tars/layer0.tar" "$T/tars/layer1.tar"
+# the compressed blobs, so that both record the same gzip indexes
+"$MKFS" --tar=i --ungzip --unzstd --quiet "${TIMES[@]}" -U clear "$T/idx-tar.erofs" \
+	"$T/layout/blobs/sha256/$(sed -n 1p "$T/tars/blobs")" \
+	"$T/layout/blobs/sha256/$(sed -n 2p "$T/tars/blobs")"
 cmp "$T/idx-oci.erofs" "$T/idx-tar.erofs" || fail "--tar=i over the layers differs from --oci=i"
+out=$("$DUMP" -s "$T/idx-oci.erofs") || fail "dump -s of the --oci=i image"
+grep -q "gzip index for device 1" <<<"$out" || fail "--oci=i recorded no gzip index for layer 0: $out"
+"$FSCK" --device="$T/tars/layer0.tar" --device="$T/tars/layer1.tar" --verify-blobs \
+	"$T/idx-oci.erofs" >/dev/null || fail "fsck of the --oci=i image with its layers"
 "$MKFS" --oci --quiet "${TIMES[@]}" -U clear "$T/f-oci.erofs" "oci-layout:$T/layout:v1"
 "$MKFS" --tar=f --quiet "${TIMES[@]}" -U clear "$T/f-tar.erofs" "$T/tars/layer0.tar" "$T/tars/layer1.tar"
 cmp "$T/f-oci.erofs" "$T/f-tar.erofs" || fail "--tar=f over the layers differs from --oci"

@@ -82,6 +82,10 @@ struct erofs_build_options {
 	unsigned int nr_tar_paths;
 	unsigned int tar_codecs;	/* EROFS_ISTREAM_*: decoded if seen */
 	const char *tar_raw_copy;	/* keeps the raw (compressed) stream */
+	/* --tar=i over gzip: checkpoint distance of the annex's index */
+	uint64_t gzip_span;		/* 0: EROFS_GZINDEX_DEFAULT_SPAN */
+	const char *gzinfo_path;	/* --gzinfo=FILE: a SOCI zinfo */
+	bool tar_need_gzip;		/* --gzinfo: anything else is refused */
 	bool aufs;			/* .wh. entries are overlay whiteouts */
 	bool ovlfs_strip;		/* no whiteouts or overlay xattrs */
 

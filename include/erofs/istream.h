@@ -11,6 +11,8 @@
 #include "erofs/print.h"
 #include "erofs/sha256.h"
 
+struct erofs_gzindex_builder;
+
 #define EROFS_ISTREAM_GZIP	(1U << 0)
 #define EROFS_ISTREAM_XZ	(1U << 1)
 #define EROFS_ISTREAM_ZSTD	(1U << 2)
@@ -50,6 +52,11 @@ struct erofs_istream {
 	uint64_t raw_bytes;		/* read from fd */
 	uint64_t pos;			/* decoded bytes handed out */
 	struct erofs_sha256 *digest;	/* of the decoded bytes, if set */
+	struct erofs_sha256 *raw_digest; /* of the raw bytes, if set */
+	/* gzip, zstd: checkpoints recorded here, if set */
+	struct erofs_gzindex_builder *gzindex;
+	uint8_t *gz_window;		/* for the checkpoints' windows */
+	bool gz_member_start;		/* no block of this member seen yet */
 	char err[128];			/* why the last read failed */
 };
 
@@ -79,6 +86,16 @@ ssize_t erofs_istream_read(struct erofs_istream *s, void *buf, size_t len);
 int erofs_istream_skip(struct erofs_istream *s, uint64_t len);
 /* reads to the end (checking a compressed stream's trailer) */
 int erofs_istream_drain(struct erofs_istream *s, uint64_t *extra);
+
+/*
+ * Records checkpoints into @b as the stream is read (set before the
+ * first read): inflate's at gzip block boundaries, zstd frame starts;
+ * -EINVAL for another codec.
+ */
+int erofs_istream_index(struct erofs_istream *s,
+			struct erofs_gzindex_builder *b);
+/* reads the raw input to its end, for raw_bytes and raw_digest */
+int erofs_istream_finish_raw(struct erofs_istream *s);
 
 /* raw bytes taken from the input so far (for progress against its size) */
 static inline uint64_t erofs_istream_consumed(const struct erofs_istream *s)

@@ -145,3 +145,39 @@ build_sourcetest() {
 		"$libs/liberofs.a" $(pkg-config --libs libcurl liblz4 liblzma uuid zlib) ||
 		fail "cannot build sourcetest"
 }
+
+# Debian's docker-registry (scripts/install-deps.sh installs it)
+REGISTRY=/usr/bin/docker-registry
+
+# start_registry DIR [AUTHFILE]: docker-registry on a free port, sets REG
+start_registry() {
+	local dir=$1 port
+	port=$(free_port)
+	mkdir -p "$dir/data"
+	{
+		echo "version: 0.1"
+		echo "log: {level: error, accesslog: {disabled: true}}"
+		echo "storage: {filesystem: {rootdirectory: $dir/data}}"
+		echo "http: {addr: 127.0.0.1:$port}"
+		[ -z "${2:-}" ] || echo "auth: {htpasswd: {realm: erofs-test, path: $2}}"
+	} >"$dir/config.yml"
+	"$REGISTRY" serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	_servers+=($!)
+	wait_port "$port" 20 || fail "docker-registry did not start: $(cat "$dir/log")"
+	REG="127.0.0.1:$port"
+}
+
+# push FILE DIGEST [CURL OPTIONS]: POST an upload to $REG/$repo, PUT the
+# bytes with ?digest=
+push() {
+	local file=$1 digest=$2 loc; shift 2
+	loc=$(curl -sS -D - -o /dev/null -X POST "$@" "http://$REG/v2/$repo/blobs/uploads/" |
+		tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+	[ -n "$loc" ] || fail "registry gave no upload location"
+	case "$loc" in /*) loc="http://$REG$loc" ;; esac
+	case "$loc" in *\?*) loc="$loc&" ;; *) loc="$loc?" ;; esac
+	code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT "$@" \
+		-H 'Content-Type: application/octet-stream' --data-binary "@$file" \
+		"${loc}digest=sha256:$digest")
+	[ "$code" = 201 ] || fail "push of $file: HTTP $code"
+}

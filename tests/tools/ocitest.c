@@ -54,6 +54,14 @@ static void json_valid(void)
 	CHECK(!erofs_jsonr_get_str(v, "t"), "get_str of a non-string");
 	erofs_jsonr_free(v);
 
+	/* credentials: every string wiped on the way out, nested ones too */
+	v = parse("{\"auths\": {\"h\": {\"auth\": \"YTpi\"}}, \"x\": [\"s\", 1]}");
+	CHECK(v && !strcmp(erofs_jsonr_get_str(erofs_jsonr_get(
+		erofs_jsonr_get(v, "auths"), "h"), "auth") ?: "", "YTpi"),
+	      "nested member");
+	erofs_jsonr_free_secret(v);
+	erofs_jsonr_free_secret(NULL);
+
 	v = parse("18446744073709551615");
 	CHECK(v && !erofs_jsonr_u64(v, &n) && n == UINT64_MAX, "UINT64_MAX");
 	erofs_jsonr_free(v);
@@ -300,7 +308,10 @@ static void mutations(void)
 			erofs_oci_config_parse(v, "m", &img, &quiet);
 			erofs_oci_image_free(&img);
 		}
-		erofs_jsonr_free(v);
+		if (i & 1)
+			erofs_jsonr_free(v);
+		else
+			erofs_jsonr_free_secret(v);
 	}
 	CHECK(parsed > 100, "only %u mutated documents parsed", parsed);
 }

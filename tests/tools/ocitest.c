@@ -158,6 +158,18 @@ static void refs(void)
 		CHECK(erofs_oci_ref_parse(bad[i], &r, &quiet) == -EINVAL,
 		      "accepted bad reference <%s>", bad[i]);
 	}
+
+	/* OCI digests: lower case, exactly 64 digits */
+	snprintf(buf, sizeof(buf), "sha256:%s", d);
+	CHECK(erofs_oci_digest_hex(buf) == buf + 7, "a digest refused");
+	buf[7] = 'A';
+	CHECK(!erofs_oci_digest_hex(buf), "upper case digest accepted");
+	snprintf(buf, sizeof(buf), "sha256:%s0", d);
+	CHECK(!erofs_oci_digest_hex(buf), "65 digits accepted");
+	buf[70] = '\0';
+	CHECK(!erofs_oci_digest_hex(buf), "63 digits accepted");
+	CHECK(!erofs_oci_digest_hex(d) && !erofs_oci_digest_hex(NULL),
+	      "digest without sha256: accepted");
 	erofs_oci_host_platform(buf, sizeof(buf));
 	CHECK(!strncmp(buf, "linux/", 6), "host platform %s", buf);
 }

@@ -183,25 +183,29 @@ static int spawn_helper(const char *prog, int in, int out, pid_t *pid)
 static int use_helper_answer(struct cred_ctx *cx, const char *prog,
 			     const char *out, size_t len)
 {
-	const char *user = NULL, *secret = NULL;
-	struct erofs_jval *root = NULL;
+	const char *user, *secret;
+	struct erofs_jval *root;
 	char why[128];
 	int err;
 
+	/* @why says where and what is wrong, never what was read */
 	err = erofs_jsonr_parse(out, len, &root, why, sizeof(why));
-	if (err == -ENOMEM)
+	if (err) {
+		if (err == -EINVAL) {
+			erofs_err(cx->msg, "credential helper %s for %s: its answer is not JSON: %s",
+				  prog, cx->host, why);
+			err = -EPROTO;
+		}
 		return err;
-	if (!err) {
-		user = erofs_jsonr_get_str(root, "Username");
-		secret = erofs_jsonr_get_str(root, "Secret");
 	}
+	user = erofs_jsonr_get_str(root, "Username");
+	secret = erofs_jsonr_get_str(root, "Secret");
 	if (!user || !secret) {
-		/* no @why: it could quote the secret */
 		erofs_err(cx->msg, "credential helper %s for %s: no Username and Secret in its answer",
 			  prog, cx->host);
 		err = -EPROTO;
 	} else if (!strcmp(user, "<token>")) {
-		erofs_warn(cx->msg, "credential helper %s for %s gives an identity token, which erofs-fetch cannot use: anonymous",
+		erofs_warn(cx->msg, "credential helper %s for %s gives an identity token, which is not supported: anonymous",
 			   prog, cx->host);
 	} else {
 		err = set_cred(cx, user, secret);

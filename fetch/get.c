@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "erofs/json.h"
 #include "erofs/sha256.h"
 #include "erofs/source.h"
 #include "get.h"
@@ -351,40 +352,23 @@ static int resolve_source(struct get_cfg *c, struct erofs_fetchconf *conf)
 	return 0;
 }
 
-/* @s as a JSON string's contents: the spec of a source is not ours */
-static void json_escape(const char *s, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (; *s && n + 7 < size; s++) {
-		unsigned char ch = *s;
-
-		if (ch == '"' || ch == '\\')
-			n += snprintf(out + n, size - n, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			n += snprintf(out + n, size - n, "\\u%04x", ch);
-		else
-			out[n++] = ch;
-	}
-	out[n] = '\0';
-}
-
 /* with fallbacks, a line (or JSON object) per source after the total */
 static void print_spec_stats(struct get_cfg *c, struct erofs_source *src,
 			     bool json)
 {
 	unsigned int i, n = erofs_source_nr_specs(src);
 	struct erofs_source_stats st;
-	char line[600], spec[512], esc[1024];
+	char line[600], spec[512];
 
 	for (i = 0; i < n; i++) {
 		erofs_source_spec_stats(src, i, &st, spec, sizeof(spec));
 		erofs_source_stats_format(&st, json, line, sizeof(line));
 		if (json) {
-			json_escape(spec, esc, sizeof(esc));
-			printf("%s{\"spec\":\"%s\",\"backing_off\":%llu,%s", i ? "," : "",
-			       esc, (unsigned long long)st.backing_off,
-			       line + 1);
+			/* the spec of a source is not ours: escaped */
+			printf("%s{\"spec\":", i ? "," : "");
+			erofs_json_quote(stdout, spec, strlen(spec));
+			printf(",\"backing_off\":%llu,%s",
+			       (unsigned long long)st.backing_off, line + 1);
 		} else if (n > 1) {
 			fprintf(stderr, "%s: stats: source %s: %s%s\n",
 				c->msg.prog, spec, line,

@@ -291,17 +291,33 @@ static int parse_value(struct jparser *j, struct erofs_jval *v)
 	return 0;
 }
 
-void erofs_jsonr_free(struct erofs_jval *v)
+static void free_tree(struct erofs_jval *v, bool wipe)
 {
 	while (v) {
 		struct erofs_jval *next = v->next;
 
-		erofs_jsonr_free(v->child);
+		free_tree(v->child, wipe);
+		if (wipe) {
+			if (v->key)
+				memset(v->key, 0, strlen(v->key));
+			if (v->str)
+				memset(v->str, 0, v->len);
+		}
 		free(v->key);
 		free(v->str);
 		free(v);
 		v = next;
 	}
+}
+
+void erofs_jsonr_free(struct erofs_jval *v)
+{
+	free_tree(v, false);
+}
+
+void erofs_jsonr_free_secret(struct erofs_jval *v)
+{
+	free_tree(v, true);
 }
 
 int erofs_jsonr_parse(const char *text, size_t len, struct erofs_jval **root,

@@ -54,15 +54,15 @@ static int open_source(struct oci_ctx *c)
 		if (asprintf(&spec, "oci://%s/%s%s", c->ref.host, c->ref.repo,
 			     c->o->insecure ? "?insecure" : "") < 0)
 			return -ENOMEM;
-		if (c->o->username || c->o->password) {
-			if (asprintf(&userpass, "%s:%s",
-				     c->o->username ?: "",
-				     c->o->password ?: "") < 0) {
-				free(spec);
-				return -ENOMEM;
-			}
-		} else {
-			erofs_oci_docker_auth(c->ref.host, &userpass, c->msg);
+		/*
+		 * without them the registry source looks in the Docker
+		 * config: auths, credHelpers, credsStore
+		 */
+		if ((c->o->username || c->o->password) &&
+		    asprintf(&userpass, "%s:%s", c->o->username ?: "",
+			     c->o->password ?: "") < 0) {
+			free(spec);
+			return -ENOMEM;
 		}
 	}
 	so.spec = spec;

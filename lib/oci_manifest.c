@@ -64,18 +64,18 @@ static int parse_desc(const struct erofs_jval *d, const char *what,
 {
 	const char *mt = erofs_jsonr_get_str(d, "mediaType");
 	const char *digest = erofs_jsonr_get_str(d, "digest");
+	const char *hex = erofs_oci_digest_hex(digest);
 	char why[160];
 
 	memset(out, 0, sizeof(*out));
 	if (!d || d->type != EROFS_JOBJECT)
 		return bad(msg, what, "a descriptor that is not an object");
-	if (!digest || strncmp(digest, "sha256:", 7) || strlen(digest) != 71 ||
-	    strspn(digest + 7, "0123456789abcdef") != 64) {
+	if (!hex) {
 		snprintf(why, sizeof(why), "descriptor digest \"%.80s\" is not sha256:<64 hex>",
 			 digest ? digest : "(none)");
 		return bad(msg, what, why);
 	}
-	memcpy(out->digest, digest + 7, 65);
+	memcpy(out->digest, hex, 65);
 	if (erofs_jsonr_u64(erofs_jsonr_get(d, "size"), &out->size))
 		return bad(msg, what, "descriptor without a valid size");
 	if (mt && strlen(mt) >= sizeof(out->media_type))
@@ -249,12 +249,12 @@ int erofs_oci_config_parse(const struct erofs_jval *config, const char *what,
 		return -EINVAL;
 	}
 	for (d = ids->child; d; d = d->next, i++) {
-		const char *s = d->type == EROFS_JSTRING ? d->str : "";
+		const char *hex = erofs_oci_digest_hex(d->type == EROFS_JSTRING ?
+						       d->str : NULL);
 
-		if (strncmp(s, "sha256:", 7) || strlen(s) != 71 ||
-		    strspn(s + 7, "0123456789abcdef") != 64)
+		if (!hex)
 			return bad(msg, what, "a diff_id that is not sha256:<64 hex>");
-		memcpy(img->layers[i].diff_id, s + 7, 65);
+		memcpy(img->layers[i].diff_id, hex, 65);
 	}
 	return 0;
 }

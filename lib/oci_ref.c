@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include "erofs/oci.h"
+#include "erofs/sha256.h"
 
 #define LAYOUT_PREFIX	"oci-layout:"
 #define DOCKER_HUB	"registry-1.docker.io"
@@ -24,9 +25,11 @@ void erofs_oci_ref_free(struct erofs_oci_ref *ref)
 	memset(ref, 0, sizeof(*ref));
 }
 
-static bool is_hex64(const char *s)
+const char *erofs_oci_digest_hex(const char *s)
 {
-	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+	if (!s || strncmp(s, "sha256:", 7) || !erofs_sha256_hex_ok(s + 7))
+		return NULL;
+	return s + 7;
 }
 
 /* path components of lowercase letters and digits, joined by . _ __ - */
@@ -82,10 +85,13 @@ static int parse_remote(char *s, struct erofs_oci_ref *ref)
 	char *at = strchr(s, '@'), *slash, *colon, *name = s;
 
 	if (at) {
+		const char *hex;
+
 		*at++ = '\0';
-		if (strncmp(at, "sha256:", 7) || !is_hex64(at + 7))
+		hex = erofs_oci_digest_hex(at);
+		if (!hex)
 			return -EINVAL;
-		memcpy(ref->digest, at + 7, 65);
+		memcpy(ref->digest, hex, 65);
 	}
 	slash = strchr(s, '/');
 	if (slash && (memchr(s, '.', slash - s) || memchr(s, ':', slash - s) ||

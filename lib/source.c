@@ -17,6 +17,7 @@
  * Prefetch reads wait in a queue of their own, behind every other read,
  * and leave it no faster than prefetch_rate allows.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -176,17 +177,10 @@ int erofs_source_parse_digest(const char *s, char hex[65])
 		s += 7;
 	if (strlen(s) != 64)
 		return -EINVAL;
-	for (i = 0; i < 64; i++) {
-		char c = s[i];
-
-		if (c >= 'A' && c <= 'F')
-			c += 'a' - 'A';
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return -EINVAL;
-		hex[i] = c;
-	}
-	hex[64] = '\0';
-	return 0;
+	/* what people type may be upper case; what is compared is not */
+	for (i = 0; i <= 64; i++)
+		hex[i] = tolower((unsigned char)s[i]);
+	return erofs_sha256_hex_ok(hex) ? 0 : -EINVAL;
 }
 
 int erofs_source_verify_fd(int fd, uint64_t size, const char *hex,

@@ -22,233 +22,12 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "erofs/jsonread.h"
 #include "source_priv.h"
 
 #define CONFIG_MAX		(1U << 20)
 #define HELPER_OUT_MAX		(64U << 10)
 #define HELPER_TIMEOUT_MS	10000
-#define JSON_DEPTH_MAX		64
-#define CRED_MAX		4096
-
-/* ---- a small JSON reader: enough to walk objects and read strings ---- */
-
-static const char *json_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
-
-/* appends code point @u as UTF-8; false when it does not fit */
-static bool put_utf8(char *out, size_t size, size_t *n, unsigned int u)
-{
-	char b[3];
-	size_t k;
-
-	if (u < 0x80) {
-		b[0] = u;
-		k = 1;
-	} else if (u < 0x800) {
-		b[0] = 0xc0 | (u >> 6);
-		b[1] = 0x80 | (u & 0x3f);
-		k = 2;
-	} else {
-		b[0] = 0xe0 | (u >> 12);
-		b[1] = 0x80 | ((u >> 6) & 0x3f);
-		b[2] = 0x80 | (u & 0x3f);
-		k = 3;
-	}
-	if (*n + k >= size)
-		return false;
-	memcpy(out + *n, b, k);
-	*n += k;
-	return true;
-}
-
-/* the escape after a backslash at @p into *@u; the position of its last char */
-static const char *json_escape(const char *p, unsigned int *u)
-{
-	int i, v;
-
-	switch (*p) {
-	case 'n': *u = '\n'; return p;
-	case 't': *u = '\t'; return p;
-	case 'r': *u = '\r'; return p;
-	case 'b': *u = '\b'; return p;
-	case 'f': *u = '\f'; return p;
-	case '"': case '\\': case '/': *u = *p; return p;
-	case 'u':
-		*u = 0;
-		for (i = 1; i <= 4; i++) {
-			v = erofs_hexval(p[i]);
-			if (v < 0)
-				return NULL;
-			*u = *u << 4 | v;
-		}
-		if (!*u || (*u >= 0xd800 && *u < 0xe000))
-			return NULL;
-		return p + 4;
-	}
-	return NULL;
-}
-
-/*
- * The string at @p (on its opening quote) into @out (NUL-terminated;
- * @out may be NULL to skip it).  Returns the position after it, or NULL
- * on a malformed or too long string.  \u escapes outside the BMP are
- * refused: no registry host or credential needs them.
- */
-static const char *json_str(const char *p, char *out, size_t size)
-{
-	size_t n = 0;
-
-	if (*p++ != '"')
-		return NULL;
-	for (; *p && *p != '"'; p++) {
-		unsigned int u = (unsigned char)*p;
-
-		if (u < 0x20)
-			return NULL;
-		if (*p == '\\') {
-			p = json_escape(p + 1, &u);
-			if (!p)
-				return NULL;
-		} else if (out && u >= 0x80) {
-			/* raw UTF-8 is copied byte by byte */
-			if (n + 1 >= size)
-				return NULL;
-			out[n++] = u;
-			continue;
-		}
-		if (out && !put_utf8(out, size, &n, u))
-			return NULL;
-	}
-	if (*p != '"')
-		return NULL;
-	if (out)
-		out[n] = '\0';
-	return p + 1;
-}
-
-/* the position after the value at @p, or NULL if it is malformed */
-static const char *json_skip(const char *p, unsigned int depth)
-{
-	p = json_ws(p);
-	if (depth > JSON_DEPTH_MAX)
-		return NULL;
-	if (*p == '"')
-		return json_str(p, NULL, 0);
-	if (*p == '{' || *p == '[') {
-		char close = *p == '{' ? '}' : ']';
-
-		p = json_ws(p + 1);
-		if (*p == close)
-			return p + 1;
-		for (;;) {
-			if (close == '}') {
-				p = json_str(json_ws(p), NULL, 0);
-				if (!p)
-					return NULL;
-				p = json_ws(p);
-				if (*p++ != ':')
-					return NULL;
-			}
-			p = json_skip(p, depth + 1);
-			if (!p)
-				return NULL;
-			p = json_ws(p);
-			if (*p == close)
-				return p + 1;
-			if (*p++ != ',')
-				return NULL;
-		}
-	}
-	/* numbers, true, false, null */
-	if (!strchr("-0123456789tfn", *p) || !*p)
-		return NULL;
-	while (*p && strchr("+-.0123456789eEtruefalsn", *p))
-		p++;
-	return p;
-}
-
-/*
- * Calls @fn for each member of the object at @obj until it returns
- * nonzero; -EINVAL when @obj is not a well-formed object.
- */
-typedef int (*json_member_fn)(const char *name, const char *val, void *priv);
-
-static int json_members(const char *obj, json_member_fn fn, void *priv)
-{
-	char name[512];
-	const char *p = json_ws(obj), *v;
-	int ret;
-
-	if (*p++ != '{')
-		return -EINVAL;
-	p = json_ws(p);
-	if (*p == '}')
-		return 0;
-	for (;;) {
-		v = json_ws(p);
-		p = json_str(v, name, sizeof(name));
-		if (!p) {
-			/* a name too long to be one we look for */
-			p = json_str(v, NULL, 0);
-			if (!p)
-				return -EINVAL;
-			name[0] = '\0';
-		}
-		p = json_ws(p);
-		if (*p++ != ':')
-			return -EINVAL;
-		v = json_ws(p);
-		p = json_skip(v, 1);
-		if (!p)
-			return -EINVAL;
-		ret = fn(name, v, priv);
-		if (ret)
-			return ret;
-		p = json_ws(p);
-		if (*p == '}')
-			return 0;
-		if (*p++ != ',')
-			return -EINVAL;
-	}
-}
-
-struct json_find {
-	const char *name;
-	const char *val;
-};
-
-static int find_fn(const char *name, const char *val, void *priv)
-{
-	struct json_find *f = priv;
-
-	if (strcmp(name, f->name))
-		return 0;
-	f->val = val;
-	return 1;
-}
-
-/* the value of member @name of the object at @obj, or NULL */
-static const char *json_get(const char *obj, const char *name)
-{
-	struct json_find f = { .name = name };
-
-	return json_members(obj, find_fn, &f) == 1 ? f.val : NULL;
-}
-
-/* member @name as a string into @out; -ENOENT if absent or not a string */
-static int json_get_str(const char *obj, const char *name, char *out,
-			size_t size)
-{
-	const char *v = json_get(obj, name);
-
-	if (!v || *v != '"')
-		return -ENOENT;
-	return json_str(v, out, size) ? 0 : -EINVAL;
-}
 
 /* ---- config.json ---- */
 
@@ -290,19 +69,22 @@ static int set_cred(struct cred_ctx *cx, const char *user, const char *secret)
 	return 0;
 }
 
-/* auths: {"host": {"auth": "base64(user:password)"}} */
-static int auths_fn(const char *name, const char *val, void *priv)
+/*
+ * auths: {"host": {"auth": "base64(user:password)"}}.  1 with
+ * cx->userpwd set, 0 when @entry is not for the host or has no "auth"
+ * (an entry kept for a credsStore), or -errno.
+ */
+static int use_auths_entry(struct cred_ctx *cx, const struct erofs_jval *entry)
 {
-	struct cred_ctx *cx = priv;
-	char b64[CRED_MAX], *plain, *colon;
-	size_t len;
+	const char *b64 = erofs_jsonr_get_str(entry, "auth");
+	char *plain, *colon;
+	size_t size, len;
 	int err;
 
-	if (!key_matches(name, cx->host))
+	if (!key_matches(entry->key, cx->host) || !b64 || !*b64)
 		return 0;
-	if (json_get_str(val, "auth", b64, sizeof(b64)) || !b64[0])
-		return 0;	/* an entry kept for a credsStore */
-	plain = malloc(strlen(b64) + 1);
+	size = strlen(b64) + 1;
+	plain = malloc(size);
 	if (!plain)
 		return -ENOMEM;
 	err = erofs_base64_decode(b64, strlen(b64), (uint8_t *)plain, &len);
@@ -315,16 +97,12 @@ static int auths_fn(const char *name, const char *val, void *priv)
 	if (err) {
 		erofs_err(cx->msg, "%s: auths entry for %s: \"auth\" is not base64 of user:password",
 			  cx->path, cx->host);
-		err = -EBADMSG;	/* not -EINVAL: the JSON itself is fine */
-	} else {
-		cx->userpwd = plain;
-		plain = NULL;
-	}
-	if (plain) {
-		memset(plain, 0, len);
+		memset(plain, 0, size);
 		free(plain);
+		return -EBADMSG;	/* not -EINVAL: the JSON itself is fine */
 	}
-	return err ?: 1;
+	cx->userpwd = plain;
+	return 1;
 }
 
 /* ---- credential helpers ---- */
@@ -342,8 +120,12 @@ static bool helper_name_ok(const char *name)
 	return true;
 }
 
-/* reads @fd until EOF, at most @size - 1 bytes, until @deadline (us) */
-static int read_bounded(int fd, char *buf, size_t size, uint64_t deadline)
+/*
+ * reads @fd until EOF, at most @size - 1 bytes, until @deadline (us);
+ * the count in *@len
+ */
+static int read_bounded(int fd, char *buf, size_t size, size_t *len,
+			uint64_t deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t n = 0;
@@ -374,6 +156,7 @@ static int read_bounded(int fd, char *buf, size_t size, uint64_t deadline)
 		n += r;
 	}
 	buf[n] = '\0';
+	*len = n;
 	return 0;
 }
 
@@ -394,6 +177,47 @@ static int spawn_helper(const char *prog, int in, int out, pid_t *pid)
 }
 
 /*
+ * The helper's answer {"Username": ..., "Secret": ...} in @out: 0 with
+ * cx->userpwd set, 0 without for an identity token, or -errno.
+ */
+static int use_helper_answer(struct cred_ctx *cx, const char *prog,
+			     const char *out, size_t len)
+{
+	const char *user, *secret;
+	struct erofs_jval *root;
+	char why[128];
+	int err;
+
+	/* @why says where and what is wrong, never what was read */
+	err = erofs_jsonr_parse(out, len, &root, why, sizeof(why));
+	if (err) {
+		if (err == -EINVAL) {
+			erofs_err(cx->msg, "credential helper %s for %s: its answer is not JSON: %s",
+				  prog, cx->host, why);
+			err = -EPROTO;
+		}
+		return err;
+	}
+	user = erofs_jsonr_get_str(root, "Username");
+	secret = erofs_jsonr_get_str(root, "Secret");
+	if (!user || !secret) {
+		erofs_err(cx->msg, "credential helper %s for %s: no Username and Secret in its answer",
+			  prog, cx->host);
+		err = -EPROTO;
+	} else if (!strcmp(user, "<token>")) {
+		erofs_warn(cx->msg, "credential helper %s for %s gives an identity token, which is not supported: anonymous",
+			   prog, cx->host);
+	} else {
+		err = set_cred(cx, user, secret);
+		if (err == -EINVAL)
+			erofs_err(cx->msg, "credential helper %s for %s: unusable user name",
+				  prog, cx->host);
+	}
+	erofs_jsonr_free_secret(root);
+	return err;
+}
+
+/*
  * Runs docker-credential-@name get, the host on its stdin.  0 with
  * cx->userpwd set, 0 without when the helper does not know the host,
  * or -errno.  No shell: the name is checked and the program found on
@@ -401,8 +225,9 @@ static int spawn_helper(const char *prog, int in, int out, pid_t *pid)
  */
 static int run_helper(struct cred_ctx *cx, const char *name)
 {
-	char prog[96], user[CRED_MAX], *out = NULL, *secret = NULL;
+	char prog[96], *out = NULL;
 	uint64_t deadline;
+	size_t len = 0;
 	int in[2] = { -1, -1 }, pipefd[2] = { -1, -1 }, status, err;
 	pid_t pid = -1;
 
@@ -437,13 +262,12 @@ static int run_helper(struct cred_ctx *cx, const char *name)
 	send(in[0], cx->host, strlen(cx->host), MSG_NOSIGNAL);
 	shutdown(in[0], SHUT_WR);
 	out = malloc(HELPER_OUT_MAX);
-	secret = malloc(CRED_MAX);
-	if (!out || !secret) {
+	if (!out) {
 		err = -ENOMEM;
 		goto out;
 	}
 	deadline = erofs_source_now_us() + HELPER_TIMEOUT_MS * 1000ULL;
-	err = read_bounded(pipefd[0], out, HELPER_OUT_MAX, deadline);
+	err = read_bounded(pipefd[0], out, HELPER_OUT_MAX, &len, deadline);
 	if (err == -ETIMEDOUT || err == -E2BIG)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -461,22 +285,7 @@ static int run_helper(struct cred_ctx *cx, const char *name)
 			  prog, cx->host);
 		goto out;
 	}
-	if (json_get_str(out, "Username", user, sizeof(user)) ||
-	    json_get_str(out, "Secret", secret, CRED_MAX)) {
-		erofs_err(cx->msg, "credential helper %s for %s: no Username and Secret in its answer",
-			  prog, cx->host);
-		err = -EPROTO;
-		goto out;
-	}
-	if (!strcmp(user, "<token>")) {
-		erofs_warn(cx->msg, "credential helper %s for %s gives an identity token, which erofs-fetch cannot use: anonymous",
-			   prog, cx->host);
-		goto out;
-	}
-	err = set_cred(cx, user, secret);
-	if (err == -EINVAL)
-		erofs_err(cx->msg, "credential helper %s for %s: unusable user name",
-			  prog, cx->host);
+	err = use_helper_answer(cx, prog, out, len);
 out:
 	if (pid > 0) {
 		kill(pid, SIGKILL);
@@ -486,10 +295,6 @@ out:
 	if (out) {
 		memset(out, 0, HELPER_OUT_MAX);
 		free(out);
-	}
-	if (secret) {
-		memset(secret, 0, CRED_MAX);
-		free(secret);
 	}
 	for (status = 0; status < 2; status++) {
 		if (in[status] >= 0)
@@ -502,70 +307,49 @@ out:
 
 /* ---- the lookup ---- */
 
-static char *read_config(struct cred_ctx *cx, bool must_exist, int *err)
+static char *read_config(struct cred_ctx *cx, bool must_exist, size_t *len,
+			 int *err)
 {
-	int fd = open(cx->path, O_RDONLY | O_CLOEXEC);
-	char *text;
-	ssize_t n;
+	char *text = erofs_read_small_file(cx->path, CONFIG_MAX, len);
 
 	*err = 0;
-	if (fd < 0) {
-		if (errno != ENOENT || must_exist) {
-			*err = -errno;
-			erofs_err(cx->msg, "%s: %s", cx->path, strerror(errno));
-		}
+	if (text)
+		return text;
+	if (errno == ENOENT && !must_exist)
 		return NULL;
-	}
-	text = malloc(CONFIG_MAX + 1);
-	if (!text) {
-		close(fd);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	n = read(fd, text, CONFIG_MAX + 1);
-	close(fd);
-	if (n < 0 || n > CONFIG_MAX) {
-		*err = n < 0 ? -EIO : -EFBIG;
-		erofs_err(cx->msg, "%s: %s", cx->path,
-			  n < 0 ? "cannot read it" : "larger than 1 MiB");
-		free(text);
-		return NULL;
-	}
-	text[n] = '\0';
-	return text;
+	*err = -errno;
+	erofs_err(cx->msg, "%s: %s", cx->path, errno == EFBIG ?
+		  "larger than 1 MiB or not a regular file" : strerror(errno));
+	return NULL;
 }
 
-static int lookup(struct cred_ctx *cx, const char *text)
+/* credHelpers for the host, then auths, then credsStore */
+static int lookup(struct cred_ctx *cx, const struct erofs_jval *root)
 {
-	char helper[128];
-	const char *v;
+	const struct erofs_jval *auths, *e;
+	const char *helper;
 	int err;
 
-	if (!json_skip(text, 0) || *json_ws(text) != '{') {
+	if (root->type != EROFS_JOBJECT) {
 		erofs_err(cx->msg, "%s: not a JSON object", cx->path);
 		return -EINVAL;
 	}
-	v = json_get(text, "credHelpers");
-	if (v && *v == '{' && !json_get_str(v, cx->host, helper,
-					    sizeof(helper))) {
+	helper = erofs_jsonr_get_str(erofs_jsonr_get(root, "credHelpers"),
+				     cx->host);
+	if (helper) {
 		err = run_helper(cx, helper);
 		if (err || cx->userpwd)
 			return err;
 	}
-	v = json_get(text, "auths");
-	if (v && *v == '{') {
-		err = json_members(v, auths_fn, cx);
-		if (err == -EINVAL)
-			erofs_err(cx->msg, "%s: auths: not an object of objects",
-				  cx->path);
-		if (err < 0)
-			return err;
-		if (cx->userpwd)
-			return 0;
+	auths = erofs_jsonr_get(root, "auths");
+	for (e = auths && auths->type == EROFS_JOBJECT ? auths->child : NULL;
+	     e; e = e->next) {
+		err = use_auths_entry(cx, e);
+		if (err)
+			return err < 0 ? err : 0;
 	}
-	if (!json_get_str(text, "credsStore", helper, sizeof(helper)))
-		return run_helper(cx, helper);
-	return 0;
+	helper = erofs_jsonr_get_str(root, "credsStore");
+	return helper ? run_helper(cx, helper) : 0;
 }
 
 int erofs_source_docker_cred(const char *host, const char *config,
@@ -573,7 +357,9 @@ int erofs_source_docker_cred(const char *host, const char *config,
 {
 	struct cred_ctx cx = { .host = host, .msg = msg };
 	const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
-	char path[4096], *text;
+	struct erofs_jval *root;
+	char path[4096], why[128], *text;
+	size_t len;
 	int err;
 
 	*userpwd = NULL;
@@ -588,12 +374,18 @@ int erofs_source_docker_cred(const char *host, const char *config,
 	else
 		return 0;
 	cx.path = path;
-	text = read_config(&cx, config != NULL, &err);
+	text = read_config(&cx, config != NULL, &len, &err);
 	if (!text)
 		return err;
-	err = lookup(&cx, text);
-	memset(text, 0, strlen(text));
+	err = erofs_jsonr_parse(text, len, &root, why, sizeof(why));
+	memset(text, 0, len);
 	free(text);
+	if (err == -EINVAL)
+		erofs_err(msg, "%s: not valid JSON: %s", path, why);
+	if (err)
+		return err;
+	err = lookup(&cx, root);
+	erofs_jsonr_free_secret(root);
 	if (err) {
 		free(cx.userpwd);
 		return err;

@@ -594,7 +594,8 @@ static int token_refresh(struct http_be *be, struct http_w *w,
 			err = -EACCES;
 		goto out;
 	}
-	err = erofs_oci_token_from_json(x.mem, tok, sizeof(tok), &secs);
+	err = erofs_oci_token_from_json(x.mem, x.memlen, tok, sizeof(tok),
+					&secs);
 	if (err) {
 		snprintf(at->why, sizeof(at->why),
 			 "token endpoint %.120s: no token in its answer",

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "erofs/jsonread.h"
 #include "source_priv.h"
 
 /* copies a (possibly quoted) value from *p, leaves *p after it */
@@ -85,113 +86,37 @@ int erofs_oci_parse_challenge(const char *hdr, struct erofs_oci_challenge *c)
 	return 0;
 }
 
-/* the JSON string starting at @p (after its opening quote) into @out */
-static int json_string(const char *p, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (; *p && *p != '"'; p++) {
-		char c = *p;
-
-		if (c == '\\') {
-			c = *++p;
-			switch (c) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case '"': case '\\': case '/': break;
-			default:
-				return -EINVAL;	/* \uXXXX never appears in tokens */
-			}
-		}
-		if (n + 1 >= size)
-			return -E2BIG;
-		out[n++] = c;
-	}
-	if (*p != '"')
-		return -EINVAL;
-	out[n] = '\0';
-	return n ? 0 : -EINVAL;
-}
-
-/* the value of "name" at the top level of a flat JSON object, or NULL */
-static const char *json_value(const char *json, const char *name)
-{
-	size_t nl = strlen(name);
-	const char *p = json;
-	int depth = 0;
-
-	for (; *p; p++) {
-		if (*p == '{' || *p == '[') {
-			depth++;
-			continue;
-		}
-		if (*p == '}' || *p == ']') {
-			depth--;
-			continue;
-		}
-		if (*p != '"')
-			continue;
-		if (depth == 1 && !strncmp(p + 1, name, nl) &&
-		    p[1 + nl] == '"') {
-			const char *v = p + 2 + nl;
-
-			while (*v == ' ' || *v == '\t' || *v == '\n' ||
-			       *v == '\r')
-				v++;
-			if (*v++ != ':')
-				continue;
-			while (*v == ' ' || *v == '\t' || *v == '\n' ||
-			       *v == '\r')
-				v++;
-			return v;
-		}
-		/* skip over any other string, escapes included */
-		for (p++; *p && *p != '"'; p++)
-			if (*p == '\\' && p[1])
-				p++;
-		if (!*p)
-			break;
-	}
-	return NULL;
-}
-
-static int json_find(const char *json, const char *name, char *out,
-		     size_t size)
-{
-	const char *v = json_value(json, name);
-
-	if (!v)
-		return -ENOENT;
-	if (*v != '"')
-		return -EINVAL;
-	return json_string(v + 1, out, size);
-}
-
 /*
  * Docker's token servers say "token", OAuth2 ones "access_token"; the
  * lifetime is "expires_in" seconds, 60 when absent (the distribution
  * token specification's default) or unusable.
  */
-int erofs_oci_token_from_json(const char *json, char *out, size_t size,
-			      unsigned int *expires_in)
+int erofs_oci_token_from_json(const char *json, size_t len, char *out,
+			      size_t size, unsigned int *expires_in)
 {
-	const char *v = json_value(json, "expires_in");
-	unsigned long secs = 0;
-	char *end;
+	struct erofs_jval *root;
+	const char *tok;
+	uint64_t secs = 0;
+	char why[128];
 	int err;
 
-	err = json_find(json, "token", out, size);
-	if (err)
-		err = json_find(json, "access_token", out, size);
+	err = erofs_jsonr_parse(json, len, &root, why, sizeof(why));
 	if (err)
 		return err;
-	if (v && *v >= '0' && *v <= '9')
-		secs = strtoul(v, &end, 10);
+	tok = erofs_jsonr_get_str(root, "token");
+	if (!tok || !*tok)
+		tok = erofs_jsonr_get_str(root, "access_token");
+	if (!tok || !*tok)
+		err = -ENOENT;
+	else if (strlen(tok) >= size)
+		err = -E2BIG;
+	else
+		strcpy(out, tok);
+	if (erofs_jsonr_u64(erofs_jsonr_get(root, "expires_in"), &secs))
+		secs = 0;
 	*expires_in = secs && secs <= 86400 * 366 ? secs : 60;
-	return 0;
+	erofs_jsonr_free_secret(root);
+	return err;
 }
 
 /* without an auth setting, the registry's entry in the Docker config */

@@ -55,9 +55,12 @@ struct erofs_oci_challenge {
 	char realm[512], service[256], scope[256];
 };
 int erofs_oci_parse_challenge(const char *hdr, struct erofs_oci_challenge *c);
-/* the token and its lifetime in seconds (60 when not said) */
-int erofs_oci_token_from_json(const char *json, char *out, size_t size,
-			      unsigned int *expires_in);
+/*
+ * The token (into @out, @size bytes) and its lifetime in seconds (60
+ * when not said) from @len bytes of a token endpoint's JSON answer
+ */
+int erofs_oci_token_from_json(const char *json, size_t len, char *out,
+			      size_t size, unsigned int *expires_in);
 
 /*
  * "user:password" for registry @host (host[:port]) from a Docker

@@ -158,7 +158,7 @@ static void usage(FILE *f)
 "      layer=N           layer N alone (0 is the bottom), as --tar=f --aufs\n"
 "      blob=DIGEST       the layer of that blob alone, likewise\n"
 "      username=USER, password=PASSWORD  registry credentials (default: the\n"
-"                        auths of ~/.docker/config.json)\n"
+"                        Docker config's credHelpers, auths, credsStore)\n"
 "      insecure          plain http:// to the registry\n"
 "  --quiet               print errors only\n"
 "  -V, --version         print the version and exit\n"

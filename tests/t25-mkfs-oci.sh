@@ -186,7 +186,7 @@ cp "$T/bad-layout/blobs/sha256/$lay0" "$data"
 no_image "$T/bad.erofs" --oci=f,insecure "$REG/erofs/app:v1"
 grep -q "blob sha256:${lay0:0:12}.* its digest is sha256:" "$T/err" || fail "tampered registry blob: $(cat "$T/err")"
 
-note "docker-registry with htpasswd: username=/password=, config.json, a bad password"
+note "docker-registry with htpasswd: username=/password=, config.json, a credential helper, a bad password"
 hash=$("$PY" -c 'import crypt; print(crypt.crypt("pw1", crypt.mksalt(crypt.METHOD_BLOWFISH)))' 2>/dev/null) ||
 	{ echo "no bcrypt in this python: auth part not run"; echo "all mkfs --oci checks passed"; exit 0; }
 echo "bob:$hash" >"$T/htpasswd"
@@ -201,6 +201,20 @@ printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$REG" "$(printf bob:pw1 | base64)"
 DOCKER_CONFIG=$T/docker "$MKFS" --oci=f,insecure --quiet "${TIMES[@]}" "$T/cfg.erofs" "$REG/erofs/app:v1" ||
 	fail "--oci with config.json credentials"
 check_flat "$T/cfg.erofs"
+# the same lookup as erofs-fetch: a credential helper named for the host
+mkdir -p "$T/bin" "$T/docker2"
+cat >"$T/bin/docker-credential-t25" <<EOF
+#!/bin/sh
+[ "\$1" = get ] || exit 3
+read -r host
+[ "\$host" = "$REG" ] || exit 1
+echo '{"ServerURL": "$REG", "Username": "bob", "Secret": "pw1"}'
+EOF
+chmod +x "$T/bin/docker-credential-t25"
+printf '{"credHelpers": {"%s": "t25"}}\n' "$REG" >"$T/docker2/config.json"
+DOCKER_CONFIG=$T/docker2 PATH="$T/bin:$PATH" "$MKFS" --oci=f,insecure --quiet "${TIMES[@]}" "$T/helper.erofs" "$REG/erofs/app:v1" ||
+	fail "--oci with a credential helper"
+check_flat "$T/helper.erofs"
 no_image "$T/bad.erofs" --oci=f,insecure,username=bob,password=nope "$REG/erofs/app:v1"
 grep -q "HTTP 401" "$T/err" || fail "bad password: $(cat "$T/err")"
 DOCKER_CONFIG=$T/nowhere no_image "$T/bad.erofs" --oci=f,insecure "$REG/erofs/app:v1"

@@ -14,7 +14,8 @@ echo 'int main(void) { return 0; }' >"$T/probe.c"
 cc "${san[@]}" -o "$T/probe" "$T/probe.c" 2>/dev/null || san=()
 cc -g -Wall -Werror "${san[@]}" -include "$BUILD/config.h" -I"$TOP/include" \
 	-o "$T/ocitest" "$TOOLS/ocitest.c" "$TOP/lib/jsonread.c" \
-	"$TOP/lib/oci_ref.c" "$TOP/lib/oci_manifest.c" "$TOP/lib/msg.c" ||
+	"$TOP/lib/oci_ref.c" "$TOP/lib/oci_manifest.c" "$TOP/lib/msg.c" \
+	"$TOP/lib/sha256.c" ||
 	fail "cannot build ocitest"
 "$T/ocitest" 2>"$T/err" || fail "ocitest: $(cat "$T/err")"
 # the messages name what was wrong

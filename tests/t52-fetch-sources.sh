@@ -213,6 +213,11 @@ PATH="$T/bin:$PATH" "$FETCH" get --docker-config "$T/dc/store.json" "$oci" "$dsm
 printf '{"credHelpers": {"%s": "../x"}}\n' "$reg" >"$T/dc/evil.json"
 expect_fail "$FETCH" get --docker-config "$T/dc/evil.json" "$oci" "$dsmall" "$T/h3.out" 2>"$T/h3.err"
 grep -q 'bad credential helper name' "$T/h3.err" || fail "helper name not checked: $(cat "$T/h3.err")"
+printf '#!/bin/sh\nprintf '"'"'{"Username":"alice","Secret":"%s"} and more\\n'"'"'\n' "$pw" >"$T/bin/docker-credential-junk"
+chmod +x "$T/bin/docker-credential-junk"
+printf '{"credHelpers": {"%s": "junk"}}\n' "$reg" >"$T/dc/junk.json"
+PATH="$T/bin:$PATH" expect_fail "$FETCH" get --docker-config "$T/dc/junk.json" "$oci" "$dsmall" "$T/h7.out" 2>"$T/h7.err"
+grep -q "docker-credential-junk for $reg: its answer is not JSON: at byte" "$T/h7.err" || fail "helper answer not parsed strictly: $(cat "$T/h7.err")"
 printf '{"credsStore": "absent", "auths": {"%s": {"auth": "%s"}}}\n' "$reg" "$b64" >"$T/dc/absent.json"
 "$FETCH" get --docker-config "$T/dc/absent.json" "$oci" "$dsmall" "$T/h5.out" \
 	>"$T/h5.stdout" 2>"$T/h5.err" || fail "a missing credsStore helper: $(cat "$T/h5.err")"

@@ -43,6 +43,8 @@ struct erofs_jval {
 int erofs_jsonr_parse(const char *text, size_t len, struct erofs_jval **root,
 		      char *why, size_t why_size);
 void erofs_jsonr_free(struct erofs_jval *v);
+/* the same, every name and string zeroed first: for credentials */
+void erofs_jsonr_free_secret(struct erofs_jval *v);
 
 /* the member @key of object @obj; NULL if @obj is no object or lacks it */
 const struct erofs_jval *erofs_jsonr_get(const struct erofs_jval *obj,

@@ -38,12 +38,8 @@ int erofs_oci_ref_parse(const char *s, struct erofs_oci_ref *ref,
 			const struct erofs_msg *msg);
 void erofs_oci_ref_free(struct erofs_oci_ref *ref);
 
-/*
- * "user:password" for registry @host from the Docker client's
- * config.json (free() it); -ENOENT if it has none.
- */
-int erofs_oci_docker_auth(const char *host, char **userpass,
-			  const struct erofs_msg *msg);
+/* the hex of an OCI digest "sha256:<64 lowercase hex>", or NULL */
+const char *erofs_oci_digest_hex(const char *s);
 
 /* "linux/amd64", "linux/arm64": the platform this program runs on */
 void erofs_oci_host_platform(char *buf, size_t size);

@@ -54,6 +54,14 @@ static void json_valid(void)
 	CHECK(!erofs_jsonr_get_str(v, "t"), "get_str of a non-string");
 	erofs_jsonr_free(v);
 
+	/* credentials: every string wiped on the way out, nested ones too */
+	v = parse("{\"auths\": {\"h\": {\"auth\": \"YTpi\"}}, \"x\": [\"s\", 1]}");
+	CHECK(v && !strcmp(erofs_jsonr_get_str(erofs_jsonr_get(
+		erofs_jsonr_get(v, "auths"), "h"), "auth") ?: "", "YTpi"),
+	      "nested member");
+	erofs_jsonr_free_secret(v);
+	erofs_jsonr_free_secret(NULL);
+
 	v = parse("18446744073709551615");
 	CHECK(v && !erofs_jsonr_u64(v, &n) && n == UINT64_MAX, "UINT64_MAX");
 	erofs_jsonr_free(v);
@@ -150,6 +158,18 @@ static void refs(void)
 		CHECK(erofs_oci_ref_parse(bad[i], &r, &quiet) == -EINVAL,
 		      "accepted bad reference <%s>", bad[i]);
 	}
+
+	/* OCI digests: lower case, exactly 64 digits */
+	snprintf(buf, sizeof(buf), "sha256:%s", d);
+	CHECK(erofs_oci_digest_hex(buf) == buf + 7, "a digest refused");
+	buf[7] = 'A';
+	CHECK(!erofs_oci_digest_hex(buf), "upper case digest accepted");
+	snprintf(buf, sizeof(buf), "sha256:%s0", d);
+	CHECK(!erofs_oci_digest_hex(buf), "65 digits accepted");
+	buf[70] = '\0';
+	CHECK(!erofs_oci_digest_hex(buf), "63 digits accepted");
+	CHECK(!erofs_oci_digest_hex(d) && !erofs_oci_digest_hex(NULL),
+	      "digest without sha256: accepted");
 	erofs_oci_host_platform(buf, sizeof(buf));
 	CHECK(!strncmp(buf, "linux/", 6), "host platform %s", buf);
 }
@@ -300,7 +320,10 @@ static void mutations(void)
 			erofs_oci_config_parse(v, "m", &img, &quiet);
 			erofs_oci_image_free(&img);
 		}
-		erofs_jsonr_free(v);
+		if (i & 1)
+			erofs_jsonr_free(v);
+		else
+			erofs_jsonr_free_secret(v);
 	}
 	CHECK(parsed > 100, "only %u mutated documents parsed", parsed);
 }

@@ -69,6 +69,8 @@ struct erofs_check_par {
 	pthread_cond_t done;
 	struct check_piece *head, *tail;	/* in queueing order */
 	size_t in_flight, max_in_flight;
+	/* a piece is being emitted: what is said now is said in its place */
+	bool emitting;
 };
 
 static int lines_add(struct check_lines *l, enum check_level level,
@@ -307,7 +309,9 @@ static void emit_ready(struct erofs_check_par *par, size_t limit)
 		if (!par->head)
 			par->tail = NULL;
 		par->in_flight--;
+		par->emitting = true;
 		emit_piece(par->chk, p);
+		par->emitting = false;
 	}
 }
 
@@ -402,7 +406,7 @@ bool check_par_defer(struct erofs_check *chk, enum check_level level,
 {
 	struct erofs_check_par *par = chk->par;
 
-	return par && par->tail &&
+	return par && par->tail && !par->emitting &&
 	       !lines_add(&par->tail->after, level, line);
 }
 

@@ -4,8 +4,9 @@
 # summary and the extracted tree must be the same; the tree must also be
 # exactly what the kernel reads from the image.  Images of every kind the
 # data path has: plain, lz4hc, lzma with 1 MiB pclusters, zstd, deflate,
-# fragments, dedupe, chunked; then a compressed image damaged in several
-# files at once, whose problems must come out in the same order.
+# fragments, dedupe, chunked; then images whose problems must come out
+# in the same order: chunks in a blob not attached, and a compressed
+# image damaged in several files at once.
 . "$(dirname "$0")/lib.sh"
 require_mount
 [ -x "$FSCK" ] || fail "fsck.erofs not built: $FSCK"
@@ -101,6 +102,17 @@ check deflate -zdeflate
 check fragments -zlz4hc -Efragments
 check dedupe -zlz4 -C16384 -Ededupe
 check chunked --chunksize=65536
+
+# data on a device not given: every file says so when its pieces are in
+note "chunks in a blob that is not attached"
+"$MKFS" --chunksize=65536 --blobdev="$T/blob.img" "$T/blob-boot.img" \
+	"$T/src" >"$T/mkfs.log" 2>&1 ||
+	{ tail -n 5 "$T/mkfs.log"; fail "mkfs.erofs --blobdev failed"; }
+same_for_workers missing-blob "$T/blob-boot.img"
+[ "$(cat "$T/rc.1")" = 4 ] ||
+	{ cat "$T/log.1"; fail "missing-blob: fsck exit $(cat "$T/rc.1"), not 4"; }
+[ "$(grep -c 'not available: data not checked' "$T/log.1")" -gt 3 ] ||
+	{ cat "$T/log.1"; fail "missing-blob: the files without their data are not named"; }
 
 # --- several files damaged at once ---
 note "a lz4hc image damaged in several files"

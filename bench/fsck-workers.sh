@@ -2,7 +2,8 @@
 # bench/fsck-workers.sh - a BENCHMARK, not a test (bench/fsck.sh --workers
 # runs it; see there).  fsck.erofs verification on 1 and 2 threads against
 # erofs-utils 1.8.6's fsck.erofs --extract, on an lzma -C 1M and a zstd
-# image of SOURCE; best of RUNS wall times.
+# image of SOURCE; best of RUNS wall times, the three commands taking
+# turns.
 #
 # Usage: bench/fsck-workers.sh [SOURCE] [RUNS]   (default /usr/bin 3)
 # Environment: MKFS, FSCK (ours), WORKERS (default 2), TMPDIR.
@@ -42,13 +43,26 @@ secs() {
 	echo "$t1 - $t0" | bc -l
 }
 
-# best CMD...: the least of RUNS runs, after an untimed one
-best() {
-	local i
-	secs "$@" >/dev/null
-	for i in $(seq "$RUNS"); do
-		secs "$@"
-	done | sort -n | head -n 1
+# best3 CMD1 -- CMD2 -- CMD3: the least wall time of each over RUNS
+# rounds, the three run in turn in each round (after an untimed round),
+# so that load from elsewhere falls on all of them alike
+best3() {
+	local a=() b=() c=() i t1 t2 t3 best_a= best_b= best_c=
+	while [ "$1" != -- ]; do a+=("$1"); shift; done; shift
+	while [ "$1" != -- ]; do b+=("$1"); shift; done; shift
+	c=("$@")
+	for i in $(seq 0 "$RUNS"); do
+		t1=$(secs "${a[@]}")
+		t2=$(secs "${b[@]}")
+		t3=-
+		[ ${#c[@]} = 0 ] || t3=$(secs "${c[@]}")
+		[ "$i" = 0 ] && continue
+		best_a=$(printf '%s\n' $best_a "$t1" | sort -n | head -n 1)
+		best_b=$(printf '%s\n' $best_b "$t2" | sort -n | head -n 1)
+		[ "$t3" = - ] ||
+			best_c=$(printf '%s\n' $best_c "$t3" | sort -n | head -n 1)
+	done
+	echo "$best_a $best_b ${best_c:--}"
 }
 
 content_mib=$(du -sm --apparent-size "$SRC" | cut -f1)
@@ -61,13 +75,15 @@ for spec in "lzma -zlzma -C1048576" "zstd -zzstd -C131072"; do
 	shift
 	"$MKFS" -T0 "$@" "$work/$name.img" "$SRC" >/dev/null 2>&1 ||
 		{ echo "$name: mkfs.erofs $* failed" >&2; continue; }
-	one=$(best "$FSCK" --workers=1 "$work/$name.img")
-	many=$(best "$FSCK" --workers="$WORKERS" "$work/$name.img")
-	theirs=-
+	theirs_cmd=()
 	[ -n "$THEIRS" ] && [ -x "$THEIRS" ] &&
-		theirs=$(best "$THEIRS" --extract="$work/tm/out" "$work/$name.img")
+		theirs_cmd=("$THEIRS" --extract="$work/tm/out" "$work/$name.img")
+	read -r one many theirs < <(best3 "$FSCK" --workers=1 "$work/$name.img" \
+		-- "$FSCK" --workers="$WORKERS" "$work/$name.img" \
+		-- "${theirs_cmd[@]}")
 	printf '%-8s %8.2f %8.2f %8s %8.2f %10s\n' "$name" "$one" "$many" \
-		"$theirs" "$(echo "$one / $many" | bc -l)" \
+		"$([ "$theirs" = - ] && echo - || printf '%.2f' "$theirs")" \
+		"$(echo "$one / $many" | bc -l)" \
 		"$([ "$theirs" = - ] && echo - ||
 		   printf '%.2f' "$(echo "$theirs / $many" | bc -l)")"
 done

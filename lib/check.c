@@ -18,8 +18,7 @@
 #include "erofs/extract.h"
 #include "erofs/features.h"
 #include "erofs/tree.h"
-
-#define DATA_BUF_SIZE	(1U << 20)
+#include "check_priv.h"
 
 enum {
 	CLAIM_META,		/* inode, inline xattrs and tail, indexes */
@@ -27,6 +26,7 @@ enum {
 	CLAIM_CHUNK,		/* chunk data: dedupe may share it */
 	CLAIM_SUPER,		/* superblock and device table */
 	CLAIM_PCLUSTER,		/* compressed data: dedupe may share it */
+	CLAIM_NONE,		/* mapped to be read, nothing claimed */
 };
 
 struct erofs_seen_inode {
@@ -40,33 +40,39 @@ struct erofs_seen_inode {
 /* --- problems --- */
 
 /*
- * "PLACE: TEXT", the place being where the walk is, else the image as a
- * whole; messages about the superblock or the image say so themselves.
+ * "PLACE: TEXT", the place being @path, else the image as a whole;
+ * messages about the superblock or the image say so themselves.
  */
-static void place_problem(const struct erofs_check *chk, const char *text,
-			  char *line, size_t size)
+void check_place(const char *path, bool walking, const char *text,
+		 char *line, size_t size)
 {
-	const char *place = chk->path_len ? chk->path :
-			    chk->walking ? "/" : "image";
+	const char *place = *path ? path : walking ? "/" : "image";
 
-	if (!chk->path_len && !chk->walking &&
+	if (!*path && !walking &&
 	    (!strncmp(text, "superblock", 10) || !strncmp(text, "image", 5)))
 		snprintf(line, size, "%s", text);
 	else
 		snprintf(line, size, "%s: %s", place, text);
 }
 
-static void record_problem(struct erofs_check *chk, const char *text)
+void check_emit(struct erofs_check *chk, enum check_level level,
+		const char *line)
 {
-	char line[1400];
-
-	place_problem(chk, text, line, sizeof(line));
-	chk->stats.errors++;
+	/* after an operational error the walk stops: so do its reports */
+	if (chk->fatal)
+		return;
+	if (level == CHECK_ERROR)
+		chk->stats.errors++;
+	else if (level == CHECK_WARN)
+		chk->stats.warnings++;
 	if (!chk->opts.quiet) {
 		erofs_progress_done(&chk->progress);
-		erofs_err(chk->msg, "%s", line);
+		if (level == CHECK_ERROR)
+			erofs_err(chk->msg, "%s", line);
+		else
+			erofs_warn(chk->msg, "%s", line);
 	}
-	if (chk->nr_problems < EROFS_CHECK_MAX_LISTED) {
+	if (level == CHECK_ERROR && chk->nr_problems < EROFS_CHECK_MAX_LISTED) {
 		char *copy = strdup(line);
 
 		if (copy)
@@ -74,9 +80,22 @@ static void record_problem(struct erofs_check *chk, const char *text)
 	}
 }
 
+/* said now, or after the file data still being read, in walk order */
+static void report_at(struct erofs_check *chk, const char *path,
+		      bool walking, enum check_level level, const char *text)
+{
+	char line[1400];
+
+	check_place(path, walking, text, line, sizeof(line));
+	if (!check_par_defer(chk, level, line))
+		check_emit(chk, level, line);
+}
+
 static void report_hook(void *arg, const char *text)
 {
-	record_problem(arg, text);
+	struct erofs_check *chk = arg;
+
+	report_at(chk, chk->path, chk->walking, CHECK_ERROR, text);
 }
 
 void erofs_check_problem(struct erofs_check *chk, const char *fmt, ...)
@@ -87,54 +106,66 @@ void erofs_check_problem(struct erofs_check *chk, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	record_problem(chk, text);
+	report_at(chk, chk->path, chk->walking, CHECK_ERROR, text);
 }
 
-static void check_warn(struct erofs_check *chk, const char *fmt, ...)
-	EROFS_PRINTF(2, 3);
+static void warn_at(struct erofs_check *chk, const char *path, bool walking,
+		    const char *fmt, ...) EROFS_PRINTF(4, 5);
 
-static void check_warn(struct erofs_check *chk, const char *fmt, ...)
+static void warn_at(struct erofs_check *chk, const char *path, bool walking,
+		    const char *fmt, ...)
 {
-	char text[1024], line[1400];
+	char text[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	chk->stats.warnings++;
-	place_problem(chk, text, line, sizeof(line));
-	if (!chk->opts.quiet)
-		erofs_warn(chk->msg, "%s", line);
+	report_at(chk, path, walking, CHECK_WARN, text);
 }
+
+#define check_warn(chk, ...) \
+	warn_at(chk, (chk)->path, (chk)->walking, __VA_ARGS__)
 
 /*
  * Errors that stop the walk: anything that is not a problem of the image
- * (those are reported and counted where they are found).
+ * (those are reported and counted where they are found).  @path is where
+ * @err happened; @missing_dev the device a read found missing.
  */
-static int walk_error(struct erofs_check *chk, int err)
+static int walk_error_at(struct erofs_check *chk, const char *path,
+			 bool walking, int err, unsigned int missing_dev)
 {
 	if (err == -EFSCORRUPTED)
 		return 0;
 	if (err == -ENODEV) {
-		const struct erofs_device *dev =
-			&chk->img->devs[chk->img->missing_dev];
+		const struct erofs_device *dev = &chk->img->devs[missing_dev];
 
+		erofs_image_note_missing(chk->img, missing_dev);
 		chk->stats.unsupported++;
 		chk->stats.unavailable++;
-		check_warn(chk, "device %u (tag \"%.64s\") not available: data not checked",
-			   chk->img->missing_dev, (const char *)dev->tag);
+		warn_at(chk, path, walking, "device %u (tag \"%.64s\") not available: data not checked",
+			missing_dev, (const char *)dev->tag);
 		return 0;
 	}
 	if (err == -EOPNOTSUPP) {
+		char text[1400];
+
 		chk->stats.unsupported++;
-		if (!chk->opts.quiet)
-			erofs_warn(chk->msg, "%s: not fully checked: it uses a feature not supported yet",
-				   chk->path_len ? chk->path : "/");
+		snprintf(text, sizeof(text), "%s: not fully checked: it uses a feature not supported yet",
+			 *path ? path : "/");
+		if (!check_par_defer(chk, CHECK_NOTE, text))
+			check_emit(chk, CHECK_NOTE, text);
 		return 0;
 	}
 	if (err < 0 && !chk->fatal)
 		chk->fatal = err;
 	return err < 0 ? err : 0;
+}
+
+static int walk_error(struct erofs_check *chk, int err)
+{
+	return walk_error_at(chk, chk->path, chk->walking, err,
+			     chk->img->missing_dev);
 }
 
 /* --- the current path --- */
@@ -288,39 +319,87 @@ static void check_overlaps(struct erofs_check *chk)
 	}
 }
 
+static int maps_grow(struct erofs_check_maps *mp)
+{
+	struct erofs_map *v;
+	size_t cap;
+
+	if (mp->nr < mp->cap)
+		return 0;
+	cap = mp->cap ? mp->cap * 2 : 16;
+	v = realloc(mp->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	mp->v = v;
+	mp->cap = cap;
+	return 0;
+}
+
 /*
- * Every pcluster of device 0 a compressed file maps is claimed.  One
- * that reaches into the superblock is reported at once, before its data
- * is read, so that extraction never copies the superblock into a file.
+ * What a mapped extent claims on device 0: a compressed file every
+ * pcluster, a chunked file every chunk.  A pcluster that reaches into
+ * the superblock is reported at once, before any data is read, so that
+ * extraction never copies the superblock into a file.
  */
-static int claim_pclusters(struct erofs_check *chk,
-			   const struct erofs_inode_info *vi)
+static int claim_mapped(struct erofs_check *chk,
+			const struct erofs_inode_info *vi,
+			const struct erofs_map *map, unsigned int kind)
 {
 	struct erofs_image *img = chk->img;
-	uint64_t off = 0, sb_end = EROFS_SUPER_OFFSET + img->sb_size;
-	struct erofs_map map;
-	int err = 0;
+	uint64_t sb_end = EROFS_SUPER_OFFSET + img->sb_size;
 
-	while (off < vi->size && !err) {
-		err = erofs_map_blocks(img, vi, off, &map);
+	if (kind == CLAIM_NONE || !(map->flags & EROFS_MAP_MAPPED) ||
+	    map->device)
+		return 0;
+	if (kind == CLAIM_CHUNK)
+		return claim(chk, map->pa,
+			     map->pa + ROUND_UP(map->plen, img->blksz),
+			     vi->nid, CLAIM_CHUNK);
+	if (map->flags & (EROFS_MAP_META | EROFS_MAP_FRAGMENT))
+		return 0;
+	if (map->pa < sb_end)
+		return erofs_corrupt(img, "nid %llu: compressed data of bytes %llu..%llu is stored at bytes %llu..%llu, over the superblock",
+				     (unsigned long long)vi->nid,
+				     (unsigned long long)map->la,
+				     (unsigned long long)(map->la +
+							  map->llen - 1),
+				     (unsigned long long)map->pa,
+				     (unsigned long long)(map->pa +
+							  map->plen - 1));
+	return claim(chk, map->pa, map->pa + map->plen, vi->nid,
+		     CLAIM_PCLUSTER);
+}
+
+/*
+ * Maps all of a file once, claiming what it uses (@kind); the maps are
+ * kept in chk->maps for reading the data, so nothing is mapped twice.
+ */
+static int map_file(struct erofs_check *chk, const struct erofs_inode_info *vi,
+		    unsigned int kind)
+{
+	struct erofs_check_maps *mp = &chk->maps;
+	uint64_t off = 0;
+	int err;
+
+	mp->nr = 0;
+	while (off < vi->size) {
+		struct erofs_map *map;
+
+		err = maps_grow(mp);
 		if (err)
-			break;
-		off = map.la + map.llen;
-		if (!(map.flags & EROFS_MAP_MAPPED) || map.device ||
-		    (map.flags & (EROFS_MAP_META | EROFS_MAP_FRAGMENT)))
-			continue;
-		if (map.pa < sb_end)
-			return erofs_corrupt(img, "nid %llu: compressed data of bytes %llu..%llu is stored at bytes %llu..%llu, over the superblock",
-					     (unsigned long long)vi->nid,
-					     (unsigned long long)map.la,
-					     (unsigned long long)(off - 1),
-					     (unsigned long long)map.pa,
-					     (unsigned long long)(map.pa +
-								  map.plen - 1));
-		err = claim(chk, map.pa, map.pa + map.plen, vi->nid,
-			    CLAIM_PCLUSTER);
+			return err;
+		map = &mp->v[mp->nr];
+		/* it guarantees progress: off is inside the extent */
+		err = erofs_map_blocks(chk->img, vi, off, map);
+		if (err)
+			return err;
+		mp->nr++;
+		off = map->la + map->llen;
+		err = claim_mapped(chk, vi, map, kind);
+		if (err)
+			return err;
 	}
-	return err;
+	return 0;
 }
 
 static int claim_inode(struct erofs_check *chk,
@@ -336,7 +415,7 @@ static int claim_inode(struct erofs_check *chk,
 		if (!err && !vi->in_metabox)
 			err = claim(chk, vi->pos, meta_end, vi->nid,
 				    CLAIM_META);
-		return err ?: claim_pclusters(chk, vi);
+		return err ?: map_file(chk, vi, CLAIM_PCLUSTER);
 	}
 
 	if (vi->datalayout == EROFS_INODE_FLAT_INLINE && vi->size)
@@ -510,66 +589,80 @@ static int read_attrs(struct erofs_check *chk, const struct erofs_inode_info *vi
 
 /* --- data --- */
 
-/* reads (and writes out, when extracting) every byte of a file */
-static int check_data(struct erofs_check *chk, const struct erofs_inode_info *vi,
-		      int fd)
+void check_file_free(struct check_file *f)
 {
-	struct erofs_extract *ex = chk->opts.extract;
-	uint64_t off = 0;
-	struct erofs_map map;
-	int err;
-
-	while (off < vi->size) {
-		uint64_t end;
-
-		err = erofs_map_blocks(chk->img, vi, off, &map);
-		if (err)
-			return err;
-		end = MIN(map.la + map.llen, vi->size);
-		if (!(map.flags & EROFS_MAP_MAPPED)) {
-			off = end;	/* a hole: nothing to read or write */
-			continue;
-		}
-		while (off < end) {
-			size_t n = MIN(end - off, chk->buf_size);
-			ssize_t got = erofs_pread_file(chk->img, vi, chk->buf,
-						       n, off);
-
-			if (got <= 0)	/* no progress would loop forever */
-				return got ?: -EIO;
-			if (fd >= 0) {
-				err = erofs_extract_write(ex, fd, chk->path,
-							  chk->buf, got, off);
-				if (err)
-					return err;
-			}
-			chk->stats.data_bytes += got;
-			off += got;
-		}
-	}
-	if (fd >= 0)
-		return erofs_extract_truncate(ex, fd, chk->path, vi->size);
-	return 0;
+	if (f->fd >= 0)
+		close(f->fd);
+	free_attrs(&f->attrs);
+	free(f->maps.v);
+	free(f->path);
+	free(f->name);
+	free(f);
 }
 
-static int claim_chunks(struct erofs_check *chk,
-			const struct erofs_inode_info *vi)
+/*
+ * Every byte of the file is read: its size and attributes are set when
+ * the last of it is written, and what went wrong is said at its path.
+ */
+void check_file_finish(struct erofs_check *chk, struct check_file *f)
 {
-	struct erofs_map map;
-	uint64_t off = 0;
+	struct erofs_extract *ex = chk->opts.extract;
+	int err = f->err, err2;
+
+	if (!chk->fatal && !err && f->fd >= 0)
+		err = erofs_extract_truncate(ex, f->fd, f->path, f->vi.size);
+	if (!chk->fatal && f->created) {
+		err2 = erofs_extract_attrs(ex, f->fd, -1, f->name, &f->attrs);
+		if (err2 && (!err || err == -EFSCORRUPTED))
+			err = err2;
+	}
+	walk_error_at(chk, f->path, f->walking, err, f->missing_dev);
+	check_file_free(f);
+}
+
+/*
+ * Reads (and writes out, when extracting) every byte of a file: mapped
+ * here unless the claims already did, read by the workers.  The file's
+ * descriptor and attributes go with it (*@fd becomes -1, *@created
+ * false); they are the caller's still when this fails.
+ */
+static int check_data(struct erofs_check *chk,
+		      const struct erofs_inode_info *vi, int *fd,
+		      const char *name, struct erofs_extract_attrs *attrs,
+		      bool *created)
+{
+	struct check_file *f;
 	int err = 0;
 
-	while (off < vi->size && !err) {
-		err = erofs_map_blocks(chk->img, vi, off, &map);
-		if (err)
-			break;
-		if ((map.flags & EROFS_MAP_MAPPED) && !map.device)
-			err = claim(chk, map.pa,
-				    map.pa + ROUND_UP(map.plen, chk->img->blksz),
-				    vi->nid, CLAIM_CHUNK);
-		off = map.la + map.llen;
+	if (!chk->maps.nr && vi->size)
+		err = map_file(chk, vi, CLAIM_NONE);
+	if (err)
+		return err;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->fd = -1;
+	f->path = strdup(chk->path);
+	f->name = name ? strdup(name) : NULL;
+	if (!f->path || (name && !f->name)) {
+		check_file_free(f);
+		return -ENOMEM;
 	}
-	return err;
+	f->vi = *vi;
+	f->walking = chk->walking;
+	f->maps = chk->maps;
+	memset(&chk->maps, 0, sizeof(chk->maps));
+	if (fd) {
+		f->fd = *fd;
+		*fd = -1;
+	}
+	if (created && *created) {
+		f->created = true;
+		f->attrs = *attrs;
+		memset(attrs, 0, sizeof(*attrs));
+		*created = false;
+	}
+	return check_par_submit(chk, f);
 }
 
 static int check_symlink(struct erofs_check *chk,
@@ -612,6 +705,8 @@ static int dir_entry(void *arg, const char *name, unsigned int len,
 	if ((len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
 		return 0;
+	if (chk->fatal)		/* found reading an earlier file's data */
+		return chk->fatal;
 	memcpy(cname, name, len);
 	cname[len] = '\0';
 	err = path_push(chk, name, len, &saved);
@@ -670,7 +765,7 @@ static int check_again(struct erofs_check *chk, struct erofs_seen_inode *s,
 static int check_special(struct erofs_check *chk,
 			 const struct erofs_inode_info *vi, int *fd,
 			 struct dir_ctx *parent, const char *name,
-			 bool *created)
+			 struct erofs_extract_attrs *attrs, bool *created)
 {
 	struct erofs_extract *ex = chk->opts.extract;
 	char target[EROFS_SYMLINK_MAX + 1];
@@ -682,7 +777,7 @@ static int check_special(struct erofs_check *chk,
 			err = erofs_extract_creat(ex, parent->dirfd, name, fd);
 			*created = !err;
 		}
-		return err ?: check_data(chk, vi, *fd);
+		return err ?: check_data(chk, vi, fd, name, attrs, created);
 	case S_IFLNK:
 		err = check_symlink(chk, vi, target);
 		if (!err && ex) {
@@ -714,7 +809,7 @@ static int check_content(struct erofs_check *chk,
 	if (err)
 		goto out;
 	if (vi->datalayout == EROFS_INODE_CHUNK_BASED) {
-		err = claim_chunks(chk, vi);
+		err = map_file(chk, vi, CLAIM_CHUNK);
 		if (err)
 			goto out;
 	}
@@ -731,7 +826,8 @@ static int check_content(struct erofs_check *chk,
 				       chk->opts.subtree ? EROFS_NID_UNKNOWN :
 				       vi->nid, fd);
 	} else {
-		err = check_special(chk, vi, &fd, parent, name, &created);
+		err = check_special(chk, vi, &fd, parent, name, &attrs,
+				    &created);
 	}
 	/* attributes last: directories once their contents are in place */
 	if (ex && created) {
@@ -757,6 +853,7 @@ static int check_inode(struct erofs_check *chk, uint64_t nid,
 
 	if (s)
 		return check_again(chk, s, parent, name);
+	chk->maps.nr = 0;
 	err = erofs_read_inode(chk->img, nid, &vi);
 	if (err)
 		return err;
@@ -882,13 +979,14 @@ static int check_hidden(struct erofs_check *chk, const char *name,
 	err = path_push(chk, name, strlen(name), &saved);
 	if (err)
 		return err;
+	chk->maps.nr = 0;
 	err = load(img, &vi);
 	if (!err) {
 		chk->stats.inodes++;
 		err = claim_inode(chk, vi);
 	}
 	if (!err)
-		err = check_data(chk, vi, -1);
+		err = check_data(chk, vi, NULL, NULL, NULL, NULL);
 	err = walk_error(chk, err);
 	path_pop(chk, saved);
 	return err;
@@ -922,12 +1020,10 @@ int erofs_check_init(struct erofs_check *chk, struct erofs_image *img,
 	if (!chk->opts.max_depth)
 		chk->opts.max_depth = EROFS_CHECK_MAX_DEPTH;
 	erofs_progress_init(&chk->progress, msg->prog, opts->show_progress);
-	chk->buf_size = DATA_BUF_SIZE;
-	chk->buf = malloc(chk->buf_size);
 	chk->problems = calloc(EROFS_CHECK_MAX_LISTED, sizeof(char *));
 	chk->path_cap = 256;
 	chk->path = calloc(1, chk->path_cap);
-	if (!chk->buf || !chk->problems || !chk->path ||
+	if (!chk->problems || !chk->path ||
 	    erofs_hashmap_init(&chk->seen)) {
 		erofs_check_exit(chk);
 		return -ENOMEM;
@@ -964,14 +1060,17 @@ int erofs_check_run(struct erofs_check *chk)
 		err = check_hidden(chk, "(metabox inode)", erofs_metabox_inode);
 	if (!err)
 		err = set_start_path(chk);
+	if (!err) {
+		chk->walking = true;
+		walk_error(chk, check_top(chk));
+		chk->walking = false;
+		path_pop(chk, 0);
+	}
+	/* the data still being read is emitted before anything image-wide */
+	check_par_stop(chk);
+	erofs_progress_done(&chk->progress);
 	if (err)
 		return err;
-	chk->walking = true;
-	err = check_top(chk);
-	walk_error(chk, err);
-	chk->walking = false;
-	path_pop(chk, 0);
-	erofs_progress_done(&chk->progress);
 	if (chk->fatal)
 		return chk->fatal;
 	if (chk->opts.subtree)
@@ -990,6 +1089,7 @@ void erofs_check_exit(struct erofs_check *chk)
 	struct erofs_hashmap *map = &chk->seen;
 	size_t i;
 
+	check_par_stop(chk);
 	if (chk->img && chk->img->report == report_hook) {
 		chk->img->report = NULL;
 		chk->img->report_arg = NULL;
@@ -1008,9 +1108,9 @@ void erofs_check_exit(struct erofs_check *chk)
 	free(chk->problems);
 	free(chk->claims);
 	free(chk->path);
-	free(chk->buf);
+	free(chk->maps.v);
 	chk->problems = NULL;
 	chk->claims = NULL;
 	chk->path = NULL;
-	chk->buf = NULL;
+	chk->maps.v = NULL;
 }

@@ -69,6 +69,16 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t pos)
 	return 0;
 }
 
+void erofs_image_note_missing(struct erofs_image *img, unsigned int device)
+{
+	struct erofs_device *dev = &img->devs[device];
+
+	if (!dev->missing_reported)
+		erofs_err(img->msg, "device %u (tag \"%.64s\") is needed but not attached (use --device or --blob-dir)",
+			  device, (const char *)dev->tag);
+	dev->missing_reported = true;
+}
+
 int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 		      size_t len, uint64_t pos)
 {
@@ -81,10 +91,7 @@ int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 	dev = &img->devs[device];
 	if (dev->fd < 0) {
 		/* said once; a caller may say per file what it could not read */
-		if (!dev->missing_reported)
-			erofs_err(img->msg, "device %d (tag \"%.64s\") is needed but not attached (use --device or --blob-dir)",
-				  device, (const char *)dev->tag);
-		dev->missing_reported = true;
+		erofs_image_note_missing(img, device);
 		img->missing_dev = device;
 		return -ENODEV;
 	}
@@ -529,4 +536,32 @@ void erofs_image_close(struct erofs_image *img)
 	img->prefixes = NULL;
 	z_erofs_bufs_free(&img->zbuf);
 	z_erofs_bufs_free(&img->metabox_zbuf);
+}
+
+int erofs_image_view_init(struct erofs_image *view,
+			  const struct erofs_image *img)
+{
+	unsigned int i;
+
+	*view = *img;
+	memset(&view->zbuf, 0, sizeof(view->zbuf));
+	memset(&view->metabox_zbuf, 0, sizeof(view->metabox_zbuf));
+	view->report = NULL;
+	view->report_arg = NULL;
+	/* its own flags: a missing device is announced by @img's owner */
+	view->devs = malloc(img->nr_devs * sizeof(*view->devs));
+	if (!view->devs)
+		return -ENOMEM;
+	memcpy(view->devs, img->devs, img->nr_devs * sizeof(*view->devs));
+	for (i = 0; i < img->nr_devs; i++)
+		view->devs[i].missing_reported = true;
+	return 0;
+}
+
+void erofs_image_view_exit(struct erofs_image *view)
+{
+	free(view->devs);
+	view->devs = NULL;
+	z_erofs_bufs_free(&view->zbuf);
+	z_erofs_bufs_free(&view->metabox_zbuf);
 }

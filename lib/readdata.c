@@ -224,6 +224,26 @@ static int read_fragment(struct erofs_image *img,
 	return 0;
 }
 
+int erofs_read_mapped(struct erofs_image *img,
+		      const struct erofs_inode_info *vi,
+		      const struct erofs_map *map, void *buf, size_t len,
+		      uint64_t off)
+{
+	if (!(map->flags & EROFS_MAP_MAPPED)) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	if (map->flags & EROFS_MAP_FRAGMENT)
+		return read_fragment(img, vi, map, buf, len, off);
+	if (map->flags & EROFS_MAP_ENCODED)
+		return z_erofs_read_extent(img, vi, map, buf, len, off);
+	if ((map->flags & EROFS_MAP_META) && !map->device)
+		return erofs_meta_pread(img, vi->in_metabox, buf, len,
+					map->pa + (off - map->la));
+	return erofs_image_pread(img, map->device, buf, len,
+				 map->pa + (off - map->la));
+}
+
 ssize_t erofs_pread_file(struct erofs_image *img,
 			 const struct erofs_inode_info *vi, void *buf,
 			 size_t len, uint64_t off)
@@ -244,18 +264,7 @@ ssize_t erofs_pread_file(struct erofs_image *img,
 			return err;
 		/* erofs_map_blocks() guarantees progress: cur is inside */
 		n = MIN(end - cur, map.la + map.llen - cur);
-		if (!(map.flags & EROFS_MAP_MAPPED))
-			memset(p, 0, n);
-		else if (map.flags & EROFS_MAP_FRAGMENT)
-			err = read_fragment(img, vi, &map, p, n, cur);
-		else if (map.flags & EROFS_MAP_ENCODED)
-			err = z_erofs_read_extent(img, vi, &map, p, n, cur);
-		else if ((map.flags & EROFS_MAP_META) && !map.device)
-			err = erofs_meta_pread(img, vi->in_metabox, p, n,
-					       map.pa + (cur - map.la));
-		else
-			err = erofs_image_pread(img, map.device, p, n,
-						map.pa + (cur - map.la));
+		err = erofs_read_mapped(img, vi, &map, p, n, cur);
 		if (err)
 			return err;
 		p += n;

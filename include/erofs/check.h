@@ -12,12 +12,18 @@
 #include "erofs/reader.h"
 
 struct erofs_extract;
+struct erofs_check_par;
 
 struct erofs_check_opts {
 	bool show_progress;
 	bool quiet;			/* count problems, print none */
 	struct erofs_extract *extract;	/* NULL: verify only */
 	unsigned int max_depth;		/* 0: EROFS_CHECK_MAX_DEPTH */
+	/*
+	 * Threads reading file data (0 or 1: none, the walk reads it).
+	 * Reports, counts and extracted trees are the same for any number.
+	 */
+	unsigned int workers;
 	/*
 	 * Check only the subtree at start_nid (fsck --nid/--path), named
 	 * start_path in messages; image-wide checks that need every inode
@@ -42,6 +48,12 @@ struct erofs_check_stats {
 	uint64_t unsupported;		/* inodes using unsupported features,
 					 * or data on a device not attached */
 	uint64_t unavailable;		/* of those, the latter */
+};
+
+/* the extents of one file, as the walk mapped them, in file order */
+struct erofs_check_maps {
+	struct erofs_map *v;
+	size_t nr, cap;
 };
 
 /* a byte range of device 0 some inode uses, for overlap checks */
@@ -71,8 +83,9 @@ struct erofs_check {
 	bool walking;			/* else problems are the image's */
 	unsigned int depth;
 
-	uint8_t *buf;			/* data read buffer */
-	size_t buf_size;
+	/* the current file's extents, mapped once for claims and reading */
+	struct erofs_check_maps maps;
+	struct erofs_check_par *par;	/* the data readers, once started */
 	struct erofs_progress progress;
 };
 

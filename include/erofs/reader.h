@@ -205,6 +205,20 @@ int erofs_image_add_device(struct erofs_image *img, unsigned int index,
 			   const char *path);
 void erofs_image_close(struct erofs_image *img);
 
+/*
+ * A second reader of an open image, for another thread: it shares the
+ * descriptors and everything parsed at open time (read-only from then
+ * on) and has its own decoding scratch and report hook.  It says nothing
+ * about a missing device: its owner does, once, through
+ * erofs_image_note_missing() on the image it was made from.  @img must
+ * stay open while the view is used.
+ */
+int erofs_image_view_init(struct erofs_image *view,
+			  const struct erofs_image *img);
+void erofs_image_view_exit(struct erofs_image *view);
+/* "device N is needed but not attached", said once per device */
+void erofs_image_note_missing(struct erofs_image *img, unsigned int device);
+
 /* exactly @len bytes at @pos of @device; past its end is corruption;
  * -ENODEV (once said per device) when the device is not attached */
 int erofs_image_pread(struct erofs_image *img, int device, void *buf,
@@ -362,6 +376,16 @@ int erofs_map_device(struct erofs_image *img, const struct erofs_inode_info *vi,
 int erofs_map_blocks(struct erofs_image *img,
 		     const struct erofs_inode_info *vi, uint64_t offset,
 		     struct erofs_map *map);
+
+/*
+ * Reads bytes [off, off + len) of extent @map, which erofs_map_blocks()
+ * returned for @vi and which contains them: a caller that mapped a file
+ * once (fsck) reads it without mapping it again.
+ */
+int erofs_read_mapped(struct erofs_image *img,
+		      const struct erofs_inode_info *vi,
+		      const struct erofs_map *map, void *buf, size_t len,
+		      uint64_t off);
 
 /*
  * Reads @len bytes of file content at @off (clamped to the file's size);

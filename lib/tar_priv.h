@@ -5,6 +5,7 @@
 
 #include "erofs/build.h"
 #include "erofs/istream.h"
+#include "erofs/devmap.h"
 #include "erofs/layerindex.h"
 #include "erofs/sha256.h"
 
@@ -84,6 +85,7 @@ struct tar_reader {
 	uint64_t spool_size;
 	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
 	struct erofs_layer_gzip gz;	/* a gzip stream's checkpoints */
+	struct erofs_devmap map;	/* --tar=i with blocks over 512 bytes */
 	int zinfo_fd;			/* --gzinfo=FILE, or -1 */
 	struct erofs_hashmap dents;
 	struct erofs_node **made;	/* every node made, reached or not */

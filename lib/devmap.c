@@ -292,9 +292,13 @@ int erofs_devmap_attach(struct erofs_image *img, unsigned int index,
 	/* only index mode with blocks larger than the tar's maps devices */
 	if (img->blkszbits <= 9)
 		return 0;
-	err = erofs_annex_load(img, &ax);
-	if (err || !ax.nr)
-		return err;
+	/*
+	 * A damaged annex was reported by the load; the device is then read
+	 * as it is, as any device of an image without maps (its size is
+	 * still checked against the device table).
+	 */
+	if (erofs_annex_load(img, &ax) || !ax.nr)
+		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		erofs_annex_free(&ax);
@@ -310,8 +314,7 @@ int erofs_devmap_attach(struct erofs_image *img, unsigned int index,
 		erofs_corrupt(img, "annex: device %u: %s", index, why);
 	/* the device itself attached, or no map: read as it is */
 	if (err || file_size != m->tar_size) {
-		free(m->ext);
-		free(m);
+		erofs_devmap_free_ptr(&m);
 		return err == -ENOENT ? 0 : err;
 	}
 	*out = m;

@@ -1316,10 +1316,10 @@ static int finish_tree(struct tar_reader *r)
 	return erofs_tree_order(b, r->root);
 }
 
-/* the tar is an extra device of the image: named by its sha256 */
 /*
  * After an index-mode layer's entries: its device is the uncompressed tar,
- * tagged with its digest (the diff_id), and a gzip or zstd layer's
+ * tagged with its digest (the diff_id), or its block-aligned view, tagged
+ * with the view's and mapped in the annex; a gzip or zstd layer's
  * checkpoints go to the annex for on-demand readers.
  */
 int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev)
@@ -1331,6 +1331,7 @@ int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev)
 
 	erofs_sha256_final(&r->digest, digest);
 	erofs_sha256_hex(digest, hex);
+	memcpy(r->diff_id, hex, sizeof(r->diff_id));
 	if (r->o->blkszbits != TAR_INDEX_BITS) {
 		err = erofs_devmap_finish(&r->map, r->is.pos, digest, &blocks,
 					  1U << r->o->blkszbits, &r->b->annex,

@@ -83,7 +83,8 @@ struct tar_reader {
 	bool in_place;			/* data read back from the tar file */
 	int spool_fd;
 	uint64_t spool_size;
-	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
+	struct erofs_sha256 digest;	/* --tar=i: the tar's sha256 */
+	char diff_id[65];		/* that, in hex, once the layer is read */
 	struct erofs_layer_gzip gz;	/* a gzip stream's checkpoints */
 	struct erofs_devmap map;	/* --tar=i with blocks over 512 bytes */
 	int zinfo_fd;			/* --gzinfo=FILE, or -1 */

@@ -9,8 +9,10 @@
 # gives the source tree; the kernel mounts the bootstrap with the view
 # on a loop device; erofs-fetch get --image serves the view from the
 # compressed blob (a range near the end fetching a small part of it) and
-# from an uncompressed tar; a damaged map is named by fsck and dump and
-# refused by get, and a tar of another size is not taken for the view.
+# from an uncompressed tar; --oci=i -b 4096 gives the tree --oci=i does,
+# and fsck --verify-blobs hashes the views read from the tars; a damaged
+# map is named by fsck and dump and refused by get, and a tar of another
+# size is not taken for the view.
 . "$(dirname "$0")/lib.sh"
 . "$TOOLS/fetchlib.sh"
 
@@ -85,6 +87,17 @@ cp "$T/layer.tar" "$T/plain/$diff_id"
 "$FETCH" get --quiet --image="$T/plain.img" "dir:$T/plain" "$tag" "$T/plain.out" ||
 	fail "get --image of the view of a plain tar"
 cmp "$T/view.ref" "$T/plain.out" || fail "the view from the plain tar differs"
+
+note "--oci=i -b 4096: whiteouts and opaque directories, the same tree as --oci=i"
+"$PY" "$TOOLS/mkocilayout.py" "$T/layout" "$T/tars" --nested >/dev/null || fail "mkocilayout.py"
+for b in 512 4096; do
+	"$MKFS" --quiet -T0 --mkfs-time --oci=i -b $b "$T/oci$b.img" "oci-layout:$T/layout:v1" ||
+		fail "mkfs --oci=i -b $b"
+	"$FSCK" --device="$T/tars/layer0.tar" --device="$T/tars/layer1.tar" --verify-blobs \
+		--extract="$T/oci$b" "$T/oci$b.img" >"$T/fsck.out" 2>&1 || fail "fsck of --oci=i -b $b: $(cat "$T/fsck.out")"
+done
+grep -q "device 2 .*: sha256 matches its tag" "$T/fsck.out" || fail "--verify-blobs through the map: $(cat "$T/fsck.out")"
+treecmp "$T/oci512" "$T/oci4096" || fail "--oci=i -b 4096 gives another tree"
 
 note "a damaged map: dump and fsck name it, get refuses it"
 # mapdamage IN OUT: the second extent moved before the first's end, the

@@ -76,7 +76,9 @@ struct erofs_image;
 /*
  * When device @index of @img has a map and the file attached for it is
  * @file_size bytes, its tar's: *@out is the map to read it through (NULL
- * when the file is the device itself).  -EFSCORRUPTED (reported through
+ * when the file is the device itself).  The size tells them apart: a
+ * view exactly as long as its tar would be taken for the tar, which its
+ * data then shows (the tar's headers where the files' bytes should be).  -EFSCORRUPTED (reported through
  * @img) when the map is damaged or disagrees with the device table.
  */
 int erofs_devmap_attach(struct erofs_image *img, unsigned int index,

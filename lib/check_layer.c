@@ -67,7 +67,7 @@ void erofs_check_device_map(struct erofs_image *img,
 	}
 	err = erofs_devmap_load(ax, e->device, &m, why, sizeof(why));
 	if (!err && m.size != erofs_pos(img, img->devs[e->device].blocks)) {
-		snprintf(why, sizeof(why), "%llu bytes, the device table says %llu blocks",
+		snprintf(why, sizeof(why), "device map: %llu bytes, the device table says %llu blocks",
 			 (unsigned long long)m.size,
 			 (unsigned long long)img->devs[e->device].blocks);
 		err = -EFSCORRUPTED;
@@ -77,6 +77,6 @@ void erofs_check_device_map(struct erofs_image *img,
 		erofs_err(img->msg, "annex: checking device %u: out of memory",
 			  e->device);
 	else if (err)
-		erofs_corrupt(img, "annex: device map of device %u at byte %llu: %s",
+		erofs_corrupt(img, "annex: device %u, record at byte %llu: %s",
 			      e->device, (unsigned long long)e->pos, why);
 }

@@ -124,7 +124,7 @@ expect_fail "$FSCK" --device="$T/layer.tar" "$T/bad.img" >"$T/fsck.bad" 2>&1
 grep -q "device 1: device map: extent 1 at byte 0 is before" "$T/fsck.bad" ||
 	fail "fsck --device=TAR: $(cat "$T/fsck.bad")"
 expect_fail "$FSCK" "$T/bad.img" >"$T/fsck.bad" 2>&1
-grep -q "device map of device 1 at byte [0-9]*: device map: extent 1 at byte 0 is before" "$T/fsck.bad" ||
+grep -q "device 1, record at byte [0-9]*: device map: extent 1 at byte 0 is before" "$T/fsck.bad" ||
 	fail "fsck: $(cat "$T/fsck.bad")"
 expect_fail timeout 60 "$FETCH" get --quiet --image="$T/bad.img" "dir:$T/blobs" "$tag" "$T/bad.out" 2>"$T/get.bad"
 [ ! -e "$T/bad.out" ] || fail "get wrote OUT from a damaged map"

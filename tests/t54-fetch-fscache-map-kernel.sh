@@ -11,6 +11,9 @@
 # Every file reads back as the layers give it (merged, the upper one
 # replacing a lower file); the bytes fetched for one small file are a
 # small part of the image, and all of it costs about the blobs once.
+# Then an OCI image (mkocilayout.py: whiteouts, an opaque directory)
+# built with --oci=i -b 4096, its blobs copied from the layout as they
+# are: the names and files the layers give, merged.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/kernel/guest.sh"
 
@@ -45,6 +48,18 @@ for l in l1 l2; do
 done
 (cd "$T/merged" && find . -type f | sort | xargs sha256sum) >"$T/srv/merged.sum"
 image_bytes=$(du -cb "$T/srv/blobs"/* | tail -n 1 | cut -f1)
+
+note "an OCI image: whiteouts, an opaque directory, xattrs, a device (mkocilayout.py)"
+"$PY" "$TOOLS/mkocilayout.py" "$T/layout" "$T/tars" >/dev/null || fail "mkocilayout.py"
+"$MKFS" --quiet --oci=i -b 4096 "$T/oci.img" "oci-layout:$T/layout:v1" || fail "mkfs --oci=i -b 4096"
+"$FSCK" --device="$T/tars/layer0.tar" --device="$T/tars/layer1.tar" --extract="$T/ocix" \
+	"$T/oci.img" >/dev/null || fail "fsck --extract of the OCI bootstrap"
+cp "$T/oci.img" "$T/srv/blobs/t54oci"
+while read -r d; do
+	cp "$T/layout/blobs/sha256/$d" "$T/srv/blobs/$d"
+done <"$T/tars/blobs"
+(cd "$T/ocix" && find . | sort) >"$T/srv/oci.names"
+(cd "$T/ocix" && find . -type f | sort | xargs sha256sum) >"$T/srv/oci.sum"
 echo "served: bootstrap $(stat -c %s "$T/boot.img") bytes + blobs $(stat -c %s "$T/l1.tar.gz") and $(stat -c %s "$T/l2.tar.gz") = $image_bytes bytes"
 mkfs.ext4 -q -F -d "$T/srv" "$T/srv.ext4" 32M
 truncate -s 64M "$T/cache.ext4"
@@ -103,6 +118,14 @@ sync
 echo 3 >/proc/sys/vm/drop_caches
 (cd /mnt/a && sha256sum -c -s /srv/merged.sum) && ok "again from the cache files" ||
 	bad "files differ when read from the cache"
+umount /mnt/a
+
+mount -t erofs -o ro,fsid=t54oci none /mnt/a || die "fscache mount of the OCI image: $(dmesg | tail -n 3)"
+(cd /mnt/a && find . | sort) >$R/oci.names
+cmp -s $R/oci.names /srv/oci.names && ok "the OCI image's names, whiteouts applied" ||
+	bad "OCI names differ: $(diff /srv/oci.names $R/oci.names | head -n 5)"
+(cd /mnt/a && sha256sum -c -s /srv/oci.sum) && ok "every file of the OCI image reads back right" ||
+	bad "OCI files differ"
 umount /mnt/a
 kill -TERM $DPID
 wait $DPID

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "erofs/annex.h"
+#include "erofs/devmap.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/layerindex.h"
 #include "erofs/reader.h"
@@ -13,9 +14,10 @@
 
 /* what a gzip layer's records say, decoded; false when they are damaged */
 struct layer_info {
-	bool source, index;
+	bool source, index, map;
 	struct erofs_layer_source s;
 	struct erofs_gzindex ix;
+	struct erofs_devmap m;
 	char blob[65], diff_id[65];
 };
 
@@ -28,7 +30,11 @@ static int decode_layer(struct dump_ctx *d, const struct erofs_annex_entry *e,
 	li->source = e->type == EROFS_ANNEX_BLOB_SOURCE;
 	li->index = e->type == EROFS_ANNEX_GZIP_INDEX ||
 		    e->type == EROFS_ANNEX_ZSTD_INDEX;
-	if (li->source)
+	li->map = e->type == EROFS_ANNEX_DEVICE_MAP;
+	if (li->map)
+		err = erofs_devmap_decode(e->payload, e->length, &li->m, why,
+					  sizeof(why));
+	else if (li->source)
 		err = erofs_layer_source_decode(e->payload, e->length, &li->s,
 						why, sizeof(why));
 	else if (li->index)
@@ -42,9 +48,11 @@ static int decode_layer(struct dump_ctx *d, const struct erofs_annex_entry *e,
 			  erofs_annex_type_name(e->type), e->device,
 			  (unsigned long long)e->pos, why);
 		note_error(d, err);
-		li->source = li->index = false;
+		li->source = li->index = li->map = false;
 		return err;
 	}
+	if (li->map)
+		erofs_sha256_hex(li->m.diff_id, li->diff_id);
 	if (li->source) {
 		erofs_sha256_hex(li->s.blob_digest, li->blob);
 		erofs_sha256_hex(li->s.diff_id, li->diff_id);
@@ -72,6 +80,11 @@ static void text_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
 		       li.ix.nr, (unsigned long long)li.ix.span,
 		       (unsigned long long)li.ix.windows_size);
 		erofs_gzindex_free(&li.ix);
+	} else if (li.map) {
+		printf("    diff_id sha256:%s, %llu bytes, mapped to %llu bytes in %u extents\n",
+		       li.diff_id, (unsigned long long)li.m.tar_size,
+		       (unsigned long long)li.m.size, li.m.nr);
+		erofs_devmap_free(&li.m);
 	}
 }
 
@@ -96,6 +109,12 @@ static void json_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
 		erofs_json_u64(js, "span", li.ix.span);
 		erofs_json_u64(js, "windows_bytes", li.ix.windows_size);
 		erofs_gzindex_free(&li.ix);
+	} else if (li.map) {
+		erofs_json_str(js, "diff_id", li.diff_id);
+		erofs_json_u64(js, "tar_size", li.m.tar_size);
+		erofs_json_u64(js, "size", li.m.size);
+		erofs_json_u64(js, "extents", li.m.nr);
+		erofs_devmap_free(&li.m);
 	}
 	erofs_json_close(js, '}');
 }

@@ -13,6 +13,12 @@
  * cursor keeps its inflate state, so that a sequential reader inflates
  * every byte once.  The source's own statistics count what was received.
  *
+ * A mapped device (EROFS_ANNEX_DEVICE_MAP: each file's data at a block
+ * boundary, as fscache mode needs) is read through its map: each extent
+ * from the tar as above, or straight from the source's uncompressed
+ * object (keyed by the diff_id) for a layer that was not compressed,
+ * and zeros between them.
+ *
  * Nothing here can tell good compressed bytes from bad ones beyond what
  * inflate notices (a member's CRC is only checked where a member is read
  * from its start): a source serving other bytes of the right size gives
@@ -21,10 +27,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "erofs/defs.h"
+#include "erofs/devmap.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/gzindex.h"
 #include "erofs/layerindex.h"
@@ -52,6 +60,9 @@ struct erofs_zran {
 	char tag[65];
 	struct erofs_layer_source ls;
 	struct erofs_gzindex ix;
+	bool mapped;			/* z->map names where the tar's bytes are */
+	bool plain;			/* the tar is the source's object z->blob */
+	struct erofs_devmap map;
 	struct erofs_gzindex_cursor cur;
 	struct zran_piece cache[ZRAN_CACHE_PIECES];
 	uint64_t clock;
@@ -136,6 +147,7 @@ static int read_piece(void *priv, uint64_t off, size_t len, void *buf)
 
 static int check_blob_size(struct erofs_zran *z)
 {
+	uint64_t want = z->plain ? z->map.tar_size : z->ls.blob_size;
 	uint64_t size;
 	int err = erofs_source_size(z->src, z->blob, &size);
 
@@ -144,10 +156,10 @@ static int check_blob_size(struct erofs_zran *z)
 			  z->tag, z->blob, strerror(-err));
 		return err;
 	}
-	if (size != z->ls.blob_size) {
+	if (size != want) {
 		erofs_err(&z->msg, "device %s: the source serves %llu bytes as blob sha256:%s, the image says %llu",
 			  z->tag, (unsigned long long)size, z->blob,
-			  (unsigned long long)z->ls.blob_size);
+			  (unsigned long long)want);
 		return -EPROTO;
 	}
 	return 0;
@@ -167,11 +179,28 @@ static int zran_init(struct erofs_zran *z, struct erofs_source *src,
 	z->run = malloc(ZRAN_RUN_MAX);
 	if (!z->run)
 		return -ENOMEM;
+	if (z->plain)
+		return check_blob_size(z);
 	erofs_sha256_hex(z->ls.blob_digest, z->blob);
 	err = erofs_gzindex_cursor_init(&z->cur, &z->ix, read_piece, z);
 	if (err)
 		return err;
 	return check_blob_size(z);
+}
+
+#define BAD_MAP(...)	(snprintf(why, sizeof(why), __VA_ARGS__), -EFSCORRUPTED)
+
+/* a mapped device: its map */
+static int load_map(struct erofs_zran *z, const struct erofs_annex *ax,
+		    uint16_t device, char *why, size_t whylen)
+{
+	int err = erofs_devmap_load(ax, device, &z->map, why, whylen);
+
+	if (err == -ENOENT)
+		return 0;
+	if (!err)
+		z->mapped = true;
+	return err;
 }
 
 int erofs_zran_create(struct erofs_zran **out, const struct erofs_annex *ax,
@@ -186,11 +215,23 @@ int erofs_zran_create(struct erofs_zran **out, const struct erofs_annex *ax,
 	if (!z)
 		return -ENOMEM;
 	memcpy(z->tag, tag, 64);
-	err = erofs_layer_gzip_load(ax, device, tag, &z->ls, &z->ix, why,
-				    sizeof(why));
+	err = load_map(z, ax, device, why, sizeof(why));
+	if (!err)
+		err = erofs_layer_gzip_load(ax, device, tag, &z->ls, &z->ix,
+					    why, sizeof(why));
 	/* every window now: a damaged one fails the open, not a late read */
 	if (!err)
 		err = erofs_gzindex_check_windows(&z->ix, why, sizeof(why));
+	if (!err && z->mapped && z->map.tar_size != z->ix.size)
+		err = BAD_MAP("the map's tar of %llu bytes is not the blob's %llu",
+			      (unsigned long long)z->map.tar_size,
+			      (unsigned long long)z->ix.size);
+	/* a mapped tar that was never compressed: the source holds it */
+	if (err == -ENOENT && z->mapped) {
+		z->plain = true;
+		erofs_sha256_hex(z->map.diff_id, z->blob);
+		err = 0;
+	}
 	if (err == -ENOENT) {
 		free(z);
 		return 0;
@@ -199,6 +240,7 @@ int erofs_zran_create(struct erofs_zran **out, const struct erofs_annex *ax,
 		erofs_err(msg, "device %u (%s): damaged layer records: %s",
 			  device, z->tag, why);
 		erofs_gzindex_free(&z->ix);
+		erofs_devmap_free(&z->map);
 		free(z);
 		return err;
 	}
@@ -253,12 +295,22 @@ out_close:
 
 uint64_t erofs_zran_size(const struct erofs_zran *z)
 {
-	return z->ix.size;
+	return z->mapped ? z->map.size : z->ix.size;
 }
 
 const char *erofs_zran_blob(const struct erofs_zran *z)
 {
 	return z->blob;
+}
+
+/* a mapped device's extent: from the tar, wherever the source has it */
+static int read_tar(void *priv, uint64_t off, size_t len, void *buf)
+{
+	struct erofs_zran *z = priv;
+
+	if (z->plain)
+		return erofs_source_read(z->src, z->blob, off, len, buf);
+	return erofs_gzindex_pread(&z->cur, buf, len, off);
 }
 
 int erofs_zran_read(struct erofs_zran *z, uint64_t off, size_t len,
@@ -267,10 +319,14 @@ int erofs_zran_read(struct erofs_zran *z, uint64_t off, size_t len,
 	int err;
 
 	pthread_mutex_lock(&z->lock);
-	err = erofs_gzindex_pread(&z->cur, buf, len, off);
+	if (z->mapped)
+		err = erofs_devmap_read(&z->map, off, len, buf, read_tar, z);
+	else
+		err = erofs_gzindex_pread(&z->cur, buf, len, off);
 	if (err)
 		erofs_err(&z->msg, "device %s, bytes %llu+%zu from blob sha256:%s: %s",
 			  z->tag, (unsigned long long)off, len, z->blob,
+			  z->plain || err == -ERANGE ? strerror(-err) :
 			  z->cur.err);
 	pthread_mutex_unlock(&z->lock);
 	return err;
@@ -282,8 +338,10 @@ void erofs_zran_close(struct erofs_zran *z)
 
 	if (!z)
 		return;
-	erofs_gzindex_cursor_exit(&z->cur);
+	if (!z->plain)
+		erofs_gzindex_cursor_exit(&z->cur);
 	erofs_gzindex_free(&z->ix);
+	erofs_devmap_free(&z->map);
 	for (i = 0; i < ZRAN_CACHE_PIECES; i++)
 		free(z->cache[i].data);
 	free(z->run);

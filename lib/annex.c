@@ -28,6 +28,8 @@ const char *erofs_annex_type_name(uint32_t type)
 		return "blob source";
 	case EROFS_ANNEX_ZSTD_INDEX:
 		return "zstd index";
+	case EROFS_ANNEX_DEVICE_MAP:
+		return "device map";
 	}
 	return "unknown";
 }

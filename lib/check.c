@@ -953,6 +953,10 @@ static void check_annex(struct erofs_check *chk)
 			erofs_check_layer_records(chk->img, &ax, &e);
 			continue;
 		}
+		if (e.type == EROFS_ANNEX_DEVICE_MAP) {
+			erofs_check_device_map(chk->img, &ax, &e);
+			continue;
+		}
 		if (e.type == EROFS_ANNEX_DIGEST_TABLE)
 			continue;
 		erofs_warn(chk->msg, "annex: record type %u for device %u at byte %llu: not checked",

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * fsck: the records of a gzip or zstd layer's device in the annex (its
- * blob source and checkpoints).  A fetcher serves the device from them, so
+ * blob source and checkpoints), and the map of a mapped layer device.  A fetcher serves the device from them, so
  * every field is checked and every window inflated here, the way the
  * fetcher will meet them.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "erofs/annex.h"
 #include "erofs/check.h"
+#include "erofs/devmap.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/layerindex.h"
 #include "erofs/reader.h"
@@ -48,4 +50,33 @@ void erofs_check_layer_records(struct erofs_image *img,
 		erofs_corrupt(img, "annex: %s of device %u at byte %llu: %s",
 			      erofs_annex_type_name(e->type), e->device,
 			      (unsigned long long)e->pos, why);
+}
+
+void erofs_check_device_map(struct erofs_image *img,
+			    const struct erofs_annex *ax,
+			    const struct erofs_annex_entry *e)
+{
+	struct erofs_devmap m;
+	char why[256];
+	int err;
+
+	if (!e->device) {
+		erofs_corrupt(img, "annex: device map at byte %llu is for device 0, the image itself",
+			      (unsigned long long)e->pos);
+		return;
+	}
+	err = erofs_devmap_load(ax, e->device, &m, why, sizeof(why));
+	if (!err && m.size != erofs_pos(img, img->devs[e->device].blocks)) {
+		snprintf(why, sizeof(why), "device map: %llu bytes, the device table says %llu blocks",
+			 (unsigned long long)m.size,
+			 (unsigned long long)img->devs[e->device].blocks);
+		err = -EFSCORRUPTED;
+	}
+	erofs_devmap_free(&m);
+	if (err == -ENOMEM)
+		erofs_err(img->msg, "annex: checking device %u: out of memory",
+			  e->device);
+	else if (err)
+		erofs_corrupt(img, "annex: device %u, record at byte %llu: %s",
+			      e->device, (unsigned long long)e->pos, why);
 }

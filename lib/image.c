@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "erofs/devmap.h"
 #include "erofs/features.h"
 #include "erofs/reader.h"
 #include "erofs/super.h"
@@ -79,6 +80,14 @@ void erofs_image_note_missing(struct erofs_image *img, unsigned int device)
 	dev->missing_reported = true;
 }
 
+/* a mapped device's bytes come from its tar, where the map says */
+static int read_tar(void *priv, uint64_t off, size_t len, void *buf)
+{
+	const struct erofs_device *dev = priv;
+
+	return pread_all(dev->fd, buf, len, dev->offset + off);
+}
+
 int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 		      size_t len, uint64_t pos)
 {
@@ -99,7 +108,11 @@ int erofs_image_pread(struct erofs_image *img, int device, void *buf,
 		return erofs_corrupt(img, "read of %zu bytes at byte %llu is past the end of device %d (%llu bytes)",
 				     len, (unsigned long long)pos, device,
 				     (unsigned long long)dev->size);
-	err = pread_all(dev->fd, buf, len, dev->offset + pos);
+	if (dev->map)
+		err = erofs_devmap_read(dev->map, pos, len, buf, read_tar,
+					dev);
+	else
+		err = pread_all(dev->fd, buf, len, dev->offset + pos);
 	if (err)
 		erofs_err(img->msg, "reading %zu bytes at byte %llu of device %d: %s",
 			  len, (unsigned long long)pos, device, strerror(-err));
@@ -502,7 +515,16 @@ int erofs_image_add_device(struct erofs_image *img, unsigned int index,
 		return err;
 	}
 	need = erofs_pos(img, dev->blocks);
-	if (dev->size < need) {
+	erofs_devmap_free_ptr(&dev->map);
+	err = erofs_devmap_attach(img, index, dev->size, &dev->map);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (dev->map) {
+		/* the tar itself: the map checked it is the tar's size */
+		dev->size = need;
+	} else if (dev->size < need) {
 		close(fd);
 		return erofs_corrupt(img, "device %u %s is %llu bytes, the device table says %llu blocks",
 				     index, path,
@@ -525,6 +547,7 @@ void erofs_image_close(struct erofs_image *img)
 	for (i = 0; img->devs && i < img->nr_devs; i++) {
 		if (img->devs[i].own_fd && img->devs[i].fd >= 0)
 			close(img->devs[i].fd);
+		erofs_devmap_free_ptr(&img->devs[i].map);
 		free(img->devs[i].path);
 	}
 	free(img->devs);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "erofs/annex.h"
+#include "erofs/devmap.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/istream.h"
 #include "erofs/layerindex.h"
@@ -166,6 +167,7 @@ int erofs_layer_gzip_load(const struct erofs_annex *ax, uint16_t device,
 	struct erofs_annex_entry src, gz;
 	bool has_src = erofs_annex_find(ax, EROFS_ANNEX_BLOB_SOURCE, device,
 					&src);
+	uint8_t diff_tag[64];
 	bool has_gz = erofs_annex_find(ax, EROFS_ANNEX_GZIP_INDEX, device,
 				       &gz) ||
 		      erofs_annex_find(ax, EROFS_ANNEX_ZSTD_INDEX, device, &gz);
@@ -186,10 +188,14 @@ int erofs_layer_gzip_load(const struct erofs_annex *ax, uint16_t device,
 		return BAD("the blob source says %s, the device has a %s",
 			   s->codec == EROFS_BLOB_CODEC_GZIP ? "gzip" : "zstd",
 			   erofs_annex_type_name(gz.type));
+	/* a mapped device's tag names its map, which names the diff_id */
+	err = erofs_devmap_layer_tag(ax, device, tag, diff_tag, why, whylen);
+	if (err)
+		return err;
 	err = erofs_gzindex_decode(gz.payload, gz.length, s->codec, ix, why,
 				   whylen);
 	if (!err)
-		err = check_pair(s, ix, tag, why, whylen);
+		err = check_pair(s, ix, diff_tag, why, whylen);
 	if (err)
 		erofs_gzindex_free(ix);
 	return err;

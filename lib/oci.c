@@ -266,16 +266,15 @@ static unsigned int codec_bit(enum erofs_istream_codec codec)
 	}
 }
 
-/* index mode: the tar is the layer's device, its sha256 its diff_id */
-/* the layer's tar must be the one the image config names */
-static int check_diff_id(const struct erofs_build_device *dev,
+/* index mode: the layer's tar must be the one the image config names */
+static int check_diff_id(const struct tar_reader *r,
 			 const struct erofs_oci_layer *l,
 			 const struct erofs_msg *msg)
 {
-	if (!memcmp(dev->tag, l->diff_id, 64))
+	if (!memcmp(r->diff_id, l->diff_id, 64))
 		return 0;
 	erofs_err(msg, "its tar has the digest sha256:%.64s, the image config says sha256:%s",
-		  (const char *)dev->tag, l->diff_id);
+		  r->diff_id, l->diff_id);
 	return -EBADMSG;
 }
 
@@ -332,7 +331,7 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i,
 			erofs_err(&msg, "%s", why);
 	}
 	if (!err && dev)
-		err = check_diff_id(dev, l, &msg);
+		err = check_diff_id(r, l, &msg);
 	erofs_layer_gzip_exit(&r->gz);
 	erofs_istream_close(&r->is);
 	r->is.digest = NULL;

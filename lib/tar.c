@@ -18,7 +18,9 @@
  *    once, as the stream goes by, into an unlinked spool file in $TMPDIR,
  *    data only, headers and padding left out;
  *  - --tar=i: nowhere, as the image addresses it in the tar itself (the
- *    image's extra device, 512-byte blocks, tagged with its sha256);
+ *    image's extra device, 512-byte blocks, tagged with its sha256), or,
+ *    with larger blocks, in a view of the tar that puts each file's data
+ *    at a block boundary (devmap.c);
  *  - headerball: nowhere, as the stream has no data: files read zeroes.
  * The data pass then stores it like a scanned file's, with every option.
  *
@@ -806,6 +808,40 @@ static int spool_data(struct tar_reader *r, struct erofs_node *n)
 	return 0;
 }
 
+/*
+ * Index mode: the data is addressed in the tar, or, with blocks larger
+ * than the tar's, at the next block boundary of the device's view of it.
+ */
+static int index_data(struct tar_reader *r, struct erofs_node *n,
+		      uint64_t off)
+{
+	int err;
+
+	if (r->o->blkszbits != TAR_INDEX_BITS) {
+		err = erofs_devmap_place(&r->map, off, n->size,
+					 1U << r->o->blkszbits, &off);
+		if (err)
+			return tar_bad_entry(r, err,
+					     "cannot map its data to a block boundary");
+	}
+	return set_chunks(r, n, off, false);
+}
+
+/* a mapped device's tag is its bytes' digest: the data is read, not skipped */
+static int read_mapped_data(struct tar_reader *r, uint64_t len)
+{
+	uint8_t buf[65536];
+	ssize_t n;
+
+	for (; len; len -= n) {
+		n = erofs_istream_read(&r->is, buf, MIN(len, (uint64_t)sizeof(buf)));
+		if (n <= 0)
+			return stream_error(r, n, "data");
+		erofs_devmap_data(&r->map, buf, n);
+	}
+	return 0;
+}
+
 /* where a regular file's data will be read from; reads past it */
 static int take_data(struct tar_reader *r, struct erofs_node *n,
 		     struct tar_entry *te)
@@ -821,7 +857,9 @@ static int take_data(struct tar_reader *r, struct erofs_node *n,
 		return set_chunks(r, n, 0, true);
 	te->consumed = true;
 	if (r->o->tar_mode == EROFS_TAR_INDEX) {
-		err = set_chunks(r, n, off, false);
+		err = index_data(r, n, off);
+		if (!err && r->o->blkszbits != TAR_INDEX_BITS)
+			return read_mapped_data(r, n->size);
 	} else if (!r->in_place) {
 		return spool_data(r, n);
 	} else {
@@ -1278,10 +1316,10 @@ static int finish_tree(struct tar_reader *r)
 	return erofs_tree_order(b, r->root);
 }
 
-/* the tar is an extra device of the image: named by its sha256 */
 /*
  * After an index-mode layer's entries: its device is the uncompressed tar,
- * tagged with its digest (the diff_id), and a gzip or zstd layer's
+ * tagged with its digest (the diff_id), or its block-aligned view, tagged
+ * with the view's and mapped in the annex; a gzip or zstd layer's
  * checkpoints go to the annex for on-demand readers.
  */
 int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev)
@@ -1291,10 +1329,19 @@ int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev)
 	uint64_t blocks = DIV_ROUND_UP(r->is.pos, 1U << TAR_INDEX_BITS);
 	int err;
 
-	if (blocks > UINT32_MAX)
-		return tar_bad_entry(r, -EFBIG, "tar larger than 2 TiB");
 	erofs_sha256_final(&r->digest, digest);
 	erofs_sha256_hex(digest, hex);
+	memcpy(r->diff_id, hex, sizeof(r->diff_id));
+	if (r->o->blkszbits != TAR_INDEX_BITS) {
+		err = erofs_devmap_finish(&r->map, r->is.pos, digest, &blocks,
+					  1U << r->o->blkszbits, &r->b->annex,
+					  r->device, hex);
+		erofs_devmap_free(&r->map);
+		if (err)
+			return stream_error(r, err, "device map");
+	}
+	if (blocks > UINT32_MAX)
+		return tar_bad_entry(r, -EFBIG, "tar larger than 2 TiB");
 	err = erofs_layer_gzip_finish(&r->gz, &r->is, digest, &r->b->annex,
 				      r->device);
 	if (err == -ENOTSUP)
@@ -1359,6 +1406,7 @@ int tar_layer_begin(struct tar_reader *r, const char *name)
 	if (r->o->tar_mode == EROFS_TAR_INDEX) {
 		erofs_sha256_init(&r->digest);
 		r->is.digest = &r->digest;
+		erofs_devmap_start(&r->map);
 	}
 	return start_gzip_index(r, name);
 }
@@ -1436,6 +1484,7 @@ void tar_reader_exit(struct tar_reader *r)
 	if (r->spool_fd >= 0)
 		close(r->spool_fd);
 	r->spool_fd = -1;
+	erofs_devmap_free(&r->map);
 
 	/* reached nodes belong to the builder now; the rest were replaced */
 	for (i = 0; i < r->nr_made; i++) {

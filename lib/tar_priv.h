@@ -5,6 +5,7 @@
 
 #include "erofs/build.h"
 #include "erofs/istream.h"
+#include "erofs/devmap.h"
 #include "erofs/layerindex.h"
 #include "erofs/sha256.h"
 
@@ -82,8 +83,10 @@ struct tar_reader {
 	bool in_place;			/* data read back from the tar file */
 	int spool_fd;
 	uint64_t spool_size;
-	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
+	struct erofs_sha256 digest;	/* --tar=i: the tar's sha256 */
+	char diff_id[65];		/* that, in hex, once the layer is read */
 	struct erofs_layer_gzip gz;	/* a gzip stream's checkpoints */
+	struct erofs_devmap map;	/* --tar=i with blocks over 512 bytes */
 	int zinfo_fd;			/* --gzinfo=FILE, or -1 */
 	struct erofs_hashmap dents;
 	struct erofs_node **made;	/* every node made, reached or not */

@@ -134,7 +134,9 @@ static void usage(FILE *f)
 "  --tar=i               metadata only: file data addressed in place in the tar,\n"
 "                        which becomes the image's extra device (512-byte\n"
 "                        blocks, tagged with its sha256); append the tar to the\n"
-"                        image, or attach it as -o device=\n"
+"                        image, or attach it as -o device=; with -b 4096 (for\n"
+"                        fscache mode) the device is a view of the tar with\n"
+"                        each file's data block-aligned, mapped in the annex\n"
 "  --tar=headerball      a stream of tar headers without data: files read as\n"
 "                        zeroes\n"
 "  --aufs                tar: .wh.NAME entries become overlayfs whiteouts and\n"
@@ -874,11 +876,13 @@ static int finish_tar_mode(struct mkfs_cfg *c, const char *opt)
 		o->blob_path = NULL;
 	}
 	if (o->tar_mode == EROFS_TAR_INDEX) {
-		/* data is addressed in 512-byte blocks of the tar */
-		if (c->blksz_given && o->blkszbits != 9)
-			erofs_info(&c->msg, "%s=i: 512-byte blocks, as the tar's",
-				   opt);
-		o->blkszbits = 9;
+		/*
+		 * Data is addressed in 512-byte blocks of the tar; a larger
+		 * -b (fscache mode wants the page size) maps each file's
+		 * data to a block boundary of a view of the tar instead.
+		 */
+		if (!c->blksz_given)
+			o->blkszbits = 9;
 		o->chunk_indexes = true;	/* the tar is device 1 */
 	}
 	return 0;

@@ -18,21 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/kernel/guest.sh"
 
-FETCH=${EROFS_FETCH:-$TOP/fetch/erofs-fetch}
-[ -x "$FETCH" ] || fail "erofs-fetch not built: $FETCH"
-for t in qemu-system-x86_64 cpio gzip mkfs.ext4 gcc; do
-	command -v $t >/dev/null || fail "$t missing: run scripts/install-deps.sh"
-done
-[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
-	fail "static /bin/busybox missing: apt-get install busybox-static"
-
-note "kernel (built once, cached under ${EROFS_KERNEL_CACHE:-/var/cache/erofs-kernel})"
-set +e
-KERNEL=$("$TOP/scripts/build-kernel.sh" 2>"$T/kbuild.err" | tail -n 1)
-krc=${PIPESTATUS[0]}
-set -e
-[ "$krc" = 2 ] && skip "cannot build the test kernel: $(grep -m1 'cannot build' "$T/kbuild.err")"
-[ "$krc" = 0 ] && [ -s "$KERNEL" ] || { cat "$T/kbuild.err"; fail "kernel build failed"; }
+guest_prepare
 
 note "images: A, B (4 MiB each), C (1 MiB), D (2 MiB, twice in a domain), E (2 MiB)"
 mkdir -p "$T/srv/www"

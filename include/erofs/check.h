@@ -111,5 +111,9 @@ struct erofs_annex_entry;
 void erofs_check_layer_records(struct erofs_image *img,
 			       const struct erofs_annex *ax,
 			       const struct erofs_annex_entry *e);
+/* check_layer.c: a mapped layer device's DEVICE_MAP record */
+void erofs_check_device_map(struct erofs_image *img,
+			    const struct erofs_annex *ax,
+			    const struct erofs_annex_entry *e);
 
 #endif

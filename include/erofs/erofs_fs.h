@@ -425,6 +425,7 @@ enum {
 	EROFS_ANNEX_GZIP_INDEX = 2,	/* inflate checkpoints of a layer */
 	EROFS_ANNEX_BLOB_SOURCE = 3,	/* where a device's bytes come from */
 	EROFS_ANNEX_ZSTD_INDEX = 4,	/* frame checkpoints of a zstd layer */
+	EROFS_ANNEX_DEVICE_MAP = 5,	/* a device is a block-aligned view */
 };
 
 /*
@@ -482,6 +483,38 @@ struct erofs_annex_gzip_point {
 	__le32 reserved2;		/* 0 */
 };
 
+/*
+ * EROFS_ANNEX_DEVICE_MAP: the device is not the layer's tar but a view of
+ * it in which every regular file's data starts at a block boundary (the
+ * kernel's fscache mode takes no block size but its page size, and a tar
+ * puts data at 512-byte offsets).  Extents are sorted by virtual offset,
+ * do not overlap, and lie inside both the device (blocks * blksz bytes)
+ * and the tar (tar_size bytes); the device's bytes outside every extent
+ * are zeros.
+ *
+ * Such a device is not tagged with its diff_id: a cache shared by two
+ * bootstraps of the same layer (one in place, one mapped) would otherwise
+ * hold two different devices under one name, and a reader checking a
+ * device against its tag would find other bytes.  Its tag is the sha256
+ * of its own bytes, as any device's; the diff_id is named here, and the
+ * record's presence is what tells a reader that the device is a view to
+ * be made from the tar.  The layer's BLOB_SOURCE and index records stay
+ * those of the tar itself (their diff_id is this record's, not the tag).
+ */
+struct erofs_annex_device_map {
+	uint8_t diff_id[32];		/* sha256 of the tar */
+	__le64 tar_size;		/* its bytes */
+	__le64 size;			/* the device's bytes */
+	__le32 nr_extents;		/* struct erofs_annex_map_extent follow */
+	__le32 reserved;		/* 0 */
+};
+
+struct erofs_annex_map_extent {
+	__le64 offset;			/* in the device */
+	__le64 tar_offset;		/* in the tar */
+	__le64 length;			/* bytes, not 0 */
+};
+
 /* byte offsets of the index areas, given the end of inode + xattrs */
 #define Z_EROFS_MAP_HEADER_START(end)	(((end) + 7) & ~7ULL)
 #define Z_EROFS_MAP_HEADER_END(end) \
@@ -509,5 +542,7 @@ _Static_assert(sizeof(struct erofs_annex_record) == 16, "annex record");
 _Static_assert(sizeof(struct erofs_annex_blob_source) == 88, "blob source");
 _Static_assert(sizeof(struct erofs_annex_gzip_index) == 40, "gzip index");
 _Static_assert(sizeof(struct erofs_annex_gzip_point) == 32, "gzip point");
+_Static_assert(sizeof(struct erofs_annex_device_map) == 56, "device map");
+_Static_assert(sizeof(struct erofs_annex_map_extent) == 24, "map extent");
 
 #endif

@@ -52,6 +52,8 @@ struct erofs_device {
 	uint64_t mapped_blkaddr;	/* start in the flat (unified) space */
 	bool missing_reported;		/* "not available" said once */
 	uint8_t tag[64];
+	/* a mapped layer device read from its tar (devmap.h), or NULL */
+	struct erofs_devmap *map;
 };
 
 /* a long xattr name prefix: a short prefix index plus an infix */

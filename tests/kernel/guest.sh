@@ -9,6 +9,8 @@
 #   guest_add_bin ROOT BIN [NAME]   BIN as /bin/NAME plus its libraries
 #   guest_pack ROOT OUT             gzip'd newc cpio
 #   guest_run KERNEL INITRD LOG SECS DISK...   boot; DISKs are /dev/vda...
+#   guest_prepare                   the host tools checked, $FETCH and the
+#                                   kernel ($KERNEL, built once) found
 
 guest_root() {
 	local root=$1 a
@@ -88,4 +90,25 @@ guest_verdict() {
 	grep -q "GUEST-EXIT" "$T/console.log" || fail "the guest never finished its scenario"
 	grep "GUEST-FAIL " "$T/console.log" && fail "guest checks failed"
 	grep -q "GUEST-EXIT 0" "$T/console.log" || fail "guest scenario failed"
+}
+
+# guest_prepare: fails on a missing tool, skips when the kernel cannot be
+# built; sets FETCH (EROFS_FETCH: another build to run in the guest) and
+# KERNEL
+guest_prepare() {
+	local t krc
+	FETCH=${EROFS_FETCH:-$TOP/fetch/erofs-fetch}
+	[ -x "$FETCH" ] || fail "erofs-fetch not built: $FETCH"
+	for t in qemu-system-x86_64 cpio gzip mkfs.ext4 gcc; do
+		command -v $t >/dev/null || fail "$t missing: run scripts/install-deps.sh"
+	done
+	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
+		fail "static /bin/busybox missing: apt-get install busybox-static"
+	note "kernel (built once, cached under ${EROFS_KERNEL_CACHE:-/var/cache/erofs-kernel})"
+	set +e
+	KERNEL=$("$TOP/scripts/build-kernel.sh" 2>"$T/kbuild.err" | tail -n 1)
+	krc=${PIPESTATUS[0]}
+	set -e
+	[ "$krc" = 2 ] && skip "cannot build the test kernel: $(grep -m1 'cannot build' "$T/kbuild.err")"
+	[ "$krc" = 0 ] && [ -s "$KERNEL" ] || { cat "$T/kbuild.err"; fail "kernel build failed"; }
 }

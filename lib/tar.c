@@ -1326,7 +1326,7 @@ static int index_device(struct tar_reader *r)
 	memcpy(b->devices[0].tag, hex, 64);
 	b->devices[0].blocks = blocks;
 	b->nr_devices = 1;
-	return 0;
+	return erofs_digest_builder_emit(&r->units, &b->annex, 1);
 }
 
 static int open_input(struct tar_reader *r)
@@ -1358,6 +1358,8 @@ static int open_input(struct tar_reader *r)
 	if (o->tar_mode == EROFS_TAR_INDEX) {
 		erofs_sha256_init(&r->digest);
 		r->is.digest = &r->digest;
+		erofs_digest_builder_init(&r->units, o->digest_unit_bits);
+		r->is.units = &r->units;
 	}
 	/* a plain tar file is read again in place; a stream is spooled */
 	r->in_place = o->tar_mode == EROFS_TAR_FULL && r->is.seekable &&
@@ -1400,6 +1402,7 @@ static void reader_exit(struct tar_reader *r)
 	ext_reset(&r->ext);
 	ext_reset(&r->global);
 	free(r->entry);
+	erofs_digest_builder_free(&r->units);
 	erofs_istream_close(&r->is);
 	if (r->is.raw_fd >= 0)
 		close(r->is.raw_fd);

@@ -4,6 +4,7 @@
 #define EROFS_TAR_PRIV_H
 
 #include "erofs/build.h"
+#include "erofs/digest_table.h"
 #include "erofs/istream.h"
 #include "erofs/sha256.h"
 
@@ -73,6 +74,7 @@ struct tar_reader {
 	int spool_fd;
 	uint64_t spool_size;
 	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
+	struct erofs_digest_builder units;	/* --tar=i: its digest table */
 	struct erofs_hashmap dents;
 	struct erofs_node **made;	/* every node made, reached or not */
 	size_t nr_made, cap_made;

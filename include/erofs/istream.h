@@ -22,6 +22,8 @@ enum erofs_istream_codec {
 	EROFS_ISTREAM_CODEC_ZSTD,
 };
 
+struct erofs_digest_builder;
+
 struct erofs_istream {
 	int fd;
 	const char *name;		/* "standard input" or the path */
@@ -41,6 +43,7 @@ struct erofs_istream {
 	uint64_t raw_bytes;		/* read from fd */
 	uint64_t pos;			/* decoded bytes handed out */
 	struct erofs_sha256 *digest;	/* of the decoded bytes, if set */
+	struct erofs_digest_builder *units;	/* their digest table, if set */
 	char err[128];			/* why the last read failed */
 };
 

@@ -25,6 +25,7 @@
 #include "erofs/sha256.h"
 #include "erofs/source.h"
 #include "get.h"
+#include "get_image.h"
 
 #define GET_CHUNK_DEFAULT	(4U << 20)
 #define WINDOW_BYTES		(16U << 20)
@@ -41,6 +42,16 @@ struct get_cfg {
 	unsigned int chunk;
 	uint64_t first, last;		/* the bytes asked, inclusive */
 	bool ranged, whole;
+	/* --image: the blob's digest table checks every unit written */
+	const char *image;
+	enum fetch_unverified unverified;
+	const char *fallback[FETCH_MAX_SOURCES - 1];	/* --source */
+	unsigned int nr_fallback;
+	struct get_image gi;
+	struct fetch_try tries[FETCH_MAX_SOURCES];
+	const char *names[FETCH_MAX_SOURCES];
+	unsigned int nr_tries;
+	struct fetch_verify_stats vstats;
 };
 
 struct chunk {
@@ -75,6 +86,13 @@ static const char usage[] =
 "  --auth CRED           user:password or bearer:TOKEN\n"
 "  --cacert FILE         CA certificates for https\n"
 "  --verify[=DIGEST]     check the whole blob's sha256 (default: the KEY's digest)\n"
+"  --image BOOT          KEY is the tag of a device of bootstrap BOOT: each unit\n"
+"                        of its digest table is checked before it is written\n"
+"                        (ranges widen to whole units)\n"
+"  --source SPEC|NAME    with --image: a further source for units that came\n"
+"                        wrong (repeatable, tried in order)\n"
+"  --unverified POLICY   with --image, a device without a digest table:\n"
+"                        refuse (default) or allow\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
 "  --quiet               errors only, no progress, no stats line\n"
 "  --json                print the stats as JSON on stdout\n"
@@ -83,6 +101,7 @@ static const char usage[] =
 enum {
 	OPT_RANGE = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_MIN_FETCH, OPT_WORKERS,
 	OPT_CHUNK, OPT_AUTH, OPT_CACERT, OPT_VERIFY, OPT_QUIET, OPT_JSON,
+	OPT_IMAGE, OPT_SOURCE, OPT_UNVERIFIED,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +117,9 @@ static const struct option long_opts[] = {
 	{ "verify", optional_argument, NULL, OPT_VERIFY },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "unverified", required_argument, NULL, OPT_UNVERIFIED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -174,6 +196,24 @@ static int parse_one(struct get_cfg *c, int opt, const char *arg)
 		return 0;
 	case OPT_JSON:
 		c->json = true;
+		return 0;
+	case OPT_IMAGE:
+		c->image = arg;
+		return 0;
+	case OPT_SOURCE:
+		if (c->nr_fallback >= ARRAY_SIZE(c->fallback)) {
+			erofs_err(&c->msg, "at most %zu --source",
+				  ARRAY_SIZE(c->fallback));
+			return -EINVAL;
+		}
+		c->fallback[c->nr_fallback++] = arg;
+		return 0;
+	case OPT_UNVERIFIED:
+		if (fetch_parse_unverified(arg, &c->unverified)) {
+			erofs_err(&c->msg, "bad --unverified \"%s\": allow or refuse",
+				  arg);
+			return -EINVAL;
+		}
 		return 0;
 	}
 	return -EINVAL;
@@ -288,6 +328,24 @@ static int resolve_source(struct get_cfg *c, struct erofs_fetchconf *conf)
 	return 0;
 }
 
+/* --image: the units checked and the mismatches of each source */
+static void add_verify_stats(struct get_cfg *c, bool json, char *line,
+			     size_t size)
+{
+	size_t n = strlen(line);
+	char v[300];
+
+	if (!c->gi.has_table)
+		return;
+	fetch_verify_stats_format(&c->vstats, c->names, c->nr_tries, json, v,
+				  sizeof(v));
+	/* the source's JSON object ends with '}': the members go inside */
+	if (json && n && line[n - 1] == '}')
+		snprintf(line + n - 1, size - n + 1, ", %s}", v);
+	else if (!json)
+		snprintf(line + n, size - n, " %s", v);
+}
+
 static void print_stats(struct get_cfg *c, struct erofs_source *src,
 			bool final)
 {
@@ -297,12 +355,14 @@ static void print_stats(struct get_cfg *c, struct erofs_source *src,
 	erofs_source_stats(src, &st);
 	if (final && c->json) {
 		erofs_source_stats_format(&st, true, line, sizeof(line));
+		add_verify_stats(c, true, line, sizeof(line));
 		printf("%s\n", line);
 		fflush(stdout);
 	}
 	if (c->quiet && final)
 		return;
 	erofs_source_stats_format(&st, false, line, sizeof(line));
+	add_verify_stats(c, false, line, sizeof(line));
 	/* SIGUSR1 always answers, whatever the level */
 	fprintf(stderr, "%s: stats: %s\n", c->msg.prog, line);
 }
@@ -375,6 +435,7 @@ struct transfer {
 	const char *fdname;
 	uint64_t off, len;
 	struct erofs_sha256 *sha;	/* NULL: no verification */
+	const struct erofs_digest_table *table;	/* NULL: units unchecked */
 };
 
 static int window_init(struct window *w, unsigned int n, size_t chunk)
@@ -407,6 +468,16 @@ static void window_free(struct window *w)
 	pthread_cond_destroy(&w->cond);
 }
 
+/* with a table, chunks are whole units, so that each is checked alone */
+static size_t chunk_size(const struct transfer *t)
+{
+	size_t csize = t->c->chunk ?: GET_CHUNK_DEFAULT;
+
+	if (t->table)
+		csize = ROUND_UP(csize, erofs_digest_unit_size(t->table));
+	return csize;
+}
+
 /*
  * Keeps a window of chunks in flight and writes them in order as they
  * complete, hashing on the way when verifying.
@@ -415,7 +486,7 @@ static int transfer(struct transfer *t)
 {
 	struct get_cfg *c = t->c;
 	unsigned int workers = c->opts.workers ?: EROFS_SOURCE_DEFAULT_WORKERS;
-	size_t csize = c->chunk ?: GET_CHUNK_DEFAULT;
+	size_t csize = chunk_size(t);
 	uint64_t nr = DIV_ROUND_UP(t->len, csize), sub = 0, fin = 0;
 	struct erofs_progress prog;
 	struct window w = { 0 };
@@ -456,6 +527,12 @@ static int transfer(struct transfer *t)
 		}
 		ch->busy = false;
 		err = ch->err;
+		if (err)
+			break;
+		if (t->table)
+			err = fetch_verify_range(t->table, c->gi.blob, c->tries,
+						 c->nr_tries, ch->off, ch->buf,
+						 ch->len, &c->vstats, &c->msg);
 		if (err)
 			break;
 		if (t->sha)
@@ -538,6 +615,9 @@ static int digest_wanted(struct get_cfg *c, char hex[65])
 	const char *d = c->verify ? c->verify : c->key;
 
 	if (!c->verify_given)
+		return 0;
+	/* a range is checked unit by unit against the table */
+	if (!c->whole && c->gi.has_table)
 		return 0;
 	if (!c->whole) {
 		erofs_err(&c->msg, "--verify needs the whole blob: drop --range");
@@ -678,6 +758,22 @@ static int plan_range(struct get_cfg *c, uint64_t size, uint64_t *off,
 	return 0;
 }
 
+/* the table must describe the object the source has; ranges widen to units */
+static int plan_units(struct get_cfg *c, uint64_t size, struct transfer *t)
+{
+	const struct erofs_digest_table *table = &c->gi.table;
+
+	if (table->blob_size != size) {
+		erofs_err(&c->msg, "%s: the source has %llu bytes, the digest table of blob %s in %s %llu",
+			  c->key, (unsigned long long)size, c->gi.blob,
+			  c->image, (unsigned long long)table->blob_size);
+		return -EBADMSG;
+	}
+	erofs_digest_table_widen(table, &t->off, &t->len);
+	t->table = table;
+	return 0;
+}
+
 static int do_get(struct get_cfg *c, struct erofs_source *src)
 {
 	struct output o = { .outfd = -1, .tmpfd = -1 };
@@ -695,6 +791,8 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 		return err;
 	}
 	err = plan_range(c, size, &t.off, &t.len);
+	if (!err && c->gi.has_table)
+		err = plan_units(c, size, &t);
 	if (err)
 		return err;
 	verify = digest_wanted(c, want);
@@ -741,6 +839,59 @@ out:
 	return err;
 }
 
+/*
+ * --image: the table, and the sources a unit is asked of in turn.  A
+ * fallback given by spec gets the timeouts, not the credentials, of the
+ * first source: those are for that server only.
+ */
+static int open_image_sources(struct get_cfg *c, struct erofs_fetchconf *conf,
+			      struct erofs_source *src)
+{
+	unsigned int i;
+	int err;
+
+	if (!c->image) {
+		if (c->nr_fallback)
+			erofs_err(&c->msg, "--source needs --image: without a digest table nothing tells a fallback is needed");
+		return c->nr_fallback ? -EINVAL : 0;
+	}
+	err = get_image_open(&c->gi, c->image, c->key, c->unverified, &c->msg);
+	if (err)
+		return err;
+	c->tries[0] = (struct fetch_try){ src, c->source, c->key, 0 };
+	c->names[0] = c->source;
+	c->nr_tries = 1;
+	for (i = 0; i < c->nr_fallback; i++) {
+		const struct erofs_fetchconf_source *fs =
+			c->config ? erofs_fetchconf_find(conf, c->fallback[i]) : NULL;
+		struct erofs_source_opts o = {
+			.spec = c->fallback[i],
+			.timeout_ms = c->opts.timeout_ms,
+			.retries = c->opts.retries,
+		};
+		struct fetch_try *t = &c->tries[c->nr_tries];
+
+		if (fs)
+			o = fs->opts;
+		err = erofs_source_open(&t->src, &o, &c->msg);
+		if (err)
+			return err;
+		t->name = c->names[c->nr_tries] = c->fallback[i];
+		t->key = c->key;
+		t->index = c->nr_tries++;
+	}
+	return 0;
+}
+
+static void close_image_sources(struct get_cfg *c)
+{
+	unsigned int i;
+
+	for (i = 1; i < c->nr_tries; i++)
+		erofs_source_close(c->tries[i].src);
+	get_image_close(&c->gi);
+}
+
 int erofs_fetch_get_main(int argc, char **argv)
 {
 	struct get_cfg c = {
@@ -764,11 +915,14 @@ int erofs_fetch_get_main(int argc, char **argv)
 	if (err)
 		goto out;
 	err = erofs_source_open(&src, &c.opts, &c.msg);
+	if (!err)
+		err = open_image_sources(&c, &conf, src);
 	if (err)
 		goto out;
 	err = do_get(&c, src);
 	print_stats(&c, src, true);
 out:
+	close_image_sources(&c);
 	erofs_source_close(src);
 	erofs_fetchconf_free(&conf);
 	return err ? 1 : 0;

@@ -408,6 +408,11 @@ static int run_attempts(struct erofs_source *src, void *w, struct src_job *job,
 
 	for (attempt = 0;; attempt++) {
 		memset(&at, 0, sizeof(at));
+		pthread_mutex_lock(&src->lock);
+		if (job->kind == JOB_SIZE ||
+		    !size_lookup(src, job->key, &at.object_size))
+			at.object_size = UINT64_MAX;
+		pthread_mutex_unlock(&src->lock);
 		t0 = now_us();
 		if (job->kind == JOB_SIZE)
 			err = src->b.size(src->b.be, w, job->key, &job->size,

@@ -6,25 +6,58 @@
 #include <stdio.h>
 
 #include "erofs/annex.h"
+#include "erofs/digest_table.h"
 #include "erofs/reader.h"
 #include "dump.h"
 
-static void text_record(const struct erofs_annex_entry *e)
+/* a digest table's unit and count, once its fields were checked */
+static bool digest_table_of(struct dump_ctx *d, const struct erofs_annex *ax,
+			    const struct erofs_annex_entry *e,
+			    struct erofs_digest_table *t)
 {
-	printf("  %s for device %u: %llu bytes at byte %llu\n",
-	       erofs_annex_type_name(e->type), e->device,
-	       (unsigned long long)e->length, (unsigned long long)e->pos);
+	int err;
+
+	if (e->type != EROFS_ANNEX_DIGEST_TABLE || !e->device)
+		return false;
+	err = erofs_digest_table_load(&d->img, ax, e->device, t);
+	if (err)
+		note_error(d, err);
+	return !err;
 }
 
-static void json_record(struct erofs_json *js,
+static void text_record(struct dump_ctx *d, const struct erofs_annex *ax,
 			const struct erofs_annex_entry *e)
 {
+	struct erofs_digest_table t;
+
+	printf("  %s for device %u: %llu bytes at byte %llu",
+	       erofs_annex_type_name(e->type), e->device,
+	       (unsigned long long)e->length, (unsigned long long)e->pos);
+	if (digest_table_of(d, ax, e, &t))
+		printf(": %llu units of %llu bytes over a blob of %llu bytes",
+		       (unsigned long long)t.nr_units,
+		       (unsigned long long)erofs_digest_unit_size(&t),
+		       (unsigned long long)t.blob_size);
+	printf("\n");
+}
+
+static void json_record(struct dump_ctx *d, const struct erofs_annex *ax,
+			const struct erofs_annex_entry *e)
+{
+	struct erofs_json *js = &d->js;
+	struct erofs_digest_table t;
+
 	erofs_json_open(js, NULL, '{');
 	erofs_json_str(js, "type", erofs_annex_type_name(e->type));
 	erofs_json_u64(js, "type_id", e->type);
 	erofs_json_u64(js, "device", e->device);
 	erofs_json_u64(js, "bytes", e->length);
 	erofs_json_u64(js, "pos", e->pos);
+	if (digest_table_of(d, ax, e, &t)) {
+		erofs_json_u64(js, "unit", erofs_digest_unit_size(&t));
+		erofs_json_u64(js, "units", t.nr_units);
+		erofs_json_u64(js, "blob_size", t.blob_size);
+	}
 	erofs_json_close(js, '}');
 }
 
@@ -48,7 +81,7 @@ void show_annex(struct dump_ctx *d)
 		erofs_json_u64(&d->js, "bytes", ax.size);
 		erofs_json_open(&d->js, "records", '[');
 		while (erofs_annex_next(&ax, &cursor, &e))
-			json_record(&d->js, &e);
+			json_record(d, &ax, &e);
 		erofs_json_close(&d->js, ']');
 		erofs_json_close(&d->js, '}');
 	} else if (!err && ax.nr) {
@@ -57,7 +90,7 @@ void show_annex(struct dump_ctx *d)
 		       ax.nr, (unsigned long long)ax.size,
 		       (unsigned long long)ax.start);
 		while (erofs_annex_next(&ax, &cursor, &e))
-			text_record(&e);
+			text_record(d, &ax, &e);
 	}
 	erofs_annex_free(&ax);
 }

@@ -242,12 +242,13 @@ int erofs_build_image(const struct erofs_build_options *opts,
 		err = erofs_layout_prepare(&b);
 	if (!err)
 		err = erofs_write_data(&b);
+	/* the blob is complete: its table sizes the annex devices follow */
+	if (!err && b.blob)
+		err = finish_blob(&b);
 	if (!err)
 		err = erofs_layout_metadata(&b);
 	if (!err)
 		err = erofs_write_metadata(&b);
-	if (!err && b.blob)
-		err = finish_blob(&b);
 	if (!err)
 		err = write_image(&b);
 	if (!err && stats) {

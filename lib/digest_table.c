@@ -278,3 +278,91 @@ int erofs_digest_table_check(const struct erofs_digest_table *t, uint64_t off,
 	}
 	return 0;
 }
+
+/* whether [pos, end) of @fd holds data, and whether it holds a hole */
+static int probe_unit(int fd, uint64_t pos, uint64_t end, bool *data,
+		      bool *hole)
+{
+	off_t d = lseek(fd, pos, SEEK_DATA);
+	off_t h;
+
+	if (d < 0 && errno != ENXIO)
+		return -errno;
+	*data = d >= 0 && (uint64_t)d < end;
+	h = lseek(fd, pos, SEEK_HOLE);
+	if (h < 0 && errno != ENXIO)
+		return -errno;
+	/* past the end of file counts as a hole */
+	*hole = h < 0 || (uint64_t)h < end;
+	return 0;
+}
+
+static int read_unit(int fd, uint8_t *buf, uint64_t len, uint64_t pos)
+{
+	uint64_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, pos + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)		/* short file: the rest was never cached */
+			break;
+		done += n;
+	}
+	memset(buf + done, 0, len - done);
+	return 0;
+}
+
+int erofs_digest_table_scan(const struct erofs_digest_table *t, int fd,
+			    uint64_t offset, uint8_t *states)
+{
+	uint8_t *buf = malloc(erofs_digest_unit_size(t));
+	uint64_t unit;
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (unit = 0; unit < t->nr_units && !err; unit++) {
+		uint64_t uoff, ulen;
+		bool data = false, hole = false;
+
+		erofs_digest_unit_range(t, unit, &uoff, &ulen);
+		err = probe_unit(fd, offset + uoff, offset + uoff + ulen,
+				 &data, &hole);
+		if (err)
+			break;
+		if (!data) {
+			states[unit] = EROFS_UNIT_ABSENT;
+			continue;
+		}
+		err = read_unit(fd, buf, ulen, offset + uoff);
+		if (err)
+			break;
+		/* a blob's zero blocks may be holes too: they still match */
+		if (erofs_digest_unit_matches(t, unit, buf, ulen))
+			states[unit] = EROFS_UNIT_VERIFIED;
+		else
+			states[unit] = hole ? EROFS_UNIT_PARTIAL :
+					      EROFS_UNIT_MISMATCH;
+	}
+	free(buf);
+	return err;
+}
+
+int erofs_digest_tables_check(struct erofs_image *img,
+			      const struct erofs_annex *ax)
+{
+	struct erofs_digest_table t;
+	unsigned int dev;
+	int err, ret = 0;
+
+	for (dev = 1; dev < img->nr_devs; dev++) {
+		err = erofs_digest_table_load(img, ax, dev, &t);
+		if (err && err != -ENOENT && !ret)
+			ret = err;
+	}
+	return ret;
+}

@@ -98,4 +98,24 @@ bool erofs_digest_unit_matches(const struct erofs_digest_table *t,
 void erofs_digest_unit_range(const struct erofs_digest_table *t, uint64_t unit,
 			     uint64_t *off, uint64_t *len);
 
+/* what a cache file holds of a unit */
+enum erofs_unit_state {
+	EROFS_UNIT_ABSENT,		/* a hole: not cached */
+	EROFS_UNIT_VERIFIED,		/* its bytes match the digest */
+	EROFS_UNIT_PARTIAL,		/* some holes, the rest no match */
+	EROFS_UNIT_MISMATCH,		/* all there, and wrong */
+};
+
+/*
+ * The state of each unit in a (sparse cache) file holding the blob from
+ * byte @offset: @states gets t->nr_units entries.  0 or -errno.
+ */
+int erofs_digest_table_scan(const struct erofs_digest_table *t, int fd,
+			    uint64_t offset, uint8_t *states);
+
+/* every table in the annex is loaded (and so checked) once; 0 or the
+ * first error */
+int erofs_digest_tables_check(struct erofs_image *img,
+			      const struct erofs_annex *ax);
+
 #endif

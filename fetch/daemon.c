@@ -52,6 +52,10 @@ static void usage(FILE *f)
 "      --no-prefetch        no demand window\n"
 "      --prefetch=FILE      \"KEY [OFFSET LENGTH]\" lines to populate at open\n"
 "      --prefetch-all       populate every object completely in the background\n"
+"      --fallback=SPEC|NAME a further source for units of a blob that do not\n"
+"                           match its digest table (repeatable, tried in order)\n"
+"      --unverified=POLICY  a blob without a digest table in its bootstrap:\n"
+"                           refuse (default: its reads fail) or allow\n"
 "Messages:\n"
 "  -v, --verbose            more messages (repeat for debug)\n"
 "  -q, --quiet              errors only\n"
@@ -63,7 +67,7 @@ enum {
 	OPT_DEVNODE = 256, OPT_DEVFD, OPT_RESTORE, OPT_SUPERVISE, OPT_MINFETCH,
 	OPT_TIMEOUT, OPT_RETRIES, OPT_SWORKERS, OPT_AUTH, OPT_CACERT,
 	OPT_PWORKERS, OPT_PLOW, OPT_PHIGH, OPT_PMAX, OPT_NOPREFETCH,
-	OPT_PLIST, OPT_PALL,
+	OPT_PLIST, OPT_PALL, OPT_UNVERIFIED, OPT_FALLBACK,
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +93,8 @@ static const struct option long_opts[] = {
 	{ "no-prefetch", no_argument, NULL, OPT_NOPREFETCH },
 	{ "prefetch", required_argument, NULL, OPT_PLIST },
 	{ "prefetch-all", no_argument, NULL, OPT_PALL },
+	{ "unverified", required_argument, NULL, OPT_UNVERIFIED },
+	{ "fallback", required_argument, NULL, OPT_FALLBACK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -176,6 +182,20 @@ static int parse_one(struct fetchd *d, int c, const char *arg)
 	case OPT_NOPREFETCH: o->high = o->low = 0; return 0;
 	case OPT_PLIST: o->prefetch_list = arg; return 0;
 	case OPT_PALL: o->prefetch_all = true; return 0;
+	case OPT_UNVERIFIED:
+		if (!fetch_parse_unverified(arg, &o->unverified))
+			return 0;
+		erofs_err(&d->msg, "--unverified: '%s' is neither allow nor refuse",
+			  arg);
+		return -EINVAL;
+	case OPT_FALLBACK:
+		if (o->nr_fallback == ARRAY_SIZE(o->fallback)) {
+			erofs_err(&d->msg, "--fallback: at most %zu",
+				  ARRAY_SIZE(o->fallback));
+			return -EINVAL;
+		}
+		o->fallback[o->nr_fallback++] = arg;
+		return 0;
 	case 'v': d->msg.level++; return 0;
 	case 'q': d->msg.level = EROFS_MSG_ERR; return 0;
 	case 'h': usage(stdout); exit(0);
@@ -194,7 +214,8 @@ static const struct {
 	{ "prefetch_low", OPT_PLOW }, { "prefetch_high", OPT_PHIGH },
 	{ "prefetch_max", OPT_PMAX }, { "prefetch", OPT_PLIST },
 	{ "prefetch_all", OPT_PALL }, { "no_prefetch", OPT_NOPREFETCH },
-	{ "min_fetch", OPT_MINFETCH },
+	{ "min_fetch", OPT_MINFETCH }, { "unverified", OPT_UNVERIFIED },
+	{ "fallback", OPT_FALLBACK },
 };
 
 static int apply_conf_kv(struct fetchd *d, const struct erofs_fetchconf_kv *kv)
@@ -300,11 +321,45 @@ static int parse_args(struct fetchd *d, int argc, char **argv)
 
 /* ---- sources ---- */
 
+/*
+ * Sources a unit that does not match its digest is asked of next: a
+ * [source] of the configuration by name, else a spec with the
+ * command line's timeouts (not its credentials: those are for --source).
+ */
+static int open_fallbacks(struct fetchd *d)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < d->o.nr_fallback; i++) {
+		const struct erofs_fetchconf_source *cs = d->have_conf ?
+			erofs_fetchconf_find(&d->conf, d->o.fallback[i]) : NULL;
+		struct erofs_source_opts so = {
+			.spec = d->o.fallback[i],
+			.timeout_ms = d->o.sopts.timeout_ms,
+			.retries = d->o.sopts.retries,
+		};
+
+		if (cs)
+			so = cs->opts;
+		ret = erofs_source_open(&d->fallback_srcs[i], &so, &d->msg);
+		if (ret) {
+			erofs_err(&d->msg, "fallback source %s: %s",
+				  d->o.fallback[i], strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static int open_sources(struct fetchd *d)
 {
 	struct erofs_source_opts so = d->o.sopts;
 	int ret;
 
+	ret = open_fallbacks(d);
+	if (ret)
+		return ret;
 	if (!d->have_conf) {
 		so.spec = d->o.source_spec;
 		ret = erofs_source_open(&d->default_src, &so, &d->msg);
@@ -324,6 +379,9 @@ static void close_sources(struct fetchd *d)
 
 	if (d->default_src)
 		erofs_source_close(d->default_src);
+	for (i = 0; i < d->o.nr_fallback; i++)
+		if (d->fallback_srcs[i])
+			erofs_source_close(d->fallback_srcs[i]);
 	for (i = 0; d->srcs && i < d->conf.nr_sources; i++)
 		if (d->srcs[i])
 			erofs_source_close(d->srcs[i]);

@@ -44,6 +44,7 @@
 #include "erofs/print.h"
 #include "erofs/source.h"
 #include "erofs/workqueue.h"
+#include "verify.h"
 
 int erofs_fetch_daemon_main(int argc, char **argv);
 
@@ -104,6 +105,10 @@ struct fetchd_obj {
 	struct erofs_pclmap pcl;	/* FETCHD_LAYOUT_PCLUSTERS */
 	bool probed;			/* looked at as a bootstrap */
 	bool bootstrap;			/* it is one: forget it at CLOSE */
+	/* its bootstrap's digest table (a copy): every unit is checked */
+	struct erofs_digest_table table;
+	uint8_t *digests;		/* owns table.digests */
+	bool has_table;
 };
 
 struct fetchd_opts {
@@ -117,6 +122,9 @@ struct fetchd_opts {
 	uint64_t low, high, max_window;	/* prefetch watermarks, bytes */
 	const char *prefetch_list;
 	bool prefetch_all;
+	enum fetch_unverified unverified;	/* blobs without a table */
+	const char *fallback[FETCH_MAX_SOURCES - 1];
+	unsigned int nr_fallback;
 };
 
 #define FETCHD_LAT_SAMPLES	4096
@@ -147,6 +155,7 @@ struct fetchd {
 	bool have_conf;
 	struct erofs_source *default_src;
 	struct erofs_source **srcs;	/* one per conf source, opened lazily */
+	struct erofs_source *fallback_srcs[FETCH_MAX_SOURCES - 1];
 	pthread_mutex_t srcs_lock;	/* opening a conf source (leaf lock) */
 
 	pthread_rwlock_t table_lock;	/* lock order 1 */
@@ -161,6 +170,7 @@ struct fetchd {
 
 	pthread_mutex_t stats_lock;	/* lock order 3 */
 	struct fetchd_stats st;
+	struct fetch_verify_stats vst;	/* atomic: no lock */
 
 	pthread_mutex_t layout_lock;	/* before table_lock */
 	struct fetchd_image *images;	/* bootstraps parsed */

@@ -39,6 +39,7 @@ static void obj_put(struct fetchd_obj *obj)
 	/* the last reference: CLOSE or shutdown closed the fd already */
 	pthread_mutex_destroy(&obj->lock);
 	erofs_pclmap_free(&obj->pcl);
+	free(obj->digests);
 	free(obj->key_buf);
 	free(obj);
 }
@@ -215,6 +216,60 @@ static uint64_t obj_write_end(struct fetchd_obj *obj, uint64_t off,
 	return erofs_pclmap_cut(&obj->pcl, off, limit);
 }
 
+/* the name of @obj's source in messages and counters */
+static const char *source_name(struct fetchd *d, struct fetchd_obj *obj)
+{
+	const struct erofs_fetchconf_source *cs;
+	const char *key;
+
+	if (!d->have_conf)
+		return d->o.source_spec;
+	if (erofs_fetchconf_lookup(&d->conf, obj->cookie, &cs, &key))
+		return "?";
+	return cs->name;
+}
+
+/*
+ * [off, off + n) of @obj into @buf.  With a digest table, the whole
+ * units around it are fetched and each is checked (and asked of the
+ * fallback sources when it does not match) before any byte is handed
+ * on: nothing unchecked reaches the cache file.
+ */
+static int obj_fetch(struct fetchd *d, struct fetchd_obj *obj, uint64_t off,
+		     uint64_t n, void *buf)
+{
+	struct fetch_try tries[FETCH_MAX_SOURCES];
+	uint64_t uoff = off, ulen = n, p, k;
+	unsigned int i, nr = 1;
+	uint8_t *ubuf;
+	int err = 0;
+
+	if (!obj->has_table)
+		return erofs_source_read(obj->src, obj->key, off, n, buf);
+	erofs_digest_table_widen(&obj->table, &uoff, &ulen);
+	ubuf = malloc(ulen ?: 1);
+	if (!ubuf)
+		return -ENOMEM;
+	for (p = 0; p < ulen && !err; p += k) {
+		k = MIN(ulen - p, (uint64_t)EROFS_SOURCE_MAX_REQUEST);
+		err = erofs_source_read(obj->src, obj->key, uoff + p, k,
+					ubuf + p);
+	}
+	tries[0] = (struct fetch_try){ obj->src, source_name(d, obj),
+				       obj->key, 0 };
+	for (i = 0; i < d->o.nr_fallback; i++)
+		tries[nr++] = (struct fetch_try){ d->fallback_srcs[i],
+						  d->o.fallback[i], obj->key,
+						  i + 1 };
+	if (!err)
+		err = fetch_verify_range(&obj->table, obj->cookie, tries, nr,
+					 uoff, ubuf, ulen, &d->vst, &d->msg);
+	if (!err)
+		memcpy(buf, ubuf + (off - uoff), n);
+	free(ubuf);
+	return err;
+}
+
 /*
  * Fetches [off, end) from the source and writes it into the cache file,
  * a chunk at a time so memory stays bounded (a run of pclusters is one
@@ -244,7 +299,7 @@ static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 			n = MIN(obj_write_end(obj, off, off + n), obj->size) - off;
 		if (prefetch && atomic_load(&d->stopping))
 			return -ECANCELED;
-		err = erofs_source_read(obj->src, obj->key, off, n, buf);
+		err = obj_fetch(d, obj, off, n, buf);
 		if (!err)
 			err = fetchd_obj_write(d, obj, buf, n, off);
 		if (err)

@@ -45,6 +45,21 @@ static const char *fmt_us(uint32_t us, char *buf, size_t len)
 	return buf;
 }
 
+/* units checked against digest tables, and mismatches per source */
+static void print_verify_stats(struct fetchd *d)
+{
+	const char *names[FETCH_MAX_SOURCES];
+	unsigned int i, nr = 0;
+	char line[600];
+
+	names[nr++] = d->have_conf ? "configured" : d->o.source_spec;
+	for (i = 0; i < d->o.nr_fallback; i++)
+		names[nr++] = d->o.fallback[i];
+	fetch_verify_stats_format(&d->vst, names, nr, false, line,
+				  sizeof(line));
+	erofs_info(&d->msg, "verify stats: %s", line);
+}
+
 void fetchd_stats_print(struct fetchd *d, const char *why)
 {
 	struct erofs_source_stats sst;
@@ -100,6 +115,7 @@ void fetchd_stats_print(struct fetchd *d, const char *why)
 		erofs_warn(&d->msg, "stats: %llu READs for unknown objects, %llu malformed requests",
 			   (unsigned long long)st->unknown_objects,
 			   (unsigned long long)st->bad_msgs);
+	print_verify_stats(d);
 	if (d->default_src) {
 		erofs_source_stats(d->default_src, &sst);
 		erofs_source_stats_format(&sst, false, sline, sizeof(sline));

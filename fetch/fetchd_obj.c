@@ -229,43 +229,69 @@ static const char *source_name(struct fetchd *d, struct fetchd_obj *obj)
 	return cs->name;
 }
 
-/*
- * [off, off + n) of @obj into @buf.  With a digest table, the whole
- * units around it are fetched and each is checked (and asked of the
- * fallback sources when it does not match) before any byte is handed
- * on: nothing unchecked reaches the cache file.
- */
-static int obj_fetch(struct fetchd *d, struct fetchd_obj *obj, uint64_t off,
-		     uint64_t n, void *buf)
+/* what obj_fetch() got: the bytes to write, and where */
+struct fetched {
+	void *buf;
+	uint64_t off, len;
+	void *owned;			/* to free once written */
+};
+
+/* the whole units around [off, off + n), fetched and checked */
+static int fetch_units(struct fetchd *d, struct fetchd_obj *obj,
+		       uint64_t uoff, uint64_t ulen, uint8_t *ubuf)
 {
 	struct fetch_try tries[FETCH_MAX_SOURCES];
-	uint64_t uoff = off, ulen = n, p, k;
 	unsigned int i, nr = 1;
-	uint8_t *ubuf;
+	uint64_t p, k;
 	int err = 0;
 
-	if (!obj->has_table)
-		return erofs_source_read(obj->src, obj->key, off, n, buf);
-	erofs_digest_table_widen(&obj->table, &uoff, &ulen);
-	ubuf = malloc(ulen ?: 1);
-	if (!ubuf)
-		return -ENOMEM;
 	for (p = 0; p < ulen && !err; p += k) {
 		k = MIN(ulen - p, (uint64_t)EROFS_SOURCE_MAX_REQUEST);
 		err = erofs_source_read(obj->src, obj->key, uoff + p, k,
 					ubuf + p);
 	}
+	if (err)
+		return err;
 	tries[0] = (struct fetch_try){ obj->src, source_name(d, obj),
 				       obj->key, 0 };
 	for (i = 0; i < d->o.nr_fallback; i++)
 		tries[nr++] = (struct fetch_try){ d->fallback_srcs[i],
 						  d->o.fallback[i], obj->key,
 						  i + 1 };
-	if (!err)
-		err = fetch_verify_range(&obj->table, obj->cookie, tries, nr,
-					 uoff, ubuf, ulen, &d->vst, &d->msg);
-	if (!err)
-		memcpy(buf, ubuf + (off - uoff), n);
+	return fetch_verify_range(&obj->table, obj->cookie, tries, nr, uoff,
+				  ubuf, ulen, &d->vst, &d->msg);
+}
+
+/*
+ * [off, off + n) of @obj.  With a digest table, the whole units around it
+ * are fetched and each is checked (and asked of the fallback sources
+ * when it does not match) before any byte is handed on: nothing
+ * unchecked reaches the cache file.  Whole units are written, so that
+ * fsck and dump can check the cache file later, unless the object's
+ * pclusters must not be cut (then exactly the range, all of it checked).
+ */
+static int obj_fetch(struct fetchd *d, struct fetchd_obj *obj, uint64_t off,
+		     uint64_t n, void *buf, struct fetched *f)
+{
+	uint64_t uoff = off, ulen = n;
+	void *ubuf;
+	int err;
+
+	*f = (struct fetched){ .buf = buf, .off = off, .len = n };
+	if (!obj->has_table)
+		return erofs_source_read(obj->src, obj->key, off, n, buf);
+	erofs_digest_table_widen(&obj->table, &uoff, &ulen);
+	/* cachefiles writes with direct I/O: page-aligned buffers only */
+	if (posix_memalign(&ubuf, FETCHD_PAGE, MAX(ulen, FETCHD_PAGE)))
+		return -ENOMEM;
+	err = fetch_units(d, obj, uoff, ulen, ubuf);
+	if (!err && atomic_load(&obj->layout) == FETCHD_LAYOUT_PCLUSTERS) {
+		memcpy(buf, (uint8_t *)ubuf + (off - uoff), n);
+	} else if (!err) {
+		*f = (struct fetched){ .buf = ubuf, .off = uoff, .len = ulen,
+				       .owned = ubuf };
+		return 0;
+	}
 	free(ubuf);
 	return err;
 }
@@ -281,6 +307,7 @@ static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 {
 	int64_t done = 0;
 	uint64_t hole, data, n;
+	struct fetched f;
 	int err;
 
 	while (off < end) {
@@ -299,13 +326,14 @@ static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 			n = MIN(obj_write_end(obj, off, off + n), obj->size) - off;
 		if (prefetch && atomic_load(&d->stopping))
 			return -ECANCELED;
-		err = obj_fetch(d, obj, off, n, buf);
+		err = obj_fetch(d, obj, off, n, buf, &f);
 		if (!err)
-			err = fetchd_obj_write(d, obj, buf, n, off);
+			err = fetchd_obj_write(d, obj, f.buf, f.len, f.off);
+		free(f.owned);
 		if (err)
 			return err;
-		done += n;
-		off += n;
+		done += f.len;
+		off = MAX(off + n, f.off + f.len);
 	}
 	return done;
 }

@@ -61,6 +61,9 @@ struct chunk {
 	bool busy, done;
 	int err;
 	struct window *win;
+	/* with a table: hashed on the source's worker, in parallel */
+	const struct erofs_digest_table *table;
+	bool matched;
 };
 
 struct window {
@@ -371,8 +374,15 @@ static void chunk_done(void *priv, int err)
 {
 	struct chunk *ch = priv;
 	struct window *w = ch->win;
+	uint64_t bad;
+	bool matched = false;
 
+	/* a mismatch is left to the main thread, which may ask again */
+	if (!err && ch->table)
+		matched = !erofs_digest_table_check(ch->table, ch->off, ch->buf,
+						    ch->len, &bad);
 	pthread_mutex_lock(&w->lock);
+	ch->matched = matched;
 	ch->err = err;
 	ch->done = true;
 	pthread_cond_broadcast(&w->cond);
@@ -515,6 +525,7 @@ static int transfer(struct transfer *t)
 			ch->len = MIN((uint64_t)csize, t->off + t->len - ch->off);
 			ch->done = false;
 			ch->busy = true;
+			ch->table = t->table;
 			erofs_source_read_async(t->src, t->key, ch->off,
 						ch->len, ch->buf, chunk_done,
 						ch);
@@ -529,7 +540,10 @@ static int transfer(struct transfer *t)
 		err = ch->err;
 		if (err)
 			break;
-		if (t->table)
+		if (t->table && ch->matched)
+			fetch_verify_count(&c->vstats, t->table, ch->off,
+					   ch->len);
+		else if (t->table)
 			err = fetch_verify_range(t->table, c->gi.blob, c->tries,
 						 c->nr_tries, ch->off, ch->buf,
 						 ch->len, &c->vstats, &c->msg);

@@ -116,6 +116,16 @@ int fetch_verify_range(const struct erofs_digest_table *t, const char *blob,
 	return 0;
 }
 
+void fetch_verify_count(struct fetch_verify_stats *st,
+			const struct erofs_digest_table *t, uint64_t off,
+			uint64_t len)
+{
+	uint64_t units = len ? ((off + len - 1) >> t->unit_bits) -
+			       (off >> t->unit_bits) + 1 : 0;
+
+	__atomic_add_fetch(&st->units, units, __ATOMIC_RELAXED);
+}
+
 void fetch_verify_stats_format(const struct fetch_verify_stats *st,
 			       const char *const *names, unsigned int nr,
 			       bool json, char *buf, size_t size)

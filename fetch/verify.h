@@ -50,6 +50,11 @@ int fetch_verify_range(const struct erofs_digest_table *t, const char *blob,
 		       struct fetch_verify_stats *st,
 		       const struct erofs_msg *msg);
 
+/* counts the units of a range found matching elsewhere */
+void fetch_verify_count(struct fetch_verify_stats *st,
+			const struct erofs_digest_table *t, uint64_t off,
+			uint64_t len);
+
 /* "units_verified N mismatches NAME=N,..." or the JSON members (the
  * mismatches an array in source order) */
 void fetch_verify_stats_format(const struct fetch_verify_stats *st,

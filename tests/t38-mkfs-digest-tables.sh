@@ -15,14 +15,15 @@ gentree full "$T/src"
 have_eu=false
 erofs_utils 1.8.6-1 && have_eu=true
 
-# mount_with BOOT BLOB: the kernel's view of bootstrap + blob, compared
+# mount_with BOOT BLOB [TREE]: the kernel's view of bootstrap + blob,
+# compared with TREE (default the source)
 mount_with() {
 	loop_attach "$2"
 	mkdir -p "$T/mnt"
 	mount -t erofs -o ro,device="$LOOP" "$1" "$T/mnt" ||
 		fail "kernel refused $1 with its blob: $(dmesg | tail -n 2)"
 	_mounts+=("$T/mnt")
-	treecmp "$T/src" "$T/mnt" || fail "$1: the kernel's view differs"
+	treecmp "${3:-$T/src}" "$T/mnt" || fail "$1: the kernel's view differs"
 	kernel_umount "$T/mnt"
 }
 
@@ -35,9 +36,11 @@ for z in "" "-z lz4hc -C 65536"; do
 	read -r unit count < <("$PY" "$TOOLS/digesttable.py" check "$T/boot.img" 1 "$T/blob" 65536) ||
 		fail "the digest table does not describe the blob"
 	[ "$count" = $(( ($(stat -c %s "$T/blob") + 65535) / 65536 )) ] || fail "$count units"
-	"$DUMP" -s "$T/boot.img" | grep -q "digest table for device 1: .*: $count units of 65536 bytes" ||
+	grep -q "digest table for device 1: .*: $count units of 65536 bytes" <<<"$("$DUMP" -s "$T/boot.img")" ||
 		fail "dump -s does not show the table"
 	mount_with "$T/boot.img" "$T/blob"
+	[ -n "$z" ] || cp "$T/boot.img" "$T/plain.img"
+	[ -n "$z" ] || cp "$T/blob" "$T/plain.blob"
 	out=$("$FSCK" --verify-blobs --device="$T/blob" "$T/boot.img" 2>&1) || fail "our fsck: $out"
 	[[ $out == *"$count of $count units of 65536 bytes verified"* ]] || fail "fsck did not check the units: $out"
 	if $have_eu; then
@@ -56,17 +59,27 @@ expect_fail "$MKFS" --quiet -E digest-unit=16M --chunksize=4096 --blobdev="$T/bx
 note "--tar=i: a table of the tar; mounted with the tar as device and appended"
 tar -C "$T/src" --format=pax -cf "$T/src.tar" .
 "$MKFS" --quiet --tar=i "$T/idx.img" "$T/src.tar" || fail "--tar=i"
+# what the tar holds (tar keeps no xattrs here): its --tar=f image's view
+"$MKFS" --quiet --tar=f "$T/full.img" "$T/src.tar" || fail "--tar=f"
+kernel_mount "$T/full.img" "$T/mref"
 "$PY" "$TOOLS/digesttable.py" check "$T/idx.img" 1 "$T/src.tar" 65536 >/dev/null ||
 	fail "the tar's digest table"
-mount_with "$T/idx.img" "$T/src.tar"
+mount_with "$T/idx.img" "$T/src.tar" "$T/mref"
 cat "$T/idx.img" "$T/src.tar" >"$T/appended.img"
 kernel_mount "$T/appended.img" "$T/mapp"
-treecmp "$T/src" "$T/mapp" || fail "index + appended tar differs"
+treecmp "$T/mref" "$T/mapp" || fail "index + appended tar differs"
 kernel_umount "$T/mapp"
 "$FSCK" --quiet --verify-blobs --device="$T/src.tar" "$T/idx.img" || fail "our fsck, tar index"
 if $have_eu; then
-	"$EU/fsck.erofs" --device="$T/src.tar" "$T/idx.img" >/dev/null ||
-		fail "erofs-utils 1.8.6 fsck refused a tar index with a table"
+	# 1.8.6's fsck crashes on tar indexes with or without an annex: it
+	# must just not answer otherwise for the table
+	start=$("$DUMP" -s --json "$T/idx.img" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["superblock"]["annex"]["start"])')
+	head -c "$start" "$T/idx.img" >"$T/idx-noannex.img"
+	rc=0 rc0=0
+	"$EU/fsck.erofs" --device="$T/src.tar" "$T/idx.img" >/dev/null 2>&1 || rc=$?
+	"$EU/fsck.erofs" --device="$T/src.tar" "$T/idx-noannex.img" >/dev/null 2>&1 || rc0=$?
+	echo "erofs-utils 1.8.6 fsck on the tar index: exit $rc, without the annex $rc0"
+	[ "$rc" = "$rc0" ] || fail "erofs-utils 1.8.6 fsck answers otherwise for a tar index with a table"
 fi
 
 note "rebuild: the layer image's table, and its blob's copied from its annex"
@@ -107,7 +120,7 @@ set -e
 	fail "--verify-blobs, one wrong digest: exit $rc: $out"
 
 note "a partly filled cache file: holes are not cached, a wrong unit is an error"
-"$PY" - "$T/blob" "$T/part" <<'PYEOF'
+"$PY" - "$T/plain.blob" "$T/part" <<'PYEOF'
 import sys
 d = open(sys.argv[1], 'rb').read()
 with open(sys.argv[2], 'wb') as f:
@@ -115,11 +128,11 @@ with open(sys.argv[2], 'wb') as f:
     f.seek(65536)
     f.write(d[65536:3 * 65536])
 PYEOF
-out=$("$FSCK" --verify-blobs --device="$T/part" "$T/boot.img" 2>&1) ||
+out=$("$FSCK" --verify-blobs --device="$T/part" "$T/plain.img" 2>&1) ||
 	fail "fsck: a partial cache file is no error: $out"
 [[ $out == *" 2 of "*"verified"* ]] || fail "fsck: not 2 units verified: $out"
 printf 'X' | dd of="$T/part" bs=1 seek=70000 conv=notrunc status=none
-expect_fail "$FSCK" --quiet --verify-blobs --device="$T/part" "$T/boot.img"
+expect_fail "$FSCK" --quiet --verify-blobs --device="$T/part" "$T/plain.img"
 
 note "--blobdev commits both or neither"
 gentree small "$T/src2"

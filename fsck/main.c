@@ -481,6 +481,25 @@ static int verify_units(struct fsck_cfg *c, struct erofs_image *img,
 	return 0;
 }
 
+static void say_nothing(void *arg, const char *text)
+{
+	(void)arg;
+	(void)text;
+}
+
+/* a damaged table is reported once, by the walk's check of the annex */
+static bool table_of(struct erofs_image *img, const struct erofs_annex *ax,
+		     unsigned int dev, struct erofs_digest_table *t)
+{
+	erofs_report_fn report = img->report;
+	int err;
+
+	img->report = say_nothing;
+	err = erofs_digest_table_load(img, ax, dev, t);
+	img->report = report;
+	return !err;
+}
+
 /* before the walk: a blob that is not what its tag says is a problem */
 static void verify_blobs(struct fsck_cfg *c, struct erofs_image *img,
 			 struct erofs_check *chk)
@@ -495,8 +514,7 @@ static void verify_blobs(struct fsck_cfg *c, struct erofs_image *img,
 		memset(&ax, 0, sizeof(ax));	/* said; the walk counts it */
 	for (i = 1; i < img->nr_devs; i++) {
 		complete = true;
-		if (img->devs[i].fd >= 0 &&
-		    !erofs_digest_table_load(img, &ax, i, &t)) {
+		if (img->devs[i].fd >= 0 && table_of(img, &ax, i, &t)) {
 			err = verify_units(c, img, i, &t, &complete);
 			if (err) {
 				chk->fatal = err;

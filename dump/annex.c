@@ -7,6 +7,8 @@
 
 #include "erofs/annex.h"
 #include "erofs/digest_table.h"
+#include "erofs/erofs_fs.h"
+#include "erofs/layerindex.h"
 #include "erofs/reader.h"
 #include "dump.h"
 
@@ -25,10 +27,52 @@ static bool digest_table_of(struct dump_ctx *d, const struct erofs_annex *ax,
 	return !err;
 }
 
+/* what a gzip layer's records say, decoded; false when they are damaged */
+struct layer_info {
+	bool source, index;
+	struct erofs_layer_source s;
+	struct erofs_gzindex ix;
+	char blob[65], diff_id[65];
+};
+
+static int decode_layer(struct dump_ctx *d, const struct erofs_annex_entry *e,
+			struct layer_info *li)
+{
+	char why[256];
+	int err = 0;
+
+	li->source = e->type == EROFS_ANNEX_BLOB_SOURCE;
+	li->index = e->type == EROFS_ANNEX_GZIP_INDEX ||
+		    e->type == EROFS_ANNEX_ZSTD_INDEX;
+	if (li->source)
+		err = erofs_layer_source_decode(e->payload, e->length, &li->s,
+						why, sizeof(why));
+	else if (li->index)
+		err = erofs_gzindex_decode(e->payload, e->length,
+					   e->type == EROFS_ANNEX_ZSTD_INDEX ?
+					   EROFS_BLOB_CODEC_ZSTD :
+					   EROFS_BLOB_CODEC_GZIP,
+					   &li->ix, why, sizeof(why));
+	if (err) {
+		erofs_err(d->img.msg, "annex: %s of device %u at byte %llu: %s",
+			  erofs_annex_type_name(e->type), e->device,
+			  (unsigned long long)e->pos, why);
+		note_error(d, err);
+		li->source = li->index = false;
+		return err;
+	}
+	if (li->source) {
+		erofs_sha256_hex(li->s.blob_digest, li->blob);
+		erofs_sha256_hex(li->s.diff_id, li->diff_id);
+	}
+	return 0;
+}
+
 static void text_record(struct dump_ctx *d, const struct erofs_annex *ax,
 			const struct erofs_annex_entry *e)
 {
 	struct erofs_digest_table t;
+	struct layer_info li;
 
 	printf("  %s for device %u: %llu bytes at byte %llu",
 	       erofs_annex_type_name(e->type), e->device,
@@ -39,6 +83,20 @@ static void text_record(struct dump_ctx *d, const struct erofs_annex *ax,
 		       (unsigned long long)erofs_digest_unit_size(&t),
 		       (unsigned long long)t.blob_size);
 	printf("\n");
+	if (decode_layer(d, e, &li))
+		return;
+	if (li.source) {
+		printf("    diff_id sha256:%s\n", li.diff_id);
+		printf("    blob sha256:%s, %llu bytes (%s), %llu uncompressed\n",
+		       li.blob, (unsigned long long)li.s.blob_size,
+		       li.s.codec == EROFS_BLOB_CODEC_ZSTD ? "zstd" : "gzip",
+		       (unsigned long long)li.s.size);
+	} else if (li.index) {
+		printf("    %u checkpoints, one every %llu bytes of output or more, windows %llu bytes\n",
+		       li.ix.nr, (unsigned long long)li.ix.span,
+		       (unsigned long long)li.ix.windows_size);
+		erofs_gzindex_free(&li.ix);
+	}
 }
 
 static void json_record(struct dump_ctx *d, const struct erofs_annex *ax,
@@ -46,6 +104,7 @@ static void json_record(struct dump_ctx *d, const struct erofs_annex *ax,
 {
 	struct erofs_json *js = &d->js;
 	struct erofs_digest_table t;
+	struct layer_info li;
 
 	erofs_json_open(js, NULL, '{');
 	erofs_json_str(js, "type", erofs_annex_type_name(e->type));
@@ -57,6 +116,16 @@ static void json_record(struct dump_ctx *d, const struct erofs_annex *ax,
 		erofs_json_u64(js, "unit", erofs_digest_unit_size(&t));
 		erofs_json_u64(js, "units", t.nr_units);
 		erofs_json_u64(js, "blob_size", t.blob_size);
+	} else if (!decode_layer(d, e, &li) && li.source) {
+		erofs_json_str(js, "diff_id", li.diff_id);
+		erofs_json_str(js, "blob_digest", li.blob);
+		erofs_json_u64(js, "blob_size", li.s.blob_size);
+		erofs_json_u64(js, "size", li.s.size);
+	} else if (li.index) {
+		erofs_json_u64(js, "checkpoints", li.ix.nr);
+		erofs_json_u64(js, "span", li.ix.span);
+		erofs_json_u64(js, "windows_bytes", li.ix.windows_size);
+		erofs_gzindex_free(&li.ix);
 	}
 	erofs_json_close(js, '}');
 }

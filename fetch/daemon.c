@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,15 @@
 #define DEFAULT_CACHE_DIR	"/var/cache/erofs-fetch"
 #define DEFAULT_TAG		"erofs-fetch"
 #define SD_FDNAME		"cachefiles"
+#define EXIT_USAGE		16	/* as fsck.erofs, dump.erofs, mkfs.erofs */
+
+/* what the command line and the configuration file decide */
+struct fetchd_parse {
+	struct erofs_msg *msg;
+	struct fetchd_opts o;
+	struct erofs_fetchconf conf;
+	bool have_conf;
+};
 
 static void usage(FILE *f)
 {
@@ -32,10 +42,14 @@ static void usage(FILE *f)
 "\n"
 "Where the data comes from:\n"
 "  -s, --source=SPEC        dir:/path, http(s)://host/base or oci://host/repo;\n"
-"                           a cookie key (fsid or blob tag) is the object name\n"
+"                           a cookie key (fsid or blob tag) is the object name;\n"
+"                           again: fallbacks tried in order (mirror, then registry)\n"
 "  -c, --config=FILE        sources and a key map (see erofs-fetch(1))\n"
 "      --min-fetch=SIZE     fetch at least this much per request (readahead)\n"
 "      --timeout=MS, --retries=N, --source-workers=N, --auth=CRED, --cacert=FILE\n"
+"      --deadline=MS        one request in all, retries and fallbacks included\n"
+"      --docker-config=FILE registry credentials (auths, credHelpers, credsStore)\n"
+"      --prefetch-rate=SIZE prefetch transfers at most SIZE bytes per second\n"
 "The cache:\n"
 "  -d, --cache-dir=DIR      cache directory, not on tmpfs (" DEFAULT_CACHE_DIR ")\n"
 "  -t, --tag=NAME           cache tag (" DEFAULT_TAG ")\n"
@@ -52,22 +66,34 @@ static void usage(FILE *f)
 "      --no-prefetch        no demand window\n"
 "      --prefetch=FILE      \"KEY [OFFSET LENGTH]\" lines to populate at open\n"
 "      --prefetch-all       populate every object completely in the background\n"
-"      --fallback=SPEC|NAME a further source for units of a blob that do not\n"
-"                           match its digest table (repeatable, tried in order)\n"
 "      --unverified=POLICY  a blob without a digest table in its bootstrap:\n"
 "                           refuse (default: its reads fail) or allow\n"
-"Messages:\n"
+"Operation and messages:\n"
+"      --metrics=ADDR       serve GET /metrics and /metrics.json on\n"
+"                           unix:PATH and/or tcp:ADDR:PORT (comma-separated)\n"
+"      --cache-high=SIZE|PCT%  cull closed objects, least recently used first,\n"
+"                           when the cache (SIZE) or its filesystem (PCT%) is above\n"
+"      --cache-low=SIZE|PCT%   ... down to this (90% of the high mark)\n"
+"      --cache-interval=SEC how often the cache is measured (5)\n"
+"      --log-level=LEVEL    error, warn, info (default) or debug\n"
 "  -v, --verbose            more messages (repeat for debug)\n"
 "  -q, --quiet              errors only\n"
+"  -V, --version            print the version and exit\n"
 "  -h, --help\n"
-"SIGUSR1 prints statistics, SIGTERM/SIGINT shut down cleanly.\n", f);
+"Every option but --config, --devfd, --source and the per-source ones can be\n"
+"set in the configuration file's [daemon] section by its long name.\n"
+"SIGUSR1 prints statistics, SIGHUP re-reads the configuration file,\n"
+"SIGTERM/SIGINT shut down cleanly.  Exit status: 0 clean shutdown,\n"
+"1 operational error, 16 usage error.\n", f);
 }
 
 enum {
 	OPT_DEVNODE = 256, OPT_DEVFD, OPT_RESTORE, OPT_SUPERVISE, OPT_MINFETCH,
 	OPT_TIMEOUT, OPT_RETRIES, OPT_SWORKERS, OPT_AUTH, OPT_CACERT,
 	OPT_PWORKERS, OPT_PLOW, OPT_PHIGH, OPT_PMAX, OPT_NOPREFETCH,
-	OPT_PLIST, OPT_PALL, OPT_UNVERIFIED, OPT_FALLBACK,
+	OPT_PLIST, OPT_PALL, OPT_DEADLINE, OPT_DOCKER_CONFIG, OPT_PRATE,
+	OPT_METRICS, OPT_CHIGH, OPT_CLOW, OPT_CINTERVAL, OPT_LOGLEVEL,
+	OPT_UNVERIFIED,
 };
 
 static const struct option long_opts[] = {
@@ -85,6 +111,9 @@ static const struct option long_opts[] = {
 	{ "source-workers", required_argument, NULL, OPT_SWORKERS },
 	{ "auth", required_argument, NULL, OPT_AUTH },
 	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "docker-config", required_argument, NULL, OPT_DOCKER_CONFIG },
+	{ "prefetch-rate", required_argument, NULL, OPT_PRATE },
 	{ "workers", required_argument, NULL, 'j' },
 	{ "prefetch-workers", required_argument, NULL, OPT_PWORKERS },
 	{ "prefetch-low", required_argument, NULL, OPT_PLOW },
@@ -94,20 +123,26 @@ static const struct option long_opts[] = {
 	{ "prefetch", required_argument, NULL, OPT_PLIST },
 	{ "prefetch-all", no_argument, NULL, OPT_PALL },
 	{ "unverified", required_argument, NULL, OPT_UNVERIFIED },
-	{ "fallback", required_argument, NULL, OPT_FALLBACK },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "cache-high", required_argument, NULL, OPT_CHIGH },
+	{ "cache-low", required_argument, NULL, OPT_CLOW },
+	{ "cache-interval", required_argument, NULL, OPT_CINTERVAL },
+	{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+#define SHORT_OPTS	"s:c:d:t:j:vqVh"
 
-static int parse_uint(struct fetchd *d, const char *opt, const char *arg,
+static int parse_uint(struct fetchd_parse *p, const char *opt, const char *arg,
 		      long long max, unsigned int *out)
 {
 	long long v;
 
 	if (erofs_parse_long(arg, 0, max, &v)) {
-		erofs_err(&d->msg, "--%s: '%s' is not a number in [0, %lld]",
+		erofs_err(p->msg, "--%s: '%s' is not a number in [0, %lld]",
 			  opt, arg, max);
 		return -EINVAL;
 	}
@@ -115,256 +150,375 @@ static int parse_uint(struct fetchd *d, const char *opt, const char *arg,
 	return 0;
 }
 
-static int parse_bytes(struct fetchd *d, const char *opt, const char *arg,
+static int parse_bytes(struct fetchd_parse *p, const char *opt, const char *arg,
 		       uint64_t *out)
 {
 	if (erofs_parse_size(arg, out)) {
-		erofs_err(&d->msg, "--%s: '%s' is not a size", opt, arg);
+		erofs_err(p->msg, "--%s: '%s' is not a size", opt, arg);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int parse_one(struct fetchd *d, int c, const char *arg)
+/* the first --source, then its fallbacks */
+static int add_source(struct fetchd_parse *p, const char *spec)
 {
-	struct fetchd_opts *o = &d->o;
+	struct fetchd_opts *o = &p->o;
+
+	if (!o->source_spec) {
+		o->source_spec = spec;
+		return 0;
+	}
+	if (o->sopts.nr_fallbacks >= ARRAY_SIZE(o->fallbacks)) {
+		erofs_err(p->msg, "--source: at most %zu",
+			  ARRAY_SIZE(o->fallbacks) + 1);
+		return -EINVAL;
+	}
+	o->fallbacks[o->sopts.nr_fallbacks++].spec = spec;
+	return 0;
+}
+
+/* "SIZE" (bytes of the cache) or "PCT%" (of its filesystem) */
+static int parse_mark(struct fetchd_parse *p, const char *opt, const char *arg,
+		      struct fetchd_mark *m)
+{
+	size_t len = strlen(arg);
+	char num[16];
+	long long v;
+
+	if (len && arg[len - 1] == '%') {
+		v = 0;
+		if (len <= sizeof(num)) {
+			memcpy(num, arg, len - 1);
+			num[len - 1] = '\0';
+			if (erofs_parse_long(num, 1, 99, &v))
+				v = 0;
+		}
+		if (!v) {
+			erofs_err(p->msg, "--%s: '%s' is not a percentage in [1, 99]",
+				  opt, arg);
+			return -EINVAL;
+		}
+		*m = (struct fetchd_mark){ .pct = v };
+		return 0;
+	}
+	*m = (struct fetchd_mark){ 0 };
+	if (parse_bytes(p, opt, arg, &m->bytes))
+		return -EINVAL;
+	if (!m->bytes) {
+		erofs_err(p->msg, "--%s: 0 bytes", opt);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* the shape of --metrics; the addresses themselves are checked by bind */
+static bool metrics_spec_ok(const char *spec)
+{
+	const char *tok = spec, *end;
+
+	do {
+		end = strchrnul(tok, ',');
+		if (!((end - tok > 5 && !strncmp(tok, "unix:", 5)) ||
+		      (end - tok > 4 && !strncmp(tok, "tcp:", 4))))
+			return false;
+		tok = end + 1;
+	} while (*end);
+	return true;
+}
+
+static int parse_one(struct fetchd_parse *p, int c, const char *arg)
+{
+	struct fetchd_opts *o = &p->o;
+	int lvl;
 	unsigned int v;
 	uint64_t sz;
 
 	switch (c) {
-	case 's': o->source_spec = arg; return 0;
+	case 's': return add_source(p, arg);
 	case 'c': o->config = arg; return 0;
 	case 'd': o->dir = arg; return 0;
 	case 't': o->tag = arg; return 0;
 	case OPT_DEVNODE: o->devnode = arg; return 0;
 	case OPT_DEVFD:
-		if (parse_uint(d, "devfd", arg, 65535, &v))
+		if (parse_uint(p, "devfd", arg, 65535, &v))
 			return -EINVAL;
 		o->devfd = v;
 		return 0;
 	case OPT_RESTORE: o->restore = true; return 0;
 	case OPT_SUPERVISE: o->supervise = true; return 0;
 	case OPT_MINFETCH:
-		if (parse_bytes(d, "min-fetch", arg, &sz) || sz > EROFS_SOURCE_MAX_REQUEST) {
-			erofs_err(&d->msg, "--min-fetch: at most %u bytes",
+		if (parse_bytes(p, "min-fetch", arg, &sz) || sz > EROFS_SOURCE_MAX_REQUEST) {
+			erofs_err(p->msg, "--min-fetch: at most %u bytes",
 				  EROFS_SOURCE_MAX_REQUEST);
 			return -EINVAL;
 		}
 		o->sopts.min_fetch = sz;
 		return 0;
 	case OPT_TIMEOUT:
-		return parse_uint(d, "timeout", arg, 3600000, &o->sopts.timeout_ms);
+		return parse_uint(p, "timeout", arg, 3600000, &o->sopts.timeout_ms);
 	case OPT_RETRIES:
-		return parse_uint(d, "retries", arg, 100, &o->sopts.retries);
+		o->sopts.retries_set = true;
+		return parse_uint(p, "retries", arg, 100, &o->sopts.retries);
+	case OPT_DEADLINE:
+		return parse_uint(p, "deadline", arg, 86400000,
+				  &o->sopts.deadline_ms);
+	case OPT_DOCKER_CONFIG: o->sopts.docker_config = arg; return 0;
+	case OPT_PRATE:
+		return parse_bytes(p, "prefetch-rate", arg,
+				   &o->sopts.prefetch_rate);
 	case OPT_SWORKERS:
-		return parse_uint(d, "source-workers", arg, 256, &o->sopts.workers);
+		return parse_uint(p, "source-workers", arg, 256, &o->sopts.workers);
 	case OPT_AUTH: o->sopts.auth = arg; return 0;
 	case OPT_CACERT: o->sopts.cacert = arg; return 0;
 	case 'j':
-		if (parse_uint(d, "workers", arg, 256, &o->workers))
+		if (parse_uint(p, "workers", arg, 256, &o->workers))
 			return -EINVAL;
 		if (!o->workers) {
-			erofs_err(&d->msg, "--workers: at least 1");
+			erofs_err(p->msg, "--workers: at least 1");
 			return -EINVAL;
 		}
 		return 0;
 	case OPT_PWORKERS:
-		if (parse_uint(d, "prefetch-workers", arg, 64, &o->prefetch_workers))
+		if (parse_uint(p, "prefetch-workers", arg, 64, &o->prefetch_workers))
 			return -EINVAL;
 		if (!o->prefetch_workers) {
-			erofs_err(&d->msg, "--prefetch-workers: at least 1");
+			erofs_err(p->msg, "--prefetch-workers: at least 1");
 			return -EINVAL;
 		}
 		return 0;
-	case OPT_PLOW: return parse_bytes(d, "prefetch-low", arg, &o->low);
-	case OPT_PHIGH: return parse_bytes(d, "prefetch-high", arg, &o->high);
-	case OPT_PMAX: return parse_bytes(d, "prefetch-max", arg, &o->max_window);
+	case OPT_PLOW: return parse_bytes(p, "prefetch-low", arg, &o->low);
+	case OPT_PHIGH: return parse_bytes(p, "prefetch-high", arg, &o->high);
+	case OPT_PMAX: return parse_bytes(p, "prefetch-max", arg, &o->max_window);
 	case OPT_NOPREFETCH: o->high = o->low = 0; return 0;
 	case OPT_PLIST: o->prefetch_list = arg; return 0;
 	case OPT_PALL: o->prefetch_all = true; return 0;
 	case OPT_UNVERIFIED:
 		if (!fetch_parse_unverified(arg, &o->unverified))
 			return 0;
-		erofs_err(&d->msg, "--unverified: '%s' is neither allow nor refuse",
+		erofs_err(p->msg, "--unverified: '%s' is neither allow nor refuse",
 			  arg);
 		return -EINVAL;
-	case OPT_FALLBACK:
-		if (o->nr_fallback == ARRAY_SIZE(o->fallback)) {
-			erofs_err(&d->msg, "--fallback: at most %zu",
-				  ARRAY_SIZE(o->fallback));
+	case OPT_METRICS:
+		if (!metrics_spec_ok(arg)) {
+			erofs_err(p->msg, "--metrics: '%s': expected unix:PATH and/or tcp:ADDR:PORT, comma-separated",
+				  arg);
 			return -EINVAL;
 		}
-		o->fallback[o->nr_fallback++] = arg;
+		o->metrics = arg;
 		return 0;
-	case 'v': d->msg.level++; return 0;
-	case 'q': d->msg.level = EROFS_MSG_ERR; return 0;
+	case OPT_CHIGH: return parse_mark(p, "cache-high", arg, &o->cache_high);
+	case OPT_CLOW: return parse_mark(p, "cache-low", arg, &o->cache_low);
+	case OPT_CINTERVAL:
+		if (parse_uint(p, "cache-interval", arg, 86400, &o->cache_interval))
+			return -EINVAL;
+		if (!o->cache_interval) {
+			erofs_err(p->msg, "--cache-interval: at least 1");
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_LOGLEVEL:
+		lvl = erofs_msg_level_parse(arg);
+		if (lvl < 0) {
+			erofs_err(p->msg, "--log-level: '%s' is not error, warn, info or debug",
+				  arg);
+			return -EINVAL;
+		}
+		o->log_level = lvl;
+		return 0;
+	case 'v':
+		if (o->log_level < EROFS_MSG_DEBUG)
+			o->log_level++;
+		return 0;
+	case 'q': o->log_level = EROFS_MSG_ERR; return 0;
+	case 'V':
+		printf("erofs-fetch (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
+		exit(0);
 	case 'h': usage(stdout); exit(0);
 	}
 	usage(stderr);
 	return -EINVAL;
 }
 
-/* [daemon] settings of the configuration file: option names with '_' */
-static const struct {
-	const char *key;
-	int opt;
-} conf_keys[] = {
-	{ "cache_dir", 'd' }, { "tag", 't' }, { "devnode", OPT_DEVNODE },
-	{ "workers", 'j' }, { "prefetch_workers", OPT_PWORKERS },
-	{ "prefetch_low", OPT_PLOW }, { "prefetch_high", OPT_PHIGH },
-	{ "prefetch_max", OPT_PMAX }, { "prefetch", OPT_PLIST },
-	{ "prefetch_all", OPT_PALL }, { "no_prefetch", OPT_NOPREFETCH },
-	{ "min_fetch", OPT_MINFETCH }, { "unverified", OPT_UNVERIFIED },
-	{ "fallback", OPT_FALLBACK },
+/*
+ * Options the [daemon] section cannot set: the file itself, a descriptor,
+ * and what belongs to a [source] section.
+ */
+static const char *const not_in_conf[] = {
+	"config", "devfd", "source", "timeout", "retries", "source-workers",
+	"auth", "cacert", "deadline", "docker-config", "help", "version",
 };
 
-static int apply_conf_kv(struct fetchd *d, const struct erofs_fetchconf_kv *kv)
+/*
+ * A [daemon] setting is the long option of the same name ('_' may stand
+ * for '-': "cache_dir" is "cache-dir"); a switch takes "yes" or "no".
+ */
+static int apply_conf_kv(struct fetchd_parse *p, const char *path,
+			 const struct erofs_fetchconf_kv *kv)
 {
+	char name[64];
 	unsigned int i;
+	size_t j;
 
-	for (i = 0; i < ARRAY_SIZE(conf_keys); i++) {
-		if (strcmp(kv->key, conf_keys[i].key))
+	for (j = 0; kv->key[j] && j < sizeof(name) - 1; j++)
+		name[j] = kv->key[j] == '_' ? '-' : kv->key[j];
+	name[j] = '\0';
+	for (i = 0; i < ARRAY_SIZE(not_in_conf); i++)
+		if (!strcmp(name, not_in_conf[i]))
+			goto bad;
+	for (i = 0; long_opts[i].name; i++) {
+		if (strcmp(name, long_opts[i].name))
 			continue;
-		/* switches take a boolean: only "yes" turns them on */
-		if (conf_keys[i].opt == OPT_PALL || conf_keys[i].opt == OPT_NOPREFETCH) {
-			if (strcmp(kv->value, "yes") && strcmp(kv->value, "no"))
-				break;
-			return strcmp(kv->value, "yes") ? 0 :
-				parse_one(d, conf_keys[i].opt, NULL);
-		}
-		return parse_one(d, conf_keys[i].opt, kv->value);
+		if (long_opts[i].has_arg == required_argument)
+			return parse_one(p, long_opts[i].val, kv->value);
+		if (!strcmp(kv->value, "no"))
+			return 0;
+		if (strcmp(kv->value, "yes"))
+			break;
+		return parse_one(p, long_opts[i].val, NULL);
 	}
-	erofs_err(&d->msg, "%s: [daemon] %s = %s: unknown setting or bad value",
-		  d->o.config, kv->key, kv->value);
+bad:
+	erofs_err(p->msg, "%s: [daemon] %s = %s: unknown setting or bad value",
+		  path, kv->key, kv->value);
 	return -EINVAL;
 }
 
-static int load_config(struct fetchd *d)
+static int load_config(struct fetchd_parse *p)
 {
 	unsigned int i;
 	int ret;
 
-	ret = erofs_fetchconf_load(d->o.config, &d->conf, &d->msg);
+	ret = erofs_fetchconf_load(p->o.config, &p->conf, p->msg);
 	if (ret)
 		return ret;
-	d->have_conf = true;
-	for (i = 0; i < d->conf.nr_kvs; i++) {
-		const struct erofs_fetchconf_kv *kv = &d->conf.kvs[i];
+	p->have_conf = true;
+	for (i = 0; i < p->conf.nr_kvs; i++) {
+		const struct erofs_fetchconf_kv *kv = &p->conf.kvs[i];
 
 		if (strcmp(kv->section, "daemon")) {
-			erofs_warn(&d->msg, "%s: section [%s] is not used",
-				   d->o.config, kv->section);
+			erofs_warn(p->msg, "%s: section [%s] is not used",
+				   p->o.config, kv->section);
 			continue;
 		}
-		ret = apply_conf_kv(d, kv);
+		ret = apply_conf_kv(p, p->o.config, kv);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static int parse_args(struct fetchd *d, int argc, char **argv)
+static int check_marks(struct fetchd_parse *p)
 {
-	struct fetchd_opts *o = &d->o;
+	struct fetchd_opts *o = &p->o;
+
+	if (!o->cache_high.bytes && !o->cache_high.pct) {
+		if (o->cache_low.bytes || o->cache_low.pct) {
+			erofs_err(p->msg, "--cache-low without --cache-high");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!o->cache_low.bytes && !o->cache_low.pct) {
+		o->cache_low.pct = o->cache_high.pct * 9 / 10;
+		o->cache_low.bytes = o->cache_high.bytes / 10 * 9;
+	}
+	if (!!o->cache_low.pct != !!o->cache_high.pct) {
+		erofs_err(p->msg, "--cache-low and --cache-high: both in bytes or both in percent");
+		return -EINVAL;
+	}
+	if (o->cache_low.pct ? o->cache_low.pct >= o->cache_high.pct :
+	    o->cache_low.bytes >= o->cache_high.bytes) {
+		erofs_err(p->msg, "--cache-low must be below --cache-high");
+		return -EINVAL;
+	}
+	if (o->cache_high.pct > 95)
+		erofs_warn(p->msg, "--cache-high=%u%%: cachefiles wants culling from 95%% used (bcull) and caches nothing new from 99%% (bstop)",
+			   o->cache_high.pct);
+	return 0;
+}
+
+static int parse_args(struct fetchd_parse *p, int argc, char **argv)
+{
+	struct fetchd_opts *o = &p->o;
 	int c;
 
-	o->devnode = DEFAULT_DEVNODE;
-	o->dir = DEFAULT_CACHE_DIR;
-	o->tag = DEFAULT_TAG;
-	o->devfd = -1;
-	o->workers = 4;
-	o->prefetch_workers = 1;
-	o->low = 1 << 20;
-	o->high = 4 << 20;
-	o->max_window = 64 << 20;
+	*o = (struct fetchd_opts){
+		.devnode = DEFAULT_DEVNODE,
+		.dir = DEFAULT_CACHE_DIR,
+		.tag = DEFAULT_TAG,
+		.devfd = -1,
+		.workers = 4,
+		.prefetch_workers = 1,
+		.low = 1 << 20,
+		.high = 4 << 20,
+		.max_window = 64 << 20,
+		.cache_interval = 5,
+		.log_level = EROFS_MSG_INFO,
+	};
+	p->conf = (struct erofs_fetchconf){ .default_source = -1 };
+	p->have_conf = false;
 
-	/* "erofs-fetch daemon ..." and "erofs-fetch ..." are the same */
-	if (argc > 1 && !strcmp(argv[1], "daemon")) {
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	/*
 	 * Defaults, then the configuration file's [daemon] section, then
 	 * the command line: a first quiet pass only finds --config.
 	 */
 	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:c:d:t:j:vqh", long_opts, NULL)) != -1)
+	optind = 0;		/* glibc: start over */
+	while ((c = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) != -1)
 		if (c == 'c')
 			o->config = optarg;
-	if (o->config && load_config(d))
+	if (o->config && load_config(p))
 		return -EINVAL;
 	opterr = 1;
-	optind = 0;		/* glibc: start over */
-	while ((c = getopt_long(argc, argv, "s:c:d:t:j:vqh", long_opts, NULL)) != -1)
-		if (parse_one(d, c, optarg))
+	optind = 0;
+	while ((c = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) != -1)
+		if (parse_one(p, c, optarg))
 			return -EINVAL;
 	if (optind < argc) {
-		erofs_err(&d->msg, "unexpected argument '%s'", argv[optind]);
+		erofs_err(p->msg, "unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
 	if (!!o->source_spec == !!o->config) {
-		erofs_err(&d->msg, "give one of --source and --config");
+		erofs_err(p->msg, "give one of --source and --config");
 		return -EINVAL;
 	}
 	if (o->high && (o->low > o->high || o->high > o->max_window)) {
-		erofs_err(&d->msg, "prefetch watermarks need low <= high <= max");
+		erofs_err(p->msg, "prefetch watermarks need low <= high <= max");
 		return -EINVAL;
 	}
 	if (o->prefetch_all && o->prefetch_list) {
-		erofs_err(&d->msg, "--prefetch-all already covers --prefetch");
+		erofs_err(p->msg, "--prefetch-all already covers --prefetch");
 		return -EINVAL;
 	}
-	return 0;
+	return check_marks(p);
 }
 
 /* ---- sources ---- */
-
-/*
- * Sources a unit that does not match its digest is asked of next: a
- * [source] of the configuration by name, else a spec with the
- * command line's timeouts (not its credentials: those are for --source).
- */
-static int open_fallbacks(struct fetchd *d)
-{
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < d->o.nr_fallback; i++) {
-		const struct erofs_fetchconf_source *cs = d->have_conf ?
-			erofs_fetchconf_find(&d->conf, d->o.fallback[i]) : NULL;
-		struct erofs_source_opts so = {
-			.spec = d->o.fallback[i],
-			.timeout_ms = d->o.sopts.timeout_ms,
-			.retries = d->o.sopts.retries,
-		};
-
-		if (cs)
-			so = cs->opts;
-		ret = erofs_source_open(&d->fallback_srcs[i], &so, &d->msg);
-		if (ret) {
-			erofs_err(&d->msg, "fallback source %s: %s",
-				  d->o.fallback[i], strerror(-ret));
-			return ret;
-		}
-	}
-	return 0;
-}
 
 static int open_sources(struct fetchd *d)
 {
 	struct erofs_source_opts so = d->o.sopts;
 	int ret;
 
-	ret = open_fallbacks(d);
-	if (ret)
-		return ret;
 	if (!d->have_conf) {
+		unsigned int i;
+
 		so.spec = d->o.source_spec;
+		/* as with get --fallback: every setting but the password */
+		for (i = 0; i < so.nr_fallbacks; i++) {
+			d->o.fallbacks[i].timeout_ms = so.timeout_ms;
+			d->o.fallbacks[i].cacert = so.cacert;
+			d->o.fallbacks[i].docker_config = so.docker_config;
+		}
+		so.fallbacks = d->o.fallbacks;
 		ret = erofs_source_open(&d->default_src, &so, &d->msg);
-		if (ret)
-			erofs_err(&d->msg, "source %s: %s", so.spec, strerror(-ret));
+		if (ret) {
+			char shown[512];
+
+			erofs_source_spec_redact(so.spec, shown, sizeof(shown));
+			erofs_err(&d->msg, "source %s: %s", shown,
+				  strerror(-ret));
+		}
 		return ret;
 	}
 	/* opened at the first OPEN that maps to each: no network at start */
@@ -373,20 +527,129 @@ static int open_sources(struct fetchd *d)
 	return d->srcs ? 0 : -ENOMEM;
 }
 
-static void close_sources(struct fetchd *d)
+static void close_conf_sources(struct erofs_source **srcs, unsigned int nr)
 {
 	unsigned int i;
 
+	for (i = 0; srcs && i < nr; i++)
+		if (srcs[i])
+			erofs_source_close(srcs[i]);
+	free(srcs);
+}
+
+static void close_sources(struct fetchd *d)
+{
+	struct fetchd_retired *r;
+
 	if (d->default_src)
 		erofs_source_close(d->default_src);
-	for (i = 0; i < d->o.nr_fallback; i++)
-		if (d->fallback_srcs[i])
-			erofs_source_close(d->fallback_srcs[i]);
-	for (i = 0; d->srcs && i < d->conf.nr_sources; i++)
-		if (d->srcs[i])
-			erofs_source_close(d->srcs[i]);
-	free(d->srcs);
+	close_conf_sources(d->srcs, d->conf.nr_sources);
 	d->srcs = NULL;
+	while ((r = d->retired)) {
+		d->retired = r->next;
+		close_conf_sources(r->srcs, r->conf.nr_sources);
+		erofs_fetchconf_free(&r->conf);
+		free(r);
+	}
+}
+
+/* ---- SIGHUP: the configuration file read again ---- */
+
+/* the settings a running daemon keeps: what they are bound to stays */
+#define FIXED_STR(field, name)	{ name, offsetof(struct fetchd_opts, field), 's' }
+#define FIXED_U32(field, name)	{ name, offsetof(struct fetchd_opts, field), 'u' }
+#define FIXED_U64(field, name)	{ name, offsetof(struct fetchd_opts, field), 'U' }
+#define FIXED_BOOL(field, name)	{ name, offsetof(struct fetchd_opts, field), 'b' }
+#define FIXED_INT(field, name)	{ name, offsetof(struct fetchd_opts, field), 'i' }
+static const struct {
+	const char *name;
+	size_t off;
+	char type;
+} fixed_opts[] = {
+	FIXED_STR(dir, "cache-dir"), FIXED_STR(tag, "tag"),
+	FIXED_STR(devnode, "devnode"), FIXED_STR(metrics, "metrics"),
+	FIXED_STR(prefetch_list, "prefetch"),
+	FIXED_U32(workers, "workers"),
+	FIXED_U32(prefetch_workers, "prefetch-workers"),
+	FIXED_U32(sopts.min_fetch, "min-fetch"),
+	FIXED_U32(cache_interval, "cache-interval"),
+	FIXED_U64(low, "prefetch-low"), FIXED_U64(high, "prefetch-high"),
+	FIXED_U64(max_window, "prefetch-max"),
+	FIXED_BOOL(prefetch_all, "prefetch-all"),
+	FIXED_BOOL(supervise, "supervise"), FIXED_BOOL(restore, "restore"),
+	FIXED_INT(log_level, "log-level"),
+};
+
+static bool fixed_differs(const struct fetchd_opts *a,
+			  const struct fetchd_opts *b, unsigned int i)
+{
+	const char *pa = (const char *)a + fixed_opts[i].off;
+	const char *pb = (const char *)b + fixed_opts[i].off;
+	const char *sa, *sb;
+
+	switch (fixed_opts[i].type) {
+	case 's':
+		sa = *(const char *const *)pa;
+		sb = *(const char *const *)pb;
+		return sa != sb && (!sa || !sb || strcmp(sa, sb));
+	case 'u':
+		return *(const unsigned int *)pa != *(const unsigned int *)pb;
+	case 'U':
+		return *(const uint64_t *)pa != *(const uint64_t *)pb;
+	case 'b':
+		return *(const bool *)pa != *(const bool *)pb;
+	default:
+		return *(const int *)pa != *(const int *)pb;
+	}
+}
+
+static void reload(struct fetchd *d)
+{
+	struct fetchd_parse p = { .msg = &d->msg };
+	struct fetchd_retired *r = NULL;
+	struct erofs_source **srcs = NULL;
+	unsigned int i;
+
+	if (!d->have_conf) {
+		erofs_info(&d->msg, "SIGHUP: no configuration file to read again");
+		return;
+	}
+	erofs_info(&d->msg, "SIGHUP: reading %s again", d->o.config);
+	if (parse_args(&p, d->argc, d->argv))
+		goto refuse;
+	r = calloc(1, sizeof(*r));
+	srcs = calloc(p.conf.nr_sources ? p.conf.nr_sources : 1, sizeof(*srcs));
+	if (!r || !srcs)
+		goto refuse;
+	for (i = 0; i < ARRAY_SIZE(fixed_opts); i++)
+		if (fixed_differs(&d->o, &p.o, i))
+			erofs_warn(&d->msg, "SIGHUP: %s cannot change while running: restart to apply it",
+				   fixed_opts[i].name);
+
+	/* objects and jobs keep using the old sources: retired, not closed */
+	pthread_mutex_lock(&d->srcs_lock);
+	r->conf = d->conf;
+	r->srcs = d->srcs;
+	d->conf = p.conf;
+	d->srcs = srcs;
+	pthread_mutex_unlock(&d->srcs_lock);
+	r->next = d->retired;
+	d->retired = r;
+	d->o.cache_high = p.o.cache_high;
+	d->o.cache_low = p.o.cache_low;
+	fetchd_cull_set_marks(d, &p.o.cache_high, &p.o.cache_low);
+	fetchd_count(d, reloads, 1);
+	erofs_info(&d->msg, "SIGHUP: %u sources, %u map entries; objects open keep their source until closed",
+		   d->conf.nr_sources, d->conf.nr_maps);
+	return;
+refuse:
+	free(r);
+	free(srcs);
+	if (p.have_conf)
+		erofs_fetchconf_free(&p.conf);
+	fetchd_count(d, reload_errors, 1);
+	erofs_err(&d->msg, "SIGHUP: %s refused: the running configuration stays",
+		  d->o.config);
 }
 
 /* ---- the control device ---- */
@@ -397,6 +660,13 @@ static int check_devfd(struct fetchd *d, int fd)
 
 	if (fstat(fd, &a))
 		return -errno;
+	/*
+	 * The host-side tests play the kernel over a SOCK_SEQPACKET socket
+	 * (tests/tools/cfkernel.c), which keeps one write one message as
+	 * the device does; never taken for the device otherwise.
+	 */
+	if (S_ISSOCK(a.st_mode) && getenv("EROFS_FETCH_TEST_FAKE_DEVICE"))
+		return 0;
 	if (!S_ISCHR(a.st_mode) ||
 	    (!stat(d->o.devnode, &b) && a.st_rdev != b.st_rdev)) {
 		erofs_err(&d->msg, "fd %d is not %s", fd, d->o.devnode);
@@ -498,7 +768,7 @@ static void *signal_thread(void *p)
 	for (;;) {
 		if (sigwait(&a->set, &sig))
 			continue;
-		c = sig == SIGUSR1 ? 'u' : 't';
+		c = sig == SIGUSR1 ? 'u' : sig == SIGHUP ? 'h' : 't';
 		if (write(a->wfd, &c, 1) < 0)
 			break;
 		if (c == 't')
@@ -560,7 +830,10 @@ static int request_loop(struct fetchd *d, int sigfd)
 		if (pfd[1].revents) {
 			if (read(sigfd, &c, 1) != 1 || c == 't')
 				return 0;
-			fetchd_stats_print(d, "SIGUSR1");
+			if (c == 'h')
+				reload(d);
+			else
+				fetchd_stats_print(d, "SIGUSR1");
 		}
 		if (pfd[0].revents & (POLLERR | POLLNVAL))
 			return -EIO;
@@ -599,6 +872,9 @@ static int fetchd_init(struct fetchd *d)
 	pthread_mutex_init(&d->srcs_lock, NULL);
 	pthread_mutex_init(&d->layout_lock, NULL);
 	atomic_init(&d->stopping, false);
+	d->http.fds[0] = d->http.fds[1] = -1;
+	d->http.stop_pipe[0] = d->http.stop_pipe[1] = -1;
+	fetchd_cull_init(d);
 	return 0;
 }
 
@@ -622,6 +898,7 @@ static int serve(struct fetchd *d)
 {
 	struct sigthread_arg sa;
 	bool restore = d->o.restore;
+	char shown[512];
 	pthread_t sigt;
 	int pipefd[2] = { -1, -1 }, ret;
 
@@ -635,6 +912,7 @@ static int serve(struct fetchd *d)
 	sigaddset(&sa.set, SIGTERM);
 	sigaddset(&sa.set, SIGINT);
 	sigaddset(&sa.set, SIGUSR1);
+	sigaddset(&sa.set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sa.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(d);
@@ -651,6 +929,12 @@ static int serve(struct fetchd *d)
 		}
 	}
 	ret = setup_devnode(d, &restore);
+	if (ret)
+		goto out_dev;
+	ret = fetchd_http_start(d);
+	if (ret)
+		goto out_dev;
+	ret = fetchd_cull_start(d);
 	if (ret)
 		goto out_dev;
 
@@ -676,9 +960,10 @@ static int serve(struct fetchd *d)
 	if (restore)
 		do_restore(d);
 	fetchd_sd_notify("READY=1", -1);
+	erofs_source_spec_redact(d->o.source_spec ? d->o.source_spec :
+				 d->o.config, shown, sizeof(shown));
 	erofs_info(&d->msg, "ready: cache %s tag %s, %u workers, source %s",
-		   d->o.dir, d->o.tag, d->o.workers,
-		   d->o.source_spec ? d->o.source_spec : d->o.config);
+		   d->o.dir, d->o.tag, d->o.workers, shown);
 
 	ret = request_loop(d, pipefd[0]);
 
@@ -699,6 +984,9 @@ out_pipe:
 	close(pipefd[0]);
 	close(pipefd[1]);
 out_dev:
+	fetchd_cull_stop(d);
+	fetchd_http_stop(d);
+	fetchd_cull_exit(d);
 	if (d->devfd >= 0)
 		close(d->devfd);
 out_sources:
@@ -709,12 +997,14 @@ out_sources:
 
 /* ---- the supervisor ---- */
 
-static volatile sig_atomic_t sup_term, sup_usr1;
+static volatile sig_atomic_t sup_term, sup_usr1, sup_hup;
 
 static void sup_handler(int sig)
 {
 	if (sig == SIGUSR1)
 		sup_usr1 = 1;
+	else if (sig == SIGHUP)
+		sup_hup = 1;
 	else
 		sup_term = 1;
 }
@@ -727,6 +1017,7 @@ static void sup_signals(bool install)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* waits for @pid, forwarding signals; its wait status */
@@ -742,6 +1033,10 @@ static int sup_wait(pid_t pid)
 		if (sup_usr1) {
 			sup_usr1 = 0;
 			kill(pid, SIGUSR1);
+		}
+		if (sup_hup) {
+			sup_hup = 0;
+			kill(pid, SIGHUP);
 		}
 	}
 	return status;
@@ -808,19 +1103,36 @@ static int supervise(struct fetchd *d)
 int erofs_fetch_daemon_main(int argc, char **argv)
 {
 	struct fetchd *d = calloc(1, sizeof(*d));
+	struct fetchd_parse p;
 	int ret;
 
 	if (!d)
 		return 1;
 	d->msg.prog = "erofs-fetch";
 	d->msg.level = EROFS_MSG_INFO;
+	/* a daemon's messages are a log: when, how bad, and for the journal */
+	d->msg.flags = erofs_msg_stderr_is_journal() ? EROFS_MSG_JOURNAL :
+		EROFS_MSG_TIME;
 	fetchd_init(d);
-	if (parse_args(d, argc, argv)) {
-		if (d->have_conf)
-			erofs_fetchconf_free(&d->conf);
-		free(d);
-		return 2;
+	/* "erofs-fetch daemon ..." and "erofs-fetch ..." are the same */
+	if (argc > 1 && !strcmp(argv[1], "daemon")) {
+		argv[1] = argv[0];
+		argc--;
+		argv++;
 	}
+	d->argc = argc;
+	d->argv = argv;
+	p = (struct fetchd_parse){ .msg = &d->msg };
+	if (parse_args(&p, argc, argv)) {
+		if (p.have_conf)
+			erofs_fetchconf_free(&p.conf);
+		free(d);
+		return EXIT_USAGE;
+	}
+	d->o = p.o;
+	d->conf = p.conf;
+	d->have_conf = p.have_conf;
+	d->msg.level = d->o.log_level;
 	ret = d->o.supervise ? supervise(d) : serve(d);
 	if (d->have_conf)
 		erofs_fetchconf_free(&d->conf);

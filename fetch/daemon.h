@@ -10,7 +10,9 @@
  *		copen; READ: fetch, pwrite through the anonymous fd, complete
  *   prefetch	(--prefetch-workers) fills the window ahead of demand and
  *		the explicit prefetch list, never delaying a READ
- *   signals	turns SIGTERM/SIGINT/SIGUSR1 into flags and wakes main
+ *   signals	turns SIGTERM/SIGINT/SIGUSR1/SIGHUP into bytes that wake main
+ *   metrics	(--metrics) answers GET /metrics and /metrics.json
+ *   cull	measures the cache and culls it above --cache-high
  *
  * Locking (outermost first; never take an earlier one while holding a
  * later one):
@@ -39,12 +41,14 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include "erofs/cachefiles.h"
 #include "erofs/pclmap.h"
 #include "erofs/print.h"
 #include "erofs/source.h"
 #include "erofs/workqueue.h"
 #include "verify.h"
+#include "zran.h"
 
 int erofs_fetch_daemon_main(int argc, char **argv);
 
@@ -109,6 +113,14 @@ struct fetchd_obj {
 	struct erofs_digest_table table;
 	uint8_t *digests;		/* owns table.digests */
 	bool has_table;
+	/* a gzip layer's device: read from its compressed blob (zran.c) */
+	struct erofs_zran *zran;
+};
+
+/* a cache space mark: bytes of the cache, or percent of its filesystem */
+struct fetchd_mark {
+	uint64_t bytes;
+	unsigned int pct;		/* 1..99; 0: @bytes is the mark */
 };
 
 struct fetchd_opts {
@@ -118,25 +130,65 @@ struct fetchd_opts {
 	bool supervise;
 	const char *source_spec, *config;
 	struct erofs_source_opts sopts;
+	/* --source given again: fallbacks of the first, in order */
+	struct erofs_source_opts fallbacks[EROFS_SOURCE_MAX_SPECS - 1];
 	unsigned int workers, prefetch_workers;
 	uint64_t low, high, max_window;	/* prefetch watermarks, bytes */
 	const char *prefetch_list;
 	bool prefetch_all;
 	enum fetch_unverified unverified;	/* blobs without a table */
-	const char *fallback[FETCH_MAX_SOURCES - 1];
-	unsigned int nr_fallback;
+	const char *metrics;		/* "unix:PATH[,tcp:ADDR:PORT]" */
+	struct fetchd_mark cache_high, cache_low;	/* high 0: no culling */
+	unsigned int cache_interval;	/* seconds between cache checks */
+	int log_level;			/* enum erofs_msg_level */
 };
 
 #define FETCHD_LAT_SAMPLES	4096
 #define FETCHD_HASH		256
+/* READ latency histogram: fixed upper bounds in microseconds, then +Inf */
+#define FETCHD_LAT_BUCKETS	16
+extern const uint32_t fetchd_lat_bounds_us[FETCHD_LAT_BUCKETS];
 
 struct fetchd_stats {
 	uint64_t opens, open_errors, closes, reads, read_errors;
 	uint64_t hits, misses, waited;	/* READs found populated / fetched / behind prefetch */
 	uint64_t bytes_demand, bytes_prefetch;
 	uint64_t unknown_objects, bad_msgs;
+	/* fetched data that did not match its digest (never written) */
+	uint64_t verify_failures;
 	uint32_t lat_us[FETCHD_LAT_SAMPLES];	/* ring of READ latencies */
 	uint64_t nr_lat;
+	uint64_t lat_hist[FETCHD_LAT_BUCKETS + 1];	/* not cumulative */
+	uint64_t lat_sum_us;
+	/* fetch/cull.c: the last measurement and what culling did */
+	uint64_t cache_bytes;		/* allocated by the cache's files */
+	uint64_t fs_size, fs_used;	/* the cache's filesystem */
+	uint64_t cull_runs, culled, culled_bytes, cull_busy, cull_errors;
+	uint64_t reloads, reload_errors;
+};
+
+/* fetch/cull.c: the cache space keeper */
+struct fetchd_cull {
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;		/* leaf: marks, stop, the LRU table */
+	pthread_cond_t wake;
+	bool stop;
+	struct fetchd_mark high, low;	/* copies: SIGHUP may change them */
+	struct fetchd_lru *lru;		/* when objects were last closed */
+	unsigned int nr_lru, lru_cap;
+	bool scanning;			/* a pass borrows the names */
+	/* sends "inuse NAME" / "cull NAME" relative to the cwd; tests fake it */
+	int (*command)(struct fetchd *d, const char *verb, const char *name);
+};
+
+/* fetch/metrics_http.c: the metrics endpoint */
+struct fetchd_http {
+	int fds[2];			/* listening: unix, tcp; -1 if none */
+	char *unix_path;		/* unlinked at exit */
+	int stop_pipe[2];
+	pthread_t thread;
+	bool running;
 };
 
 /* one --prefetch list entry */
@@ -155,7 +207,6 @@ struct fetchd {
 	bool have_conf;
 	struct erofs_source *default_src;
 	struct erofs_source **srcs;	/* one per conf source, opened lazily */
-	struct erofs_source *fallback_srcs[FETCH_MAX_SOURCES - 1];
 	pthread_mutex_t srcs_lock;	/* opening a conf source (leaf lock) */
 
 	pthread_rwlock_t table_lock;	/* lock order 1 */
@@ -174,6 +225,23 @@ struct fetchd {
 
 	pthread_mutex_t layout_lock;	/* before table_lock */
 	struct fetchd_image *images;	/* bootstraps parsed */
+
+	int argc;			/* kept to parse again at SIGHUP */
+	char **argv;
+	struct fetchd_retired *retired;	/* configurations replaced by SIGHUP */
+
+	struct fetchd_cull cull;
+	struct fetchd_http http;
+};
+
+/*
+ * A configuration replaced by SIGHUP, and its sources: open objects and
+ * queued jobs still use them, so they live until the daemon exits.
+ */
+struct fetchd_retired {
+	struct fetchd_retired *next;
+	struct erofs_fetchconf conf;
+	struct erofs_source **srcs;
 };
 
 /* fetch/fetchd_obj.c */
@@ -206,6 +274,11 @@ int fetchd_resolve(struct fetchd *d, const char *cookie,
  */
 #define FETCHD_RUN_MAX		(8ULL << 20)
 int fetchd_layout_get(struct fetchd *d, struct fetchd_obj *obj, void *buf);
+/*
+ * At OPEN: when a bootstrap of @obj's volume names it as a gzip layer's
+ * device, obj->zran serves it and obj->size is its uncompressed size.
+ */
+int fetchd_layout_zran(struct fetchd *d, struct fetchd_obj *obj);
 void fetchd_layout_forget(struct fetchd *d, struct fetchd_obj *obj);
 void fetchd_layout_exit(struct fetchd *d);
 
@@ -213,6 +286,48 @@ void fetchd_layout_exit(struct fetchd *d);
 uint64_t fetchd_now_us(void);
 void fetchd_stats_add_latency(struct fetchd *d, uint64_t us);
 void fetchd_stats_print(struct fetchd *d, const char *why);
+
+/* a consistent copy of every number the daemon reports */
+struct fetchd_source_snap {
+	char name[64];
+	struct erofs_source_stats st;
+};
+
+struct fetchd_snapshot {
+	uint64_t uptime_ms;
+	unsigned int nr_objects;
+	uint64_t window_bytes;		/* prefetch windows of open objects */
+	struct fetchd_stats st;		/* lat_us[] sorted */
+	unsigned int nr_lat;		/* samples in lat_us[] */
+	struct fetchd_source_snap *srcs;
+	unsigned int nr_srcs;
+};
+
+int fetchd_snapshot_take(struct fetchd *d, struct fetchd_snapshot **out);
+void fetchd_snapshot_free(struct fetchd_snapshot *s);
+/* the latency at @pct percent of the samples, in microseconds */
+uint32_t fetchd_snapshot_pct(const struct fetchd_snapshot *s, unsigned int pct);
+
+/* fetch/metrics.c: the snapshot as Prometheus text and as JSON */
+void fetchd_metrics_prometheus(const struct fetchd_snapshot *s, FILE *f);
+void fetchd_metrics_json(const struct fetchd_snapshot *s, FILE *f);
+
+/* fetch/metrics_http.c */
+int fetchd_http_start(struct fetchd *d);
+void fetchd_http_stop(struct fetchd *d);
+
+/* fetch/cull.c */
+void fetchd_cull_init(struct fetchd *d);
+int fetchd_cull_start(struct fetchd *d);
+void fetchd_cull_stop(struct fetchd *d);
+void fetchd_cull_set_marks(struct fetchd *d, const struct fetchd_mark *high,
+			   const struct fetchd_mark *low);
+/* an object was closed: it is a candidate from now on */
+void fetchd_cull_closed(struct fetchd *d, const char *volume,
+			const char *cookie);
+/* one measurement and, above the high mark, one culling pass */
+int fetchd_cull_run(struct fetchd *d);
+void fetchd_cull_exit(struct fetchd *d);
 
 #define fetchd_count(d, field, n) do {				\
 	pthread_mutex_lock(&(d)->stats_lock);			\

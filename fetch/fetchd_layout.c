@@ -55,7 +55,8 @@ struct fetchd_image {
 	char (*tags)[FETCHD_TAG_MAX + 1];	/* device i's, [0] unused */
 	struct erofs_pclmap *maps;	/* device i's pclusters, once walked */
 	bool opened;			/* img is open on fd */
-	/* device i's digest table, copied out of the annex, or NULL */
+	struct erofs_annex annex;	/* its records past the filesystem */
+	/* device i's digest table, pointing into @annex, or zeroes */
 	struct erofs_digest_table *tables;
 };
 
@@ -77,11 +78,10 @@ static void image_free(struct fetchd_image *img)
 	image_close(img);
 	for (i = 0; img->maps && i < img->nr_devs; i++)
 		erofs_pclmap_free(&img->maps[i]);
-	for (i = 0; img->tables && i < img->nr_devs; i++)
-		free((void *)img->tables[i].digests);
 	free(img->tables);
 	free(img->maps);
 	free(img->tags);
+	erofs_annex_free(&img->annex);
 	free(img);
 }
 
@@ -235,39 +235,30 @@ static int read_tags(const struct boot_src *bs, struct fetchd_image *img,
 	return image_tags(img, n + 1, buf);
 }
 
-/* each device's digest table, copied: the image is closed before long */
+/*
+ * The annex (digest tables, gzip indexes) is kept for its devices' OPEN
+ * and READs; each device's digest table is checked against the image
+ * now, while it is open.
+ */
 static int image_tables(struct fetchd *d, struct fetchd_image *img)
 {
-	struct erofs_annex ax;
 	unsigned int i;
 	int err;
 
 	img->tables = calloc(img->nr_devs, sizeof(*img->tables));
 	if (!img->tables)
 		return -ENOMEM;
-	err = erofs_annex_load(&img->img, &ax);
+	err = erofs_annex_load(&img->img, &img->annex);
 	if (err) {
-		erofs_warn(&d->msg, "%s: its annex is damaged: its blobs have no digest tables",
-			   img->cookie);
+		erofs_warn(&d->msg, "%s: its annex cannot be read (%s): its blobs have no digest tables, gzip layers it names are not served",
+			   img->cookie, strerror(-err));
 		return 0;
 	}
-	for (i = 1; i < img->nr_devs && i < img->img.nr_devs; i++) {
-		struct erofs_digest_table t;
-		uint8_t *copy;
-
-		if (erofs_digest_table_load(&img->img, &ax, i, &t))
-			continue;
-		copy = malloc(MAX(t.nr_units * EROFS_SHA256_SIZE, 1ULL));
-		if (!copy) {
-			err = -ENOMEM;
-			break;
-		}
-		memcpy(copy, t.digests, t.nr_units * EROFS_SHA256_SIZE);
-		t.digests = copy;
-		img->tables[i] = t;
-	}
-	erofs_annex_free(&ax);
-	return err;
+	for (i = 1; i < img->nr_devs && i < img->img.nr_devs; i++)
+		if (erofs_digest_table_load(&img->img, &img->annex, i,
+					    &img->tables[i]))
+			memset(&img->tables[i], 0, sizeof(img->tables[i]));
+	return 0;
 }
 
 /*
@@ -587,6 +578,34 @@ int fetchd_layout_get(struct fetchd *d, struct fetchd_obj *obj, void *buf)
 	atomic_store(&obj->layout, layout);
 out:
 	pthread_mutex_unlock(&d->layout_lock);
+	return err;
+}
+
+int fetchd_layout_zran(struct fetchd *d, struct fetchd_obj *obj)
+{
+	struct fetchd_image *img;
+	unsigned int i;
+	int err = 0;
+
+	pthread_mutex_lock(&d->layout_lock);
+	for (img = d->images; img && !obj->zran && !err; img = img->next) {
+		if (strcmp(img->volume, obj->volume) || !img->annex.nr)
+			continue;
+		for (i = 1; i < img->nr_devs && !obj->zran && !err; i++) {
+			if (strcmp(img->tags[i], obj->cookie))
+				continue;
+			/* the blob is at the device's source, by its digest */
+			err = erofs_zran_create(&obj->zran, &img->annex, i,
+						(const uint8_t *)img->tags[i],
+						obj->src, &d->msg);
+		}
+	}
+	pthread_mutex_unlock(&d->layout_lock);
+	if (obj->zran) {
+		obj->size = erofs_zran_size(obj->zran);
+		erofs_info(&d->msg, "%s: a compressed layer, served from blob sha256:%s",
+			   obj->cookie, erofs_zran_blob(obj->zran));
+	}
 	return err;
 }
 

@@ -40,6 +40,7 @@ static void obj_put(struct fetchd_obj *obj)
 	pthread_mutex_destroy(&obj->lock);
 	erofs_pclmap_free(&obj->pcl);
 	free(obj->digests);
+	erofs_zran_close(obj->zran);
 	free(obj->key_buf);
 	free(obj);
 }
@@ -216,19 +217,6 @@ static uint64_t obj_write_end(struct fetchd_obj *obj, uint64_t off,
 	return erofs_pclmap_cut(&obj->pcl, off, limit);
 }
 
-/* the name of @obj's source in messages and counters */
-static const char *source_name(struct fetchd *d, struct fetchd_obj *obj)
-{
-	const struct erofs_fetchconf_source *cs;
-	const char *key;
-
-	if (!d->have_conf)
-		return d->o.source_spec;
-	if (erofs_fetchconf_lookup(&d->conf, obj->cookie, &cs, &key))
-		return "?";
-	return cs->name;
-}
-
 /* what obj_fetch() got: the bytes to write, and where */
 struct fetched {
 	void *buf;
@@ -236,30 +224,45 @@ struct fetched {
 	void *owned;			/* to free once written */
 };
 
-/* the whole units around [off, off + n), fetched and checked */
+/* [off, off + n) of @obj as it is served: from its source or its layer blob */
+static int obj_read(struct fetchd_obj *obj, uint64_t off, uint64_t n,
+		    void *buf, bool prefetch)
+{
+	if (obj->zran)
+		return erofs_zran_read(obj->zran, off, n, buf);
+	if (prefetch)
+		return erofs_source_prefetch(obj->src, obj->key, off, n, buf);
+	return erofs_source_read(obj->src, obj->key, off, n, buf);
+}
+
+/*
+ * The whole units [uoff, uoff + ulen), fetched and checked; a unit that
+ * came wrong is asked of each spec of the source in turn.  Mismatches
+ * feed the verify_failures counter: bytes that were never written.
+ */
 static int fetch_units(struct fetchd *d, struct fetchd_obj *obj,
-		       uint64_t uoff, uint64_t ulen, uint8_t *ubuf)
+		       uint64_t uoff, uint64_t ulen, uint8_t *ubuf,
+		       bool prefetch)
 {
 	struct fetch_try tries[FETCH_MAX_SOURCES];
-	unsigned int i, nr = 1;
-	uint64_t p, k;
+	struct fetch_verify_stats vst = { 0 };
+	unsigned int nr;
+	uint64_t p, k, bad;
 	int err = 0;
 
 	for (p = 0; p < ulen && !err; p += k) {
 		k = MIN(ulen - p, (uint64_t)EROFS_SOURCE_MAX_REQUEST);
-		err = erofs_source_read(obj->src, obj->key, uoff + p, k,
-					ubuf + p);
+		err = obj_read(obj, uoff + p, k, ubuf + p, prefetch);
 	}
 	if (err)
 		return err;
-	tries[0] = (struct fetch_try){ obj->src, source_name(d, obj),
-				       obj->key, 0 };
-	for (i = 0; i < d->o.nr_fallback; i++)
-		tries[nr++] = (struct fetch_try){ d->fallback_srcs[i],
-						  d->o.fallback[i], obj->key,
-						  i + 1 };
-	return fetch_verify_range(&obj->table, obj->cookie, tries, nr, uoff,
-				  ubuf, ulen, &d->vst, &d->msg);
+	nr = fetch_tries_init(tries, obj->src, obj->key, obj->zran);
+	err = fetch_verify_range(&obj->table, obj->cookie, tries, nr, uoff,
+				 ubuf, ulen, &vst, &d->msg);
+	bad = fetch_verify_stats_add(&d->vst, &vst);
+	if (bad)
+		fetchd_count(d, verify_failures, bad);
+	return err;
 }
 
 /*
@@ -271,7 +274,7 @@ static int fetch_units(struct fetchd *d, struct fetchd_obj *obj,
  * pclusters must not be cut (then exactly the range, all of it checked).
  */
 static int obj_fetch(struct fetchd *d, struct fetchd_obj *obj, uint64_t off,
-		     uint64_t n, void *buf, struct fetched *f)
+		     uint64_t n, void *buf, bool prefetch, struct fetched *f)
 {
 	uint64_t uoff = off, ulen = n;
 	void *ubuf;
@@ -279,12 +282,12 @@ static int obj_fetch(struct fetchd *d, struct fetchd_obj *obj, uint64_t off,
 
 	*f = (struct fetched){ .buf = buf, .off = off, .len = n };
 	if (!obj->has_table)
-		return erofs_source_read(obj->src, obj->key, off, n, buf);
+		return obj_read(obj, off, n, buf, prefetch);
 	erofs_digest_table_widen(&obj->table, &uoff, &ulen);
 	/* cachefiles writes with direct I/O: page-aligned buffers only */
 	if (posix_memalign(&ubuf, FETCHD_PAGE, MAX(ulen, FETCHD_PAGE)))
 		return -ENOMEM;
-	err = fetch_units(d, obj, uoff, ulen, ubuf);
+	err = fetch_units(d, obj, uoff, ulen, ubuf, prefetch);
 	if (!err && atomic_load(&obj->layout) == FETCHD_LAYOUT_PCLUSTERS) {
 		memcpy(buf, (uint8_t *)ubuf + (off - uoff), n);
 	} else if (!err) {
@@ -326,7 +329,7 @@ static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 			n = MIN(obj_write_end(obj, off, off + n), obj->size) - off;
 		if (prefetch && atomic_load(&d->stopping))
 			return -ECANCELED;
-		err = obj_fetch(d, obj, off, n, buf, &f);
+		err = obj_fetch(d, obj, off, n, buf, prefetch, &f);
 		if (!err)
 			err = fetchd_obj_write(d, obj, f.buf, f.len, f.off);
 		free(f.owned);
@@ -553,16 +556,21 @@ int fetchd_resolve(struct fetchd *d, const char *cookie,
 		*key = cookie;
 		return *src ? 0 : -ENOENT;
 	}
-	ret = erofs_fetchconf_lookup(&d->conf, cookie, &cs, key);
-	if (ret)
-		return ret;
-	i = cs - d->conf.sources;
+	/* under the lock: SIGHUP may replace the configuration */
 	pthread_mutex_lock(&d->srcs_lock);
+	ret = erofs_fetchconf_lookup(&d->conf, cookie, &cs, key);
+	if (ret) {
+		pthread_mutex_unlock(&d->srcs_lock);
+		return ret;
+	}
+	i = cs - d->conf.sources;
 	if (!d->srcs[i]) {
 		struct erofs_source_opts so = cs->opts;
 
 		if (!so.min_fetch)
 			so.min_fetch = d->o.sopts.min_fetch;
+		if (!so.prefetch_rate)
+			so.prefetch_rate = d->o.sopts.prefetch_rate;
 		ret = erofs_source_open(&d->srcs[i], &so, &d->msg);
 	}
 	*src = d->srcs[i];
@@ -597,6 +605,8 @@ static int obj_create(struct fetchd *d, const struct erofs_cf_req *req,
 	}
 	obj->key = obj->key_buf ? obj->key_buf : obj->cookie;
 	if (!ret)
+		ret = fetchd_layout_zran(d, obj);
+	if (!ret && !obj->zran)
 		ret = erofs_source_size(obj->src, obj->key, &obj->size);
 	if (ret) {
 		obj->fd = -1;		/* the caller closes the request's fd */
@@ -709,6 +719,7 @@ void fetchd_handle_close(struct fetchd *d, const struct erofs_cf_req *req)
 	}
 	fetchd_count(d, closes, 1);
 	erofs_info(&d->msg, "closed %s (object %u)", obj->cookie, obj->object_id);
+	fetchd_cull_closed(d, obj->volume, obj->cookie);
 	fetchd_layout_forget(d, obj);
 	obj_put(obj);
 }

@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * erofs-fetch daemon statistics: counters under stats_lock (lock order 3,
- * a leaf) and a ring of the latest READ latencies for percentiles.
+ * a leaf), a ring of the latest READ latencies for percentiles and a
+ * fixed-bucket histogram of all of them, and the snapshot that the stats
+ * line (SIGUSR1, exit) and the metrics endpoint are made from.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "daemon.h"
+
+/* from a page-cache hit in the daemon to a slow WAN round trip */
+const uint32_t fetchd_lat_bounds_us[FETCHD_LAT_BUCKETS] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
+	100000, 250000, 500000, 1000000, 2500000, 10000000,
+};
 
 uint64_t fetchd_now_us(void)
 {
@@ -17,12 +26,26 @@ uint64_t fetchd_now_us(void)
 	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
 }
 
+static unsigned int lat_bucket(uint64_t us)
+{
+	unsigned int i;
+
+	for (i = 0; i < FETCHD_LAT_BUCKETS; i++)
+		if (us <= fetchd_lat_bounds_us[i])
+			break;
+	return i;
+}
+
 void fetchd_stats_add_latency(struct fetchd *d, uint64_t us)
 {
+	unsigned int b = lat_bucket(us);
+
 	pthread_mutex_lock(&d->stats_lock);
 	d->st.lat_us[d->st.nr_lat % FETCHD_LAT_SAMPLES] =
 		us > UINT32_MAX ? UINT32_MAX : us;
 	d->st.nr_lat++;
+	d->st.lat_hist[b]++;
+	d->st.lat_sum_us += us;
 	pthread_mutex_unlock(&d->stats_lock);
 }
 
@@ -33,10 +56,109 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* "1.234ms" style: latencies span microseconds (hits) to seconds (WAN) */
-static const char *fmt_us(uint32_t us, char *buf, size_t len)
+static int snap_add_source(struct fetchd_snapshot *s, const char *name,
+			   struct erofs_source *src)
 {
-	if (us < 1000)
+	struct fetchd_source_snap *ss;
+
+	ss = realloc(s->srcs, (s->nr_srcs + 1) * sizeof(*ss));
+	if (!ss)
+		return -ENOMEM;
+	s->srcs = ss;
+	ss += s->nr_srcs++;
+	snprintf(ss->name, sizeof(ss->name), "%s", name);
+	memset(&ss->st, 0, sizeof(ss->st));
+	/* a configured source is opened at the first OPEN that needs it */
+	if (src)
+		erofs_source_stats(src, &ss->st);
+	return 0;
+}
+
+/* every configured source, opened or not, so that none goes unseen */
+static int snap_sources(struct fetchd *d, struct fetchd_snapshot *s)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (d->default_src)
+		return snap_add_source(s, "default", d->default_src);
+	pthread_mutex_lock(&d->srcs_lock);
+	for (i = 0; !ret && d->have_conf && i < d->conf.nr_sources; i++)
+		ret = snap_add_source(s, d->conf.sources[i].name,
+				      d->srcs ? d->srcs[i] : NULL);
+	pthread_mutex_unlock(&d->srcs_lock);
+	return ret;
+}
+
+/* the open objects and their prefetch windows (lock order 1, then 2) */
+static void snap_objects(struct fetchd *d, struct fetchd_snapshot *s)
+{
+	struct fetchd_obj *obj;
+	unsigned int i;
+
+	pthread_rwlock_rdlock(&d->table_lock);
+	s->nr_objects = d->nr_objects;
+	for (i = 0; i < FETCHD_HASH; i++) {
+		for (obj = d->table[i]; obj; obj = obj->next) {
+			pthread_mutex_lock(&obj->lock);
+			s->window_bytes += obj->win.window;
+			pthread_mutex_unlock(&obj->lock);
+		}
+	}
+	pthread_rwlock_unlock(&d->table_lock);
+}
+
+int fetchd_snapshot_take(struct fetchd *d, struct fetchd_snapshot **out)
+{
+	struct fetchd_snapshot *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->uptime_ms = erofs_now_ms() - d->start_ms;
+	snap_objects(d, s);
+	/* copied first, so that nothing slow runs under the leaf lock */
+	pthread_mutex_lock(&d->stats_lock);
+	memcpy(&s->st, &d->st, sizeof(s->st));
+	pthread_mutex_unlock(&d->stats_lock);
+	s->nr_lat = s->st.nr_lat < FETCHD_LAT_SAMPLES ? s->st.nr_lat :
+		FETCHD_LAT_SAMPLES;
+	qsort(s->st.lat_us, s->nr_lat, sizeof(s->st.lat_us[0]), cmp_u32);
+	ret = snap_sources(d, s);
+	if (ret) {
+		fetchd_snapshot_free(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+void fetchd_snapshot_free(struct fetchd_snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->srcs);
+	free(s);
+}
+
+uint32_t fetchd_snapshot_pct(const struct fetchd_snapshot *s, unsigned int pct)
+{
+	if (!s->nr_lat)
+		return 0;
+	if (pct >= 100)
+		return s->st.lat_us[s->nr_lat - 1];
+	return s->st.lat_us[(uint64_t)s->nr_lat * pct / 100];
+}
+
+/* "1.234ms" style: latencies span microseconds (hits) to seconds (WAN) */
+static const char *fmt_us(const struct fetchd_snapshot *s, unsigned int pct,
+			  char *buf, size_t len)
+{
+	uint32_t us = fetchd_snapshot_pct(s, pct);
+
+	if (!s->nr_lat)
+		snprintf(buf, len, "-");
+	else if (us < 1000)
 		snprintf(buf, len, "%uus", us);
 	else if (us < 1000000)
 		snprintf(buf, len, "%.1fms", us / 1000.0);
@@ -45,62 +167,41 @@ static const char *fmt_us(uint32_t us, char *buf, size_t len)
 	return buf;
 }
 
-/* units checked against digest tables, and mismatches per source */
+/*
+ * Units checked against digest tables, and mismatches by spec: the
+ * --source given first, then the ones given again (named when there is
+ * one command-line source; with a configuration file, counted in all).
+ */
 static void print_verify_stats(struct fetchd *d)
 {
-	const char *names[FETCH_MAX_SOURCES];
-	unsigned int i, nr = 0;
+	struct fetch_try tries[FETCH_MAX_SOURCES];
+	unsigned int nr = 0;
 	char line[600];
 
-	names[nr++] = d->have_conf ? "configured" : d->o.source_spec;
-	for (i = 0; i < d->o.nr_fallback; i++)
-		names[nr++] = d->o.fallback[i];
-	fetch_verify_stats_format(&d->vst, names, nr, false, line,
+	if (d->default_src)
+		nr = fetch_tries_init(tries, d->default_src, NULL, NULL);
+	fetch_verify_stats_format(&d->vst, tries, nr, false, line,
 				  sizeof(line));
 	erofs_info(&d->msg, "verify stats: %s", line);
 }
 
 void fetchd_stats_print(struct fetchd *d, const char *why)
 {
-	struct erofs_source_stats sst;
-	struct fetchd_stats *st;
-	char p[4][16], hb[2][32], sline[512];
-	unsigned int nr_objects;
-	uint32_t *lat;
-	size_t n;
+	const struct fetchd_stats *st;
+	struct fetchd_snapshot *s;
+	char p[4][16], hb[3][32], sline[512];
+	unsigned int i;
 
-	pthread_rwlock_rdlock(&d->table_lock);
-	nr_objects = d->nr_objects;
-	pthread_rwlock_unlock(&d->table_lock);
-	/* snapshot, so nothing slow runs under the leaf lock */
-	st = malloc(sizeof(*st));
-	if (!st)
+	if (fetchd_snapshot_take(d, &s))
 		return;
-	pthread_mutex_lock(&d->stats_lock);
-	memcpy(st, &d->st, sizeof(*st));
-	pthread_mutex_unlock(&d->stats_lock);
-
-	n = st->nr_lat < FETCHD_LAT_SAMPLES ? st->nr_lat : FETCHD_LAT_SAMPLES;
-	lat = st->lat_us;
-	qsort(lat, n, sizeof(*lat), cmp_u32);
-	if (n) {
-		fmt_us(lat[n * 50 / 100], p[0], sizeof(p[0]));
-		fmt_us(lat[n * 90 / 100], p[1], sizeof(p[1]));
-		fmt_us(lat[n * 99 / 100], p[2], sizeof(p[2]));
-		fmt_us(lat[n - 1], p[3], sizeof(p[3]));
-	} else {
-		strcpy(p[0], "-");
-		strcpy(p[1], "-");
-		strcpy(p[2], "-");
-		strcpy(p[3], "-");
-	}
+	st = &s->st;
 	erofs_info(&d->msg,
 		   "stats (%s): uptime %llus objects %u opens %llu (failed %llu) closes %llu "
 		   "reads %llu (hit %llu miss %llu waited %llu failed %llu) "
 		   "bytes demand %llu (%s) prefetch %llu (%s) "
+		   "verify failures %llu cache %llu (%s) culled %llu "
 		   "latency p50 %s p90 %s p99 %s max %s",
-		   why, (unsigned long long)(erofs_now_ms() - d->start_ms) / 1000,
-		   nr_objects,
+		   why, (unsigned long long)s->uptime_ms / 1000, s->nr_objects,
 		   (unsigned long long)st->opens, (unsigned long long)st->open_errors,
 		   (unsigned long long)st->closes, (unsigned long long)st->reads,
 		   (unsigned long long)st->hits, (unsigned long long)st->misses,
@@ -110,16 +211,24 @@ void fetchd_stats_print(struct fetchd *d, const char *why)
 		   erofs_human_size(st->bytes_demand, hb[0], sizeof(hb[0])),
 		   (unsigned long long)st->bytes_prefetch,
 		   erofs_human_size(st->bytes_prefetch, hb[1], sizeof(hb[1])),
-		   p[0], p[1], p[2], p[3]);
+		   (unsigned long long)st->verify_failures,
+		   (unsigned long long)st->cache_bytes,
+		   erofs_human_size(st->cache_bytes, hb[2], sizeof(hb[2])),
+		   (unsigned long long)st->culled,
+		   fmt_us(s, 50, p[0], sizeof(p[0])),
+		   fmt_us(s, 90, p[1], sizeof(p[1])),
+		   fmt_us(s, 99, p[2], sizeof(p[2])),
+		   fmt_us(s, 100, p[3], sizeof(p[3])));
 	if (st->unknown_objects || st->bad_msgs)
 		erofs_warn(&d->msg, "stats: %llu READs for unknown objects, %llu malformed requests",
 			   (unsigned long long)st->unknown_objects,
 			   (unsigned long long)st->bad_msgs);
 	print_verify_stats(d);
-	if (d->default_src) {
-		erofs_source_stats(d->default_src, &sst);
-		erofs_source_stats_format(&sst, false, sline, sizeof(sline));
-		erofs_info(&d->msg, "source stats: %s", sline);
+	for (i = 0; i < s->nr_srcs; i++) {
+		erofs_source_stats_format(&s->srcs[i].st, false, sline,
+					  sizeof(sline));
+		erofs_info(&d->msg, "source stats (%s): %s", s->srcs[i].name,
+			   sline);
 	}
-	free(st);
+	fetchd_snapshot_free(s);
 }

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "erofs/json.h"
 #include "erofs/sha256.h"
 #include "erofs/source.h"
 #include "get.h"
@@ -36,20 +37,22 @@ static volatile sig_atomic_t got_usr1, got_stop;
 struct get_cfg {
 	struct erofs_msg msg;
 	struct erofs_source_opts opts;
+	struct erofs_source_opts fallbacks[EROFS_SOURCE_MAX_SPECS - 1];
 	const char *config, *range, *verify;
 	const char *source, *key, *out;
 	bool verify_given, quiet, json;
 	unsigned int chunk;
 	uint64_t first, last;		/* the bytes asked, inclusive */
 	bool ranged, whole;
-	/* --image: the blob's digest table checks every unit written */
+	/*
+	 * --image: the blob's digest table checks every unit written, a
+	 * gzip or zstd layer's index serves it; a unit that came wrong is
+	 * asked of each try (the source's specs) in turn
+	 */
 	const char *image;
 	enum fetch_unverified unverified;
-	const char *fallback[FETCH_MAX_SOURCES - 1];	/* --source */
-	unsigned int nr_fallback;
 	struct get_image gi;
 	struct fetch_try tries[FETCH_MAX_SOURCES];
-	const char *names[FETCH_MAX_SOURCES];
 	unsigned int nr_tries;
 	struct fetch_verify_stats vstats;
 };
@@ -81,19 +84,26 @@ static const char usage[] =
 "        or with -c, the NAME of a [source NAME] (\"-\": map KEY through [map])\n"
 "  --range A-B           bytes A to B inclusive (\"A-\": to the end); default all\n"
 "  -c, --config FILE     configuration file (sources, map)\n"
+"  --fallback SPEC       another source, tried in order when SOURCE fails (repeatable)\n"
 "  --timeout MS          per attempt: connect, answer, stall (default 30000)\n"
-"  --retries N           attempts after the first on transient errors (default 4)\n"
+"  --retries N           attempts after the first on transient errors\n"
+"                        (default 4; 0: no retry)\n"
+"  --deadline MS         one request in all, retries and fallbacks included\n"
+"                        (default (retries + 1) * timeout per source)\n"
 "  --min-fetch SIZE      widen the range to SIZE-aligned bounds (readahead)\n"
 "  --workers N           parallel requests (default 4)\n"
 "  --chunk SIZE          bytes per request for large gets (default 4M, max 8M)\n"
-"  --auth CRED           user:password or bearer:TOKEN\n"
+"  --auth CRED           user:password or bearer:TOKEN, for SOURCE only\n"
+"  --docker-config FILE  registry credentials (default $DOCKER_CONFIG/config.json\n"
+"                        or ~/.docker/config.json; \"none\": not used)\n"
 "  --cacert FILE         CA certificates for https\n"
 "  --verify[=DIGEST]     check the whole blob's sha256 (default: the KEY's digest)\n"
-"  --image BOOT          KEY is the tag of a device of bootstrap BOOT: each unit\n"
+"  --image=BOOT          KEY is the tag of a device of bootstrap BOOT: each unit\n"
 "                        of its digest table is checked before it is written\n"
-"                        (ranges widen to whole units)\n"
-"  --source SPEC|NAME    with --image: a further source for units that came\n"
-"                        wrong (repeatable, tried in order)\n"
+"                        (ranges widen to whole units; a unit that came wrong\n"
+"                        is asked again of SOURCE, then of each --fallback);\n"
+"                        a gzip or zstd layer (--tar=i) is served from its\n"
+"                        blob in SOURCE\n"
 "  --unverified POLICY   with --image, a device without a digest table:\n"
 "                        refuse (default) or allow\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
@@ -104,7 +114,8 @@ static const char usage[] =
 enum {
 	OPT_RANGE = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_MIN_FETCH, OPT_WORKERS,
 	OPT_CHUNK, OPT_AUTH, OPT_CACERT, OPT_VERIFY, OPT_QUIET, OPT_JSON,
-	OPT_IMAGE, OPT_SOURCE, OPT_UNVERIFIED,
+	OPT_FALLBACK, OPT_DEADLINE, OPT_DOCKER_CONFIG, OPT_IMAGE,
+	OPT_UNVERIFIED,
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +123,9 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "fallback", required_argument, NULL, OPT_FALLBACK },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "docker-config", required_argument, NULL, OPT_DOCKER_CONFIG },
 	{ "min-fetch", required_argument, NULL, OPT_MIN_FETCH },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "chunk", required_argument, NULL, OPT_CHUNK },
@@ -121,7 +135,6 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "image", required_argument, NULL, OPT_IMAGE },
-	{ "source", required_argument, NULL, OPT_SOURCE },
 	{ "unverified", required_argument, NULL, OPT_UNVERIFIED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -172,8 +185,23 @@ static int parse_one(struct get_cfg *c, int opt, const char *arg)
 		return parse_uint(c, "timeout", arg, false, 3600000,
 				  &c->opts.timeout_ms);
 	case OPT_RETRIES:
+		c->opts.retries_set = true;
 		return parse_uint(c, "retries", arg, false, 100,
 				  &c->opts.retries);
+	case OPT_DEADLINE:
+		return parse_uint(c, "deadline", arg, false, 86400000,
+				  &c->opts.deadline_ms);
+	case OPT_DOCKER_CONFIG:
+		c->opts.docker_config = arg;
+		return 0;
+	case OPT_FALLBACK:
+		if (c->opts.nr_fallbacks >= ARRAY_SIZE(c->fallbacks)) {
+			erofs_err(&c->msg, "at most %zu fallbacks",
+				  ARRAY_SIZE(c->fallbacks));
+			return -EINVAL;
+		}
+		c->fallbacks[c->opts.nr_fallbacks++].spec = arg;
+		return 0;
 	case OPT_MIN_FETCH:
 		return parse_uint(c, "min-fetch", arg, true,
 				  EROFS_SOURCE_MAX_REQUEST, &c->opts.min_fetch);
@@ -202,14 +230,6 @@ static int parse_one(struct get_cfg *c, int opt, const char *arg)
 		return 0;
 	case OPT_IMAGE:
 		c->image = arg;
-		return 0;
-	case OPT_SOURCE:
-		if (c->nr_fallback >= ARRAY_SIZE(c->fallback)) {
-			erofs_err(&c->msg, "at most %zu --source",
-				  ARRAY_SIZE(c->fallback));
-			return -EINVAL;
-		}
-		c->fallback[c->nr_fallback++] = arg;
 		return 0;
 	case OPT_UNVERIFIED:
 		if (fetch_parse_unverified(arg, &c->unverified)) {
@@ -253,6 +273,23 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * Fallbacks given on the command line share its settings but --auth: a
+ * registry's password must not go to a mirror.  They find their own in
+ * the Docker config.
+ */
+static void set_fallbacks(struct get_cfg *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->opts.nr_fallbacks; i++) {
+		c->fallbacks[i].timeout_ms = c->opts.timeout_ms;
+		c->fallbacks[i].cacert = c->opts.cacert;
+		c->fallbacks[i].docker_config = c->opts.docker_config;
+	}
+	c->opts.fallbacks = c->fallbacks;
+}
+
 static int parse_args(struct get_cfg *c, int argc, char **argv)
 {
 	int opt;
@@ -273,6 +310,7 @@ static int parse_args(struct get_cfg *c, int argc, char **argv)
 	c->source = argv[optind];
 	c->key = argv[optind + 1];
 	c->out = argv[optind + 2];
+	set_fallbacks(c);
 	return parse_range(c);
 }
 
@@ -282,8 +320,19 @@ static void merge_opts(struct erofs_source_opts *o,
 {
 	if (cmd->timeout_ms)
 		o->timeout_ms = cmd->timeout_ms;
-	if (cmd->retries)
+	if (cmd->retries_set) {
 		o->retries = cmd->retries;
+		o->retries_set = true;
+	}
+	if (cmd->deadline_ms)
+		o->deadline_ms = cmd->deadline_ms;
+	if (cmd->docker_config)
+		o->docker_config = cmd->docker_config;
+	/* --fallback replaces the file's fallbacks */
+	if (cmd->nr_fallbacks) {
+		o->fallbacks = cmd->fallbacks;
+		o->nr_fallbacks = cmd->nr_fallbacks;
+	}
 	if (cmd->min_fetch)
 		o->min_fetch = cmd->min_fetch;
 	if (cmd->workers)
@@ -340,13 +389,38 @@ static void add_verify_stats(struct get_cfg *c, bool json, char *line,
 
 	if (!c->gi.has_table)
 		return;
-	fetch_verify_stats_format(&c->vstats, c->names, c->nr_tries, json, v,
+	fetch_verify_stats_format(&c->vstats, c->tries, c->nr_tries, json, v,
 				  sizeof(v));
 	/* the source's JSON object ends with '}': the members go inside */
 	if (json && n && line[n - 1] == '}')
 		snprintf(line + n - 1, size - n + 1, ", %s}", v);
 	else if (!json)
 		snprintf(line + n, size - n, " %s", v);
+}
+
+/* with fallbacks, a line (or JSON object) per source after the total */
+static void print_spec_stats(struct get_cfg *c, struct erofs_source *src,
+			     bool json)
+{
+	unsigned int i, n = erofs_source_nr_specs(src);
+	struct erofs_source_stats st;
+	char line[600], spec[512];
+
+	for (i = 0; i < n; i++) {
+		erofs_source_spec_stats(src, i, &st, spec, sizeof(spec));
+		erofs_source_stats_format(&st, json, line, sizeof(line));
+		if (json) {
+			/* the spec of a source is not ours: escaped */
+			printf("%s{\"spec\":", i ? "," : "");
+			erofs_json_quote(stdout, spec, strlen(spec));
+			printf(",\"backing_off\":%llu,%s",
+			       (unsigned long long)st.backing_off, line + 1);
+		} else if (n > 1) {
+			fprintf(stderr, "%s: stats: source %s: %s%s\n",
+				c->msg.prog, spec, line,
+				st.backing_off ? " (backing off)" : "");
+		}
+	}
 }
 
 static void print_stats(struct get_cfg *c, struct erofs_source *src,
@@ -359,7 +433,11 @@ static void print_stats(struct get_cfg *c, struct erofs_source *src,
 	if (final && c->json) {
 		erofs_source_stats_format(&st, true, line, sizeof(line));
 		add_verify_stats(c, true, line, sizeof(line));
-		printf("%s\n", line);
+		/* the total, and every source in "sources" */
+		line[strlen(line) - 1] = '\0';
+		printf("%s,\"sources\":[", line);
+		print_spec_stats(c, src, true);
+		printf("]}\n");
 		fflush(stdout);
 	}
 	if (c->quiet && final)
@@ -368,6 +446,7 @@ static void print_stats(struct get_cfg *c, struct erofs_source *src,
 	add_verify_stats(c, false, line, sizeof(line));
 	/* SIGUSR1 always answers, whatever the level */
 	fprintf(stderr, "%s: stats: %s\n", c->msg.prog, line);
+	print_spec_stats(c, src, false);
 }
 
 static void chunk_done(void *priv, int err)
@@ -488,6 +567,60 @@ static size_t chunk_size(const struct transfer *t)
 	return csize;
 }
 
+/* a chunk fetched: checked against the table, hashed and written */
+static int chunk_land(struct transfer *t, struct chunk *ch)
+{
+	struct get_cfg *c = t->c;
+	int err = 0;
+
+	if (t->table && ch->matched)
+		fetch_verify_count(&c->vstats, t->table, ch->off, ch->len);
+	else if (t->table)
+		err = fetch_verify_range(t->table, c->gi.blob, c->tries,
+					 c->nr_tries, ch->off, ch->buf,
+					 ch->len, &c->vstats, &c->msg);
+	if (err)
+		return err;
+	if (t->sha)
+		erofs_sha256_update(t->sha, ch->buf, ch->len);
+	err = pwrite_all(t->fd, ch->buf, ch->len, ch->off);
+	if (err)
+		erofs_err(&c->msg, "write %s: %s", t->fdname, strerror(-err));
+	return err;
+}
+
+/*
+ * A gzip or zstd layer's tar, inflated a chunk at a time (the index
+ * serialises its reads) and landed like a fetched one.
+ */
+static int transfer_zran(struct transfer *t, struct erofs_zran *zr)
+{
+	size_t csize = chunk_size(t);
+	struct chunk ch = { 0 };
+	uint64_t done;
+	int err = 0;
+
+	if (!t->len)
+		return 0;
+	ch.buf = malloc(MIN((uint64_t)csize, t->len));
+	if (!ch.buf)
+		return -ENOMEM;
+	for (done = 0; done < t->len && !err; done += ch.len) {
+		if (got_stop) {
+			erofs_err(&t->c->msg, "interrupted");
+			err = -EINTR;
+			break;
+		}
+		ch.off = t->off + done;
+		ch.len = MIN((uint64_t)csize, t->len - done);
+		err = erofs_zran_read(zr, ch.off, ch.len, ch.buf);
+		if (!err)
+			err = chunk_land(t, &ch);
+	}
+	free(ch.buf);
+	return err;
+}
+
 /*
  * Keeps a window of chunks in flight and writes them in order as they
  * complete, hashing on the way when verifying.
@@ -538,25 +671,10 @@ static int transfer(struct transfer *t)
 		}
 		ch->busy = false;
 		err = ch->err;
+		if (!err)
+			err = chunk_land(t, ch);
 		if (err)
 			break;
-		if (t->table && ch->matched)
-			fetch_verify_count(&c->vstats, t->table, ch->off,
-					   ch->len);
-		else if (t->table)
-			err = fetch_verify_range(t->table, c->gi.blob, c->tries,
-						 c->nr_tries, ch->off, ch->buf,
-						 ch->len, &c->vstats, &c->msg);
-		if (err)
-			break;
-		if (t->sha)
-			erofs_sha256_update(t->sha, ch->buf, ch->len);
-		err = pwrite_all(t->fd, ch->buf, ch->len, ch->off);
-		if (err) {
-			erofs_err(&c->msg, "write %s: %s", t->fdname,
-				  strerror(-err));
-			break;
-		}
 		fin++;
 		erofs_progress_update(&prog, "fetched",
 				      MIN(fin * csize, t->len), t->len);
@@ -796,9 +914,14 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	uint8_t d[EROFS_SHA256_SIZE];
 	char want[65], got[65];
 	uint64_t size, t0 = erofs_now_ms(), ms;
-	int err, verify;
+	/* zran: a gzip or zstd layer's device, from its registry blob */
+	struct erofs_zran *zr = c->gi.zran;
+	int err = 0, verify;
 
-	err = erofs_source_size(src, c->key, &size);
+	if (zr)
+		size = erofs_zran_size(zr);
+	else
+		err = erofs_source_size(src, c->key, &size);
 	if (err) {
 		erofs_err(&c->msg, "cannot get the size of %s: %s", c->key,
 			  strerror(-err));
@@ -808,10 +931,12 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	if (!err && c->gi.has_table)
 		err = plan_units(c, size, &t);
 	if (err)
-		return err;
+		goto out;
 	verify = digest_wanted(c, want);
-	if (verify < 0)
-		return verify;
+	if (verify < 0) {
+		err = verify;
+		goto out;
+	}
 	err = open_output(c, &o, size);
 	if (err)
 		goto out;
@@ -820,7 +945,10 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	t.fd = o.tmpfd;
 	t.fdname = o.tmpname;
 	t.sha = verify ? &sha : NULL;
-	err = transfer(&t);
+	if (zr)
+		err = transfer_zran(&t, zr);
+	else
+		err = transfer(&t);
 	if (err) {
 		erofs_err(&c->msg, "fetching %s failed: %s; %s %s", c->key,
 			  strerror(-err), c->out,
@@ -854,56 +982,22 @@ out:
 }
 
 /*
- * --image: the table, and the sources a unit is asked of in turn.  A
- * fallback given by spec gets the timeouts, not the credentials, of the
- * first source: those are for that server only.
+ * --image: the device's table and index, and the sources a unit is
+ * asked of in turn: the source's specs (SOURCE, then each --fallback),
+ * or for a layer inflated from its blob, the blob again.
  */
-static int open_image_sources(struct get_cfg *c, struct erofs_fetchconf *conf,
-			      struct erofs_source *src)
+static int open_image(struct get_cfg *c, struct erofs_source *src)
 {
-	unsigned int i;
 	int err;
 
-	if (!c->image) {
-		if (c->nr_fallback)
-			erofs_err(&c->msg, "--source needs --image: without a digest table nothing tells a fallback is needed");
-		return c->nr_fallback ? -EINVAL : 0;
-	}
-	err = get_image_open(&c->gi, c->image, c->key, c->unverified, &c->msg);
-	if (err)
-		return err;
-	c->tries[0] = (struct fetch_try){ src, c->source, c->key, 0 };
-	c->names[0] = c->source;
-	c->nr_tries = 1;
-	for (i = 0; i < c->nr_fallback; i++) {
-		const struct erofs_fetchconf_source *fs =
-			c->config ? erofs_fetchconf_find(conf, c->fallback[i]) : NULL;
-		struct erofs_source_opts o = {
-			.spec = c->fallback[i],
-			.timeout_ms = c->opts.timeout_ms,
-			.retries = c->opts.retries,
-		};
-		struct fetch_try *t = &c->tries[c->nr_tries];
-
-		if (fs)
-			o = fs->opts;
-		err = erofs_source_open(&t->src, &o, &c->msg);
-		if (err)
-			return err;
-		t->name = c->names[c->nr_tries] = c->fallback[i];
-		t->key = c->key;
-		t->index = c->nr_tries++;
-	}
-	return 0;
-}
-
-static void close_image_sources(struct get_cfg *c)
-{
-	unsigned int i;
-
-	for (i = 1; i < c->nr_tries; i++)
-		erofs_source_close(c->tries[i].src);
-	get_image_close(&c->gi);
+	if (!c->image)
+		return 0;
+	err = get_image_open(&c->gi, c->image, c->key, c->unverified, src,
+			     &c->msg);
+	if (!err)
+		c->nr_tries = fetch_tries_init(c->tries, src, c->key,
+					       c->gi.zran);
+	return err;
 }
 
 int erofs_fetch_get_main(int argc, char **argv)
@@ -923,20 +1017,20 @@ int erofs_fetch_get_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (parse_args(&c, argc, argv)) {
 		fprintf(stderr, "Try 'erofs-fetch get --help'.\n");
-		return 2;
+		return 16;	/* usage, as the other tools */
 	}
 	err = resolve_source(&c, &conf);
 	if (err)
 		goto out;
 	err = erofs_source_open(&src, &c.opts, &c.msg);
 	if (!err)
-		err = open_image_sources(&c, &conf, src);
+		err = open_image(&c, src);
 	if (err)
 		goto out;
 	err = do_get(&c, src);
 	print_stats(&c, src, true);
 out:
-	close_image_sources(&c);
+	get_image_close(&c.gi);
 	erofs_source_close(src);
 	erofs_fetchconf_free(&conf);
 	return err ? 1 : 0;

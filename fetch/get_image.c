@@ -2,7 +2,8 @@
 /*
  * erofs-fetch get --image=BOOT: the bootstrap names the blob (by the tag
  * of one of its devices) and holds its digest table, so that every unit
- * get writes is checked.  The bootstrap itself is the root of trust: the
+ * get writes is checked, and for a gzip or zstd layer the index that
+ * serves its tar from the compressed blob.  The bootstrap itself is the root of trust: the
  * caller got it from wherever it pins images.
  */
 #include <errno.h>
@@ -30,7 +31,8 @@ static int find_device(struct get_image *gi, const char *boot,
 }
 
 int get_image_open(struct get_image *gi, const char *boot, const char *tag,
-		   enum fetch_unverified policy, const struct erofs_msg *msg)
+		   enum fetch_unverified policy, struct erofs_source *src,
+		   const struct erofs_msg *msg)
 {
 	int err;
 
@@ -45,6 +47,11 @@ int get_image_open(struct get_image *gi, const char *boot, const char *tag,
 	err = find_device(gi, boot, tag, msg);
 	if (!err)
 		err = erofs_annex_load(&gi->img, &gi->ax);
+	/* a gzip or zstd layer's device: its tar, inflated from the blob */
+	if (!err)
+		err = erofs_zran_create(&gi->zran, &gi->ax, gi->device,
+					gi->img.devs[gi->device].tag, src,
+					msg);
 	if (err)
 		return err;
 	err = erofs_digest_table_load(&gi->img, &gi->ax, gi->device,
@@ -71,6 +78,8 @@ int get_image_open(struct get_image *gi, const char *boot, const char *tag,
 
 void get_image_close(struct get_image *gi)
 {
+	erofs_zran_close(gi->zran);
+	gi->zran = NULL;
 	erofs_annex_free(&gi->ax);
 	if (gi->opened)
 		erofs_image_close(&gi->img);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "erofs/defs.h"
 #include "verify.h"
 
 int fetch_parse_unverified(const char *arg, enum fetch_unverified *out)
@@ -57,8 +58,13 @@ static int repair_unit(const struct erofs_digest_table *t, const char *blob,
 	if (!tmp)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
-		err = erofs_source_read(tries[i].src, tries[i].key, uoff, ulen,
-					tmp);
+		if (tries[i].zran)
+			err = erofs_zran_read(tries[i].zran, uoff, ulen, tmp);
+		else
+			err = erofs_source_read_spec(tries[i].src,
+						     tries[i].spec,
+						     tries[i].key, uoff, ulen,
+						     tmp);
 		if (err) {
 			erofs_warn(msg, "source %s: blob %s unit %llu: %s",
 				   tries[i].name, blob,
@@ -116,6 +122,45 @@ int fetch_verify_range(const struct erofs_digest_table *t, const char *blob,
 	return 0;
 }
 
+unsigned int fetch_tries_init(struct fetch_try *tries, struct erofs_source *src,
+			      const char *key, struct erofs_zran *zran)
+{
+	struct erofs_source_stats st;
+	unsigned int i, nr;
+
+	if (zran) {
+		tries[0] = (struct fetch_try){ .zran = zran, .key = key };
+		snprintf(tries[0].name, sizeof(tries[0].name),
+			 "blob sha256:%s", erofs_zran_blob(zran));
+		return 1;
+	}
+	nr = MIN(erofs_source_nr_specs(src), (unsigned int)FETCH_MAX_SOURCES);
+	for (i = 0; i < nr; i++) {
+		tries[i] = (struct fetch_try){ .src = src, .spec = i,
+					       .key = key, .index = i };
+		if (erofs_source_spec_stats(src, i, &st, tries[i].name,
+					    sizeof(tries[i].name)))
+			snprintf(tries[i].name, sizeof(tries[i].name),
+				 "source %u", i);
+	}
+	return nr;
+}
+
+uint64_t fetch_verify_stats_add(struct fetch_verify_stats *to,
+				const struct fetch_verify_stats *from)
+{
+	uint64_t bad = 0;
+	unsigned int i;
+
+	__atomic_add_fetch(&to->units, from->units, __ATOMIC_RELAXED);
+	for (i = 0; i < FETCH_MAX_SOURCES; i++) {
+		__atomic_add_fetch(&to->mismatches[i], from->mismatches[i],
+				   __ATOMIC_RELAXED);
+		bad += from->mismatches[i];
+	}
+	return bad;
+}
+
 void fetch_verify_count(struct fetch_verify_stats *st,
 			const struct erofs_digest_table *t, uint64_t off,
 			uint64_t len)
@@ -127,9 +172,10 @@ void fetch_verify_count(struct fetch_verify_stats *st,
 }
 
 void fetch_verify_stats_format(const struct fetch_verify_stats *st,
-			       const char *const *names, unsigned int nr,
+			       const struct fetch_try *tries, unsigned int nr,
 			       bool json, char *buf, size_t size)
 {
+	uint64_t total = 0;
 	size_t n;
 	unsigned int i;
 
@@ -140,9 +186,15 @@ void fetch_verify_stats_format(const struct fetch_verify_stats *st,
 							 __ATOMIC_RELAXED));
 	for (i = 0; i < nr && n < size; i++)
 		n += snprintf(buf + n, size - n, json ? "%s%s%llu" : "%s%s=%llu",
-			      i ? "," : "", json ? "" : names[i],
+			      i ? "," : "", json ? "" : tries[i].name,
 			      (unsigned long long)__atomic_load_n(&st->mismatches[i],
 								  __ATOMIC_RELAXED));
-	if (n < size)
-		snprintf(buf + n, size - n, "%s", json ? "]" : (nr ? "" : "0"));
+	for (i = 0; !nr && i < FETCH_MAX_SOURCES; i++)
+		total += __atomic_load_n(&st->mismatches[i], __ATOMIC_RELAXED);
+	if (n >= size)
+		return;
+	if (json)
+		snprintf(buf + n, size - n, "]");
+	else if (!nr)
+		snprintf(buf + n, size - n, "%llu", (unsigned long long)total);
 }

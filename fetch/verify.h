@@ -10,9 +10,10 @@
 #include <stdint.h>
 #include "erofs/digest_table.h"
 #include "erofs/source.h"
+#include "zran.h"
 
-/* sources tried for one blob: the first one, then the fallbacks */
-#define FETCH_MAX_SOURCES	8
+/* a source's specs tried for one blob: the first one, then its fallbacks */
+#define FETCH_MAX_SOURCES	EROFS_SOURCE_MAX_SPECS
 
 /* what a blob without a digest table gets */
 enum fetch_unverified {
@@ -25,13 +26,19 @@ struct fetch_verify_stats {
 	uint64_t mismatches[FETCH_MAX_SOURCES];	/* per source, in order */
 };
 
-/* one source to fetch a blob's units from */
+/* where a blob's units come from: one spec of a source, or a layer blob */
 struct fetch_try {
 	struct erofs_source *src;
-	const char *name;		/* in messages */
-	const char *key;		/* the blob's object key there */
+	unsigned int spec;		/* which of src's specs */
+	struct erofs_zran *zran;	/* or: inflated from this (one try) */
+	const char *key;		/* the blob's object key at src */
+	char name[128];			/* in messages */
 	unsigned int index;		/* into fetch_verify_stats.mismatches */
 };
+
+/* one try per spec of @src (or one from @zran): how many */
+unsigned int fetch_tries_init(struct fetch_try *tries, struct erofs_source *src,
+			      const char *key, struct erofs_zran *zran);
 
 /* "allow" or "refuse"; -EINVAL otherwise */
 int fetch_parse_unverified(const char *arg, enum fetch_unverified *out);
@@ -39,7 +46,7 @@ int fetch_parse_unverified(const char *arg, enum fetch_unverified *out);
 /*
  * Checks @len bytes of blob @blob at @off (whole units) in @buf.  A unit
  * that does not match is fetched again from each of @tries in turn
- * (tries[0], the source it came from, first: a retry) until one gives
+ * (tries[0], the first spec, first: a retry) until one gives
  * the bytes its digest names, which replace it in @buf.  0, or -EBADMSG
  * after saying which unit no source could give; @buf then holds a bad
  * unit and must not be written.  Thread-safe; blocks on the sources.
@@ -50,15 +57,19 @@ int fetch_verify_range(const struct erofs_digest_table *t, const char *blob,
 		       struct fetch_verify_stats *st,
 		       const struct erofs_msg *msg);
 
+/* adds @from into @to; the mismatches added */
+uint64_t fetch_verify_stats_add(struct fetch_verify_stats *to,
+				const struct fetch_verify_stats *from);
+
 /* counts the units of a range found matching elsewhere */
 void fetch_verify_count(struct fetch_verify_stats *st,
 			const struct erofs_digest_table *t, uint64_t off,
 			uint64_t len);
 
 /* "units_verified N mismatches NAME=N,..." or the JSON members (the
- * mismatches an array in source order) */
+ * mismatches an array in the order of @tries; their sum without) */
 void fetch_verify_stats_format(const struct fetch_verify_stats *st,
-			       const char *const *names, unsigned int nr,
+			       const struct fetch_try *tries, unsigned int nr,
 			       bool json, char *buf, size_t size);
 
 #endif

@@ -21,6 +21,7 @@
 #include "erofs/check.h"
 #include "erofs/digest_table.h"
 #include "erofs/extract.h"
+#include "erofs/json.h"
 #include "erofs/util.h"
 #include "erofs/walk.h"
 
@@ -312,18 +313,7 @@ static int parse_args(struct fsck_cfg *c, int argc, char **argv)
 
 static void json_string(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	putchar('"');
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			printf("\\u%04x", *p);	/* bytes, not UTF-8 */
-		else
-			putchar(*p);
-	}
-	putchar('"');
+	erofs_json_quote(stdout, s, strlen(s));
 }
 
 static const char *result_name(int status)

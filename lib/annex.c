@@ -26,6 +26,8 @@ const char *erofs_annex_type_name(uint32_t type)
 		return "gzip index";
 	case EROFS_ANNEX_BLOB_SOURCE:
 		return "blob source";
+	case EROFS_ANNEX_ZSTD_INDEX:
+		return "zstd index";
 	}
 	return "unknown";
 }
@@ -77,7 +79,8 @@ static int read_trailer(struct erofs_image *img,
 	int err;
 
 	*found = false;
-	if (img->file_size - fs_end < sizeof(*t))
+	/* no room past the filesystem (or only its superblock was read) */
+	if (img->file_size < fs_end || img->file_size - fs_end < sizeof(*t))
 		return 0;
 	err = erofs_image_pread_tail(img, t, sizeof(*t),
 				     img->file_size - sizeof(*t));

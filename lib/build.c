@@ -232,7 +232,9 @@ int erofs_build_image(const struct erofs_build_options *opts,
 	err = builder_init(&b, opts, msg, src, out, blob);
 	if (err)
 		return err;
-	if (opts->nr_layers)
+	if (opts->tree_source)
+		err = opts->tree_source(&b, opts->tree_priv);
+	else if (opts->nr_layers)
 		err = erofs_rebuild_tree(&b);
 	else if (opts->tar_mode)
 		err = erofs_tar_tree(&b);

@@ -852,8 +852,13 @@ static void check_annex(struct erofs_check *chk)
 		return;
 	erofs_digest_tables_check(chk->img, &ax);
 	while (erofs_annex_next(&ax, &cursor, &e)) {
-		if (e.type >= EROFS_ANNEX_DIGEST_TABLE &&
-		    e.type <= EROFS_ANNEX_BLOB_SOURCE)
+		if (e.type == EROFS_ANNEX_GZIP_INDEX ||
+		    e.type == EROFS_ANNEX_ZSTD_INDEX ||
+		    e.type == EROFS_ANNEX_BLOB_SOURCE) {
+			erofs_check_layer_records(chk->img, &ax, &e);
+			continue;
+		}
+		if (e.type == EROFS_ANNEX_DIGEST_TABLE)
 			continue;
 		erofs_warn(chk->msg, "annex: record type %u for device %u at byte %llu: not checked",
 			   e.type, e.device, (unsigned long long)e.pos);

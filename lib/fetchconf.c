@@ -23,6 +23,9 @@ struct parser {
 	/* map lines name sources that may come later: resolved at the end */
 	char **map_src;
 	unsigned int *map_line;
+	/* "fallback = A B" of each source, resolved at the end too */
+	char **fallback;
+	unsigned int *fallback_line;
 };
 
 #define perr(p, fmt, ...) \
@@ -68,6 +71,12 @@ static int section(struct parser *p, char *s)
 		if (!src)
 			return -ENOMEM;
 		c->sources = src;
+		p->fallback = grow(p->fallback, c->nr_sources, sizeof(char *));
+		p->fallback_line = grow(p->fallback_line, c->nr_sources,
+					sizeof(unsigned int));
+		if (!p->fallback || !p->fallback_line)
+			return -ENOMEM;
+		p->fallback[c->nr_sources] = NULL;
 		src += c->nr_sources;
 		memset(src, 0, sizeof(*src));
 		src->name = strdup(name);
@@ -136,8 +145,29 @@ static int source_kv(struct parser *p, const char *k, const char *v)
 		return str_value(v, &o->cacert);
 	if (!strcmp(k, "timeout_ms"))
 		return uint_value(p, k, v, false, &o->timeout_ms);
-	if (!strcmp(k, "retries"))
+	if (!strcmp(k, "retries")) {
+		o->retries_set = true;
 		return uint_value(p, k, v, false, &o->retries);
+	}
+	if (!strcmp(k, "deadline_ms"))
+		return uint_value(p, k, v, false, &o->deadline_ms);
+	if (!strcmp(k, "docker_config"))
+		return str_value(v, &o->docker_config);
+	if (!strcmp(k, "prefetch_rate")) {
+		unsigned int rate;
+		int err = uint_value(p, k, v, true, &rate);
+
+		o->prefetch_rate = rate;
+		return err;
+	}
+	if (!strcmp(k, "fallback")) {
+		char **fb = &p->fallback[p->conf->nr_sources - 1];
+
+		free(*fb);
+		*fb = strdup(v);
+		p->fallback_line[p->conf->nr_sources - 1] = p->line;
+		return *fb ? 0 : -ENOMEM;
+	}
 	if (!strcmp(k, "workers"))
 		return uint_value(p, k, v, false, &o->workers);
 	if (!strcmp(k, "min_fetch"))
@@ -245,11 +275,55 @@ static int parse_line(struct parser *p, char *line)
 	}
 }
 
+/*
+ * "fallback = NAME ..." of source @i: copies of those sources' settings,
+ * without their own fallbacks (a list, not a chain), owned by the conf.
+ */
+static int resolve_fallbacks(struct parser *p, unsigned int i)
+{
+	struct erofs_fetchconf *c = p->conf;
+	struct erofs_source_opts *o = &c->sources[i].opts, *fb;
+	char *list = p->fallback[i], *name, *save = NULL;
+	unsigned int n = 0;
+
+	if (!list)
+		return 0;
+	p->line = p->fallback_line[i];
+	fb = calloc(EROFS_SOURCE_MAX_SPECS - 1, sizeof(*fb));
+	if (!fb)
+		return -ENOMEM;
+	o->fallbacks = fb;
+	for (name = strtok_r(list, " \t,", &save); name;
+	     name = strtok_r(NULL, " \t,", &save)) {
+		const struct erofs_fetchconf_source *s =
+			erofs_fetchconf_find(c, name);
+
+		if (!s || s == &c->sources[i]) {
+			perr(p, "fallback: %s \"%s\"",
+			     s ? "a source cannot fall back on itself" :
+			     "no source named", name);
+			return -EINVAL;
+		}
+		if (n >= EROFS_SOURCE_MAX_SPECS - 1) {
+			perr(p, "fallback: at most %u sources",
+			     EROFS_SOURCE_MAX_SPECS - 1);
+			return -EINVAL;
+		}
+		fb[n] = s->opts;
+		fb[n].fallbacks = NULL;
+		fb[n].nr_fallbacks = 0;
+		n++;
+	}
+	o->nr_fallbacks = n;
+	return 0;
+}
+
 /* every source has a spec and every map line names a known source */
 static int resolve(struct parser *p)
 {
 	struct erofs_fetchconf *c = p->conf;
 	unsigned int i;
+	int err;
 
 	for (i = 0; i < c->nr_sources; i++)
 		if (!c->sources[i].opts.spec) {
@@ -257,6 +331,11 @@ static int resolve(struct parser *p)
 				  p->name, c->sources[i].name);
 			return -EINVAL;
 		}
+	for (i = 0; i < c->nr_sources; i++) {
+		err = resolve_fallbacks(p, i);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < c->nr_maps; i++) {
 		const struct erofs_fetchconf_source *s =
 			erofs_fetchconf_find(c, p->map_src[i]);
@@ -304,6 +383,10 @@ int erofs_fetchconf_parse(const char *text, const char *name,
 		free(p.map_src[i]);
 	free(p.map_src);
 	free(p.map_line);
+	for (i = 0; i < conf->nr_sources; i++)
+		free(p.fallback[i]);
+	free(p.fallback);
+	free(p.fallback_line);
 	free(p.other);
 	free(copy);
 	if (err)
@@ -402,6 +485,8 @@ void erofs_fetchconf_free(struct erofs_fetchconf *conf)
 		free((char *)o->spec);
 		free((char *)o->auth);
 		free((char *)o->cacert);
+		free((char *)o->docker_config);
+		free((void *)o->fallbacks);
 	}
 	for (i = 0; i < conf->nr_maps; i++) {
 		free(conf->maps[i].key);

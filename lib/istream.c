@@ -18,6 +18,8 @@
 #include <zlib.h>
 #include <zstd.h>
 #include "erofs/digest_table.h"
+#include "erofs/erofs_fs.h"
+#include "erofs/gzindex.h"
 #include "erofs/istream.h"
 #include "erofs/output.h"
 
@@ -51,9 +53,17 @@ static int read_more(struct erofs_istream *s)
 	ssize_t n;
 	int err;
 
+	if (s->pull) {
+		n = s->pull(s->pull_priv, s->in + s->in_len,
+			    ISTREAM_INBUF - s->in_len, s->err, sizeof(s->err));
+		if (n < 0)
+			return n;
+		goto got;
+	}
 	do {
 		n = read(s->fd, s->in + s->in_len, ISTREAM_INBUF - s->in_len);
 	} while (n < 0 && errno == EINTR);
+got:
 	if (n < 0)
 		return fail(s, -errno, "%s stream: read error: %s",
 			    strerror(errno));
@@ -68,6 +78,8 @@ static int read_more(struct erofs_istream *s)
 			return fail(s, err, "%s stream: cannot keep its raw copy: %s",
 				    strerror(-err));
 	}
+	if (s->raw_digest)
+		erofs_sha256_update(s->raw_digest, s->in + s->in_len, n);
 	s->in_len += n;
 	s->raw_bytes += n;
 	return 0;
@@ -134,26 +146,13 @@ static int init_codec(struct erofs_istream *s)
 	}
 }
 
-int erofs_istream_open(struct erofs_istream *s, const struct erofs_msg *msg,
-		       int fd, const char *name, unsigned int accept,
-		       int raw_fd)
+/* the codec by the stream's first bytes */
+static int start(struct erofs_istream *s, unsigned int accept)
 {
-	struct stat st;
+	const struct erofs_msg *msg = s->msg;
+	const char *name = s->name;
 	int err;
 
-	memset(s, 0, sizeof(*s));
-	s->fd = fd;
-	s->name = name;
-	s->msg = msg;
-	s->raw_fd = raw_fd;
-	s->in = malloc(ISTREAM_INBUF);
-	if (!s->in)
-		return -ENOMEM;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
-	    lseek(fd, 0, SEEK_CUR) == 0) {
-		s->seekable = true;
-		s->file_size = st.st_size;
-	}
 	err = peek_magic(s);
 	if (err) {
 		erofs_err(msg, "%s: %s", name, s->err);
@@ -173,6 +172,48 @@ int erofs_istream_open(struct erofs_istream *s, const struct erofs_msg *msg,
 		erofs_err(msg, "%s: cannot start the %s decoder", name,
 			  erofs_istream_codec_name(s->codec));
 	return err;
+}
+
+int erofs_istream_open(struct erofs_istream *s, const struct erofs_msg *msg,
+		       int fd, const char *name, unsigned int accept,
+		       int raw_fd)
+{
+	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->name = name;
+	s->msg = msg;
+	s->raw_fd = raw_fd;
+	s->in = malloc(ISTREAM_INBUF);
+	if (!s->in)
+		return -ENOMEM;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
+	    lseek(fd, 0, SEEK_CUR) == 0) {
+		s->seekable = true;
+		s->file_size = st.st_size;
+	}
+	return start(s, accept);
+}
+
+int erofs_istream_open_pull(struct erofs_istream *s,
+			    const struct erofs_msg *msg,
+			    erofs_istream_pull_t pull, void *priv,
+			    const char *name, unsigned int accept,
+			    uint64_t size)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->raw_fd = -1;
+	s->pull = pull;
+	s->pull_priv = priv;
+	s->name = name;
+	s->msg = msg;
+	s->file_size = size;
+	s->in = malloc(ISTREAM_INBUF);
+	if (!s->in)
+		return -ENOMEM;
+	return start(s, accept);
 }
 
 void erofs_istream_close(struct erofs_istream *s)
@@ -195,6 +236,8 @@ void erofs_istream_close(struct erofs_istream *s)
 	}
 	free(s->dec);
 	free(s->in);
+	free(s->gz_window);
+	s->gz_window = NULL;
 	s->dec = NULL;
 	s->in = NULL;
 }
@@ -233,6 +276,51 @@ static int gzip_next_member(struct erofs_istream *s, z_stream *z)
 		return 0;
 	}
 	inflateReset(z);
+	s->gz_member_start = true;
+	return 0;
+}
+
+int erofs_istream_index(struct erofs_istream *s,
+			struct erofs_gzindex_builder *b)
+{
+	if (s->pos)
+		return -EINVAL;
+	if (s->codec == EROFS_ISTREAM_CODEC_GZIP) {
+		s->gz_window = malloc(EROFS_GZIP_WINDOW_SIZE);
+		if (!s->gz_window)
+			return -ENOMEM;
+	} else if (s->codec != EROFS_ISTREAM_CODEC_ZSTD) {
+		return -EINVAL;
+	}
+	s->gzindex = b;
+	s->gz_member_start = true;
+	return 0;
+}
+
+/*
+ * inflate stopped (Z_BLOCK) where a block ends or a member's header
+ * does: a checkpoint may go there, unless the member's last block ended.
+ */
+static int gzip_boundary(struct erofs_istream *s, z_stream *z, uint64_t out)
+{
+	uint64_t in_bits = erofs_istream_consumed(s) * 8 - (z->data_type & 7);
+	bool first = s->gz_member_start;
+	uInt len = 0;
+	int err;
+
+	if (!(z->data_type & 128) || (z->data_type & 64))
+		return 0;
+	s->gz_member_start = false;
+	if (!erofs_gzindex_want(s->gzindex, out, first))
+		return 0;
+	if (inflateGetDictionary(z, s->gz_window, &len) != Z_OK)
+		return fail(s, -EIO, "%s stream: no window at a block boundary%s",
+			    "");
+	err = erofs_gzindex_add(s->gzindex, in_bits, out, s->gz_window, len,
+				first);
+	if (err)
+		return fail(s, err, "%s stream: cannot record a checkpoint: %s",
+			    strerror(-err));
 	return 0;
 }
 
@@ -251,8 +339,13 @@ static ssize_t read_gzip(struct erofs_istream *s, uint8_t *buf, size_t len)
 			return fail(s, -EIO, "%s stream truncated%s", "");
 		z->next_in = s->in + s->in_pos;
 		z->avail_in = s->in_len - s->in_pos;
-		ret = inflate(z, Z_NO_FLUSH);
+		ret = inflate(z, s->gzindex ? Z_BLOCK : Z_NO_FLUSH);
 		s->in_pos = s->in_len - z->avail_in;
+		if (ret == Z_OK && s->gzindex) {
+			err = gzip_boundary(s, z, s->pos + len - z->avail_out);
+			if (err)
+				return err;
+		}
 		if (ret == Z_STREAM_END) {
 			err = gzip_next_member(s, z);
 			if (err)
@@ -322,6 +415,16 @@ static ssize_t read_zstd(struct erofs_istream *s, uint8_t *buf, size_t len)
 			return fail(s, -EIO, "%s stream corrupt: %s",
 				    ZSTD_getErrorName(ret));
 		s->dec_pending = ret != 0;
+		/* a frame ended: where another may start */
+		if (!ret && s->gzindex) {
+			int err = erofs_gzindex_add(s->gzindex,
+					erofs_istream_consumed(s) * 8,
+					s->pos + out.pos, NULL, 0, false);
+
+			if (err)
+				return fail(s, err, "%s stream: cannot record a checkpoint: %s",
+					    strerror(-err));
+		}
 	}
 	return out.pos;
 }
@@ -408,6 +511,18 @@ int erofs_istream_skip(struct erofs_istream *s, uint64_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+int erofs_istream_finish_raw(struct erofs_istream *s)
+{
+	int err = 0;
+
+	while (!err && !s->in_eof) {
+		s->in_pos = s->in_len = 0;
+		err = read_more(s);
+	}
+	s->in_pos = s->in_len;
+	return err;
 }
 
 int erofs_istream_drain(struct erofs_istream *s, uint64_t *extra)

@@ -9,7 +9,7 @@ void erofs_json_init(struct erofs_json *j, FILE *f)
 	j->f = f;
 }
 
-static void put_escaped(FILE *f, const char *s, size_t len)
+void erofs_json_quote(FILE *f, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i;
@@ -37,7 +37,7 @@ static void item(struct erofs_json *j, const char *key)
 	}
 	j->has_items[d] = true;
 	if (key) {
-		put_escaped(j->f, key, strlen(key));
+		erofs_json_quote(j->f, key, strlen(key));
 		fputs(": ", j->f);
 	}
 }
@@ -67,7 +67,7 @@ void erofs_json_strn(struct erofs_json *j, const char *key, const char *s,
 		     size_t len)
 {
 	item(j, key);
-	put_escaped(j->f, s, len);
+	erofs_json_quote(j->f, s, len);
 }
 
 void erofs_json_str(struct erofs_json *j, const char *key, const char *s)

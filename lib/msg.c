@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "erofs/print.h"
@@ -11,6 +15,68 @@ static const char *const level_tags[] = {
 	[EROFS_MSG_INFO] = "",
 	[EROFS_MSG_DEBUG] = "debug: ",
 };
+
+static const char *const level_names[] = {
+	[EROFS_MSG_ERR] = "error",
+	[EROFS_MSG_WARN] = "warn",
+	[EROFS_MSG_INFO] = "info",
+	[EROFS_MSG_DEBUG] = "debug",
+};
+
+/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+static const char level_prio[] = {
+	[EROFS_MSG_ERR] = '3',
+	[EROFS_MSG_WARN] = '4',
+	[EROFS_MSG_INFO] = '6',
+	[EROFS_MSG_DEBUG] = '7',
+};
+
+int erofs_msg_level_parse(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(level_names); i++)
+		if (!strcmp(name, level_names[i]))
+			return i;
+	if (!strcmp(name, "warning"))
+		return EROFS_MSG_WARN;
+	return -EINVAL;
+}
+
+const char *erofs_msg_level_name(int level)
+{
+	if (level < EROFS_MSG_ERR)
+		level = EROFS_MSG_ERR;
+	if (level > EROFS_MSG_DEBUG)
+		level = EROFS_MSG_DEBUG;
+	return level_names[level];
+}
+
+bool erofs_msg_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st))
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+/* "2026-01-31T12:34:56.789Z ": wall clock, so that logs of nodes line up */
+static void print_time(FILE *f)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "%s.%03ldZ ", buf, ts.tv_nsec / 1000000);
+}
 
 int erofs_msg_level_from_debug(unsigned int n)
 {
@@ -30,7 +96,14 @@ void erofs_msg_print(const struct erofs_msg *m, enum erofs_msg_level lvl,
 		return;
 	/* one line per message, even from several threads at once */
 	flockfile(stderr);
-	fprintf(stderr, "%s: %s", m->prog, level_tags[lvl]);
+	if (m->flags & EROFS_MSG_JOURNAL)
+		fprintf(stderr, "<%c>", level_prio[lvl]);
+	else if (m->flags & EROFS_MSG_TIME)
+		print_time(stderr);
+	if (m->flags & (EROFS_MSG_JOURNAL | EROFS_MSG_TIME))
+		fprintf(stderr, "%s: %s: ", m->prog, level_names[lvl]);
+	else
+		fprintf(stderr, "%s: %s", m->prog, level_tags[lvl]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

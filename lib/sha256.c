@@ -200,6 +200,11 @@ void erofs_sha256_hex(const uint8_t digest[EROFS_SHA256_SIZE], char out[65])
 		sprintf(out + 2 * i, "%02x", digest[i]);
 }
 
+bool erofs_sha256_hex_ok(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
 int erofs_sha256_file(const char *path, uint8_t out[EROFS_SHA256_SIZE])
 {
 	struct erofs_sha256 s;

@@ -4,6 +4,10 @@
  * Range request.  Also the transport of OCI registries (source_oci.c),
  * which add bearer tokens on a 401.
  *
+ * A bearer token obtained from a token endpoint is renewed before it
+ * expires (after three quarters of its expires_in, 60 s when the answer
+ * has none), and once more whenever the registry answers 401.
+ *
  * Every body is checked before the caller may use it: a 206 must carry a
  * Content-Range equal to the range asked for and exactly that many
  * bytes; a 200 (a server that ignores Range) is skipped up to the offset
@@ -36,6 +40,10 @@ struct http_be {
 	pthread_mutex_t tok_lock;
 	char *token;			/* bearer token, given or obtained */
 	unsigned int token_gen;
+	/* an obtained token: renewed from chal after renew_us */
+	struct erofs_oci_challenge chal;
+	bool have_chal;
+	uint64_t renew_us;
 	bool warned_no_ranges;		/* under tok_lock */
 };
 
@@ -50,6 +58,7 @@ struct xfer {
 	size_t len;
 	char *buf;
 	bool head;
+	uint64_t deadline_us;		/* 0: none */
 	/* the current response's head; reset by each status line */
 	long status;
 	char reason[64];
@@ -68,9 +77,11 @@ struct xfer {
 	bool bad;			/* body refused, why[] says why */
 	bool past_end;			/* ... because the object is shorter */
 	char why[200];
-	/* token bodies */
+	/* token bodies and manifests */
 	char *mem;
-	size_t memlen;
+	size_t memlen, memmax;		/* memmax 0: a token's limit */
+	const char *accept;		/* an Accept header, or NULL */
+	char ctype[128];		/* its Content-Type */
 };
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
@@ -164,8 +175,10 @@ static size_t header_cb(char *data, size_t sz, size_t n, void *p)
 		parse_content_range(x, v);
 	else if (hdr_is(line, l, "content-length", &v))
 		x->cl_known = sscanf(v, "%" SCNu64, &x->cl) == 1;
-	else if (hdr_is(line, l, "content-type", &v))
+	else if (hdr_is(line, l, "content-type", &v)) {
 		x->multipart = !strncasecmp(v, "multipart/", 10);
+		snprintf(x->ctype, sizeof(x->ctype), "%s", v);
+	}
 	else if (hdr_is(line, l, "www-authenticate", &v))
 		snprintf(x->challenge, sizeof(x->challenge), "%s", v);
 	return len;
@@ -265,7 +278,7 @@ static size_t body_cb(char *data, size_t sz, size_t n, void *p)
 	size_t len = sz * n;
 
 	if (x->mem) {
-		if (len > TOKEN_BODY_MAX - 1 - x->memlen)
+		if (len > (x->memmax ?: TOKEN_BODY_MAX) - 1 - x->memlen)
 			return 0;
 		memcpy(x->mem + x->memlen, data, len);
 		x->memlen += len;
@@ -354,11 +367,21 @@ static int status_error(struct xfer *x, struct erofs_source_attempt *at)
 	return -EIO;
 }
 
+/* what is left of the request's deadline; at least 1 ms (0 is "none") */
+static uint64_t deadline_left_ms(const struct xfer *x)
+{
+	uint64_t now = erofs_source_now_us();
+
+	if (!x->deadline_us)
+		return UINT64_MAX;
+	return x->deadline_us > now ? (x->deadline_us - now + 999) / 1000 : 1;
+}
+
 static void setup(struct http_be *be, struct http_w *w, const char *url,
 		  struct xfer *x, const char *token, struct curl_slist **hdrs)
 {
 	CURL *h = w->h;
-	uint64_t total_ms;
+	uint64_t total_ms, left_ms;
 	char range[64];
 
 	curl_easy_reset(h);	/* keeps the connection cache */
@@ -380,9 +403,12 @@ static void setup(struct http_be *be, struct http_w *w, const char *url,
 	 */
 	total_ms = MAX((uint64_t)be->timeout_ms,
 		       (x->buf ? (uint64_t)x->len : 0) * 1000 / (16 << 10));
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)MIN(total_ms, 86400000ULL));
+	/* ... but never past the request's deadline */
+	left_ms = deadline_left_ms(x);
+	total_ms = MIN(MIN(total_ms, left_ms), 86400000ULL);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)total_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)MIN(be->timeout_ms, 10000U));
+			 (long)MIN(MIN(be->timeout_ms, 10000U), total_ms));
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
 			 (long)MAX(be->timeout_ms / 1000, 1U));
@@ -418,6 +444,15 @@ static void setup(struct http_be *be, struct http_w *w, const char *url,
 		curl_easy_setopt(h, CURLOPT_USERPWD, be->userpwd);
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	}
+	if (x->accept) {
+		char *line = malloc(strlen(x->accept) + 16);
+
+		if (line) {
+			sprintf(line, "Accept: %s", x->accept);
+			*hdrs = curl_slist_append(*hdrs, line);
+			free(line);
+		}
+	}
 	if (*hdrs)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
 }
@@ -449,6 +484,11 @@ static int perform(struct http_be *be, struct http_w *w, const char *url,
 	x->got = 0;
 	x->pos = 0;
 	x->checked = x->complete = x->bad = x->past_end = false;
+	x->deadline_us = at->deadline_us;
+	if (x->mem) {		/* not the body of a 401 answered before */
+		x->memlen = 0;
+		x->mem[0] = '\0';
+	}
 	setup(be, w, url, x, token, &hdrs);
 	res = curl_easy_perform(w->h);
 	curl_slist_free_all(hdrs);
@@ -543,27 +583,24 @@ static char *token_url(struct http_be *be, CURL *h,
 	return url;
 }
 
-/* answers a Bearer challenge; 0 once be->token is newer than @gen */
-static int fetch_token(struct http_be *be, struct http_w *w,
-		       const char *challenge, unsigned int gen,
-		       struct erofs_source_attempt *at)
+/* under tok_lock: when to renew a token that lives @secs */
+static void token_set_expiry(struct http_be *be, unsigned int secs)
 {
-	struct erofs_oci_challenge c;
+	/* a quarter of its life early, for the requests already under way */
+	be->renew_us = erofs_source_now_us() + secs * 750000ULL;
+}
+
+/* under tok_lock: asks the token endpoint of @c for a new be->token */
+static int token_refresh(struct http_be *be, struct http_w *w,
+			 const struct erofs_oci_challenge *c,
+			 struct erofs_source_attempt *at)
+{
 	struct xfer x = { .object_size = UINT64_MAX };
 	char *url = NULL, tok[4096];
+	unsigned int secs;
 	int err;
 
-	if (erofs_oci_parse_challenge(challenge, &c)) {
-		snprintf(at->why, sizeof(at->why),
-			 "HTTP 401 with an unusable challenge \"%.150s\"",
-			 challenge);
-		return -EACCES;
-	}
-	pthread_mutex_lock(&be->tok_lock);
-	err = 0;
-	if (be->token_gen != gen)	/* another worker just got one */
-		goto out;
-	url = token_url(be, w->h, &c);
+	url = token_url(be, w->h, c);
 	x.mem = malloc(TOKEN_BODY_MAX);
 	if (!url || !x.mem) {
 		err = -ENOMEM;
@@ -577,42 +614,89 @@ static int fetch_token(struct http_be *be, struct http_w *w,
 		char why[256];
 
 		snprintf(why, sizeof(why), "token endpoint %.80s: %.150s",
-			 c.realm, at->why);
+			 c->realm, at->why);
 		memcpy(at->why, why, sizeof(at->why));
 		if (err == -ENOENT)
 			err = -EACCES;
 		goto out;
 	}
-	err = erofs_oci_token_from_json(x.mem, tok, sizeof(tok));
+	err = erofs_oci_token_from_json(x.mem, x.memlen, tok, sizeof(tok),
+					&secs);
 	if (err) {
 		snprintf(at->why, sizeof(at->why),
 			 "token endpoint %.120s: no token in its answer",
-			 c.realm);
+			 c->realm);
 		at->transient = false;
 		err = -EACCES;
 		goto out;
 	}
 	free(be->token);
 	be->token = strdup(tok);
+	memset(tok, 0, sizeof(tok));
 	be->token_gen++;
+	be->chal = *c;
+	be->have_chal = true;
+	token_set_expiry(be, secs);
 	if (!be->token)
 		err = -ENOMEM;
 out:
-	pthread_mutex_unlock(&be->tok_lock);
 	free(url);
-	free(x.mem);
+	if (x.mem) {
+		memset(x.mem, 0, x.memlen);
+		free(x.mem);
+	}
 	return err;
 }
 
-static int request(struct http_be *be, struct http_w *w, const char *key,
-		   struct xfer *x, struct erofs_source_attempt *at)
+/* answers a Bearer challenge; 0 once be->token is newer than @gen */
+static int fetch_token(struct http_be *be, struct http_w *w,
+		       const char *challenge, unsigned int gen,
+		       struct erofs_source_attempt *at)
 {
-	char *url = make_url(be, key), *token;
+	struct erofs_oci_challenge c;
+	int err = 0;
+
+	if (erofs_oci_parse_challenge(challenge, &c)) {
+		snprintf(at->why, sizeof(at->why),
+			 "HTTP 401 with an unusable challenge \"%.150s\"",
+			 challenge);
+		return -EACCES;
+	}
+	pthread_mutex_lock(&be->tok_lock);
+	if (be->token_gen == gen)	/* else another worker just got one */
+		err = token_refresh(be, w, &c, at);
+	pthread_mutex_unlock(&be->tok_lock);
+	return err;
+}
+
+/*
+ * An obtained token near its end is renewed before it is used: a 401
+ * half way through a transfer would cost a round trip, or the transfer.
+ * A failure here is left to the 401 that follows.
+ */
+static void token_renew_early(struct http_be *be, struct http_w *w,
+			      uint64_t deadline_us)
+{
+	struct erofs_source_attempt at = { .deadline_us = deadline_us };
+
+	pthread_mutex_lock(&be->tok_lock);
+	if (be->have_chal && be->token &&
+	    erofs_source_now_us() >= be->renew_us &&
+	    token_refresh(be, w, &be->chal, &at))
+		erofs_dbg(&be->msg, "early token renewal: %s", at.why);
+	pthread_mutex_unlock(&be->tok_lock);
+}
+
+static int request_url(struct http_be *be, struct http_w *w,
+		       const char *url, struct xfer *x,
+		       struct erofs_source_attempt *at)
+{
 	unsigned int gen, pass;
+	char *token;
 	int err = -ENOMEM;
 
-	if (!url)
-		return -ENOMEM;
+	if (be->oci)
+		token_renew_early(be, w, at->deadline_us);
 	/* a 401 is answered with a token once; a second 401 is final */
 	for (pass = 0; pass < 2; pass++) {
 		token = token_get(be, &gen);
@@ -626,6 +710,18 @@ static int request(struct http_be *be, struct http_w *w, const char *key,
 			break;
 		at->why[0] = '\0';
 	}
+	return err;
+}
+
+static int request(struct http_be *be, struct http_w *w, const char *key,
+		   struct xfer *x, struct erofs_source_attempt *at)
+{
+	char *url = make_url(be, key);
+	int err;
+
+	if (!url)
+		return -ENOMEM;
+	err = request_url(be, w, url, x, at);
 	free(url);
 	return err;
 }
@@ -713,6 +809,51 @@ static int http_size(void *be, void *w, const char *key, uint64_t *size,
 	return err;
 }
 
+/* BASE is .../v2/REPO/blobs/: the manifest is .../v2/REPO/manifests/REF */
+static int http_manifest(void *p, void *w, const char *ref,
+			 const char *accept, size_t max, char **body,
+			 size_t *len, char *type, size_t type_size,
+			 struct erofs_source_attempt *at)
+{
+	struct http_be *be = p;
+	struct xfer x = { .accept = accept, .memmax = max + 1,
+			  .object_size = UINT64_MAX };
+	size_t n = strlen(be->base) - strlen("blobs/");
+	char *url;
+	int err;
+
+	/* a tag or a digest: never anything that leaves the path */
+	if (!*ref || !strcmp(ref, ".") || !strcmp(ref, "..") ||
+	    strspn(ref, "abcdefghijklmnopqrstuvwxyz"
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:") != strlen(ref)) {
+		snprintf(at->why, sizeof(at->why),
+			 "bad manifest reference \"%.100s\"", ref);
+		return -EINVAL;
+	}
+	if (asprintf(&url, "%.*smanifests/%s", (int)n, be->base, ref) < 0)
+		return -ENOMEM;
+	x.mem = malloc(max + 1);
+	if (!x.mem) {
+		free(url);
+		return -ENOMEM;
+	}
+	x.mem[0] = '\0';
+	err = request_url(be, w, url, &x, at);
+	free(url);
+	if (!err && x.memlen >= max) {
+		snprintf(at->why, sizeof(at->why), "manifest larger than %zu bytes", max);
+		err = -EFBIG;
+	}
+	if (err) {
+		free(x.mem);
+		return err;
+	}
+	*body = x.mem;
+	*len = x.memlen;
+	snprintf(type, type_size, "%s", x.ctype);
+	return 0;
+}
+
 static void *http_worker_init(void *be)
 {
 	struct http_w *w = calloc(1, sizeof(*w));
@@ -780,6 +921,36 @@ static void http_close(void *p)
 	free(be);
 }
 
+/*
+ * "http://user:password@host/..." : the credentials leave the URL, which
+ * messages show, and are used as if given with auth (unless @use is
+ * false: auth was given and wins).
+ */
+static int take_userinfo(struct http_be *be, bool use)
+{
+	char *host = strstr(be->base, "://"), *at, *end;
+
+	if (!host)
+		return 0;
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', end - host);
+	if (!at)
+		return 0;
+	if (use) {
+		be->userpwd = strndup(host, at - host);
+		if (!be->userpwd)
+			return -ENOMEM;
+		if (!strchr(be->userpwd, ':')) {
+			erofs_err(&be->msg, "credentials in a URL must be user:password");
+			return -EINVAL;
+		}
+	}
+	memset(host, 0, at + 1 - host);
+	memmove(host, at + 1, strlen(at + 1) + 1);
+	return 0;
+}
+
 static int parse_auth(struct http_be *be, const char *auth,
 		      const struct erofs_msg *msg)
 {
@@ -822,6 +993,9 @@ int erofs_source_http_open(struct erofs_source_backend *b,
 	memcpy(be->base, base, n + 1);
 	if (!n || base[n - 1] != '/')
 		strcat(be->base, "/");
+	err = take_userinfo(be, !opts->auth || !*opts->auth);
+	if (err)
+		goto fail;
 	if (oci_repo && !(be->repo = strdup(oci_repo)))
 		goto fail;
 	if (opts->cacert && !(be->cacert = strdup(opts->cacert)))
@@ -851,6 +1025,8 @@ int erofs_source_http_open(struct erofs_source_backend *b,
 	b->size = http_size_checked;
 	b->read = http_read_checked;
 	b->describe = http_describe;
+	if (oci_repo)
+		b->manifest = http_manifest;
 	b->close = http_close;
 	b->be = be;
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "erofs/jsonread.h"
 #include "source_priv.h"
 
 /* copies a (possibly quoted) value from *p, leaves *p after it */
@@ -85,88 +86,62 @@ int erofs_oci_parse_challenge(const char *hdr, struct erofs_oci_challenge *c)
 	return 0;
 }
 
-/* the JSON string starting at @p (after its opening quote) into @out */
-static int json_string(const char *p, char *out, size_t size)
+/*
+ * Docker's token servers say "token", OAuth2 ones "access_token"; the
+ * lifetime is "expires_in" seconds, 60 when absent (the distribution
+ * token specification's default) or unusable.
+ */
+int erofs_oci_token_from_json(const char *json, size_t len, char *out,
+			      size_t size, unsigned int *expires_in)
 {
-	size_t n = 0;
+	struct erofs_jval *root;
+	const char *tok;
+	uint64_t secs = 0;
+	char why[128];
+	int err;
 
-	for (; *p && *p != '"'; p++) {
-		char c = *p;
-
-		if (c == '\\') {
-			c = *++p;
-			switch (c) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case '"': case '\\': case '/': break;
-			default:
-				return -EINVAL;	/* \uXXXX never appears in tokens */
-			}
-		}
-		if (n + 1 >= size)
-			return -E2BIG;
-		out[n++] = c;
-	}
-	if (*p != '"')
-		return -EINVAL;
-	out[n] = '\0';
-	return n ? 0 : -EINVAL;
+	err = erofs_jsonr_parse(json, len, &root, why, sizeof(why));
+	if (err)
+		return err;
+	tok = erofs_jsonr_get_str(root, "token");
+	if (!tok || !*tok)
+		tok = erofs_jsonr_get_str(root, "access_token");
+	if (!tok || !*tok)
+		err = -ENOENT;
+	else if (strlen(tok) >= size)
+		err = -E2BIG;
+	else
+		strcpy(out, tok);
+	if (erofs_jsonr_u64(erofs_jsonr_get(root, "expires_in"), &secs))
+		secs = 0;
+	*expires_in = secs && secs <= 86400 * 366 ? secs : 60;
+	erofs_jsonr_free_secret(root);
+	return err;
 }
 
-/* finds "name" : "value" at the top level of a flat JSON object */
-static int json_find(const char *json, const char *name, char *out,
-		     size_t size)
+/* without an auth setting, the registry's entry in the Docker config */
+static int open_with_creds(struct erofs_source_backend *b,
+			   const struct erofs_source_opts *opts,
+			   const char *host, const char *base, const char *repo,
+			   const struct erofs_msg *msg)
 {
-	size_t nl = strlen(name);
-	const char *p = json;
-	int depth = 0;
+	struct erofs_source_opts o = *opts;
+	char *userpwd = NULL;
+	int err;
 
-	for (; *p; p++) {
-		if (*p == '{' || *p == '[') {
-			depth++;
-			continue;
-		}
-		if (*p == '}' || *p == ']') {
-			depth--;
-			continue;
-		}
-		if (*p != '"')
-			continue;
-		if (depth == 1 && !strncmp(p + 1, name, nl) &&
-		    p[1 + nl] == '"') {
-			const char *v = p + 2 + nl;
-
-			while (*v == ' ' || *v == '\t' || *v == '\n' ||
-			       *v == '\r')
-				v++;
-			if (*v++ != ':')
-				continue;
-			while (*v == ' ' || *v == '\t' || *v == '\n' ||
-			       *v == '\r')
-				v++;
-			if (*v != '"')
-				return -EINVAL;
-			return json_string(v + 1, out, size);
-		}
-		/* skip over any other string, escapes included */
-		for (p++; *p && *p != '"'; p++)
-			if (*p == '\\' && p[1])
-				p++;
-		if (!*p)
-			break;
+	if (!o.auth || !*o.auth) {
+		err = erofs_source_docker_cred(host, o.docker_config, msg,
+					       &userpwd);
+		if (err)
+			return err;
+		o.auth = userpwd;
 	}
-	return -ENOENT;
-}
-
-/* Docker's token servers say "token", OAuth2 ones "access_token" */
-int erofs_oci_token_from_json(const char *json, char *out, size_t size)
-{
-	if (!json_find(json, "token", out, size))
-		return 0;
-	return json_find(json, "access_token", out, size);
+	err = erofs_source_http_open(b, &o, base, repo, msg);
+	if (userpwd) {
+		memset(userpwd, 0, strlen(userpwd));
+		free(userpwd);
+	}
+	return err;
 }
 
 int erofs_source_oci_open(struct erofs_source_backend *b,
@@ -175,7 +150,7 @@ int erofs_source_oci_open(struct erofs_source_backend *b,
 {
 	const char *hostp = spec + strlen("oci://"), *slash, *q;
 	bool insecure = false;
-	char *host, *repo, *base;
+	char *host, *repo, *base, shown[512];
 	size_t n;
 	int err;
 
@@ -206,14 +181,15 @@ int erofs_source_oci_open(struct erofs_source_backend *b,
 	} else {
 		sprintf(base, "%s://%s/v2/%s/blobs/",
 			insecure ? "http" : "https", host, repo);
-		err = erofs_source_http_open(b, opts, base, repo, msg);
+		err = open_with_creds(b, opts, host, base, repo, msg);
 	}
 	free(base);
 	free(host);
 	free(repo);
 	return err;
 bad:
+	erofs_source_spec_redact(spec, shown, sizeof(shown));
 	erofs_err(msg, "bad OCI source \"%s\": expected oci://HOST[:PORT]/REPO[?insecure]",
-		  spec);
+		  shown);
 	return -EINVAL;
 }

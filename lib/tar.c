@@ -28,6 +28,11 @@
  * holding whiteouts get an empty trusted.overlay.origin so that overlayfs
  * does not show the whiteouts of a directory merged by itself.  This is
  * the metadata erofs-utils 1.8 writes.
+ *
+ * Several streams (image layers, bottom first: mkfs --oci, or several
+ * tar files) are read into the same tree one after the other, each name
+ * remembering the layer that gave it; their OCI whiteouts then remove
+ * what lower layers gave (tar_merge.c) and are not kept.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +43,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "erofs/erofs_fs.h"
+#include "erofs/util.h"
 #include "tar_priv.h"
 
 #define TAR_MAX_RECORDS		(16U << 20)	/* PAX or GNU long name data */
@@ -46,12 +52,6 @@
 #define WH_OPAQUE		".wh..wh..opq"
 #define OVL_OPAQUE		"trusted.overlay.opaque"
 #define OVL_ORIGIN		"trusted.overlay.origin"
-
-/* a name in a directory, found by hash while entries arrive */
-struct tar_dent {
-	struct erofs_node *dir;
-	unsigned int idx;		/* in dir->dents */
-};
 
 struct tar_dkey {
 	const struct erofs_node *dir;
@@ -83,19 +83,19 @@ static const char *entry_name(const struct tar_reader *r)
 static int stream_error(struct tar_reader *r, ssize_t ret, const char *what)
 {
 	if (ret < 0) {
-		erofs_err(r->b->msg, "%s (at byte %llu of the tar): %s",
+		erofs_err(r->msg, "%s (at byte %llu of the tar): %s",
 			  entry_name(r), (unsigned long long)r->entry_pos,
 			  r->is.err[0] ? r->is.err : strerror(-ret));
 		return ret;
 	}
-	erofs_err(r->b->msg, "%s (at byte %llu of the tar): truncated: the stream ends inside its %s",
+	erofs_err(r->msg, "%s (at byte %llu of the tar): truncated: the stream ends inside its %s",
 		  entry_name(r), (unsigned long long)r->entry_pos, what);
 	return -EIO;
 }
 
 int tar_bad_entry(struct tar_reader *r, int err, const char *why)
 {
-	erofs_err(r->b->msg, "%s (at byte %llu of the tar): %s", entry_name(r),
+	erofs_err(r->msg, "%s (at byte %llu of the tar): %s", entry_name(r),
 		  (unsigned long long)r->entry_pos, why);
 	return err;
 }
@@ -246,17 +246,6 @@ static int parse_decimal(const char *v, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* LIBARCHIVE.xattr names are %-encoded; decoded in place */
 static int url_decode(char *s)
 {
@@ -264,7 +253,7 @@ static int url_decode(char *s)
 
 	for (; *s; s++) {
 		if (*s == '%') {
-			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+			int hi = erofs_hexval(s[1]), lo = hi < 0 ? -1 : erofs_hexval(s[2]);
 
 			/* a NUL would cut the name short */
 			if (lo < 0 || !(hi | lo))
@@ -276,48 +265,6 @@ static int url_decode(char *s)
 		}
 	}
 	*out = '\0';
-	return 0;
-}
-
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* LIBARCHIVE.xattr values are base64; @out holds at least len bytes */
-static int base64_decode(const char *in, size_t len, uint8_t *out,
-			 size_t *outlen)
-{
-	uint32_t acc = 0;
-	unsigned int bits = 0;
-	size_t i, n = 0;
-
-	for (i = 0; i < len && in[i] != '='; i++) {
-		int v = b64val(in[i]);
-
-		if (v < 0)
-			return -EINVAL;
-		acc = (acc << 6) | v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = acc >> bits;
-		}
-	}
-	for (; i < len; i++)
-		if (in[i] != '=')
-			return -EINVAL;
-	*outlen = n;
 	return 0;
 }
 
@@ -366,7 +313,7 @@ static int pax_xattr(struct tar_ext *e, char *key, const char *v,
 	buf = malloc(vlen + 1);
 	if (!buf)
 		return -ENOMEM;
-	err = base64_decode(v, vlen, buf, &len);
+	err = erofs_base64_decode(v, vlen, buf, &len);
 	if (!err)
 		err = ext_add_xattr(e, key + 17, buf, len);
 	free(buf);
@@ -461,7 +408,7 @@ static int parse_pax(struct tar_reader *r, char *buf, size_t len, bool global)
 		if (err == -ENOMEM)
 			return err;
 		if (err) {
-			erofs_err(r->b->msg, "%s (at byte %llu of the tar): bad PAX record %s",
+			erofs_err(r->msg, "%s (at byte %llu of the tar): bad PAX record %s",
 				  entry_name(r),
 				  (unsigned long long)r->entry_pos, buf + i + 1);
 			return err;
@@ -513,16 +460,24 @@ static bool dent_eq(const void *item, const void *key)
 	       !memcmp(de->name, k->name, k->len);
 }
 
+struct tar_dent *tar_find_dent(struct tar_reader *r,
+			       const struct erofs_node *dir,
+			       const char *name, unsigned int len)
+{
+	struct tar_dkey k = { dir, name, len };
+
+	return erofs_hashmap_find(&r->dents, dkey_hash(dir, name, len),
+				  dent_eq, &k);
+}
+
+/* a live name: a whiteout (merging layers) leaves a slot without a node */
 static struct erofs_dentry *lookup(struct tar_reader *r,
 				   const struct erofs_node *dir,
 				   const char *name, unsigned int len)
 {
-	struct tar_dkey k = { dir, name, len };
-	struct tar_dent *d = erofs_hashmap_find(&r->dents,
-						dkey_hash(dir, name, len),
-						dent_eq, &k);
+	struct tar_dent *d = tar_find_dent(r, dir, name, len);
 
-	return d ? &d->dir->dents[d->idx] : NULL;
+	return d && tar_dentry(d)->node ? tar_dentry(d) : NULL;
 }
 
 static int add_dentry(struct tar_reader *r, struct erofs_node *dir,
@@ -551,6 +506,7 @@ static int add_dentry(struct tar_reader *r, struct erofs_node *dir,
 	arr[dir->nr_dents].node = child;
 	d->dir = dir;
 	d->idx = dir->nr_dents;
+	d->layer = r->layer;
 	err = erofs_hashmap_insert(&r->dents, dkey_hash(dir, name, len), d);
 	if (err) {
 		free(arr[dir->nr_dents].name);
@@ -558,6 +514,21 @@ static int add_dentry(struct tar_reader *r, struct erofs_node *dir,
 		return err;
 	}
 	*out = &arr[dir->nr_dents++];
+	return 0;
+}
+
+/* @name now names @child: in the slot the name had, or a new one */
+static int put_dentry(struct tar_reader *r, struct erofs_node *dir,
+		      const char *name, unsigned int len,
+		      struct erofs_node *child, struct erofs_dentry **out)
+{
+	struct tar_dent *d = tar_find_dent(r, dir, name, len);
+
+	if (!d)
+		return add_dentry(r, dir, name, len, child, out);
+	d->layer = r->layer;
+	*out = tar_dentry(d);
+	(*out)->node = child;
 	return 0;
 }
 
@@ -601,7 +572,7 @@ static int make_parent(struct tar_reader *r, struct erofs_node *dir,
 	n->mtime = dir->mtime;
 	n->mtime_nsec = dir->mtime_nsec;
 	n->parent = dir;
-	return add_dentry(r, dir, name, len, n, out);
+	return put_dentry(r, dir, name, len, n, out);
 }
 
 /*
@@ -609,9 +580,9 @@ static int make_parent(struct tar_reader *r, struct erofs_node *dir,
  * empty, "." or ".." components), made if @create; *last is that
  * component.  NULL with *err = 0: some directory is missing.
  */
-static struct erofs_node *walk_parent(struct tar_reader *r, const char *path,
-				      bool create, const char **last,
-				      int *err)
+struct erofs_node *tar_walk_parent(struct tar_reader *r, const char *path,
+				   bool create, const char **last,
+				   int *err)
 {
 	struct erofs_node *dir = r->root;
 	const char *p = path, *slash;
@@ -697,7 +668,7 @@ static int add_overlay_xattr(struct tar_reader *r, struct erofs_node *n,
 	    node_has_xattr(n, EROFS_XATTR_INDEX_TRUSTED,
 			   full + strlen("trusted.")))
 		return 0;
-	return erofs_xattr_add(&r->b->xattrs, r->b->msg, n, n->path, full,
+	return erofs_xattr_add(&r->b->xattrs, r->msg, n, n->path, full,
 			       value, strlen(value));
 }
 
@@ -724,7 +695,7 @@ static int add_ext_xattrs(struct tar_reader *r, struct erofs_node *n,
 		if ((r->o->ovlfs_strip && !strcmp(x->name, OVL_OPAQUE)) ||
 		    (over && ext_has_xattr(over, x->name)))
 			continue;
-		err = erofs_xattr_add(&r->b->xattrs, r->b->msg, n, path,
+		err = erofs_xattr_add(&r->b->xattrs, r->msg, n, path,
 				      x->name, x->value, x->len);
 		if (err)
 			return err;
@@ -784,7 +755,7 @@ static int set_chunks(struct tar_reader *r, struct erofs_node *n,
 		n->chunks[i] = hole ? EROFS_NULL_ADDR : blk;
 	}
 	n->datalayout = EROFS_INODE_CHUNK_BASED;
-	n->chunk_device = hole ? 0 : 1;
+	n->chunk_device = hole ? 0 : r->device;
 	n->data_ready = true;
 	r->b->chunked = true;
 	return 0;
@@ -798,7 +769,7 @@ int tar_spool_copy(struct tar_reader *r, uint64_t at, uint64_t len)
 	int err = 0;
 
 	if (r->spool_fd < 0) {
-		r->spool_fd = erofs_tmpfile(r->b->msg,
+		r->spool_fd = erofs_tmpfile(r->msg,
 					    "the spool file for tar data");
 		if (r->spool_fd < 0)
 			return r->spool_fd;
@@ -815,7 +786,7 @@ int tar_spool_copy(struct tar_reader *r, uint64_t at, uint64_t len)
 		}
 		err = erofs_pwrite_full(r->spool_fd, buf, n, at + pos);
 		if (err)
-			erofs_err(r->b->msg, "%s: cannot write the spool file: %s",
+			erofs_err(r->msg, "%s: cannot write the spool file: %s",
 				  entry_name(r), strerror(-err));
 	}
 	free(buf);
@@ -912,7 +883,7 @@ static int apply_hardlink(struct tar_reader *r, struct tar_entry *te,
 
 	if (normalise(r, te->link))
 		return -EINVAL;
-	tdir = *te->link ? walk_parent(r, te->link, false, &tname, &err) :
+	tdir = *te->link ? tar_walk_parent(r, te->link, false, &tname, &err) :
 			   NULL;
 	if (err)
 		return err;
@@ -923,12 +894,7 @@ static int apply_hardlink(struct tar_reader *r, struct tar_entry *te,
 				     "hardlink to an entry not met before");
 	if (S_ISDIR(target->node->mode))
 		return tar_bad_entry(r, -EISDIR, "hardlink to a directory");
-	d = lookup(r, dir, name, strlen(name));
-	if (d) {
-		d->node = target->node;
-		return 0;
-	}
-	return add_dentry(r, dir, name, strlen(name), target->node, &d);
+	return put_dentry(r, dir, name, strlen(name), target->node, &d);
 }
 
 static int apply_entry(struct tar_reader *r, struct tar_entry *te)
@@ -946,10 +912,15 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 		err = fill_node(r, r->root, te);
 		return err ? err : set_xattrs(r, r->root, te);
 	}
-	dir = walk_parent(r, te->path, true, &name, &err);
+	if (r->merge) {
+		err = tar_merge_whiteout(r, te->path);
+		if (err)
+			return err < 0 ? err : 0;
+	}
+	dir = tar_walk_parent(r, te->path, true, &name, &err);
 	if (!dir)
 		return err;
-	if (r->o->aufs) {
+	if (r->o->aufs && !r->merge) {
 		err = aufs_entry(r, te, dir, &name);
 		if (err)
 			return err < 0 ? err : 0;
@@ -959,6 +930,7 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 	d = lookup(r, dir, name, strlen(name));
 	if (d && S_ISDIR(d->node->mode) && S_ISDIR(te->st.st_mode)) {
 		/* a directory again: its entries stay, its attributes change */
+		tar_find_dent(r, dir, name, strlen(name))->layer = r->layer;
 		err = fill_node(r, d->node, te);
 		return err ? err : set_xattrs(r, d->node, te);
 	}
@@ -980,11 +952,8 @@ static int apply_entry(struct tar_reader *r, struct tar_entry *te)
 		err = take_data(r, n, te);
 	if (err)
 		return err;
-	if (d) {			/* a later entry replaces the earlier */
-		d->node = n;
-		return 0;
-	}
-	return add_dentry(r, dir, name, strlen(name), n, &d);
+	/* a later entry replaces the earlier */
+	return put_dentry(r, dir, name, strlen(name), n, &d);
 }
 
 static int entry_mode(struct tar_reader *r, struct tar_entry *te)
@@ -1009,7 +978,7 @@ static int entry_mode(struct tar_reader *r, struct tar_entry *te)
 	case '6':	type = S_IFIFO; break;
 	case 'S':	type = S_IFREG; break;	/* GNU sparse */
 	default:
-		erofs_warn(r->b->msg, "%s: unknown tar entry type '%c', read as a regular file",
+		erofs_warn(r->msg, "%s: unknown tar entry type '%c', read as a regular file",
 			   entry_name(r), te->type);
 		type = S_IFREG;
 	}
@@ -1228,21 +1197,21 @@ static int read_entries(struct tar_reader *r)
 		if (n != sizeof(blk)) {
 			if (n < 0)
 				return stream_error(r, n, "header");
-			erofs_err(r->b->msg, "tar stream truncated after %s (at byte %llu): no end-of-archive blocks",
+			erofs_err(r->msg, "tar stream truncated after %s (at byte %llu): no end-of-archive blocks",
 				  entry_name(r), (unsigned long long)r->is.pos);
 			return -EIO;
 		}
-		erofs_progress_update(&r->b->progress, "reading tar (bytes)",
+		erofs_progress_update(&r->b->progress, r->progress_what,
 				      erofs_istream_consumed(&r->is),
 				      r->is.file_size);
 		if (all_zero(blk, sizeof(blk)))
 			return finish_stream(r);
 		if (!checksum_ok(blk)) {
 			if (!r->entry)
-				erofs_err(r->b->msg, "%s: not a tar stream (a compressed one needs --ungzip, --unxz or --unzstd)",
+				erofs_err(r->msg, "%s: not a tar stream (a compressed one needs --ungzip, --unxz or --unzstd)",
 					  r->is.name);
 			else
-				erofs_err(r->b->msg, "bad tar header checksum at byte %llu, after %s: corrupt",
+				erofs_err(r->msg, "bad tar header checksum at byte %llu, after %s: corrupt",
 					  (unsigned long long)r->entry_pos,
 					  entry_name(r));
 			return -EIO;
@@ -1299,6 +1268,7 @@ static int finish_tree(struct tar_reader *r)
 
 		if (!S_ISDIR(n->mode))
 			continue;
+		tar_merge_compact(n);
 		err = overlay_finish(r, n);
 		if (err)
 			return err;
@@ -1308,37 +1278,105 @@ static int finish_tree(struct tar_reader *r)
 	return erofs_tree_order(b, r->root);
 }
 
-/* the tar is the image's extra device: named by its sha256 */
-static int index_device(struct tar_reader *r)
+/*
+ * After an index-mode layer's entries: its device is the uncompressed tar,
+ * tagged with its digest (the diff_id); its digest table and a gzip or
+ * zstd layer's checkpoints go to the annex for on-demand readers.
+ */
+int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev)
 {
-	struct erofs_builder *b = r->b;
 	uint8_t digest[EROFS_SHA256_SIZE];
 	char hex[65];
 	uint64_t blocks = DIV_ROUND_UP(r->is.pos, 1U << TAR_INDEX_BITS);
+	int err;
 
 	if (blocks > UINT32_MAX)
 		return tar_bad_entry(r, -EFBIG, "tar larger than 2 TiB");
-	b->devices = calloc(1, sizeof(*b->devices));
-	if (!b->devices)
-		return -ENOMEM;
 	erofs_sha256_final(&r->digest, digest);
 	erofs_sha256_hex(digest, hex);
-	memcpy(b->devices[0].tag, hex, 64);
-	b->devices[0].blocks = blocks;
-	b->nr_devices = 1;
-	return erofs_digest_builder_emit(&r->units, &b->annex, 1);
+	err = erofs_layer_gzip_finish(&r->gz, &r->is, digest, &r->b->annex,
+				      r->device);
+	if (err == -ENOTSUP)
+		erofs_warn(r->msg, "%s: a zstd stream of one frame cannot be entered but at its start: no index, its device can only be served uncompressed",
+			   r->is.name);
+	else if (err)
+		return stream_error(r, err, "index");
+	memcpy(dev->tag, hex, 64);
+	dev->blocks = blocks;
+	return erofs_digest_builder_emit(&r->units, &r->b->annex, r->device);
 }
 
-static int open_input(struct tar_reader *r)
+/*
+ * A gzip (or zstd) layer read for --tar=i (or --gzinfo) gets its
+ * checkpoints recorded as it goes by: no second pass over the blob.
+ */
+static int start_gzip_index(struct tar_reader *r, const char *name)
 {
 	const struct erofs_build_options *o = r->o;
-	const char *name = o->tar_path ? o->tar_path : "standard input";
+	int err;
+
+	if (o->tar_need_gzip && r->is.codec != EROFS_ISTREAM_CODEC_GZIP) {
+		erofs_err(r->msg, "%s: --gzinfo needs a gzip stream, this is %s",
+			  name, erofs_istream_codec_name(r->is.codec));
+		return -EINVAL;
+	}
+	if (o->tar_mode != EROFS_TAR_INDEX && !o->gzinfo_path)
+		return 0;
+	if (o->gzinfo_path && o->nr_tar_paths > 1) {
+		erofs_err(r->msg, "--gzinfo describes one layer, not %u",
+			  o->nr_tar_paths);
+		return -EINVAL;
+	}
+	if (r->is.codec == EROFS_ISTREAM_CODEC_XZ) {
+		/* no checkpoints for xz here: the tar must be served as is */
+		erofs_warn(r->msg, "%s: a %s stream gets no random-access index: its device can only be served uncompressed",
+			   name, erofs_istream_codec_name(r->is.codec));
+		return 0;
+	}
+	if (o->gzinfo_path) {
+		r->zinfo_fd = open(o->gzinfo_path,
+				   O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (r->zinfo_fd < 0) {
+			err = -errno;
+			erofs_err(r->msg, "%s: cannot create: %s",
+				  o->gzinfo_path, strerror(errno));
+			return err;
+		}
+	}
+	err = erofs_layer_gzip_start(&r->gz, &r->is, o->gzip_span,
+				     r->zinfo_fd);
+	if (err)
+		erofs_err(r->msg, "%s: cannot index the %s stream: %s",
+			  name, erofs_istream_codec_name(r->is.codec),
+			  strerror(-err));
+	return err;
+}
+
+/* before a layer's entries: what index mode records as they go by */
+int tar_layer_begin(struct tar_reader *r, const char *name)
+{
+	if (r->o->tar_mode == EROFS_TAR_INDEX) {
+		erofs_sha256_init(&r->digest);
+		r->is.digest = &r->digest;
+		/* each layer's device gets a table of its own */
+		erofs_digest_builder_free(&r->units);
+		erofs_digest_builder_init(&r->units, r->o->digest_unit_bits);
+		r->is.units = &r->units;
+	}
+	return start_gzip_index(r, name);
+}
+
+static int open_input(struct tar_reader *r, const char *path)
+{
+	const struct erofs_build_options *o = r->o;
+	const char *name = path ? path : "standard input";
 	int raw_fd = -1, err;
 
-	r->fd = o->tar_path ? open(o->tar_path, O_RDONLY | O_CLOEXEC) : 0;
+	r->fd = path ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	r->fd_owned = path && r->fd >= 0;
 	if (r->fd < 0) {
 		err = -errno;
-		erofs_err(r->b->msg, "%s: cannot open: %s", name, strerror(errno));
+		erofs_err(r->msg, "%s: cannot open: %s", name, strerror(errno));
 		return err;
 	}
 	if (o->tar_raw_copy) {
@@ -1346,25 +1384,35 @@ static int open_input(struct tar_reader *r)
 			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (raw_fd < 0) {
 			err = -errno;
-			erofs_err(r->b->msg, "%s: cannot create: %s",
+			erofs_err(r->msg, "%s: cannot create: %s",
 				  o->tar_raw_copy, strerror(errno));
 			return err;
 		}
 	}
-	err = erofs_istream_open(&r->is, r->b->msg, r->fd, name, o->tar_codecs,
+	err = erofs_istream_open(&r->is, r->msg, r->fd, name, o->tar_codecs,
 				 raw_fd);
 	if (err)
 		return err;
-	if (o->tar_mode == EROFS_TAR_INDEX) {
-		erofs_sha256_init(&r->digest);
-		r->is.digest = &r->digest;
-		erofs_digest_builder_init(&r->units, o->digest_unit_bits);
-		r->is.units = &r->units;
-	}
+	err = tar_layer_begin(r, name);
+	if (err)
+		return err;
 	/* a plain tar file is read again in place; a stream is spooled */
 	r->in_place = o->tar_mode == EROFS_TAR_FULL && r->is.seekable &&
-		      r->is.codec == EROFS_ISTREAM_RAW;
+		      r->is.codec == EROFS_ISTREAM_RAW && o->nr_tar_paths <= 1;
 	return 0;
+}
+
+static void close_input(struct tar_reader *r)
+{
+	erofs_layer_gzip_exit(&r->gz);
+	erofs_istream_close(&r->is);
+	if (r->is.raw_fd >= 0)
+		close(r->is.raw_fd);
+	r->is.raw_fd = -1;
+	if (r->fd_owned)
+		close(r->fd);
+	r->fd = -1;
+	r->fd_owned = false;
 }
 
 static int make_root(struct tar_reader *r)
@@ -1384,9 +1432,13 @@ static int make_root(struct tar_reader *r)
 	return 0;
 }
 
-static void reader_exit(struct tar_reader *r)
+void tar_reader_exit(struct tar_reader *r)
 {
 	size_t i;
+
+	if (r->spool_fd >= 0)
+		close(r->spool_fd);
+	r->spool_fd = -1;
 
 	/* reached nodes belong to the builder now; the rest were replaced */
 	for (i = 0; i < r->nr_made; i++) {
@@ -1403,44 +1455,97 @@ static void reader_exit(struct tar_reader *r)
 	ext_reset(&r->global);
 	free(r->entry);
 	erofs_digest_builder_free(&r->units);
-	erofs_istream_close(&r->is);
-	if (r->is.raw_fd >= 0)
-		close(r->is.raw_fd);
-	if (r->o->tar_path && r->fd >= 0)
-		close(r->fd);
+	close_input(r);
+	if (r->zinfo_fd >= 0)
+		close(r->zinfo_fd);
 }
 
-int erofs_tar_tree(struct erofs_builder *b)
+int tar_reader_init(struct tar_reader *r, struct erofs_builder *b)
 {
-	struct tar_reader r = { .b = b, .o = b->opts, .fd = -1,
-				.spool_fd = -1 };
+	memset(r, 0, sizeof(*r));
+	r->b = b;
+	r->msg = b->msg;
+	r->o = b->opts;
+	r->fd = -1;
+	r->spool_fd = -1;
+	r->zinfo_fd = -1;
+	r->is.raw_fd = -1;
+	r->device = 1;
+	r->progress_what = "reading tar (bytes)";
+	b->src_root = "";
+	return erofs_hashmap_init(&r->dents) ?: make_root(r);
+}
+
+/* one tar stream, r->is, into the tree; for layers, called once each */
+int tar_read_layer(struct tar_reader *r)
+{
 	int err;
 
-	b->src_root = "";
-	r.is.raw_fd = -1;
-	err = erofs_hashmap_init(&r.dents);
-	if (!err)
-		err = open_input(&r);
-	if (!err)
-		err = make_root(&r);
-	if (!err)
-		err = read_entries(&r);
-	erofs_progress_done(&b->progress);
-	if (!err && b->opts->tar_mode == EROFS_TAR_INDEX)
-		err = index_device(&r);
-	if (!err)
-		err = finish_tree(&r);
-	if (!err && r.in_place) {
-		b->tar_data_fd[0] = fcntl(r.fd, F_DUPFD_CLOEXEC, 0);
+	/* global PAX records and messages belong to one stream */
+	ext_reset(&r->global);
+	ext_reset(&r->ext);
+	free(r->entry);
+	r->entry = NULL;
+	err = read_entries(r);
+	erofs_progress_done(&r->b->progress);
+	return err;
+}
+
+/* the tree and the data's whereabouts to the builder */
+int tar_reader_finish(struct tar_reader *r)
+{
+	struct erofs_builder *b = r->b;
+	int err = finish_tree(r);
+
+	if (!err && r->in_place) {
+		b->tar_data_fd[0] = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
 		if (b->tar_data_fd[0] < 0)
 			err = -errno;
 	}
 	if (!err) {
-		b->tar_data_fd[1] = r.spool_fd;
-		r.spool_fd = -1;
+		b->tar_data_fd[1] = r->spool_fd;
+		r->spool_fd = -1;
 	}
-	if (r.spool_fd >= 0)
-		close(r.spool_fd);
-	reader_exit(&r);
+	return err;
+}
+
+/*
+ * One tar, or several merged as image layers are (whiteouts applied),
+ * each then its own device in index mode, as mkfs --oci=i makes them.
+ */
+int erofs_tar_tree(struct erofs_builder *b)
+{
+	const struct erofs_build_options *o = b->opts;
+	unsigned int i, n = MAX(o->nr_tar_paths, 1U);
+	struct tar_reader r;
+	int err;
+
+	err = tar_reader_init(&r, b);
+	r.merge = n > 1;
+	if (!err && o->tar_mode == EROFS_TAR_INDEX) {
+		b->devices = calloc(n, sizeof(*b->devices));
+		if (!b->devices)
+			err = -ENOMEM;
+		else
+			b->nr_devices = n;
+	}
+	for (i = 0; !err && i < n; i++) {
+		r.layer = i;
+		r.device = i + 1;
+		err = open_input(&r, o->nr_tar_paths ? o->tar_paths[i] : NULL);
+		if (!err)
+			err = tar_read_layer(&r);
+		if (!err && o->tar_mode == EROFS_TAR_INDEX)
+			err = tar_index_layer(&r, &b->devices[i]);
+		else if (!err)	/* --gzinfo alone */
+			err = erofs_layer_gzip_finish(&r.gz, &r.is, NULL,
+						      NULL, 0);
+		/* a single plain tar stays open: its data is read in place */
+		if (n > 1)
+			close_input(&r);
+	}
+	if (!err)
+		err = tar_reader_finish(&r);
+	tar_reader_exit(&r);
 	return err;
 }

@@ -6,6 +6,7 @@
 #include "erofs/build.h"
 #include "erofs/digest_table.h"
 #include "erofs/istream.h"
+#include "erofs/layerindex.h"
 #include "erofs/sha256.h"
 
 #define TAR_BLOCK		512
@@ -65,16 +66,27 @@ struct tar_ext {
 	struct tar_sparse sparse;
 };
 
+/* a name in a directory, found by hash while entries arrive */
+struct tar_dent {
+	struct erofs_node *dir;
+	unsigned int idx;		/* in dir->dents */
+	unsigned int layer;		/* the layer that gave the name last */
+};
+
 struct tar_reader {
 	struct erofs_builder *b;
+	const struct erofs_msg *msg;	/* the builder's, or one per layer */
 	const struct erofs_build_options *o;
 	struct erofs_istream is;
 	int fd;
+	bool fd_owned;			/* opened here, not standard input */
 	bool in_place;			/* data read back from the tar file */
 	int spool_fd;
 	uint64_t spool_size;
 	struct erofs_sha256 digest;	/* --tar=i: the device's tag */
 	struct erofs_digest_builder units;	/* --tar=i: its digest table */
+	struct erofs_layer_gzip gz;	/* a gzip stream's checkpoints */
+	int zinfo_fd;			/* --gzinfo=FILE, or -1 */
 	struct erofs_hashmap dents;
 	struct erofs_node **made;	/* every node made, reached or not */
 	size_t nr_made, cap_made;
@@ -82,6 +94,12 @@ struct tar_reader {
 	struct tar_ext ext, global;
 	char *entry;			/* the entry being read, for messages */
 	uint64_t entry_pos;		/* where its first header starts */
+
+	/* several layers (mkfs --oci) */
+	bool merge;			/* whiteouts apply, as OCI says */
+	unsigned int layer;		/* the one being read, 0 = bottom */
+	uint16_t device;		/* index mode: the layer's device */
+	const char *progress_what;
 };
 
 struct tar_entry {
@@ -94,6 +112,36 @@ struct tar_entry {
 	bool consumed;			/* already read past them */
 	bool sparse;
 };
+
+int tar_reader_init(struct tar_reader *r, struct erofs_builder *b);
+/* r->is must be open: its entries into the tree */
+int tar_layer_begin(struct tar_reader *r, const char *name);
+int tar_read_layer(struct tar_reader *r);
+int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev);
+int tar_reader_finish(struct tar_reader *r);
+void tar_reader_exit(struct tar_reader *r);
+
+struct tar_dent *tar_find_dent(struct tar_reader *r,
+			       const struct erofs_node *dir,
+			       const char *name, unsigned int len);
+/*
+ * The directory holding the last component of @path (normalised), made
+ * if @create; *last is that component.  NULL with *err = 0: missing.
+ */
+struct erofs_node *tar_walk_parent(struct tar_reader *r, const char *path,
+				   bool create, const char **last, int *err);
+static inline struct erofs_dentry *tar_dentry(const struct tar_dent *d)
+{
+	return &d->dir->dents[d->idx];
+}
+
+/*
+ * Merging layers (tar_merge.c): 1 if @path is an OCI whiteout, applied
+ * to what the layers below gave; 0 if it is an ordinary entry.
+ */
+int tar_merge_whiteout(struct tar_reader *r, const char *path);
+/* drops the names whiteouts left without a node */
+void tar_merge_compact(struct erofs_node *dir);
 
 int tar_bad_entry(struct tar_reader *r, int err, const char *why);
 int tar_read_exact(struct tar_reader *r, void *buf, size_t len,

@@ -3,6 +3,7 @@
  * mkfs.erofs: build an EROFS image from a directory.  Option parsing and
  * reporting only; the build itself is liberofs' erofs_build_image().
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -14,7 +15,9 @@
 #include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/gzindex.h"
 #include "erofs/istream.h"
+#include "erofs/oci.h"
 #include "erofs/sha256.h"
 #include "erofs/util.h"
 
@@ -33,6 +36,9 @@ struct mkfs_cfg {
 	char layers_label[32];		/* "N layer images" */
 	bool blksz_given;
 	uint64_t offset;		/* --offset: the image's start */
+	bool oci_given;			/* --oci: SOURCE is an image reference */
+	struct erofs_oci_opts oci;
+	struct erofs_oci_build oci_build;
 };
 
 /* the temporary image and blob, for the signal handler to remove */
@@ -42,7 +48,8 @@ static void usage(FILE *f)
 {
 	fputs("Usage: " PROG " [OPTIONS] IMAGE SOURCE_DIR\n"
 "       " PROG " [OPTIONS] IMAGE LAYER_IMAGE...\n"
-"       " PROG " --tar[=f|i|headerball] [OPTIONS] IMAGE [TAR]\n"
+"       " PROG " --tar[=f|i|headerball] [OPTIONS] IMAGE [TAR...]\n"
+"       " PROG " --oci[=f|i][,OCI_OPTIONS] [OPTIONS] IMAGE REFERENCE\n"
 "Build an EROFS image IMAGE from the directory SOURCE_DIR, or (rebuild\n"
 "mode) over existing EROFS images merged as overlay layers, the first\n"
 "lowest: IMAGE holds only metadata and refers to the layers' data where\n"
@@ -50,7 +57,10 @@ static void usage(FILE *f)
 "Rebuild mode refers to chunk-based, block-aligned or compressed files\n"
 "(layers built with --chunksize) and takes neither -z, --chunksize,\n"
 "--blobdev nor exclusions.\n"
-"With --tar, the tree is a tar stream's (TAR, or standard input).\n"
+"With --tar, the tree is a tar stream's (TAR, or standard input); several\n"
+"TARs are image layers, the first lowest, merged as --oci merges them.\n"
+"With --oci, it is an OCI image's: REFERENCE is HOST[:PORT]/REPO[:TAG] or\n"
+"HOST[:PORT]/REPO@sha256:DIGEST in a registry, or oci-layout:DIR[:TAG].\n"
 "\n"
 "  -b SIZE               block size: a power of two from 512 to 65536 (default 4096)\n"
 "  -d N                  message level as erofs-utils' 0-9: 0-1 errors only,\n"
@@ -137,8 +147,23 @@ static void usage(FILE *f)
 "  --ungzip[=FILE]       tar: the stream may be gzip-compressed (also xz, zstd,\n"
 "  --unxz[=FILE]         recognised by magic); FILE keeps the raw stream\n"
 "  --unzstd[=FILE]\n"
+"  --gzinfo[=FILE]       tar: the stream is gzip; FILE receives a SOCI zinfo\n"
+"                        (checkpoints 4M apart, as erofs-utils 1.9 writes it)\n"
+"  --gzip-span=SIZE      --tar=i over gzip: an inflate checkpoint every SIZE of\n"
+"                        the tar in the image's gzip index (default 1M)\n"
 "  --sort=none           tar: accepted for erofs-utils' callers; the layout is\n"
 "                        always the one of the sorted tree\n"
+"  --oci[=f|i]           build from an OCI image: its layers merged, whiteouts\n"
+"                        applied (f, the default: data stored in the image), or\n"
+"                        with data left in each layer's uncompressed tar (i:\n"
+"                        device N is layer N-1, tagged with its diff_id).\n"
+"                        Options after a comma, comma-separated:\n"
+"      platform=OS/ARCH[/VARIANT]  the image of an index (default: this host's)\n"
+"      layer=N           layer N alone (0 is the bottom), as --tar=f --aufs\n"
+"      blob=DIGEST       the layer of that blob alone, likewise\n"
+"      username=USER, password=PASSWORD  registry credentials (default: the\n"
+"                        Docker config's credHelpers, auths, credsStore)\n"
+"      insecure          plain http:// to the registry\n"
 "  --quiet               print errors only\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n", f);
@@ -167,10 +192,13 @@ enum {
 	OPT_UNGZIP,
 	OPT_UNXZ,
 	OPT_UNZSTD,
+	OPT_GZINFO,
+	OPT_GZIP_SPAN,
 	OPT_SORT,
 	OPT_UID_OFFSET,
 	OPT_GID_OFFSET,
 	OPT_OFFSET,
+	OPT_OCI,
 };
 
 static const struct option long_options[] = {
@@ -196,10 +224,13 @@ static const struct option long_options[] = {
 	{ "ungzip", optional_argument, NULL, OPT_UNGZIP },
 	{ "unxz", optional_argument, NULL, OPT_UNXZ },
 	{ "unzstd", optional_argument, NULL, OPT_UNZSTD },
+	{ "gzinfo", optional_argument, NULL, OPT_GZINFO },
+	{ "gzip-span", required_argument, NULL, OPT_GZIP_SPAN },
 	{ "sort", required_argument, NULL, OPT_SORT },
 	{ "uid-offset", required_argument, NULL, OPT_UID_OFFSET },
 	{ "gid-offset", required_argument, NULL, OPT_GID_OFFSET },
 	{ "offset", required_argument, NULL, OPT_OFFSET },
+	{ "oci", optional_argument, NULL, OPT_OCI },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -399,6 +430,66 @@ static int parse_decoder(struct mkfs_cfg *c, const char *arg)
 	return 0;
 }
 
+/* one KEY=VALUE (or insecure) of --oci; the strings stay in argv */
+static int parse_oci_key(struct mkfs_cfg *c, char *kv)
+{
+	struct erofs_oci_opts *o = &c->oci;
+	char *v = strchr(kv, '=');
+	long long n;
+
+	if (!strcmp(kv, "insecure")) {
+		o->insecure = true;
+		return 0;
+	}
+	if (!v)
+		return bad_arg(c, "--oci", kv, "unknown option");
+	*v++ = '\0';
+	if (!strcmp(kv, "platform")) {
+		if (!*v || !strchr(v, '/'))
+			return bad_arg(c, "--oci platform", v, "must be OS/ARCH[/VARIANT]");
+		o->platform = v;
+	} else if (!strcmp(kv, "layer")) {
+		if (erofs_parse_long(v, 0, EROFS_OCI_MAX_LAYERS - 1, &n))
+			return bad_arg(c, "--oci layer", v, "must be a layer number from 0");
+		o->layer = n;
+	} else if (!strcmp(kv, "blob")) {
+		o->blob = v;
+	} else if (!strcmp(kv, "username")) {
+		o->username = v;
+	} else if (!strcmp(kv, "password")) {
+		o->password = v;
+	} else {
+		return bad_arg(c, "--oci", kv, "unknown option");
+	}
+	return 0;
+}
+
+/* --oci[=f|i][,KEY=VALUE...], as erofs-utils 1.9 spells it */
+static int parse_oci(struct mkfs_cfg *c, char *arg)
+{
+	char *tok, *save = NULL;
+	bool first = true;
+	int err;
+
+	c->oci_given = true;
+	c->oci.layer = -1;
+	for (tok = arg ? strtok_r(arg, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save), first = false) {
+		if (first && (!strcmp(tok, "f") || !strcmp(tok, "i"))) {
+			c->oci.index = *tok == 'i';
+			continue;
+		}
+		err = parse_oci_key(c, tok);
+		if (err)
+			return err;
+	}
+	if (c->oci.layer >= 0 && c->oci.blob) {
+		erofs_err(&c->msg, "--oci: layer= and blob= exclude each other");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_tar_option(struct mkfs_cfg *c, int opt, char *arg)
 {
 	switch (opt) {
@@ -416,6 +507,19 @@ static int parse_tar_option(struct mkfs_cfg *c, int opt, char *arg)
 	case OPT_UNXZ:
 	case OPT_UNZSTD:
 		return parse_decoder(c, arg);
+	case OPT_GZINFO:
+		c->opts.tar_codecs |= EROFS_ISTREAM_GZIP;
+		c->opts.tar_need_gzip = true;
+		if (arg && *arg)
+			c->opts.gzinfo_path = arg;
+		return 0;
+	case OPT_GZIP_SPAN:
+		if (erofs_parse_size(arg, &c->opts.gzip_span) ||
+		    c->opts.gzip_span < EROFS_GZINDEX_MIN_SPAN ||
+		    c->opts.gzip_span > EROFS_GZINDEX_MAX_SPAN)
+			return bad_arg(c, "--gzip-span", arg,
+				       "must be a size from 64K to 1G");
+		return 0;
 	case OPT_SORT:
 		if (strcmp(arg, "none") && strcmp(arg, "path"))
 			return bad_arg(c, "--sort", arg, "must be none or path");
@@ -552,6 +656,8 @@ static int parse_one(struct mkfs_cfg *c, int opt, char *arg)
 	}
 	if (opt >= OPT_TAR && opt <= OPT_SORT)
 		return parse_tar_option(c, opt, arg);
+	if (opt == OPT_OCI)
+		return parse_oci(c, arg);
 	return parse_compat(c, opt, arg);
 }
 
@@ -744,26 +850,47 @@ static int finish_sources(struct mkfs_cfg *c, int n, char **srcs)
 	return 0;
 }
 
-/* a tar stream: a file or standard input, and what its modes allow */
+static int finish_tar_mode(struct mkfs_cfg *c, const char *opt);
+
+/*
+ * A tar stream: a file or standard input, and what its modes allow; or
+ * several tar files, image layers merged as --oci merges them
+ */
 static int finish_tar(struct mkfs_cfg *c, int n, char **srcs)
 {
 	struct erofs_build_options *o = &c->opts;
 
-	if (n > 1) {
-		erofs_err(&c->msg, "--tar takes one tar file, or none for standard input");
+	if (n > 1 && (o->tar_mode == EROFS_TAR_HEADERBALL || o->aufs ||
+		      o->tar_raw_copy)) {
+		erofs_err(&c->msg, "several tar files are layers merged: not with headerball, --aufs or --ungzip=FILE");
 		return -EINVAL;
 	}
-	o->tar_path = n ? srcs[0] : NULL;
+	o->tar_paths = srcs;
+	o->nr_tar_paths = n;
 	c->source = n ? srcs[0] : "standard input";
+	if (n > 1) {
+		snprintf(c->layers_label, sizeof(c->layers_label),
+			 "%d tar layers", n);
+		c->source = c->layers_label;
+	}
+	return finish_tar_mode(c, "--tar");
+}
+
+/* what a tar's mode allows, for --tar and --oci alike */
+static int finish_tar_mode(struct mkfs_cfg *c, const char *opt)
+{
+	struct erofs_build_options *o = &c->opts;
+
 	if (o->nr_exclude_paths || o->nr_exclude_regexes) {
-		erofs_err(&c->msg, "--exclude-path and --exclude-regex apply to directories, not --tar");
+		erofs_err(&c->msg, "--exclude-path and --exclude-regex apply to directories, not %s",
+			  opt);
 		return -EINVAL;
 	}
 	if (o->tar_mode == EROFS_TAR_FULL)
 		return 0;
 	if (o->compress.nr_specs || c->chunk_bytes || o->blob_path) {
-		erofs_warn(&c->msg, "--tar=%s stores no file data: -z, --chunksize and --blobdev do not apply",
-			   o->tar_mode == EROFS_TAR_INDEX ? "i" : "headerball");
+		erofs_warn(&c->msg, "%s=%s stores no file data: -z, --chunksize and --blobdev do not apply",
+			   opt, o->tar_mode == EROFS_TAR_INDEX ? "i" : "headerball");
 		o->compress.nr_specs = 0;
 		c->pcluster_bytes = 0;
 		c->hints_path = NULL;
@@ -774,11 +901,32 @@ static int finish_tar(struct mkfs_cfg *c, int n, char **srcs)
 	if (o->tar_mode == EROFS_TAR_INDEX) {
 		/* data is addressed in 512-byte blocks of the tar */
 		if (c->blksz_given && o->blkszbits != 9)
-			erofs_info(&c->msg, "--tar=i: 512-byte blocks, as the tar's");
+			erofs_info(&c->msg, "%s=i: 512-byte blocks, as the tar's",
+				   opt);
 		o->blkszbits = 9;
 		o->chunk_indexes = true;	/* the tar is device 1 */
 	}
 	return 0;
+}
+
+/* an OCI image: REFERENCE, its layers read as tars are */
+static int finish_oci(struct mkfs_cfg *c, int n, char **srcs)
+{
+	struct erofs_build_options *o = &c->opts;
+
+	if (n != 1 || o->tar_mode) {
+		erofs_err(&c->msg, "--oci takes one image reference, and no --tar");
+		return -EINVAL;
+	}
+	c->source = srcs[0];
+	c->oci_build.opts = &c->oci;
+	c->oci_build.ref = srcs[0];
+	o->tree_source = erofs_oci_tree;
+	o->tree_priv = &c->oci_build;
+	o->tar_mode = c->oci.index ? EROFS_TAR_INDEX : EROFS_TAR_FULL;
+	/* one layer alone is an overlayfs layer, as containerd makes them */
+	o->aufs = c->oci.layer >= 0 || c->oci.blob;
+	return finish_tar_mode(c, "--oci");
 }
 
 /* the kernel mounts blocks up to its page size: say so before building */
@@ -822,7 +970,9 @@ static int parse_args(struct mkfs_cfg *c, int argc, char **argv)
 		return -EINVAL;
 	}
 	c->image = argv[optind];
-	if (c->opts.tar_mode) {
+	if (c->oci_given) {
+		err = finish_oci(c, argc - optind - 1, argv + optind + 1);
+	} else if (c->opts.tar_mode) {
 		err = finish_tar(c, argc - optind - 1, argv + optind + 1);
 	} else {
 		c->source = argv[optind + 1];
@@ -1003,6 +1153,10 @@ int main(int argc, char **argv)
 	if (err)
 		return 1;
 	c.opts.show_progress = !c.quiet;
+	if (c.oci_given && curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		erofs_err(&c.msg, "cannot initialise libcurl");
+		return 1;
+	}
 
 	start = erofs_now_ms();
 	install_signal_handlers();

@@ -11,7 +11,9 @@ require_mount
 gentree small "$T/src"
 "$MKFS" --quiet "$T/plain.img" "$T/src" || fail "mkfs"
 cp "$T/plain.img" "$T/annex.img"
-"$PY" "$TOOLS/annex.py" "$T/annex.img" 1:0:00112233 2:0:deadbeefcafe \
+# (record types whose payload this fsck does not decode: a gzip index's
+# is checked field by field, see t47)
+"$PY" "$TOOLS/annex.py" "$T/annex.img" 1:0:00112233 1:0:deadbeefcafe \
 	|| fail "annex.py"
 [ "$(stat -c %s "$T/annex.img")" -gt "$(stat -c %s "$T/plain.img")" ] ||
 	fail "the annex did not grow the image"
@@ -23,19 +25,20 @@ treecmp "$T/src" "$T/m" || fail "kernel view of the image with an annex differs"
 kernel_umount "$T/m"
 
 "$FSCK" "$T/annex.img" || fail "our fsck refused a good annex"
-if erofs_utils 1.8.6-1; then
+for v in 1.8.6-1 1.9.4-1; do
+	erofs_utils $v || continue
 	"$EU/fsck.erofs" "$T/annex.img" >/dev/null ||
-		fail "erofs-utils 1.8.6 fsck refused an image with an annex"
-fi
+		fail "erofs-utils $v fsck refused an image with an annex"
+done
 
 out=$("$DUMP" -s "$T/annex.img") || fail "dump -s"
 grep -q "Filesystem annex: *2 records" <<<"$out" || fail "dump -s: no annex line: $out"
-grep -q "gzip index for device 0: 6 bytes" <<<"$out" || fail "dump -s: no record line: $out"
+grep -q "digest table for device 0: 6 bytes" <<<"$out" || fail "dump -s: no record line: $out"
 json=$("$DUMP" -s --json "$T/annex.img") || fail "dump -s --json"
 "$PY" - "$json" <<'PYEOF' || fail "dump --json annex"
 import json, sys
 a = json.loads(sys.argv[1])["superblock"]["annex"]
-assert [r["type"] for r in a["records"]] == ["digest table", "gzip index"], a
+assert [r["type"] for r in a["records"]] == ["digest table", "digest table"], a
 assert a["records"][0]["bytes"] == 4, a
 PYEOF
 json=$("$DUMP" -s --json "$T/plain.img") || fail "dump -s --json plain"

@@ -9,7 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOOLS/fetchlib.sh"
 
-REGISTRY=/usr/bin/docker-registry
 repo=erofs/test-blobs
 mkdir -p "$T/blobs"
 head -c $((5 << 20)) /dev/urandom >"$T/blobs/big"
@@ -55,38 +54,6 @@ grep -q "token endpoint .*HTTP 401" "$T/err" || fail "no clear message for refus
 
 # --- the real registry
 [ -x "$REGISTRY" ] || skip "the bearer flow passed; Debian's docker-registry is not installed ($REGISTRY): scripts/install-deps.sh"
-
-# start_registry DIR [AUTHFILE]: docker-registry on a free port, sets REG
-start_registry() {
-	local dir=$1 port
-	port=$(free_port)
-	mkdir -p "$dir/data"
-	{
-		echo "version: 0.1"
-		echo "log: {level: error, accesslog: {disabled: true}}"
-		echo "storage: {filesystem: {rootdirectory: $dir/data}}"
-		echo "http: {addr: 127.0.0.1:$port}"
-		[ -z "${2:-}" ] || echo "auth: {htpasswd: {realm: erofs-test, path: $2}}"
-	} >"$dir/config.yml"
-	"$REGISTRY" serve "$dir/config.yml" >"$dir/log" 2>&1 &
-	_servers+=($!)
-	wait_port "$port" 20 || fail "docker-registry did not start: $(cat "$dir/log")"
-	REG="127.0.0.1:$port"
-}
-
-# push FILE DIGEST [CURL OPTIONS]: POST an upload, PUT the bytes with ?digest=
-push() {
-	local file=$1 digest=$2 loc; shift 2
-	loc=$(curl -sS -D - -o /dev/null -X POST "$@" "http://$REG/v2/$repo/blobs/uploads/" |
-		tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-	[ -n "$loc" ] || fail "registry gave no upload location"
-	case "$loc" in /*) loc="http://$REG$loc" ;; esac
-	case "$loc" in *\?*) loc="$loc&" ;; *) loc="$loc?" ;; esac
-	code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT "$@" \
-		-H 'Content-Type: application/octet-stream' --data-binary "@$file" \
-		"${loc}digest=sha256:$digest")
-	[ "$code" = 201 ] || fail "push of $file: HTTP $code"
-}
 
 note "docker-registry: push with the HTTP API, get by digest"
 start_registry "$T/reg"

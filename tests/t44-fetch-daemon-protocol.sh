@@ -4,12 +4,10 @@
 # erofs-fetch daemon without a kernel: the cachefiles message decoder and
 # command encoder (lib/cachefiles.c) against crafted and random messages,
 # the prefetch window policy (fetch/fetchd_window.c), then the daemon's
-# refusals: bad options exit 2, an unusable control device or prefetch
+# refusals: bad options exit 16 (usage), an unusable control device or prefetch
 # list exits 1 with a message naming the cause.
 . "$(dirname "$0")/lib.sh"
-
-FETCH="$TOP/fetch/erofs-fetch"
-[ -x "$FETCH" ] || fail "erofs-fetch not built: $FETCH"
+. "$TOP/tests/tools/fetchlib.sh"
 
 note "protocol decoding and commands"
 gcc -O2 -Wall -Wextra -Wno-sign-compare -Werror -I"$TOP/include" \
@@ -23,31 +21,20 @@ gcc -O2 -Wall -Wextra -Wno-sign-compare -Werror -include "$TOP/config.h" \
 	"$TOP/fetch/fetchd_window.c" || fail "building windowtest"
 "$T/windowtest" || fail "windowtest"
 
-# expect_exit CODE TEXT ARGS...: exit status CODE and TEXT in stderr
-expect_exit() {
-	local code=$1 text=$2 rc=0
-	shift 2
-	"$FETCH" "$@" >"$T/out" 2>"$T/err" || rc=$?
-	[ "$rc" = "$code" ] || fail "erofs-fetch $*: exit $rc, expected $code: $(cat "$T/err")"
-	grep -q -- "$text" "$T/err" ||
-		fail "erofs-fetch $*: no '$text' in: $(cat "$T/err")"
-	echo "ok: erofs-fetch $* -> $code ($(head -n 1 "$T/err"))"
-}
-
 note "options"
 grep -q -- '--devfd' <<<"$("$FETCH" --help)" || fail "--help does not document --devfd"
 grep -q -- '--supervise' <<<"$("$FETCH" daemon --help)" || fail "'daemon --help'"
-expect_exit 2 "one of --source and --config" --cache-dir="$T/c"
+expect_exit 16 "one of --source and --config" --cache-dir="$T/c"
 : >"$T/empty.conf"
-expect_exit 2 "one of --source and --config" --source=dir:"$T" --config="$T/empty.conf"
-expect_exit 2 "config $T/x: No such file" --config="$T/x"
-expect_exit 2 "low <= high <= max" --source=dir:"$T" --prefetch-low=8M --prefetch-high=1M
-expect_exit 2 "not a size" --source=dir:"$T" --prefetch-high=lots
-expect_exit 2 "--devfd" --source=dir:"$T" --devfd=-3
-expect_exit 2 "unexpected argument" --source=dir:"$T" extra
-expect_exit 2 "already covers" --source=dir:"$T" --prefetch-all --prefetch="$T/x"
+expect_exit 16 "one of --source and --config" --source=dir:"$T" --config="$T/empty.conf"
+expect_exit 16 "config $T/x: No such file" --config="$T/x"
+expect_exit 16 "low <= high <= max" --source=dir:"$T" --prefetch-low=8M --prefetch-high=1M
+expect_exit 16 "not a size" --source=dir:"$T" --prefetch-high=lots
+expect_exit 16 "--devfd" --source=dir:"$T" --devfd=-3
+expect_exit 16 "unexpected argument" --source=dir:"$T" extra
+expect_exit 16 "already covers" --source=dir:"$T" --prefetch-all --prefetch="$T/x"
 
-expect_exit 2 "at least 1" --source=dir:"$T" -j 0
+expect_exit 16 "at least 1" --source=dir:"$T" -j 0
 
 note "the configuration file's [daemon] section"
 cat >"$T/conf" <<EOF
@@ -63,11 +50,11 @@ prefetch_all = yes
 EOF
 expect_exit 1 "open $T/nodev" --config="$T/conf" --devnode="$T/nodev"
 # the command line wins over the file
-expect_exit 2 "already covers" --config="$T/conf" --prefetch="$T/x"
+expect_exit 16 "already covers" --config="$T/conf" --prefetch="$T/x"
 echo "bogus = 1" >>"$T/conf"
-expect_exit 2 "\\[daemon\\] bogus = 1: unknown setting" --config="$T/conf"
+expect_exit 16 "\\[daemon\\] bogus = 1: unknown setting" --config="$T/conf"
 sed -i 's/^bogus = 1$/prefetch_low = 16M/' "$T/conf"
-expect_exit 2 "low <= high" --config="$T/conf"
+expect_exit 16 "low <= high" --config="$T/conf"
 expect_exit 1 "open $T/nodev" --config="$T/conf" --devnode="$T/nodev" --prefetch-low=1M
 
 note "start-up failures name their cause"

@@ -71,7 +71,7 @@ note "--verify with --range and a table checks the units"
 expect_fail "$FETCH" get --quiet --verify --range 0-10 "$base/ok" "$tag" "$T/v2.out"
 
 note "a second source gives the unit the first one got wrong"
-"$FETCH" get --json --image="$T/boot.img" --source "$base/ok" "$flip" "$tag" \
+"$FETCH" get --json --image="$T/boot.img" --fallback "$base/ok" "$flip" "$tag" \
 	"$T/fb.out" >"$T/fb.json" 2>"$T/fb.err" || fail "fallback: $(cat "$T/fb.err")"
 cmp "$T/blob" "$T/fb.out" || fail "fallback: wrong bytes"
 "$PY" - "$T/fb.json" "$size" $unit <<'PYEOF' || fail "fallback: counters"

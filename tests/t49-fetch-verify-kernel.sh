@@ -8,7 +8,7 @@
 # unit.  Reading a file in that unit gives EIO, other files read fine,
 # and the cache file never holds the bad byte (checked on the host with
 # dump.erofs --cache and a byte compare against the blob); with a good
-# --fallback source the same file reads back right.
+# fallback (--source given again) the same file reads back right.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/kernel/guest.sh"
 require_mount
@@ -100,6 +100,8 @@ grep -q "blob $TAG unit $UNIT .*sha256 does not match" "$R/bad.log" ||
 	fail "the daemon did not name the bad unit"
 grep -q "verify stats: units_verified [1-9]" "$R/fallback.log" ||
 	fail "no units verified in the stats"
+grep -q "verify failures [1-9]" "$R/bad.log" ||
+	fail "the mismatches are not in the verify_failures counter"
 
 note "the cache file never holds the bad byte"
 dfile=$(find "$T/cmnt/fscache" -type f -name "D$TAG")

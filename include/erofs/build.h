@@ -30,6 +30,8 @@ enum erofs_tar_mode {
 	EROFS_TAR_HEADERBALL,		/* headers only, files read as zeroes */
 };
 
+struct erofs_builder;
+
 struct erofs_build_options {
 	unsigned int blkszbits;
 	enum erofs_inode_policy inode_policy;
@@ -77,13 +79,23 @@ struct erofs_build_options {
 
 	/* tar input (--tar): the tree is a tar stream's, not a directory's */
 	enum erofs_tar_mode tar_mode;
-	const char *tar_path;		/* NULL: standard input */
+	/* none: standard input; several: layers merged, the first lowest */
+	char **tar_paths;
+	unsigned int nr_tar_paths;
 	unsigned int tar_codecs;	/* EROFS_ISTREAM_*: decoded if seen */
 	const char *tar_raw_copy;	/* keeps the raw (compressed) stream */
+	/* --tar=i over gzip: checkpoint distance of the annex's index */
+	uint64_t gzip_span;		/* 0: EROFS_GZINDEX_DEFAULT_SPAN */
+	const char *gzinfo_path;	/* --gzinfo=FILE: a SOCI zinfo */
+	bool tar_need_gzip;		/* --gzinfo: anything else is refused */
 	bool aufs;			/* .wh. entries are overlay whiteouts */
 	bool ovlfs_strip;		/* no whiteouts or overlay xattrs */
 
 	bool show_progress;
+
+	/* instead of the scan: a tree from elsewhere (mkfs --oci) */
+	int (*tree_source)(struct erofs_builder *b, void *priv);
+	void *tree_priv;
 };
 
 /* an extra device in the device table */

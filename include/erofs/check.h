@@ -92,4 +92,11 @@ void erofs_check_exit(struct erofs_check *chk);
 void erofs_check_problem(struct erofs_check *chk, const char *fmt, ...)
 	EROFS_PRINTF(2, 3);
 
+struct erofs_annex;
+struct erofs_annex_entry;
+/* check_layer.c: a gzip layer's BLOB_SOURCE / GZIP_INDEX record */
+void erofs_check_layer_records(struct erofs_image *img,
+			       const struct erofs_annex *ax,
+			       const struct erofs_annex_entry *e);
+
 #endif

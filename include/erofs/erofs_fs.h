@@ -424,6 +424,62 @@ enum {
 	EROFS_ANNEX_DIGEST_TABLE = 1,	/* sha256 of each unit of a device */
 	EROFS_ANNEX_GZIP_INDEX = 2,	/* inflate checkpoints of a layer */
 	EROFS_ANNEX_BLOB_SOURCE = 3,	/* where a device's bytes come from */
+	EROFS_ANNEX_ZSTD_INDEX = 4,	/* frame checkpoints of a zstd layer */
+};
+
+/*
+ * EROFS_ANNEX_BLOB_SOURCE: the device is the uncompressed form of a blob
+ * kept elsewhere (a registry layer).  The device's tag is the sha256 of
+ * the uncompressed bytes (the layer's diff_id).
+ */
+#define EROFS_BLOB_CODEC_GZIP	1
+#define EROFS_BLOB_CODEC_ZSTD	2
+
+struct erofs_annex_blob_source {
+	uint8_t blob_digest[32];	/* sha256 of the compressed blob */
+	__le64 blob_size;		/* its bytes */
+	__le64 size;			/* uncompressed bytes (the device's) */
+	uint8_t diff_id[32];		/* sha256 of the uncompressed bytes */
+	__le32 codec;			/* EROFS_BLOB_CODEC_* */
+	__le32 reserved;		/* 0 */
+};
+
+/*
+ * EROFS_ANNEX_GZIP_INDEX: inflate checkpoints of a gzip blob (one or more
+ * members), so that any range of its uncompressed bytes can be inflated
+ * from the nearest checkpoint before it.  Offset 0 of the output is an
+ * implicit checkpoint (the blob's start, a gzip header).  Each explicit
+ * checkpoint is a deflate block boundary inside a member: "in_bits" bits
+ * into the blob the next block starts, "out" bytes of output precede it,
+ * and the last "window_len" (at most 32 KiB, less early in a member) of
+ * those bytes are the dictionary inflate needs there.  The windows follow
+ * the table, each compressed as a raw deflate stream, in table order and
+ * back to back.  Checkpoints are strictly increasing in both offsets.
+ *
+ * EROFS_ANNEX_ZSTD_INDEX has the same layout for a zstd blob of several
+ * frames: each checkpoint is where a frame starts (in_bits a multiple of
+ * 8, no window: a frame needs nothing before it); the blob's start is
+ * the implicit first one.
+ */
+#define EROFS_GZIP_WINDOW_SIZE	32768
+
+struct erofs_annex_gzip_index {
+	__le32 flags;			/* 0 */
+	__le32 nr_points;		/* explicit checkpoints */
+	__le64 span;			/* the builder's output distance */
+	__le64 blob_size;		/* compressed bytes */
+	__le64 size;			/* uncompressed bytes */
+	__le64 windows_size;		/* bytes of compressed windows */
+};
+
+struct erofs_annex_gzip_point {
+	__le64 in_bits;			/* bit offset of the block in the blob */
+	__le64 out;			/* output offset of the block */
+	__le32 window_off;		/* in the window area */
+	__le32 window_zlen;		/* compressed bytes of the window */
+	__le16 window_len;		/* its bytes once inflated */
+	__le16 reserved;		/* 0 */
+	__le32 reserved2;		/* 0 */
 };
 
 /*
@@ -471,5 +527,8 @@ _Static_assert(sizeof(struct z_erofs_deflate_cfgs) == 6, "deflate cfgs");
 _Static_assert(sizeof(struct erofs_annex_trailer) == 64, "annex trailer");
 _Static_assert(sizeof(struct erofs_annex_record) == 16, "annex record");
 _Static_assert(sizeof(struct erofs_annex_digest_table) == 24, "digest table");
+_Static_assert(sizeof(struct erofs_annex_blob_source) == 88, "blob source");
+_Static_assert(sizeof(struct erofs_annex_gzip_index) == 40, "gzip index");
+_Static_assert(sizeof(struct erofs_annex_gzip_point) == 32, "gzip point");
 
 #endif

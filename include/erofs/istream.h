@@ -11,6 +11,8 @@
 #include "erofs/print.h"
 #include "erofs/sha256.h"
 
+struct erofs_gzindex_builder;
+
 #define EROFS_ISTREAM_GZIP	(1U << 0)
 #define EROFS_ISTREAM_XZ	(1U << 1)
 #define EROFS_ISTREAM_ZSTD	(1U << 2)
@@ -24,8 +26,17 @@ enum erofs_istream_codec {
 
 struct erofs_digest_builder;
 
+/*
+ * Where a stream that is no file descriptor gets its raw bytes: up to
+ * @len into @buf, 0 at the end, or a negative errno with @why saying why.
+ */
+typedef ssize_t (*erofs_istream_pull_t)(void *priv, void *buf, size_t len,
+					char *why, size_t why_size);
+
 struct erofs_istream {
-	int fd;
+	int fd;				/* -1 with a pull function */
+	erofs_istream_pull_t pull;
+	void *pull_priv;
 	const char *name;		/* "standard input" or the path */
 	const struct erofs_msg *msg;
 	int raw_fd;			/* keeps the raw stream, or -1 */
@@ -43,6 +54,11 @@ struct erofs_istream {
 	uint64_t raw_bytes;		/* read from fd */
 	uint64_t pos;			/* decoded bytes handed out */
 	struct erofs_sha256 *digest;	/* of the decoded bytes, if set */
+	struct erofs_sha256 *raw_digest; /* of the raw bytes, if set */
+	/* gzip, zstd: checkpoints recorded here, if set */
+	struct erofs_gzindex_builder *gzindex;
+	uint8_t *gz_window;		/* for the checkpoints' windows */
+	bool gz_member_start;		/* no block of this member seen yet */
 	struct erofs_digest_builder *units;	/* their digest table, if set */
 	char err[128];			/* why the last read failed */
 };
@@ -55,6 +71,12 @@ struct erofs_istream {
 int erofs_istream_open(struct erofs_istream *s, const struct erofs_msg *msg,
 		       int fd, const char *name, unsigned int accept,
 		       int raw_fd);
+/* the same, reading through @pull; @size (for progress) may be 0 */
+int erofs_istream_open_pull(struct erofs_istream *s,
+			    const struct erofs_msg *msg,
+			    erofs_istream_pull_t pull, void *priv,
+			    const char *name, unsigned int accept,
+			    uint64_t size);
 void erofs_istream_close(struct erofs_istream *s);
 
 /*
@@ -67,6 +89,16 @@ ssize_t erofs_istream_read(struct erofs_istream *s, void *buf, size_t len);
 int erofs_istream_skip(struct erofs_istream *s, uint64_t len);
 /* reads to the end (checking a compressed stream's trailer) */
 int erofs_istream_drain(struct erofs_istream *s, uint64_t *extra);
+
+/*
+ * Records checkpoints into @b as the stream is read (set before the
+ * first read): inflate's at gzip block boundaries, zstd frame starts;
+ * -EINVAL for another codec.
+ */
+int erofs_istream_index(struct erofs_istream *s,
+			struct erofs_gzindex_builder *b);
+/* reads the raw input to its end, for raw_bytes and raw_digest */
+int erofs_istream_finish_raw(struct erofs_istream *s);
 
 /* raw bytes taken from the input so far (for progress against its size) */
 static inline uint64_t erofs_istream_consumed(const struct erofs_istream *s)

@@ -31,5 +31,7 @@ void erofs_json_i64(struct erofs_json *j, const char *key, int64_t v);
 void erofs_json_double(struct erofs_json *j, const char *key, double v);
 void erofs_json_bool(struct erofs_json *j, const char *key, bool v);
 void erofs_json_null(struct erofs_json *j, const char *key);
+/* @s quoted and escaped as above, for JSON that is put together by hand */
+void erofs_json_quote(FILE *f, const char *s, size_t len);
 
 #endif

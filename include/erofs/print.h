@@ -15,9 +15,16 @@ enum erofs_msg_level {
 	EROFS_MSG_DEBUG,
 };
 
+/* how a line is decorated, for daemons whose output is a log */
+enum {
+	EROFS_MSG_TIME = 1 << 0,	/* UTC timestamp and level on every line */
+	EROFS_MSG_JOURNAL = 1 << 1,	/* "<N>" syslog priority first (journald) */
+};
+
 struct erofs_msg {
 	const char *prog;	/* prefix of every line, e.g. "mkfs.erofs" */
 	int level;		/* highest level printed */
+	unsigned int flags;	/* EROFS_MSG_TIME, EROFS_MSG_JOURNAL; 0 for tools */
 };
 
 /*
@@ -25,6 +32,14 @@ struct erofs_msg {
  * 2 warnings, 3-6 information, 7-9 debug.
  */
 int erofs_msg_level_from_debug(unsigned int n);
+/* "error", "warn", "info" or "debug" to a level; -EINVAL otherwise */
+int erofs_msg_level_parse(const char *name);
+const char *erofs_msg_level_name(int level);
+/*
+ * True when stderr is the systemd journal's stream (JOURNAL_STREAM names
+ * its device and inode): lines then start with "<N>" and carry no time.
+ */
+bool erofs_msg_stderr_is_journal(void);
 
 void erofs_msg_print(const struct erofs_msg *m, enum erofs_msg_level lvl,
 		     const char *fmt, ...) EROFS_PRINTF(3, 4);

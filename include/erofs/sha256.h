@@ -3,6 +3,7 @@
 #ifndef EROFS_SHA256_H
 #define EROFS_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,5 +25,7 @@ void erofs_sha256(const void *data, size_t len,
 int erofs_sha256_file(const char *path, uint8_t out[EROFS_SHA256_SIZE]);
 /* 64 lowercase hex digits and a NUL */
 void erofs_sha256_hex(const uint8_t digest[EROFS_SHA256_SIZE], char out[65]);
+/* whether @s is what erofs_sha256_hex() writes: 64 lowercase hex digits */
+bool erofs_sha256_hex_ok(const char *s);
 
 #endif

@@ -18,4 +18,18 @@ void erofs_uuid_to_string(const uint8_t uuid[16], char out[37]);
 /* "1.5 MiB" style, into @buf */
 const char *erofs_human_size(uint64_t bytes, char *buf, size_t len);
 
+/*
+ * Standard base64 (RFC 4648, '+' and '/'; '=' padding optional) of
+ * @len bytes at @in into @out, which holds at least @len bytes:
+ * LIBARCHIVE.xattr values, ~/.docker/config.json credentials.
+ * -EINVAL on a character outside the alphabet.
+ */
+int erofs_base64_decode(const char *in, size_t len, uint8_t *out,
+			size_t *outlen);
+
+/* the value of hex digit @c, or -1 */
+int erofs_hexval(char c);
+/* a regular file of at most @max bytes, NUL-terminated; NULL + errno */
+char *erofs_read_small_file(const char *path, size_t max, size_t *len);
+
 #endif

@@ -66,3 +66,26 @@ guest_run() {
 		-append "console=ttyS0 panic=-1 loglevel=4" \
 		"${drives[@]}" </dev/null >"$log" 2>&1
 }
+
+# guest_boot KERNEL INITRD SECONDS DISK...: runs the guest, its console
+# in $T/console.log and shown; sets GUEST_SECS and GUEST_QRC
+guest_boot() {
+	local kernel=$1 initrd=$2 secs=$3 start
+	shift 3
+	start=$(date +%s)
+	GUEST_QRC=0
+	guest_run "$kernel" "$initrd" "$T/console.log" "$secs" "$@" || GUEST_QRC=$?
+	GUEST_SECS=$(( $(date +%s) - start ))
+	sed 's/^/guest| /' "$T/console.log" | tr -d '\r'
+	echo "guest ran ${GUEST_SECS}s (qemu exit $GUEST_QRC)"
+}
+
+# guest_verdict: fails the test unless the scenario ran to its end and
+# every GUEST-OK/GUEST-FAIL check in it passed
+guest_verdict() {
+	[ "$GUEST_QRC" = 124 ] && fail "qemu timed out after ${GUEST_SECS}s"
+	grep -q "GUEST-TIMEOUT" "$T/console.log" && fail "a guest step hung (guest watchdog)"
+	grep -q "GUEST-EXIT" "$T/console.log" || fail "the guest never finished its scenario"
+	grep "GUEST-FAIL " "$T/console.log" && fail "guest checks failed"
+	grep -q "GUEST-EXIT 0" "$T/console.log" || fail "guest scenario failed"
+}

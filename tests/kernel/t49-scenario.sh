@@ -51,10 +51,10 @@ exec 3>&-
 # --- with a good fallback source, f3 reads right
 exec 4<>/dev/cachefiles || die "open /dev/cachefiles again"
 erofs-fetch --devfd=4 --cache-dir=/cache/fscache2 --tag=t49b --no-prefetch \
-	--source=http://127.0.0.1:8081 --fallback=http://127.0.0.1:8080 \
+	--source=http://127.0.0.1:8081 --source=http://127.0.0.1:8080 \
 	-v >$R/fallback.log 2>&1 & DPID=$!
-wait_log $R/fallback.log 'ready:' 1 || die "daemon with --fallback not ready"
-mount -t erofs -o ro,fsid=$FSID none /mnt/a || die "mount with --fallback"
+wait_log $R/fallback.log 'ready:' 1 || die "daemon with a fallback not ready"
+mount -t erofs -o ro,fsid=$FSID none /mnt/a || die "mount with a fallback"
 if [ "$(sum_of /mnt/a/f3)" = "$F3" ]; then ok "f3 right through the fallback"; else bad "f3 through the fallback"; fi
 umount /mnt/a
 stop_daemon $DPID

@@ -23,6 +23,8 @@ URL get the fault before it behaves (0 = always):
                            longer object (100 bytes more, in front)
   /lie206/COUNT/NAME       GETs answer 206 with the range of that longer
                            object, its size in Content-Range
+  /drip/BPS/NAME           Range support, but the body trickles at BPS
+                           bytes per second (a slow server, not a stalled one)
   /flaky/N/NAME            every Nth request fails, by turns with a 500,
                            a reset, a truncated body and a wrong range
   /403/NAME, /401/NAME     refusals
@@ -33,8 +35,16 @@ OCI emulation with bearer tokens (--registry REPO):
                               unless "Authorization: Bearer <token>";
                               then 307 to /storage/NAME (a redirect, as to
                               a registry's storage)
-  /token?service=..&scope=..  {"token": ...}; with --token-auth USER:PASS
-                              it wants Basic auth
+  /v2/REPO/manifests/REF      the same 401 first; then the file
+                              ROOT/tags/REF, or the file of digest REF
+                              ("sha256:HEX"), with its mediaType as
+                              Content-Type
+  /token?service=..&scope=..  {"token": ..., "expires_in": TTL}; with
+                              --token-auth USER:PASS it wants Basic auth;
+                              with --token-ttl SECS a token is refused
+                              (401) once it is older than that;
+                              --expires-in SECS makes it claim another
+  --delay-ms MS               an authorised blob request waits MS
 Every request is logged as one line:
   METHOD PATH RANGE STATUS AUTH
 """
@@ -54,7 +64,7 @@ from urllib.parse import parse_qs, urlsplit
 ARGS = None
 COUNTS = {}
 LOCK = threading.Lock()
-TOKENS = set()
+TOKENS = {}                     # token -> time it was issued
 
 
 def log(line):
@@ -137,6 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "flip":
             offset, name = int(parts[1]), "/".join(parts[2:])
             return self.serve(name, "ok", flip=offset)
+        if kind == "drip":
+            return self.serve("/".join(parts[2:]), "ok", drip=int(parts[1]))
         if kind == "flaky":
             # request k of the URL fails when k % N == 1, in turn with a
             # 500, a reset, a truncated body and a wrong range
@@ -156,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         faulty = count == 0 or hit(url.path) < count
         return self.serve(name, kind if faulty else "ok")
 
-    def serve(self, name, fault, flip=None):
+    def serve(self, name, fault, flip=None, drip=0):
         path = os.path.join(ARGS.root, name)
         if fault == "403":
             return self.simple(403, b"forbidden\n")
@@ -201,6 +213,16 @@ class Handler(BaseHTTPRequestHandler):
         self.finish_log(status)
         if self.command == "HEAD":
             return
+        if drip:
+            step = max(1, drip // 10)
+            try:
+                for i in range(0, len(body), step):
+                    self.wfile.write(body[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                self.close_connection = True
+            return
         if fault in ("truncate", "nolen", "resetmid"):
             self.wfile.write(body[:len(body) // 2])
             if fault == "resetmid":
@@ -210,24 +232,52 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
+    def manifest(self, ref):
+        p = os.path.join(ARGS.root, "tags", ref)
+        if ref.startswith("sha256:"):
+            p = self.find_blob(ref[7:])
+        if not p or "/" in ref or not os.path.isfile(p):
+            return self.simple(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+        body = open(p, "rb").read()
+        mt = json.loads(body).get("mediaType", "application/json")
+        return self.simple(200, body, [("Content-Type", mt)])
+
+    def find_blob(self, digest):
+        for name in os.listdir(ARGS.root):
+            p = os.path.join(ARGS.root, name)
+            if os.path.isfile(p) and \
+                    hashlib.sha256(open(p, "rb").read()).hexdigest() == digest:
+                return p
+        return None
+
     def registry(self, path):
-        # /v2/REPO/blobs/sha256:HEX
+        # /v2/REPO/blobs/sha256:HEX, /v2/REPO/manifests/REF
         prefix = f"/v2/{ARGS.registry}/blobs/sha256:"
-        if not path.startswith(prefix):
+        mprefix = f"/v2/{ARGS.registry}/manifests/"
+        if not path.startswith(prefix) and not path.startswith(mprefix):
             return self.simple(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
         auth = self.headers.get("Authorization", "")
-        if not (auth.startswith("Bearer ") and auth[7:] in TOKENS):
+        with LOCK:
+            issued = TOKENS.get(auth[7:]) if auth.startswith("Bearer ") \
+                else None
+        if issued is not None and ARGS.token_ttl and \
+                time.monotonic() - issued > ARGS.token_ttl:
+            issued = None
+        if issued is None:
             host = f"127.0.0.1:{ARGS.port}"
             return self.simple(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [(
                 "WWW-Authenticate",
                 f'Bearer realm="http://{host}/token",service="fault-registry",'
                 f'scope="repository:{ARGS.registry}:pull"')])
-        digest = path[len(prefix):]
-        for name in os.listdir(ARGS.root):
-            p = os.path.join(ARGS.root, name)
-            if os.path.isfile(p) and \
-                    hashlib.sha256(open(p, "rb").read()).hexdigest() == digest:
-                return self.simple(307, b"", [("Location", f"/storage/{name}")])
+        if path.startswith(mprefix):
+            return self.manifest(path[len(mprefix):])
+        # the token was checked on arrival, as a registry does
+        if ARGS.delay_ms:
+            time.sleep(ARGS.delay_ms / 1000)
+        p = self.find_blob(path[len(prefix):])
+        if p:
+            name = os.path.basename(p)
+            return self.simple(307, b"", [("Location", f"/storage/{name}")])
         return self.simple(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
 
     def token(self, q):
@@ -241,8 +291,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.simple(401, b'{"errors":"bad credentials"}')
         with LOCK:
             tok = f"tok{len(TOKENS)}x" + os.urandom(8).hex()
-            TOKENS.add(tok)
-        body = json.dumps({"token": tok, "expires_in": 300}).encode()
+            TOKENS[tok] = time.monotonic()
+        body = json.dumps({"token": tok, "expires_in": ARGS.expires_in or
+                           ARGS.token_ttl or 300}).encode()
         return self.simple(200, body, [("Content-Type", "application/json")])
 
 
@@ -254,6 +305,12 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--registry", help="emulate an OCI registry for REPO")
     ap.add_argument("--token-auth", help="USER:PASS the token endpoint wants")
+    ap.add_argument("--token-ttl", type=int, default=0,
+                    help="tokens expire after SECS (and say so)")
+    ap.add_argument("--expires-in", type=int, default=0,
+                    help="the lifetime tokens claim (default: the real one)")
+    ap.add_argument("--delay-ms", type=int, default=0,
+                    help="blob requests wait this long first")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     srv.daemon_threads = True

@@ -17,6 +17,17 @@ _fetch_cleanup() {
 }
 trap _fetch_cleanup EXIT
 
+# expect_exit CODE TEXT ARGS...: exit status CODE and TEXT in stderr
+expect_exit() {
+	local code=$1 text=$2 rc=0
+	shift 2
+	"$FETCH" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" = "$code" ] || fail "erofs-fetch $*: exit $rc, expected $code: $(cat "$T/err")"
+	grep -q -- "$text" "$T/err" ||
+		fail "erofs-fetch $*: no '$text' in: $(cat "$T/err")"
+	echo "ok: erofs-fetch $* -> $code ($(head -n 1 "$T/err"))"
+}
+
 # a TCP port nobody listens on now
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -90,6 +101,25 @@ start_faultserver() {
 	wait_port "$FAULT_PORT" || fail "fault server did not start: $(cat "$T/fault.stderr")"
 }
 
+# start_registry DIR [AUTHFILE]: Debian's docker-registry ($REGISTRY) on a
+# free port, with htpasswd auth if AUTHFILE is given; sets REG
+start_registry() {
+	local dir=$1 port
+	port=$(free_port)
+	mkdir -p "$dir/data"
+	{
+		echo "version: 0.1"
+		echo "log: {level: error, accesslog: {disabled: true}}"
+		echo "storage: {filesystem: {rootdirectory: $dir/data}}"
+		echo "http: {addr: 127.0.0.1:$port}"
+		[ -z "${2:-}" ] || echo "auth: {htpasswd: {realm: erofs-test, path: $2}}"
+	} >"$dir/config.yml"
+	"$REGISTRY" serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	_servers+=($!)
+	wait_port "$port" 20 || fail "docker-registry did not start: $(cat "$dir/log")"
+	REG="127.0.0.1:$port"
+}
+
 # json_field FILE NAME: a number from the --json stats line
 json_field() {
 	"$PY" -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])[sys.argv[2]])' "$1" "$2"
@@ -114,4 +144,40 @@ build_sourcetest() {
 		-o "$SOURCETEST" "$TOOLS/sourcetest.c" "$libs/libsource.a" \
 		"$libs/liberofs.a" $(pkg-config --libs libcurl liblz4 liblzma uuid zlib) ||
 		fail "cannot build sourcetest"
+}
+
+# Debian's docker-registry (scripts/install-deps.sh installs it)
+REGISTRY=/usr/bin/docker-registry
+
+# start_registry DIR [AUTHFILE]: docker-registry on a free port, sets REG
+start_registry() {
+	local dir=$1 port
+	port=$(free_port)
+	mkdir -p "$dir/data"
+	{
+		echo "version: 0.1"
+		echo "log: {level: error, accesslog: {disabled: true}}"
+		echo "storage: {filesystem: {rootdirectory: $dir/data}}"
+		echo "http: {addr: 127.0.0.1:$port}"
+		[ -z "${2:-}" ] || echo "auth: {htpasswd: {realm: erofs-test, path: $2}}"
+	} >"$dir/config.yml"
+	"$REGISTRY" serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	_servers+=($!)
+	wait_port "$port" 20 || fail "docker-registry did not start: $(cat "$dir/log")"
+	REG="127.0.0.1:$port"
+}
+
+# push FILE DIGEST [CURL OPTIONS]: POST an upload to $REG/$repo, PUT the
+# bytes with ?digest=
+push() {
+	local file=$1 digest=$2 loc; shift 2
+	loc=$(curl -sS -D - -o /dev/null -X POST "$@" "http://$REG/v2/$repo/blobs/uploads/" |
+		tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+	[ -n "$loc" ] || fail "registry gave no upload location"
+	case "$loc" in /*) loc="http://$REG$loc" ;; esac
+	case "$loc" in *\?*) loc="$loc&" ;; *) loc="$loc?" ;; esac
+	code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT "$@" \
+		-H 'Content-Type: application/octet-stream' --data-binary "@$file" \
+		"${loc}digest=sha256:$digest")
+	[ "$code" = 201 ] || fail "push of $file: HTTP $code"
 }

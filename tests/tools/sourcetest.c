@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "erofs/sha256.h"
 #include "erofs/source.h"
@@ -254,6 +255,86 @@ static void test_verify(const char *path)
 	printf("verify_fd: good, bad and junk digests\n");
 }
 
+struct pf_thr {
+	struct erofs_source *src;
+	uint64_t total;
+	unsigned char *buf;
+	uint64_t end_ms;
+	int err;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+static void *prefetcher(void *p)
+{
+	struct pf_thr *t = p;
+	uint64_t off;
+
+	for (off = 0; off < t->total && !t->err; off += 256 << 10)
+		t->err = erofs_source_prefetch(t->src, key, off, 256 << 10,
+					       t->buf + off);
+	t->end_ms = mono_ms();
+	return NULL;
+}
+
+/*
+ * 2 MiB of prefetch at 1 MiB/s takes a second past the first second's
+ * budget, while plain reads beside it are answered at once.
+ */
+static void test_prefetch_rate(void)
+{
+	struct erofs_source_opts o = {
+		.spec = spec, .workers = 2, .timeout_ms = 10000,
+		.prefetch_rate = 1 << 20,
+	};
+	struct pf_thr t = { .total = 2 << 20 };
+	struct erofs_source_stats st;
+	uint64_t t0, t1, slowest = 0;
+	pthread_t th;
+	char buf[4096];
+	unsigned int i;
+	int err;
+
+	CHECK(refsize >= 3 << 20, "prefetch rate: a reference of 3 MiB");
+	err = erofs_source_open(&t.src, &o, &msg);
+	CHECK(!err, "open %s: %s", spec, strerror(-err));
+	t.buf = malloc(t.total);
+	CHECK(t.buf, "prefetch buffer");
+	t0 = mono_ms();
+	CHECK(!pthread_create(&th, NULL, prefetcher, &t), "thread");
+	for (i = 0; i < 20; i++) {
+		uint64_t off = t.total + i * 8192, s;
+
+		usleep(20000);
+		s = mono_ms();
+		err = erofs_source_read(t.src, key, off, sizeof(buf), buf);
+		CHECK(!err, "read beside prefetch: %s", strerror(-err));
+		check_bytes(buf, off, sizeof(buf));
+		slowest = MAX(slowest, mono_ms() - s);
+	}
+	pthread_join(th, NULL);
+	t1 = t.end_ms;
+	CHECK(!t.err, "prefetch: %s", strerror(-t.err));
+	check_bytes(t.buf, 0, t.total);
+	erofs_source_stats(t.src, &st);
+	CHECK(st.prefetch_bytes == t.total, "prefetch bytes %llu",
+	      (unsigned long long)st.prefetch_bytes);
+	CHECK(t1 - t0 >= 800, "2 MiB of prefetch at 1 MiB/s in %llu ms",
+	      (unsigned long long)(t1 - t0));
+	CHECK(slowest < 500, "a plain read waited %llu ms behind prefetch",
+	      (unsigned long long)slowest);
+	printf("prefetch rate: 2 MiB at 1 MiB/s in %llu ms, plain reads within %llu ms\n",
+	       (unsigned long long)(t1 - t0), (unsigned long long)slowest);
+	erofs_source_close(t.src);
+	free(t.buf);
+}
+
 static void test_conf(void)
 {
 	const struct erofs_fetchconf_source *s;
@@ -305,6 +386,7 @@ int main(int argc, char **argv)
 	test_coalesce(false);
 	test_coalesce(true);
 	test_verify(argv[3]);
+	test_prefetch_rate();
 	test_conf();
 	curl_global_cleanup();
 	free(ref);

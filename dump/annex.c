@@ -7,10 +7,26 @@
 
 #include "erofs/annex.h"
 #include "erofs/devmap.h"
+#include "erofs/digest_table.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/layerindex.h"
 #include "erofs/reader.h"
 #include "dump.h"
+
+/* a digest table's unit and count, once its fields were checked */
+static bool digest_table_of(struct dump_ctx *d, const struct erofs_annex *ax,
+			    const struct erofs_annex_entry *e,
+			    struct erofs_digest_table *t)
+{
+	int err;
+
+	if (e->type != EROFS_ANNEX_DIGEST_TABLE || !e->device)
+		return false;
+	err = erofs_digest_table_load(&d->img, ax, e->device, t);
+	if (err)
+		note_error(d, err);
+	return !err;
+}
 
 /* what a gzip layer's records say, decoded; false when they are damaged */
 struct layer_info {
@@ -60,13 +76,21 @@ static int decode_layer(struct dump_ctx *d, const struct erofs_annex_entry *e,
 	return 0;
 }
 
-static void text_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
+static void text_record(struct dump_ctx *d, const struct erofs_annex *ax,
+			const struct erofs_annex_entry *e)
 {
+	struct erofs_digest_table t;
 	struct layer_info li;
 
-	printf("  %s for device %u: %llu bytes at byte %llu\n",
+	printf("  %s for device %u: %llu bytes at byte %llu",
 	       erofs_annex_type_name(e->type), e->device,
 	       (unsigned long long)e->length, (unsigned long long)e->pos);
+	if (digest_table_of(d, ax, e, &t))
+		printf(": %llu units of %llu bytes over a blob of %llu bytes",
+		       (unsigned long long)t.nr_units,
+		       (unsigned long long)erofs_digest_unit_size(&t),
+		       (unsigned long long)t.blob_size);
+	printf("\n");
 	if (decode_layer(d, e, &li))
 		return;
 	if (li.source) {
@@ -88,9 +112,11 @@ static void text_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
 	}
 }
 
-static void json_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
+static void json_record(struct dump_ctx *d, const struct erofs_annex *ax,
+			const struct erofs_annex_entry *e)
 {
 	struct erofs_json *js = &d->js;
+	struct erofs_digest_table t;
 	struct layer_info li;
 
 	erofs_json_open(js, NULL, '{');
@@ -99,7 +125,11 @@ static void json_record(struct dump_ctx *d, const struct erofs_annex_entry *e)
 	erofs_json_u64(js, "device", e->device);
 	erofs_json_u64(js, "bytes", e->length);
 	erofs_json_u64(js, "pos", e->pos);
-	if (!decode_layer(d, e, &li) && li.source) {
+	if (digest_table_of(d, ax, e, &t)) {
+		erofs_json_u64(js, "unit", erofs_digest_unit_size(&t));
+		erofs_json_u64(js, "units", t.nr_units);
+		erofs_json_u64(js, "blob_size", t.blob_size);
+	} else if (!decode_layer(d, e, &li) && li.source) {
 		erofs_json_str(js, "diff_id", li.diff_id);
 		erofs_json_str(js, "blob_digest", li.blob);
 		erofs_json_u64(js, "blob_size", li.s.blob_size);
@@ -139,7 +169,7 @@ void show_annex(struct dump_ctx *d)
 		erofs_json_u64(&d->js, "bytes", ax.size);
 		erofs_json_open(&d->js, "records", '[');
 		while (erofs_annex_next(&ax, &cursor, &e))
-			json_record(d, &e);
+			json_record(d, &ax, &e);
 		erofs_json_close(&d->js, ']');
 		erofs_json_close(&d->js, '}');
 	} else if (!err && ax.nr) {
@@ -148,7 +178,7 @@ void show_annex(struct dump_ctx *d)
 		       ax.nr, (unsigned long long)ax.size,
 		       (unsigned long long)ax.start);
 		while (erofs_annex_next(&ax, &cursor, &e))
-			text_record(d, &e);
+			text_record(d, &ax, &e);
 	}
 	erofs_annex_free(&ax);
 }

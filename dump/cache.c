@@ -3,8 +3,13 @@
  * dump.erofs --cache: the data and holes of sparse cache files and, with
  * the image, what each file still needs to fetch from them.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "erofs/annex.h"
+#include "erofs/digest_table.h"
 #include "dump.h"
 
 struct cache_walk {
@@ -13,6 +18,11 @@ struct cache_walk {
 	struct erofs_ranges *need;	/* per device, one file's */
 	struct erofs_ranges *total;	/* per device, the whole subtree */
 	struct erofs_ranges missing;	/* scratch */
+	/* per device with a cache file and a digest table: unit states */
+	struct erofs_annex ax;
+	struct erofs_digest_table *tables;
+	uint8_t **units;
+	bool any_table;
 };
 
 /* bytes of device @dev a complete cache file of it would hold */
@@ -187,17 +197,91 @@ static int end_entry(struct cache_walk *w, struct erofs_ranges *ranges)
 	return err;
 }
 
+/* tallies of the units a file needs, by what its cache file holds */
+struct unit_tally {
+	uint64_t verified, absent, unverified, mismatch;
+};
+
+static void tally_table(const struct erofs_digest_table *t,
+			const uint8_t *units, const struct erofs_ranges *need,
+			struct unit_tally *n)
+{
+	size_t i;
+
+	for (i = 0; i < need->n; i++) {
+		uint64_t u, last;
+
+		if (need->r[i].start >= t->blob_size)
+			continue;
+		last = (MIN(need->r[i].end, t->blob_size) - 1) >> t->unit_bits;
+		for (u = need->r[i].start >> t->unit_bits; u <= last; u++) {
+			if (units[u] == EROFS_UNIT_VERIFIED)
+				n->verified++;
+			else if (units[u] == EROFS_UNIT_ABSENT)
+				n->absent++;
+			else if (units[u] == EROFS_UNIT_MISMATCH)
+				n->mismatch++;
+			else
+				n->unverified++;
+		}
+	}
+}
+
+/*
+ * verified: every cached byte the file needs is in a unit that matched
+ * its digest; unverified: some are cached without a table to check
+ * them (or in a partly cached unit); mismatch: some unit is wrong;
+ * absent: nothing it needs is cached.
+ */
+static int verify_state(struct cache_walk *w, struct erofs_ranges *need,
+			const char **state)
+{
+	struct unit_tally n = { 0 };
+	unsigned int dev;
+	int err;
+
+	for (dev = 0; dev < w->d->img.nr_devs; dev++) {
+		const struct erofs_cachefile *cf = erofs_cacheset_of(w->cs, dev);
+		uint64_t needed;
+
+		if (!cf)
+			continue;
+		erofs_ranges_merge(&need[dev]);
+		if (w->units[dev]) {
+			tally_table(&w->tables[dev], w->units[dev], &need[dev],
+				    &n);
+			continue;
+		}
+		err = erofs_ranges_subtract(&need[dev], &cf->data, &w->missing);
+		if (err)
+			return err;
+		needed = erofs_ranges_bytes(&need[dev]);
+		if (needed > erofs_ranges_bytes(&w->missing))
+			n.unverified++;
+		else if (needed)
+			n.absent++;
+	}
+	*state = n.mismatch ? "mismatch" : n.unverified ? "unverified" :
+		 n.verified ? "verified" : n.absent ? "absent" : "local";
+	return 0;
+}
+
 static int print_file(struct cache_walk *w, const char *path,
 		      const struct erofs_inode_info *vi)
 {
+	const char *vstate;
 	struct dump_ctx *d = w->d;
 	uint64_t needed, missing;
 	int err;
 
+	err = verify_state(w, w->need, &vstate);
+	if (err)
+		return err;
 	if (d->json) {
 		erofs_json_open(&d->js, NULL, '{');
 		erofs_json_str(&d->js, "path", path);
 		erofs_json_u64(&d->js, "nid", vi->nid);
+		erofs_json_str(&d->js, "verify", vstate);
 		erofs_json_open(&d->js, "missing", '[');
 	} else {
 		/* the figures first, then the missing ranges */
@@ -206,8 +290,10 @@ static int print_file(struct cache_walk *w, const char *path,
 			return err;
 		printf("  ");
 		put_escaped(path, strlen(path));
-		printf(": %s, %llu of %llu bytes to fetch",
-		       state_name(needed, missing),
+		printf(": %s", state_name(needed, missing));
+		if (w->any_table && strcmp(vstate, "local"))
+			printf(" (%s)", vstate);
+		printf(", %llu of %llu bytes to fetch",
 		       (unsigned long long)missing,
 		       (unsigned long long)needed);
 	}
@@ -308,6 +394,44 @@ static int print_total(struct cache_walk *w, const char *path)
 	return end_entry(w, w->total);
 }
 
+/* the state of every unit of each cache file whose device has a table */
+static int scan_units(struct cache_walk *w)
+{
+	struct erofs_image *img = &w->d->img;
+	unsigned int dev;
+	int err;
+
+	err = erofs_annex_load(img, &w->ax);
+	if (err) {
+		note_error(w->d, err);
+		return 0;	/* said; the files are shown unverified */
+	}
+	for (dev = 1; dev < img->nr_devs; dev++) {
+		const struct erofs_cachefile *cf = erofs_cacheset_of(w->cs, dev);
+		int fd;
+
+		if (!cf || erofs_digest_table_load(img, &w->ax, dev,
+						   &w->tables[dev]))
+			continue;
+		w->units[dev] = malloc(w->tables[dev].nr_units ?: 1);
+		if (!w->units[dev])
+			return -ENOMEM;
+		fd = open(cf->path, O_RDONLY | O_CLOEXEC);
+		err = fd < 0 ? -errno :
+		      erofs_digest_table_scan(&w->tables[dev], fd, 0,
+					      w->units[dev]);
+		if (fd >= 0)
+			close(fd);
+		if (err) {
+			erofs_err(&w->d->cfg->msg, "%s: %s", cf->path,
+				  strerror(-err));
+			return err;
+		}
+		w->any_table = true;
+	}
+	return 0;
+}
+
 static int walk_files(struct dump_ctx *d, const struct erofs_cacheset *cs)
 {
 	unsigned int n = d->img.nr_devs, dev;
@@ -322,10 +446,15 @@ static int walk_files(struct dump_ctx *d, const struct erofs_cacheset *cs)
 		return err;
 	w.need = calloc(n, sizeof(*w.need));
 	w.total = calloc(n, sizeof(*w.total));
-	if (!w.need || !w.total) {
+	w.tables = calloc(n, sizeof(*w.tables));
+	w.units = calloc(n, sizeof(*w.units));
+	if (!w.need || !w.total || !w.tables || !w.units) {
 		err = -ENOMEM;
 		goto out;
 	}
+	err = scan_units(&w);
+	if (err)
+		goto out;
 	if (d->json)
 		erofs_json_open(&d->js, "inodes", '[');
 	else
@@ -349,6 +478,11 @@ out:
 	for (dev = 0; dev < n && w.total; dev++)
 		erofs_ranges_free(&w.total[dev]);
 	erofs_ranges_free(&w.missing);
+	for (dev = 0; dev < n && w.units; dev++)
+		free(w.units[dev]);
+	free(w.units);
+	free(w.tables);
+	erofs_annex_free(&w.ax);
 	free(w.need);
 	free(w.total);
 	return err;

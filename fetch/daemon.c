@@ -66,6 +66,8 @@ static void usage(FILE *f)
 "      --no-prefetch        no demand window\n"
 "      --prefetch=FILE      \"KEY [OFFSET LENGTH]\" lines to populate at open\n"
 "      --prefetch-all       populate every object completely in the background\n"
+"      --unverified=POLICY  a blob without a digest table in its bootstrap:\n"
+"                           refuse (default: its reads fail) or allow\n"
 "Operation and messages:\n"
 "      --metrics=ADDR       serve GET /metrics and /metrics.json on\n"
 "                           unix:PATH and/or tcp:ADDR:PORT (comma-separated)\n"
@@ -91,6 +93,7 @@ enum {
 	OPT_PWORKERS, OPT_PLOW, OPT_PHIGH, OPT_PMAX, OPT_NOPREFETCH,
 	OPT_PLIST, OPT_PALL, OPT_DEADLINE, OPT_DOCKER_CONFIG, OPT_PRATE,
 	OPT_METRICS, OPT_CHIGH, OPT_CLOW, OPT_CINTERVAL, OPT_LOGLEVEL,
+	OPT_UNVERIFIED,
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +122,7 @@ static const struct option long_opts[] = {
 	{ "no-prefetch", no_argument, NULL, OPT_NOPREFETCH },
 	{ "prefetch", required_argument, NULL, OPT_PLIST },
 	{ "prefetch-all", no_argument, NULL, OPT_PALL },
+	{ "unverified", required_argument, NULL, OPT_UNVERIFIED },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "cache-high", required_argument, NULL, OPT_CHIGH },
 	{ "cache-low", required_argument, NULL, OPT_CLOW },
@@ -289,6 +293,12 @@ static int parse_one(struct fetchd_parse *p, int c, const char *arg)
 	case OPT_NOPREFETCH: o->high = o->low = 0; return 0;
 	case OPT_PLIST: o->prefetch_list = arg; return 0;
 	case OPT_PALL: o->prefetch_all = true; return 0;
+	case OPT_UNVERIFIED:
+		if (!fetch_parse_unverified(arg, &o->unverified))
+			return 0;
+		erofs_err(p->msg, "--unverified: '%s' is neither allow nor refuse",
+			  arg);
+		return -EINVAL;
 	case OPT_METRICS:
 		if (!metrics_spec_ok(arg)) {
 			erofs_err(p->msg, "--metrics: '%s': expected unix:PATH and/or tcp:ADDR:PORT, comma-separated",

@@ -47,6 +47,7 @@
 #include "erofs/print.h"
 #include "erofs/source.h"
 #include "erofs/workqueue.h"
+#include "verify.h"
 #include "zran.h"
 
 int erofs_fetch_daemon_main(int argc, char **argv);
@@ -108,6 +109,10 @@ struct fetchd_obj {
 	struct erofs_pclmap pcl;	/* FETCHD_LAYOUT_PCLUSTERS */
 	bool probed;			/* looked at as a bootstrap */
 	bool bootstrap;			/* it is one: forget it at CLOSE */
+	/* its bootstrap's digest table (a copy): every unit is checked */
+	struct erofs_digest_table table;
+	uint8_t *digests;		/* owns table.digests */
+	bool has_table;
 	/* a gzip layer's device: read from its compressed blob (zran.c) */
 	struct erofs_zran *zran;
 };
@@ -131,6 +136,7 @@ struct fetchd_opts {
 	uint64_t low, high, max_window;	/* prefetch watermarks, bytes */
 	const char *prefetch_list;
 	bool prefetch_all;
+	enum fetch_unverified unverified;	/* blobs without a table */
 	const char *metrics;		/* "unix:PATH[,tcp:ADDR:PORT]" */
 	struct fetchd_mark cache_high, cache_low;	/* high 0: no culling */
 	unsigned int cache_interval;	/* seconds between cache checks */
@@ -215,6 +221,7 @@ struct fetchd {
 
 	pthread_mutex_t stats_lock;	/* lock order 3 */
 	struct fetchd_stats st;
+	struct fetch_verify_stats vst;	/* atomic: no lock */
 
 	pthread_mutex_t layout_lock;	/* before table_lock */
 	struct fetchd_image *images;	/* bootstraps parsed */

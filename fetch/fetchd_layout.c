@@ -27,7 +27,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "erofs/annex.h"
 #include "erofs/defs.h"
+#include "erofs/digest_table.h"
 #include "erofs/erofs_fs.h"
 #include "daemon.h"
 
@@ -52,14 +54,19 @@ struct fetchd_image {
 	unsigned int nr_devs;
 	char (*tags)[FETCHD_TAG_MAX + 1];	/* device i's, [0] unused */
 	struct erofs_pclmap *maps;	/* device i's pclusters, once walked */
+	bool opened;			/* img is open on fd */
 	struct erofs_annex annex;	/* its records past the filesystem */
+	/* device i's digest table, pointing into @annex, or zeroes */
+	struct erofs_digest_table *tables;
 };
 
 static void image_close(struct fetchd_image *img)
 {
 	if (img->fd < 0)
 		return;
-	erofs_image_close(&img->img);
+	if (img->opened)
+		erofs_image_close(&img->img);
+	img->opened = false;
 	close(img->fd);
 	img->fd = -1;
 }
@@ -71,6 +78,7 @@ static void image_free(struct fetchd_image *img)
 	image_close(img);
 	for (i = 0; img->maps && i < img->nr_devs; i++)
 		erofs_pclmap_free(&img->maps[i]);
+	free(img->tables);
 	free(img->maps);
 	free(img->tags);
 	erofs_annex_free(&img->annex);
@@ -108,12 +116,60 @@ static void boot_src_of(struct boot_src *bs, struct fetchd_obj *obj)
 }
 
 /*
- * Fetches the whole bootstrap into @img->fd and writes whatever its cache
- * file lacks: a bootstrap with compressed files may hold pclusters too.
+ * The bootstrap is the root of every blob's digest table: when it is
+ * named by a digest (its object key at the source, or its cookie, the
+ * fsid), its bytes must have that digest before any of them is served.
+ */
+static int check_pin(struct fetchd *d, const struct boot_src *bs,
+		     struct erofs_sha256 *sha)
+{
+	uint8_t digest[EROFS_SHA256_SIZE];
+	char want[65], got[65];
+
+	if (erofs_source_parse_digest(bs->key, want) &&
+	    erofs_source_parse_digest(bs->cookie, want)) {
+		erofs_warn(&d->msg, "%s: bootstrap not pinned by a digest (neither its fsid nor its object key is one): its digest tables are only as good as its source",
+			   bs->cookie);
+		return 0;
+	}
+	erofs_sha256_final(sha, digest);
+	erofs_sha256_hex(digest, got);
+	if (!strcmp(got, want))
+		return 0;
+	erofs_err(&d->msg, "%s: bootstrap has sha256 %s, but is pinned as %s: none of it is served",
+		  bs->cookie, got, want);
+	return -EBADMSG;
+}
+
+/* what the bootstrap's cache file lacks, from its checked copy in @fd */
+static int fill_boot_cache(struct fetchd *d, const struct boot_src *bs,
+			   int fd, void *buf)
+{
+	uint64_t off, n;
+	int err = 0;
+
+	for (off = 0; !err && off < bs->size; off += n) {
+		n = MIN(bs->size - off, FETCHD_CHUNK);
+		if (fetchd_obj_hole(d, bs->obj, off) >= off + n)
+			continue;
+		if (pread(fd, buf, n, off) != (ssize_t)n)
+			return -EIO;
+		err = fetchd_obj_write(d, bs->obj, buf, n, off);
+		if (!err)
+			fetchd_count(d, bytes_demand, n);
+	}
+	return err;
+}
+
+/*
+ * Fetches the whole bootstrap into @img->fd, checks it against its pin,
+ * then writes whatever its cache file lacks and opens it.  An image that
+ * cannot be opened keeps its bytes (@img->opened false).
  */
 static int image_load(struct fetchd *d, const struct boot_src *bs,
 		      struct fetchd_image *img, void *buf)
 {
+	struct erofs_sha256 sha;
 	uint64_t off, n;
 	int fd, err = 0;
 	ssize_t w;
@@ -121,30 +177,29 @@ static int image_load(struct fetchd *d, const struct boot_src *bs,
 	fd = scratch_file(d);
 	if (fd < 0)
 		return fd;
+	erofs_sha256_init(&sha);
 	for (off = 0; !err && off < bs->size; off += n) {
 		n = MIN(bs->size - off, FETCHD_CHUNK);
 		err = erofs_source_read(bs->src, bs->key, off, n, buf);
 		if (err)
 			break;
+		erofs_sha256_update(&sha, buf, n);
 		w = pwrite(fd, buf, n, off);
-		if (w != (ssize_t)n) {
+		if (w != (ssize_t)n)
 			err = w < 0 ? -errno : -ENOSPC;
-			break;
-		}
-		if (!bs->obj || fetchd_obj_hole(d, bs->obj, off) >= off + n)
-			continue;
-		err = fetchd_obj_write(d, bs->obj, buf, n, off);
-		if (!err)
-			fetchd_count(d, bytes_demand, n);
 	}
 	if (!err)
-		err = erofs_image_open_fd(&img->img, &d->msg, fd, bs->cookie);
+		err = check_pin(d, bs, &sha);
+	if (!err && bs->obj)
+		err = fill_boot_cache(d, bs, fd, buf);
 	if (err) {
 		close(fd);
 		return err;
 	}
 	img->fd = fd;
-	return 0;
+	err = erofs_image_open_fd(&img->img, &d->msg, fd, bs->cookie);
+	img->opened = !err;
+	return err;
 }
 
 static int image_tags(struct fetchd_image *img, unsigned int nr_devs,
@@ -162,13 +217,12 @@ static int image_tags(struct fetchd_image *img, unsigned int nr_devs,
 	return 0;
 }
 
-/* the device table as the superblock @sb places it, read from the source */
+/* the device table as the superblock @sb places it, in the checked copy */
 static int read_tags(const struct boot_src *bs, struct fetchd_image *img,
 		     const struct erofs_super_block *sb, void *buf)
 {
 	unsigned int n = 0;
 	uint64_t pos, len;
-	int err;
 
 	if (le32_to_cpu(sb->feature_incompat) & EROFS_FEATURE_INCOMPAT_DEVICE_TABLE)
 		n = le16_to_cpu(sb->extra_devices);
@@ -176,48 +230,34 @@ static int read_tags(const struct boot_src *bs, struct fetchd_image *img,
 	len = (uint64_t)n * EROFS_DEVT_SLOT_SIZE;	/* at most 8 MiB */
 	if (pos + len > bs->size || len > FETCHD_CHUNK)
 		return -EFSCORRUPTED;
-	if (n) {
-		err = erofs_source_read(bs->src, bs->key, pos, len, buf);
-		if (err)
-			return err;
-	}
+	if (n && pread(img->fd, buf, len, pos) != (ssize_t)len)
+		return -EIO;
 	return image_tags(img, n + 1, buf);
 }
 
-/* does the bootstrap end with an annex trailer (gzip layers' records)? */
-static bool has_annex(const struct boot_src *bs, void *buf)
-{
-	const struct erofs_annex_trailer *t = buf;
-
-	if (bs->size < EROFS_SUPER_OFFSET + sizeof(*t) ||
-	    erofs_source_read(bs->src, bs->key, bs->size - sizeof(*t),
-			      sizeof(*t), buf))
-		return false;
-	return !memcmp(t->magic, EROFS_ANNEX_MAGIC, sizeof(t->magic));
-}
-
 /*
- * A bootstrap with an annex is fetched whole (it is mostly metadata and
- * gzip indexes) and its annex kept, for its devices' OPEN.
+ * The annex (digest tables, gzip indexes) is kept for its devices' OPEN
+ * and READs; each device's digest table is checked against the image
+ * now, while it is open.
  */
-static int load_annex(struct fetchd *d, const struct boot_src *bs,
-		      struct fetchd_image *img, void *buf)
+static int image_tables(struct fetchd *d, struct fetchd_image *img)
 {
-	int err = 0;
+	unsigned int i;
+	int err;
 
-	if (img->fd < 0 && !img->compressed) {
-		if (!has_annex(bs, buf))
-			return 0;
-		err = image_load(d, bs, img, buf);
+	img->tables = calloc(img->nr_devs, sizeof(*img->tables));
+	if (!img->tables)
+		return -ENOMEM;
+	err = erofs_annex_load(&img->img, &img->annex);
+	if (err) {
+		erofs_warn(&d->msg, "%s: its annex cannot be read (%s): its blobs have no digest tables, gzip layers it names are not served",
+			   img->cookie, strerror(-err));
+		return 0;
 	}
-	if (!err && img->fd >= 0)
-		err = erofs_annex_load(&img->img, &img->annex);
-	/* an image without pclusters is not walked: its copy goes now */
-	if (!img->compressed)
-		image_close(img);
-	if (err)
-		erofs_warn(&d->msg, "%s: its annex cannot be read (%s): gzip layers it names are not served",
-			   bs->cookie, strerror(-err));
+	for (i = 1; i < img->nr_devs && i < img->img.nr_devs; i++)
+		if (erofs_digest_table_load(&img->img, &img->annex, i,
+					    &img->tables[i]))
+			memset(&img->tables[i], 0, sizeof(img->tables[i]));
 	return 0;
 }
 
@@ -250,24 +290,26 @@ static int probe(struct fetchd *d, const struct boot_src *bs, void *buf,
 	strcpy(img->volume, bs->volume);
 	strcpy(img->cookie, bs->cookie);
 	img->compressed = le32_to_cpu(sb.feature_incompat) & FETCHD_COMPR_FEATURES;
-	err = read_tags(bs, img, &sb, buf);
+	/* whole and checked: its tables vouch for its blobs */
+	err = image_load(d, bs, img, buf);
+	if (err == -EFSCORRUPTED || err == -EOPNOTSUPP) {
+		/* its blobs get whole fills; the kernel judges it */
+		img->walked = true;
+		img->walk_err = err;
+		err = 0;
+	}
+	if (!err)
+		err = read_tags(bs, img, &sb, buf);
 	if (err == -EFSCORRUPTED) {
 		erofs_warn(&d->msg, "%s: its device table is not where its superblock says",
 			   bs->cookie);
 		image_free(img);
 		return 0;
 	}
-	if (!err && img->compressed) {
-		err = image_load(d, bs, img, buf);
-		if (err == -EFSCORRUPTED || err == -EOPNOTSUPP) {
-			/* its blobs get whole fills; the kernel judges it */
-			img->walked = true;
-			img->walk_err = err;
-			err = 0;
-		}
-	}
-	if (!err)
-		err = load_annex(d, bs, img, buf);
+	if (!err && img->opened)
+		err = image_tables(d, img);
+	if (!err && !img->compressed)
+		image_close(img);	/* nothing to walk */
 	if (err) {
 		image_free(img);
 		return err;
@@ -277,7 +319,7 @@ static int probe(struct fetchd *d, const struct boot_src *bs, void *buf,
 	*out = img;
 	erofs_info(&d->msg, "%s is a bootstrap with %u blob(s)%s", bs->cookie,
 		   img->nr_devs - 1, img->compressed ?
-		   " and may hold compressed files: fetched whole" : "");
+		   " and may hold compressed files" : "");
 	return 0;
 }
 
@@ -325,6 +367,32 @@ out:
 	image_close(img);
 }
 
+/* blob @obj's digest table, from device @dev of bootstrap @img */
+static void take_table(struct fetchd *d, struct fetchd_obj *obj,
+		       const struct fetchd_image *img, unsigned int dev)
+{
+	const struct erofs_digest_table *t;
+	uint8_t *copy;
+
+	if (obj->has_table || !img->tables || !img->tables[dev].digests)
+		return;
+	t = &img->tables[dev];
+	if (t->blob_size != obj->size) {
+		erofs_err(&d->msg, "%s: the source has %llu bytes, the digest table in bootstrap %s %llu: not used",
+			  obj->cookie, (unsigned long long)obj->size,
+			  img->cookie, (unsigned long long)t->blob_size);
+		return;
+	}
+	copy = malloc(MAX(t->nr_units * EROFS_SHA256_SIZE, 1ULL));
+	if (!copy)
+		return;
+	memcpy(copy, t->digests, t->nr_units * EROFS_SHA256_SIZE);
+	obj->table = *t;
+	obj->table.digests = copy;
+	obj->digests = copy;
+	obj->has_table = true;
+}
+
 /*
  * @obj as a blob: the union of its pclusters in every image of its
  * volume that names it.  False when no image names it.
@@ -344,6 +412,7 @@ static bool blob_layout(struct fetchd *d, struct fetchd_obj *obj,
 			if (strcmp(img->tags[i], obj->cookie))
 				continue;
 			named = true;
+			take_table(d, obj, img, i);
 			if (!img->compressed || *layout == FETCHD_LAYOUT_WHOLE)
 				continue;
 			image_walk(d, img);
@@ -460,6 +529,25 @@ static int decide(struct fetchd *d, struct fetchd_obj *obj, void *buf,
 	return 0;
 }
 
+/*
+ * A blob whose bootstrap holds no digest table for it cannot be checked:
+ * refused unless --unverified=allow (its READs then fail; asked again at
+ * each, so that a bootstrap opened later can still vouch for it).
+ */
+static int unverified_policy(struct fetchd *d, struct fetchd_obj *obj)
+{
+	if (obj->bootstrap || obj->has_table)
+		return 0;
+	if (d->o.unverified == FETCH_UNVERIFIED_ALLOW) {
+		erofs_warn(&d->msg, "%s: no digest table vouches for it: served unchecked (--unverified=allow)",
+			   obj->cookie);
+		return 0;
+	}
+	erofs_err(&d->msg, "%s: no digest table vouches for it: refused (--unverified=allow serves it unchecked)",
+		  obj->cookie);
+	return -EPERM;
+}
+
 int fetchd_layout_get(struct fetchd *d, struct fetchd_obj *obj, void *buf)
 {
 	enum fetchd_layout layout;
@@ -477,6 +565,9 @@ int fetchd_layout_get(struct fetchd *d, struct fetchd_obj *obj, void *buf)
 			  obj->cookie, strerror(-err));
 		goto out;
 	}
+	err = unverified_policy(d, obj);
+	if (err)
+		goto out;
 	if (why)
 		erofs_warn(&d->msg, "%s: pcluster layout unknown (%s): filling it whole (%llu bytes) at once",
 			   obj->cookie, why, (unsigned long long)obj->size);

@@ -39,6 +39,7 @@ static void obj_put(struct fetchd_obj *obj)
 	/* the last reference: CLOSE or shutdown closed the fd already */
 	pthread_mutex_destroy(&obj->lock);
 	erofs_pclmap_free(&obj->pcl);
+	free(obj->digests);
 	erofs_zran_close(obj->zran);
 	free(obj->key_buf);
 	free(obj);
@@ -216,6 +217,88 @@ static uint64_t obj_write_end(struct fetchd_obj *obj, uint64_t off,
 	return erofs_pclmap_cut(&obj->pcl, off, limit);
 }
 
+/* what obj_fetch() got: the bytes to write, and where */
+struct fetched {
+	void *buf;
+	uint64_t off, len;
+	void *owned;			/* to free once written */
+};
+
+/* [off, off + n) of @obj as it is served: from its source or its layer blob */
+static int obj_read(struct fetchd_obj *obj, uint64_t off, uint64_t n,
+		    void *buf, bool prefetch)
+{
+	if (obj->zran)
+		return erofs_zran_read(obj->zran, off, n, buf);
+	if (prefetch)
+		return erofs_source_prefetch(obj->src, obj->key, off, n, buf);
+	return erofs_source_read(obj->src, obj->key, off, n, buf);
+}
+
+/*
+ * The whole units [uoff, uoff + ulen), fetched and checked; a unit that
+ * came wrong is asked of each spec of the source in turn.  Mismatches
+ * feed the verify_failures counter: bytes that were never written.
+ */
+static int fetch_units(struct fetchd *d, struct fetchd_obj *obj,
+		       uint64_t uoff, uint64_t ulen, uint8_t *ubuf,
+		       bool prefetch)
+{
+	struct fetch_try tries[FETCH_MAX_SOURCES];
+	struct fetch_verify_stats vst = { 0 };
+	unsigned int nr;
+	uint64_t p, k, bad;
+	int err = 0;
+
+	for (p = 0; p < ulen && !err; p += k) {
+		k = MIN(ulen - p, (uint64_t)EROFS_SOURCE_MAX_REQUEST);
+		err = obj_read(obj, uoff + p, k, ubuf + p, prefetch);
+	}
+	if (err)
+		return err;
+	nr = fetch_tries_init(tries, obj->src, obj->key, obj->zran);
+	err = fetch_verify_range(&obj->table, obj->cookie, tries, nr, uoff,
+				 ubuf, ulen, &vst, &d->msg);
+	bad = fetch_verify_stats_add(&d->vst, &vst);
+	if (bad)
+		fetchd_count(d, verify_failures, bad);
+	return err;
+}
+
+/*
+ * [off, off + n) of @obj.  With a digest table, the whole units around it
+ * are fetched and each is checked (and asked of the fallback sources
+ * when it does not match) before any byte is handed on: nothing
+ * unchecked reaches the cache file.  Whole units are written, so that
+ * fsck and dump can check the cache file later, unless the object's
+ * pclusters must not be cut (then exactly the range, all of it checked).
+ */
+static int obj_fetch(struct fetchd *d, struct fetchd_obj *obj, uint64_t off,
+		     uint64_t n, void *buf, bool prefetch, struct fetched *f)
+{
+	uint64_t uoff = off, ulen = n;
+	void *ubuf;
+	int err;
+
+	*f = (struct fetched){ .buf = buf, .off = off, .len = n };
+	if (!obj->has_table)
+		return obj_read(obj, off, n, buf, prefetch);
+	erofs_digest_table_widen(&obj->table, &uoff, &ulen);
+	/* cachefiles writes with direct I/O: page-aligned buffers only */
+	if (posix_memalign(&ubuf, FETCHD_PAGE, MAX(ulen, FETCHD_PAGE)))
+		return -ENOMEM;
+	err = fetch_units(d, obj, uoff, ulen, ubuf, prefetch);
+	if (!err && atomic_load(&obj->layout) == FETCHD_LAYOUT_PCLUSTERS) {
+		memcpy(buf, (uint8_t *)ubuf + (off - uoff), n);
+	} else if (!err) {
+		*f = (struct fetched){ .buf = ubuf, .off = uoff, .len = ulen,
+				       .owned = ubuf };
+		return 0;
+	}
+	free(ubuf);
+	return err;
+}
+
 /*
  * Fetches [off, end) from the source and writes it into the cache file,
  * a chunk at a time so memory stays bounded (a run of pclusters is one
@@ -227,6 +310,7 @@ static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 {
 	int64_t done = 0;
 	uint64_t hole, data, n;
+	struct fetched f;
 	int err;
 
 	while (off < end) {
@@ -245,19 +329,14 @@ static int64_t obj_fill(struct fetchd *d, struct fetchd_obj *obj,
 			n = MIN(obj_write_end(obj, off, off + n), obj->size) - off;
 		if (prefetch && atomic_load(&d->stopping))
 			return -ECANCELED;
-		if (obj->zran)
-			err = erofs_zran_read(obj->zran, off, n, buf);
-		else if (prefetch)
-			err = erofs_source_prefetch(obj->src, obj->key, off, n,
-						    buf);
-		else
-			err = erofs_source_read(obj->src, obj->key, off, n, buf);
+		err = obj_fetch(d, obj, off, n, buf, prefetch, &f);
 		if (!err)
-			err = fetchd_obj_write(d, obj, buf, n, off);
+			err = fetchd_obj_write(d, obj, f.buf, f.len, f.off);
+		free(f.owned);
 		if (err)
 			return err;
-		done += n;
-		off += n;
+		done += f.len;
+		off = MAX(off + n, f.off + f.len);
 	}
 	return done;
 }

@@ -167,6 +167,24 @@ static const char *fmt_us(const struct fetchd_snapshot *s, unsigned int pct,
 	return buf;
 }
 
+/*
+ * Units checked against digest tables, and mismatches by spec: the
+ * --source given first, then the ones given again (named when there is
+ * one command-line source; with a configuration file, counted in all).
+ */
+static void print_verify_stats(struct fetchd *d)
+{
+	struct fetch_try tries[FETCH_MAX_SOURCES];
+	unsigned int nr = 0;
+	char line[600];
+
+	if (d->default_src)
+		nr = fetch_tries_init(tries, d->default_src, NULL, NULL);
+	fetch_verify_stats_format(&d->vst, tries, nr, false, line,
+				  sizeof(line));
+	erofs_info(&d->msg, "verify stats: %s", line);
+}
+
 void fetchd_stats_print(struct fetchd *d, const char *why)
 {
 	const struct fetchd_stats *st;
@@ -205,6 +223,7 @@ void fetchd_stats_print(struct fetchd *d, const char *why)
 		erofs_warn(&d->msg, "stats: %llu READs for unknown objects, %llu malformed requests",
 			   (unsigned long long)st->unknown_objects,
 			   (unsigned long long)st->bad_msgs);
+	print_verify_stats(d);
 	for (i = 0; i < s->nr_srcs; i++) {
 		erofs_source_stats_format(&s->srcs[i].st, false, sline,
 					  sizeof(sline));

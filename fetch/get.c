@@ -26,7 +26,7 @@
 #include "erofs/sha256.h"
 #include "erofs/source.h"
 #include "get.h"
-#include "zran.h"
+#include "get_image.h"
 
 #define GET_CHUNK_DEFAULT	(4U << 20)
 #define WINDOW_BYTES		(16U << 20)
@@ -40,11 +40,21 @@ struct get_cfg {
 	struct erofs_source_opts fallbacks[EROFS_SOURCE_MAX_SPECS - 1];
 	const char *config, *range, *verify;
 	const char *source, *key, *out;
-	const char *image;		/* --image: KEY may be a gzip layer */
 	bool verify_given, quiet, json;
 	unsigned int chunk;
 	uint64_t first, last;		/* the bytes asked, inclusive */
 	bool ranged, whole;
+	/*
+	 * --image: the blob's digest table checks every unit written, a
+	 * gzip or zstd layer's index serves it; a unit that came wrong is
+	 * asked of each try (the source's specs) in turn
+	 */
+	const char *image;
+	enum fetch_unverified unverified;
+	struct get_image gi;
+	struct fetch_try tries[FETCH_MAX_SOURCES];
+	unsigned int nr_tries;
+	struct fetch_verify_stats vstats;
 };
 
 struct chunk {
@@ -54,6 +64,9 @@ struct chunk {
 	bool busy, done;
 	int err;
 	struct window *win;
+	/* with a table: hashed on the source's worker, in parallel */
+	const struct erofs_digest_table *table;
+	bool matched;
 };
 
 struct window {
@@ -71,7 +84,9 @@ static const char usage[] =
 "        or with -c, the NAME of a [source NAME] (\"-\": map KEY through [map])\n"
 "  --range A-B           bytes A to B inclusive (\"A-\": to the end); default all\n"
 "  -c, --config FILE     configuration file (sources, map)\n"
-"  --fallback SPEC       another source, tried in order when SOURCE fails (repeatable)\n"
+"  --fallback SPEC       another source, tried in order when SOURCE fails or,\n"
+"                        with --image, gives a unit that does not match\n"
+"                        (repeatable)\n"
 "  --timeout MS          per attempt: connect, answer, stall (default 30000)\n"
 "  --retries N           attempts after the first on transient errors\n"
 "                        (default 4; 0: no retry)\n"
@@ -85,8 +100,14 @@ static const char usage[] =
 "                        or ~/.docker/config.json; \"none\": not used)\n"
 "  --cacert FILE         CA certificates for https\n"
 "  --verify[=DIGEST]     check the whole blob's sha256 (default: the KEY's digest)\n"
-"  --image=BOOT          KEY is a device tag of bootstrap BOOT: a gzip or zstd\n"
-"                        layer (--tar=i) is served from its blob in SOURCE\n"
+"  --image=BOOT          KEY is the tag of a device of bootstrap BOOT: each unit\n"
+"                        of its digest table is checked before it is written\n"
+"                        (ranges widen to whole units; a unit that came wrong\n"
+"                        is asked again of SOURCE, then of each --fallback);\n"
+"                        a gzip or zstd layer (--tar=i) is served from its\n"
+"                        blob in SOURCE\n"
+"  --unverified POLICY   with --image, a device without a digest table:\n"
+"                        refuse (default) or allow\n"
 "  -d LEVEL              message level: 0 errors only ... 3 debug (default 2)\n"
 "  --quiet               errors only, no progress, no stats line\n"
 "  --json                print the stats as JSON on stdout\n"
@@ -96,6 +117,7 @@ enum {
 	OPT_RANGE = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_MIN_FETCH, OPT_WORKERS,
 	OPT_CHUNK, OPT_AUTH, OPT_CACERT, OPT_VERIFY, OPT_QUIET, OPT_JSON,
 	OPT_FALLBACK, OPT_DEADLINE, OPT_DOCKER_CONFIG, OPT_IMAGE,
+	OPT_UNVERIFIED,
 };
 
 static const struct option long_opts[] = {
@@ -115,6 +137,7 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "unverified", required_argument, NULL, OPT_UNVERIFIED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -209,6 +232,13 @@ static int parse_one(struct get_cfg *c, int opt, const char *arg)
 		return 0;
 	case OPT_IMAGE:
 		c->image = arg;
+		return 0;
+	case OPT_UNVERIFIED:
+		if (fetch_parse_unverified(arg, &c->unverified)) {
+			erofs_err(&c->msg, "bad --unverified \"%s\": allow or refuse",
+				  arg);
+			return -EINVAL;
+		}
 		return 0;
 	}
 	return -EINVAL;
@@ -352,6 +382,24 @@ static int resolve_source(struct get_cfg *c, struct erofs_fetchconf *conf)
 	return 0;
 }
 
+/* --image: the units checked and the mismatches of each source */
+static void add_verify_stats(struct get_cfg *c, bool json, char *line,
+			     size_t size)
+{
+	size_t n = strlen(line);
+	char v[300];
+
+	if (!c->gi.has_table)
+		return;
+	fetch_verify_stats_format(&c->vstats, c->tries, c->nr_tries, json, v,
+				  sizeof(v));
+	/* the source's JSON object ends with '}': the members go inside */
+	if (json && n && line[n - 1] == '}')
+		snprintf(line + n - 1, size - n + 1, ", %s}", v);
+	else if (!json)
+		snprintf(line + n, size - n, " %s", v);
+}
+
 /* with fallbacks, a line (or JSON object) per source after the total */
 static void print_spec_stats(struct get_cfg *c, struct erofs_source *src,
 			     bool json)
@@ -386,6 +434,7 @@ static void print_stats(struct get_cfg *c, struct erofs_source *src,
 	erofs_source_stats(src, &st);
 	if (final && c->json) {
 		erofs_source_stats_format(&st, true, line, sizeof(line));
+		add_verify_stats(c, true, line, sizeof(line));
 		/* the total, and every source in "sources" */
 		line[strlen(line) - 1] = '\0';
 		printf("%s,\"sources\":[", line);
@@ -396,6 +445,7 @@ static void print_stats(struct get_cfg *c, struct erofs_source *src,
 	if (c->quiet && final)
 		return;
 	erofs_source_stats_format(&st, false, line, sizeof(line));
+	add_verify_stats(c, false, line, sizeof(line));
 	/* SIGUSR1 always answers, whatever the level */
 	fprintf(stderr, "%s: stats: %s\n", c->msg.prog, line);
 	print_spec_stats(c, src, false);
@@ -405,8 +455,15 @@ static void chunk_done(void *priv, int err)
 {
 	struct chunk *ch = priv;
 	struct window *w = ch->win;
+	uint64_t bad;
+	bool matched = false;
 
+	/* a mismatch is left to the main thread, which may ask again */
+	if (!err && ch->table)
+		matched = !erofs_digest_table_check(ch->table, ch->off, ch->buf,
+						    ch->len, &bad);
 	pthread_mutex_lock(&w->lock);
+	ch->matched = matched;
 	ch->err = err;
 	ch->done = true;
 	pthread_cond_broadcast(&w->cond);
@@ -469,6 +526,7 @@ struct transfer {
 	const char *fdname;
 	uint64_t off, len;
 	struct erofs_sha256 *sha;	/* NULL: no verification */
+	const struct erofs_digest_table *table;	/* NULL: units unchecked */
 };
 
 static int window_init(struct window *w, unsigned int n, size_t chunk)
@@ -501,6 +559,70 @@ static void window_free(struct window *w)
 	pthread_cond_destroy(&w->cond);
 }
 
+/* with a table, chunks are whole units, so that each is checked alone */
+static size_t chunk_size(const struct transfer *t)
+{
+	size_t csize = t->c->chunk ?: GET_CHUNK_DEFAULT;
+
+	if (t->table)
+		csize = ROUND_UP(csize, erofs_digest_unit_size(t->table));
+	return csize;
+}
+
+/* a chunk fetched: checked against the table, hashed and written */
+static int chunk_land(struct transfer *t, struct chunk *ch)
+{
+	struct get_cfg *c = t->c;
+	int err = 0;
+
+	if (t->table && ch->matched)
+		fetch_verify_count(&c->vstats, t->table, ch->off, ch->len);
+	else if (t->table)
+		err = fetch_verify_range(t->table, c->gi.blob, c->tries,
+					 c->nr_tries, ch->off, ch->buf,
+					 ch->len, &c->vstats, &c->msg);
+	if (err)
+		return err;
+	if (t->sha)
+		erofs_sha256_update(t->sha, ch->buf, ch->len);
+	err = pwrite_all(t->fd, ch->buf, ch->len, ch->off);
+	if (err)
+		erofs_err(&c->msg, "write %s: %s", t->fdname, strerror(-err));
+	return err;
+}
+
+/*
+ * A gzip or zstd layer's tar, inflated a chunk at a time (the index
+ * serialises its reads) and landed like a fetched one.
+ */
+static int transfer_zran(struct transfer *t, struct erofs_zran *zr)
+{
+	size_t csize = chunk_size(t);
+	struct chunk ch = { 0 };
+	uint64_t done;
+	int err = 0;
+
+	if (!t->len)
+		return 0;
+	ch.buf = malloc(MIN((uint64_t)csize, t->len));
+	if (!ch.buf)
+		return -ENOMEM;
+	for (done = 0; done < t->len && !err; done += ch.len) {
+		if (got_stop) {
+			erofs_err(&t->c->msg, "interrupted");
+			err = -EINTR;
+			break;
+		}
+		ch.off = t->off + done;
+		ch.len = MIN((uint64_t)csize, t->len - done);
+		err = erofs_zran_read(zr, ch.off, ch.len, ch.buf);
+		if (!err)
+			err = chunk_land(t, &ch);
+	}
+	free(ch.buf);
+	return err;
+}
+
 /*
  * Keeps a window of chunks in flight and writes them in order as they
  * complete, hashing on the way when verifying.
@@ -509,7 +631,7 @@ static int transfer(struct transfer *t)
 {
 	struct get_cfg *c = t->c;
 	unsigned int workers = c->opts.workers ?: EROFS_SOURCE_DEFAULT_WORKERS;
-	size_t csize = c->chunk ?: GET_CHUNK_DEFAULT;
+	size_t csize = chunk_size(t);
 	uint64_t nr = DIV_ROUND_UP(t->len, csize), sub = 0, fin = 0;
 	struct erofs_progress prog;
 	struct window w = { 0 };
@@ -538,6 +660,7 @@ static int transfer(struct transfer *t)
 			ch->len = MIN((uint64_t)csize, t->off + t->len - ch->off);
 			ch->done = false;
 			ch->busy = true;
+			ch->table = t->table;
 			erofs_source_read_async(t->src, t->key, ch->off,
 						ch->len, ch->buf, chunk_done,
 						ch);
@@ -550,16 +673,10 @@ static int transfer(struct transfer *t)
 		}
 		ch->busy = false;
 		err = ch->err;
+		if (!err)
+			err = chunk_land(t, ch);
 		if (err)
 			break;
-		if (t->sha)
-			erofs_sha256_update(t->sha, ch->buf, ch->len);
-		err = pwrite_all(t->fd, ch->buf, ch->len, ch->off);
-		if (err) {
-			erofs_err(&c->msg, "write %s: %s", t->fdname,
-				  strerror(-err));
-			break;
-		}
 		fin++;
 		erofs_progress_update(&prog, "fetched",
 				      MIN(fin * csize, t->len), t->len);
@@ -632,6 +749,9 @@ static int digest_wanted(struct get_cfg *c, char hex[65])
 	const char *d = c->verify ? c->verify : c->key;
 
 	if (!c->verify_given)
+		return 0;
+	/* a range is checked unit by unit against the table */
+	if (!c->whole && c->gi.has_table)
 		return 0;
 	if (!c->whole) {
 		erofs_err(&c->msg, "--verify needs the whole blob: drop --range");
@@ -772,6 +892,22 @@ static int plan_range(struct get_cfg *c, uint64_t size, uint64_t *off,
 	return 0;
 }
 
+/* the table must describe the object the source has; ranges widen to units */
+static int plan_units(struct get_cfg *c, uint64_t size, struct transfer *t)
+{
+	const struct erofs_digest_table *table = &c->gi.table;
+
+	if (table->blob_size != size) {
+		erofs_err(&c->msg, "%s: the source has %llu bytes, the digest table of blob %s in %s %llu",
+			  c->key, (unsigned long long)size, c->gi.blob,
+			  c->image, (unsigned long long)table->blob_size);
+		return -EBADMSG;
+	}
+	erofs_digest_table_widen(table, &t->off, &t->len);
+	t->table = table;
+	return 0;
+}
+
 static int do_get(struct get_cfg *c, struct erofs_source *src)
 {
 	struct output o = { .outfd = -1, .tmpfd = -1 };
@@ -780,16 +916,10 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	uint8_t d[EROFS_SHA256_SIZE];
 	char want[65], got[65];
 	uint64_t size, t0 = erofs_now_ms(), ms;
-	struct erofs_zran *zr = NULL;
-	int err, verify;
-
 	/* zran: a gzip or zstd layer's device, from its registry blob */
-	if (c->image) {
-		err = erofs_zran_open_image(&zr, c->image, c->key, src,
-					    &c->msg);
-		if (err)
-			return err;
-	}
+	struct erofs_zran *zr = c->gi.zran;
+	int err = 0, verify;
+
 	if (zr)
 		size = erofs_zran_size(zr);
 	else
@@ -800,6 +930,8 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 		return err;
 	}
 	err = plan_range(c, size, &t.off, &t.len);
+	if (!err && c->gi.has_table)
+		err = plan_units(c, size, &t);
 	if (err)
 		goto out;
 	verify = digest_wanted(c, want);
@@ -816,7 +948,7 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 	t.fdname = o.tmpname;
 	t.sha = verify ? &sha : NULL;
 	if (zr)
-		err = erofs_zran_copy(zr, t.fd, t.off, t.len, t.sha);
+		err = transfer_zran(&t, zr);
 	else
 		err = transfer(&t);
 	if (err) {
@@ -848,7 +980,25 @@ static int do_get(struct get_cfg *c, struct erofs_source *src)
 		   ms ? t.len / 1000.0 / ms : 0.0);
 out:
 	close_output(&o);
-	erofs_zran_close(zr);
+	return err;
+}
+
+/*
+ * --image: the device's table and index, and the sources a unit is
+ * asked of in turn: the source's specs (SOURCE, then each --fallback),
+ * or for a layer inflated from its blob, the blob again.
+ */
+static int open_image(struct get_cfg *c, struct erofs_source *src)
+{
+	int err;
+
+	if (!c->image)
+		return 0;
+	err = get_image_open(&c->gi, c->image, c->key, c->unverified, src,
+			     &c->msg);
+	if (!err)
+		c->nr_tries = fetch_tries_init(c->tries, src, c->key,
+					       c->gi.zran);
 	return err;
 }
 
@@ -875,11 +1025,14 @@ int erofs_fetch_get_main(int argc, char **argv)
 	if (err)
 		goto out;
 	err = erofs_source_open(&src, &c.opts, &c.msg);
+	if (!err)
+		err = open_image(&c, src);
 	if (err)
 		goto out;
 	err = do_get(&c, src);
 	print_stats(&c, src, true);
 out:
+	get_image_close(&c.gi);
 	erofs_source_close(src);
 	erofs_fetchconf_free(&conf);
 	return err ? 1 : 0;

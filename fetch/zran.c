@@ -253,46 +253,6 @@ int erofs_zran_create(struct erofs_zran **out, const struct erofs_annex *ax,
 	return 0;
 }
 
-static int find_device(struct erofs_image *img, const char *tag)
-{
-	unsigned int i;
-
-	if (strlen(tag) != 64)
-		return -1;
-	for (i = 1; i < img->nr_devs; i++)
-		if (!memcmp(img->devs[i].tag, tag, 64))
-			return i;
-	return -1;
-}
-
-int erofs_zran_open_image(struct erofs_zran **out, const char *path,
-			  const char *tag, struct erofs_source *src,
-			  const struct erofs_msg *msg)
-{
-	struct erofs_image img;
-	struct erofs_annex ax;
-	int dev, err;
-
-	*out = NULL;
-	err = erofs_image_open(&img, msg, path);
-	if (err)
-		goto out_close;
-	err = erofs_annex_load(&img, &ax);
-	if (err)
-		goto out_close;
-	dev = find_device(&img, tag);
-	if (dev < 0)
-		erofs_dbg(msg, "%s: no device tagged %s: a plain blob", path,
-			  tag);
-	else
-		err = erofs_zran_create(out, &ax, dev, img.devs[dev].tag, src,
-					msg);
-	erofs_annex_free(&ax);
-out_close:
-	erofs_image_close(&img);
-	return err;
-}
-
 uint64_t erofs_zran_size(const struct erofs_zran *z)
 {
 	return z->mapped ? z->map.size : z->ix.size;
@@ -349,30 +309,3 @@ void erofs_zran_close(struct erofs_zran *z)
 	free(z);
 }
 
-int erofs_zran_copy(struct erofs_zran *z, int fd, uint64_t off, uint64_t len,
-		    struct erofs_sha256 *sha)
-{
-	const size_t step = 1U << 20;
-	uint8_t *buf = malloc(MIN((uint64_t)step, len) ?: 1);
-	int err = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	while (len && !err) {
-		size_t n = MIN((uint64_t)step, len);
-
-		err = erofs_zran_read(z, off, n, buf);
-		if (err)
-			break;
-		if (sha)
-			erofs_sha256_update(sha, buf, n);
-		err = erofs_pwrite_full(fd, buf, n, off);
-		if (err)
-			erofs_err(&z->msg, "writing the uncompressed bytes: %s",
-				  strerror(-err));
-		off += n;
-		len -= n;
-	}
-	free(buf);
-	return err;
-}

@@ -22,19 +22,12 @@ struct erofs_zran;			/* thread-safe: reads are serialised */
 int erofs_zran_create(struct erofs_zran **out, const struct erofs_annex *ax,
 		      uint16_t device, const uint8_t tag[64],
 		      struct erofs_source *src, const struct erofs_msg *msg);
-/* the same, from the bootstrap image at @path and the device's @tag */
-int erofs_zran_open_image(struct erofs_zran **out, const char *path,
-			  const char *tag, struct erofs_source *src,
-			  const struct erofs_msg *msg);
 uint64_t erofs_zran_size(const struct erofs_zran *z);
 /* the compressed blob's key in the source: its digest, 64 hex digits */
 const char *erofs_zran_blob(const struct erofs_zran *z);
 /* exactly @len uncompressed bytes at @off, or -errno (said through msg) */
 int erofs_zran_read(struct erofs_zran *z, uint64_t off, size_t len,
 		    void *buf);
-/* bytes [@off, @off + @len) into @fd at the same offsets, hashed into @sha */
-int erofs_zran_copy(struct erofs_zran *z, int fd, uint64_t off, uint64_t len,
-		    struct erofs_sha256 *sha);
 void erofs_zran_close(struct erofs_zran *z);
 
 #endif

@@ -16,8 +16,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "erofs/annex.h"
 #include "erofs/blobs.h"
 #include "erofs/check.h"
+#include "erofs/digest_table.h"
 #include "erofs/extract.h"
 #include "erofs/json.h"
 #include "erofs/util.h"
@@ -84,7 +86,10 @@ static void usage(FILE *f)
 "  --device=PATH         an extra device, in device-table order; repeatable\n"
 "  --blob-dir=DIR        find devices not given by --device in DIR by their\n"
 "                        tag: DIR/TAG or DIR/sha256/TAG (OCI layout)\n"
-"  --verify-blobs        check that each device's sha256 equals its tag\n"
+"  --verify-blobs        check that each device's sha256 equals its tag; a\n"
+"                        device with a digest table unit by unit, so that a\n"
+"                        partly filled cache file is checked as far as it\n"
+"                        goes (holes are not cached, not errors)\n"
 "  --workers=N           threads decoding and extracting file data (default:\n"
 "                        online CPUs; 1: none besides the walk); reports and\n"
 "                        extracted trees are the same for any N\n"
@@ -433,14 +438,99 @@ static int attach_devices(struct fsck_cfg *c, struct erofs_image *img)
 	return 0;
 }
 
+/*
+ * A device with a digest table is checked unit by unit, so that a cache
+ * file the daemon filled in part is checked as far as it goes: a unit
+ * with no data is not cached, which is no error; a unit whose bytes are
+ * all there and wrong is.
+ */
+static int verify_units(struct fsck_cfg *c, struct erofs_image *img,
+			unsigned int dev, const struct erofs_digest_table *t,
+			bool *complete)
+{
+	const struct erofs_device *d = &img->devs[dev];
+	uint64_t n[EROFS_UNIT_MISMATCH + 1] = { 0 }, u;
+	uint8_t *states = malloc(t->nr_units ?: 1);
+	int err;
+
+	if (!states)
+		return -ENOMEM;
+	if (d->map)
+		err = erofs_digest_table_scan_device(t, img, dev, states);
+	else
+		err = erofs_digest_table_scan(t, d->fd, d->offset, states);
+	for (u = 0; !err && u < t->nr_units; u++) {
+		uint64_t off, len;
+
+		n[states[u]]++;
+		if (states[u] != EROFS_UNIT_MISMATCH)
+			continue;
+		erofs_digest_unit_range(t, u, &off, &len);
+		erofs_corrupt(img, "device %u %s: unit %llu (bytes %llu-%llu) does not match its digest table",
+			      dev, d->path, (unsigned long long)u,
+			      (unsigned long long)off,
+			      (unsigned long long)(off + len - 1));
+	}
+	free(states);
+	if (err) {
+		erofs_err(&c->msg, "device %u %s: %s", dev, d->path,
+			  strerror(-err));
+		return err;
+	}
+	erofs_info(&c->msg, "device %u %s: %llu of %llu units of %llu bytes verified, %llu not cached, %llu partly cached, %llu wrong",
+		   dev, d->path, (unsigned long long)n[EROFS_UNIT_VERIFIED],
+		   (unsigned long long)t->nr_units,
+		   (unsigned long long)erofs_digest_unit_size(t),
+		   (unsigned long long)n[EROFS_UNIT_ABSENT],
+		   (unsigned long long)n[EROFS_UNIT_PARTIAL],
+		   (unsigned long long)n[EROFS_UNIT_MISMATCH]);
+	*complete = n[EROFS_UNIT_VERIFIED] == t->nr_units;
+	return 0;
+}
+
+static void say_nothing(void *arg, const char *text)
+{
+	(void)arg;
+	(void)text;
+}
+
+/* a damaged table is reported once, by the walk's check of the annex */
+static bool table_of(struct erofs_image *img, const struct erofs_annex *ax,
+		     unsigned int dev, struct erofs_digest_table *t)
+{
+	erofs_report_fn report = img->report;
+	int err;
+
+	img->report = say_nothing;
+	err = erofs_digest_table_load(img, ax, dev, t);
+	img->report = report;
+	return !err;
+}
+
 /* before the walk: a blob that is not what its tag says is a problem */
 static void verify_blobs(struct fsck_cfg *c, struct erofs_image *img,
 			 struct erofs_check *chk)
 {
+	struct erofs_digest_table t;
+	struct erofs_annex ax;
+	bool complete;
 	unsigned int i;
 	int err;
 
+	if (erofs_annex_load(img, &ax))
+		memset(&ax, 0, sizeof(ax));	/* said; the walk counts it */
 	for (i = 1; i < img->nr_devs; i++) {
+		complete = true;
+		if (img->devs[i].fd >= 0 && table_of(img, &ax, i, &t)) {
+			err = verify_units(c, img, i, &t, &complete);
+			if (err) {
+				chk->fatal = err;
+				break;
+			}
+		}
+		/* a partial cache file cannot have the whole blob's digest */
+		if (!complete)
+			continue;
 		err = erofs_image_verify_blob(img, i);
 		if (!err)
 			erofs_info(&c->msg, "device %u %s: sha256 matches its tag",
@@ -453,6 +543,7 @@ static void verify_blobs(struct fsck_cfg *c, struct erofs_image *img,
 			chk->fatal = err;
 		}
 	}
+	erofs_annex_free(&ax);
 }
 
 /*

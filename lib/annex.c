@@ -247,7 +247,7 @@ int erofs_annex_write(const struct erofs_annex_writer *w,
 		return 0;
 	memcpy(t.magic, EROFS_ANNEX_MAGIC, sizeof(t.magic));
 	erofs_sha256(w->buf, w->len, t.sha256);
-	total = (w->len + sizeof(t) + blksz - 1) / blksz * blksz;
+	total = erofs_annex_blocks(w, blksz) * blksz;
 	err = erofs_output_pwrite(out, w->buf, w->len, start);
 	if (!err)
 		err = erofs_output_pwrite(out, &t, sizeof(t),
@@ -255,6 +255,15 @@ int erofs_annex_write(const struct erofs_annex_writer *w,
 	if (!err)
 		*end = start + total;
 	return err;
+}
+
+uint64_t erofs_annex_blocks(const struct erofs_annex_writer *w,
+			    unsigned int blksz)
+{
+	if (!w->nr)
+		return 0;
+	return DIV_ROUND_UP(w->len + sizeof(struct erofs_annex_trailer),
+			    blksz);
 }
 
 void erofs_annex_writer_free(struct erofs_annex_writer *w)

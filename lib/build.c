@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/build.h"
+#include "erofs/digest_table.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/filededup.h"
 #include "erofs/sha256.h"
@@ -22,6 +24,7 @@ void erofs_build_options_default(struct erofs_build_options *o)
 	o->compress.pclusterblks = 1;
 	o->compress.workers = 1;
 	o->file_dedup = true;
+	o->digest_unit_bits = EROFS_DIGEST_UNIT_DEFAULT_BITS;
 }
 
 void erofs_build_mtime(const struct erofs_build_options *o,
@@ -102,6 +105,24 @@ static int builder_init(struct erofs_builder *b,
 	return err;
 }
 
+/* the blob's digest table, from the finished blob read back */
+static int blob_digest_table(struct erofs_builder *b)
+{
+	struct erofs_digest_builder db;
+	int err;
+
+	erofs_digest_builder_init(&db, b->opts->digest_unit_bits);
+	err = erofs_digest_builder_read_fd(&db, b->blob->fd, b->blob->offset,
+					   b->blob_blocks * b->blksz);
+	if (!err)
+		err = erofs_digest_builder_emit(&db, &b->annex, 1);
+	erofs_digest_builder_free(&db);
+	if (err)
+		erofs_err(b->msg, "%s: digest table: %s", b->opts->blob_path,
+			  strerror(-err));
+	return err;
+}
+
 /* the blob is finished first: the image's device table names its digest */
 static int finish_blob(struct erofs_builder *b)
 {
@@ -109,6 +130,8 @@ static int finish_blob(struct erofs_builder *b)
 
 	err = erofs_output_digest(b->blob, b->blob_blocks * b->blksz,
 				  b->blob_digest);
+	if (!err)
+		err = blob_digest_table(b);
 	if (err)
 		return err;
 	b->stats.blob_blocks = b->blob_blocks;
@@ -118,10 +141,60 @@ static int finish_blob(struct erofs_builder *b)
 	return 0;
 }
 
+/*
+ * The blob goes into place before the image that names it.  A blob it
+ * replaces is kept under a second name until the image is in place too:
+ * should the image fail, the old blob comes back and the image built
+ * with it still finds it.  Both are committed, or neither.
+ */
+static int keep_old_blob(struct erofs_builder *b, char **kept)
+{
+	const char *path = b->opts->blob_path;
+	struct stat st;
+
+	*kept = NULL;
+	if (!b->blob->tmppath || lstat(path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	if (asprintf(kept, "%s.prev.%d", path, (int)getpid()) < 0) {
+		*kept = NULL;
+		return -ENOMEM;
+	}
+	unlink(*kept);
+	if (link(path, *kept)) {
+		int err = -errno;
+
+		erofs_err(b->msg, "%s: cannot keep the blob it replaces as %s: %s",
+			  path, *kept, strerror(-err));
+		free(*kept);
+		*kept = NULL;
+		return err;
+	}
+	return 0;
+}
+
+static void settle_blob(struct erofs_builder *b, char *kept, bool committed,
+			bool image_ok)
+{
+	const char *path = b->opts->blob_path;
+
+	if (committed && !image_ok) {
+		if (kept ? rename(kept, path) : unlink(path))
+			erofs_err(b->msg, "%s: cannot put the previous blob back: %s",
+				  path, strerror(errno));
+		else if (kept)
+			erofs_info(b->msg, "%s: the previous blob is back in place",
+				   path);
+	} else if (kept) {
+		unlink(kept);
+	}
+	free(kept);
+}
+
 static int write_image(struct erofs_builder *b)
 {
 	uint64_t fs_end = b->total_blocks * (uint64_t)b->blksz, end;
 	bool blob_committed = false;
+	char *kept = NULL;
 	int err;
 
 	err = erofs_write_super(b);
@@ -135,15 +208,16 @@ static int write_image(struct erofs_builder *b)
 	if (!err)
 		err = erofs_annex_write(&b->annex, b->out, fs_end, b->blksz,
 					&end);
+	if (!err && b->blob)
+		err = keep_old_blob(b, &kept);
 	if (!err && b->blob) {
 		err = erofs_output_commit(b->blob, b->blob_blocks * b->blksz);
 		blob_committed = !err;
 	}
 	if (!err)
 		err = erofs_output_commit(b->out, end);
-	/* an image that failed must not leave its blob behind as good */
-	if (err && blob_committed)
-		unlink(b->opts->blob_path);
+	if (b->blob)
+		settle_blob(b, kept, blob_committed, !err);
 	return err;
 }
 
@@ -170,12 +244,13 @@ int erofs_build_image(const struct erofs_build_options *opts,
 		err = erofs_layout_prepare(&b);
 	if (!err)
 		err = erofs_write_data(&b);
+	/* the blob is complete: its table sizes the annex devices follow */
+	if (!err && b.blob)
+		err = finish_blob(&b);
 	if (!err)
 		err = erofs_layout_metadata(&b);
 	if (!err)
 		err = erofs_write_metadata(&b);
-	if (!err && b.blob)
-		err = finish_blob(&b);
 	if (!err)
 		err = write_image(&b);
 	if (!err && stats) {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/annex.h"
+#include "erofs/digest_table.h"
 #include "erofs/check.h"
 #include "erofs/extract.h"
 #include "erofs/features.h"
@@ -946,6 +947,7 @@ static void check_annex(struct erofs_check *chk)
 
 	if (erofs_annex_load(chk->img, &ax))
 		return;
+	erofs_digest_tables_check(chk->img, &ax);
 	while (erofs_annex_next(&ax, &cursor, &e)) {
 		if (e.type == EROFS_ANNEX_GZIP_INDEX ||
 		    e.type == EROFS_ANNEX_ZSTD_INDEX ||

@@ -11,6 +11,7 @@
 #include "erofs/annex.h"
 #include "erofs/defs.h"
 #include "erofs/devmap.h"
+#include "erofs/digest_table.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/reader.h"
 
@@ -26,6 +27,8 @@ static void hash_zeros(struct erofs_devmap *m, uint64_t len)
 		size_t n = MIN(len, (uint64_t)sizeof(zeros));
 
 		erofs_sha256_update(&m->view, zeros, n);
+		if (m->units)
+			erofs_digest_builder_update(m->units, zeros, n);
 		len -= n;
 	}
 }
@@ -40,6 +43,8 @@ void erofs_devmap_start(struct erofs_devmap *m)
 void erofs_devmap_data(struct erofs_devmap *m, const void *buf, size_t len)
 {
 	erofs_sha256_update(&m->view, buf, len);
+	if (m->units)
+		erofs_digest_builder_update(m->units, buf, len);
 }
 
 int erofs_devmap_place(struct erofs_devmap *m, uint64_t tar_offset,

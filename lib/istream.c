@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include "erofs/digest_table.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/gzindex.h"
 #include "erofs/istream.h"
@@ -448,6 +449,8 @@ ssize_t erofs_istream_read(struct erofs_istream *s, void *buf, size_t len)
 	if (n > 0) {
 		if (s->digest)
 			erofs_sha256_update(s->digest, buf, n);
+		if (s->units)
+			erofs_digest_builder_update(s->units, buf, n);
 		s->pos += n;
 	}
 	return n;
@@ -457,7 +460,7 @@ ssize_t erofs_istream_read(struct erofs_istream *s, void *buf, size_t len)
 static bool can_seek_over(const struct erofs_istream *s)
 {
 	return s->seekable && s->codec == EROFS_ISTREAM_RAW &&
-	       s->raw_fd < 0 && !s->digest;
+	       s->raw_fd < 0 && !s->digest && !s->units;
 }
 
 static int seek_over(struct erofs_istream *s, uint64_t len)

@@ -335,6 +335,7 @@ static int read_layer(struct oci_ctx *c, struct tar_reader *r, unsigned int i,
 	erofs_layer_gzip_exit(&r->gz);
 	erofs_istream_close(&r->is);
 	r->is.digest = NULL;
+	r->is.units = NULL;
 	erofs_oci_blob_close(blob);
 	return err;
 }

@@ -21,11 +21,14 @@
  * else is refused, naming the file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "erofs/build.h"
+#include "erofs/digest_table.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/reader.h"
 #include "erofs/sha256.h"
@@ -647,31 +650,86 @@ static int open_layers(struct rebuild *r)
 	return 0;
 }
 
+/*
+ * A layer image used whole as a device: its tag and its digest table
+ * from one read of the file.
+ */
+static int layer_digests(struct rebuild *r, struct rb_layer *ly, uint16_t id,
+			 struct erofs_build_device *dev)
+{
+	struct erofs_digest_builder db;
+	struct erofs_sha256 whole;
+	uint8_t digest[EROFS_SHA256_SIZE];
+	char hex[65];
+	struct stat st;
+	int fd, err;
+
+	fd = open(ly->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	erofs_sha256_init(&whole);
+	erofs_digest_builder_init(&db, r->b->opts->digest_unit_bits);
+	db.whole = &whole;
+	err = erofs_digest_builder_read_fd(&db, fd, 0, st.st_size);
+	if (!err)
+		err = erofs_digest_builder_emit(&db, &r->b->annex, id);
+	erofs_digest_builder_free(&db);
+	if (!err) {
+		erofs_sha256_final(&whole, digest);
+		erofs_sha256_hex(digest, hex);
+		memcpy(dev->tag, hex, sizeof(dev->tag));
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		erofs_err(r->b->msg, "%s: cannot read: %s", ly->path,
+			  strerror(-err));
+	return err;
+}
+
+/*
+ * A layer's own extra device: its blob is not at hand, so its digest
+ * table comes from the layer's annex, checked like any reader would.
+ */
+static int copy_digest_table(struct rebuild *r, struct rb_layer *ly,
+			     unsigned int d, uint16_t id)
+{
+	struct erofs_digest_table t;
+	struct erofs_annex ax;
+	int err;
+
+	err = erofs_annex_load(&ly->img, &ax);
+	if (err)
+		return err;
+	err = erofs_digest_table_load(&ly->img, &ax, d, &t);
+	if (!err)
+		err = erofs_digest_table_emit(&t, &r->b->annex, id);
+	else if (err == -ENOENT) {
+		erofs_warn(r->b->msg, "%s: device %u (%.64s) has no digest table; the new image has none for it either",
+			   ly->path, d, ly->img.devs[d].tag);
+		err = 0;
+	}
+	erofs_annex_free(&ax);
+	return err;
+}
+
 /* a device of the new image: a layer's blob, or the layer image itself */
-static int fill_device(struct rebuild *r, uint32_t key,
+static int fill_device(struct rebuild *r, uint32_t key, uint16_t id,
 		       struct erofs_build_device *dev)
 {
 	struct rb_layer *ly = &r->layers[key >> 16];
 	unsigned int d = key & 0xffff;
-	uint8_t digest[EROFS_SHA256_SIZE];
-	char hex[65];
-	int err;
 
 	if (d) {
 		memcpy(dev->tag, ly->img.devs[d].tag, sizeof(dev->tag));
 		dev->blocks = ly->img.devs[d].blocks;
-		return 0;
+		return copy_digest_table(r, ly, d, id);
 	}
-	err = erofs_sha256_file(ly->path, digest);
-	if (err) {
-		erofs_err(r->b->msg, "%s: cannot read: %s", ly->path,
-			  strerror(-err));
-		return err;
-	}
-	erofs_sha256_hex(digest, hex);
-	memcpy(dev->tag, hex, sizeof(dev->tag));
 	dev->blocks = ly->img.blocks;
-	return 0;
+	return layer_digests(r, ly, id, dev);
 }
 
 static int keycmp(const void *a, const void *b)
@@ -704,7 +762,7 @@ static int make_devices(struct rebuild *r)
 	qsort(sorted, r->nr_devkeys, sizeof(*sorted), keycmp);
 	b->nr_devices = r->nr_devkeys;
 	for (k = 0; k < r->nr_devkeys && !err; k++)
-		err = fill_device(r, sorted[k], &b->devices[k]);
+		err = fill_device(r, sorted[k], k + 1, &b->devices[k]);
 	for (i = 0; i < r->nr_devkeys; i++)
 		for (k = 0; k < r->nr_devkeys; k++)
 			if (sorted[k] == r->devkeys[i])

@@ -1,11 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 #include "erofs/sha256.h"
+
+/*
+ * x86-64 with the SHA extensions hashes an order of magnitude faster:
+ * erofs-fetch checks every unit it fetches, at the speed of the link.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define EROFS_SHA_NI 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -53,6 +64,72 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
 	h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
 }
 
+#ifdef EROFS_SHA_NI
+static bool have_sha_ni(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) ||
+	    !(c & bit_SSSE3) || !(c & bit_SSE4_1))
+		return false;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+
+/* the state as the SHA instructions keep it: ABEF and CDGH */
+__attribute__((target("sha,ssse3,sse4.1")))
+static void sha256_blocks_ni(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL,
+					     0x0405060700010203ULL);
+	__m128i abef, cdgh, t, msg, w[4], abef0, cdgh0;
+	unsigned int g;
+
+	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1);
+	cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B);
+	abef = _mm_alignr_epi8(t, cdgh, 8);
+	cdgh = _mm_blend_epi16(cdgh, t, 0xF0);
+	for (; n; n--, p += 64) {
+		abef0 = abef;
+		cdgh0 = cdgh;
+		/* w[g & 3] holds the schedule words 4g..4g+3 */
+		for (g = 0; g < 16; g++) {
+			if (g < 4) {
+				w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)),
+							bswap);
+			} else {
+				t = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+				t = _mm_add_epi32(t, _mm_alignr_epi8(w[(g + 3) & 3],
+								     w[(g + 2) & 3], 4));
+				w[g & 3] = _mm_sha256msg2_epu32(t, w[(g + 3) & 3]);
+			}
+			msg = _mm_add_epi32(w[g & 3],
+					    _mm_loadu_si128((const __m128i *)&K[4 * g]));
+			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, msg);
+			abef = _mm_sha256rnds2_epu32(abef, cdgh,
+						     _mm_shuffle_epi32(msg, 0x0E));
+		}
+		abef = _mm_add_epi32(abef, abef0);
+		cdgh = _mm_add_epi32(cdgh, cdgh0);
+	}
+	t = _mm_shuffle_epi32(abef, 0x1B);
+	cdgh = _mm_shuffle_epi32(cdgh, 0xB1);
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, cdgh, 0xF0));
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(cdgh, t, 8));
+}
+#endif
+
+static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t n)
+{
+#ifdef EROFS_SHA_NI
+	if (n && have_sha_ni()) {
+		sha256_blocks_ni(h, p, n);
+		return;
+	}
+#endif
+	for (; n; n--, p += 64)
+		sha256_block(h, p);
+}
+
 void erofs_sha256_init(struct erofs_sha256 *s)
 {
 	static const uint32_t iv[8] = {
@@ -79,11 +156,12 @@ void erofs_sha256_update(struct erofs_sha256 *s, const void *data, size_t len)
 		len -= n;
 		if (s->used < 64)
 			return;
-		sha256_block(s->h, s->buf);
+		sha256_blocks(s->h, s->buf, 1);
 		s->used = 0;
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		sha256_block(s->h, p);
+	sha256_blocks(s->h, p, len / 64);
+	p += len / 64 * 64;
+	len %= 64;
 	memcpy(s->buf, p, len);
 	s->used = len;
 }

@@ -551,6 +551,11 @@ static int attempt_once(struct erofs_source *src, unsigned int i, void *w,
 
 	memset(at, 0, sizeof(*at));
 	at->deadline_us = deadline;
+	pthread_mutex_lock(&src->lock);
+	if (job->kind == JOB_SIZE ||
+	    !size_lookup(src, job->key, &at->object_size))
+		at->object_size = UINT64_MAX;
+	pthread_mutex_unlock(&src->lock);
 	if (job->kind == JOB_SIZE)
 		err = sp->b.size(sp->b.be, w, job->key, &job->size, at);
 	else
@@ -1161,6 +1166,46 @@ int erofs_source_prefetch(struct erofs_source *src, const char *key,
 			  uint64_t off, size_t len, void *buf)
 {
 	return read_sync(src, key, off, len, buf, true);
+}
+
+int erofs_source_read_spec(struct erofs_source *src, unsigned int spec,
+			   const char *key, uint64_t off, size_t len,
+			   void *buf)
+{
+	uint64_t deadline = erofs_source_now_us() + src->deadline_us;
+	struct src_job job = { .kind = JOB_READ, .off = off, .len = len };
+	struct erofs_source_attempt at;
+	struct src_spec *sp;
+	unsigned int attempt;
+	char what[512];
+	void *w = NULL;
+	int err;
+
+	if (spec >= src->nr_specs || !len || len > EROFS_SOURCE_MAX_REQUEST)
+		return -EINVAL;
+	sp = &src->specs[spec];
+	job.key = (char *)key;
+	if (sp->b.worker_init) {
+		w = sp->b.worker_init(sp->b.be);
+		if (!w)
+			return -ENOMEM;
+	}
+	for (attempt = 0;; attempt++) {
+		err = attempt_once(src, spec, w, &job, buf, deadline, &at);
+		if (!err || !at.transient || attempt >= src->retries)
+			break;
+		count(src, &sp->st.retries);
+		if (!backoff_sleep(src, attempt, deadline))
+			break;
+	}
+	if (err) {
+		describe_job(sp, &job, what, sizeof(what));
+		erofs_err(&src->msg, "%s: %s", what,
+			  at.why[0] ? at.why : strerror(-err));
+	}
+	if (sp->b.worker_exit)
+		sp->b.worker_exit(sp->b.be, w);
+	return err;
 }
 
 /* ---- open / close ---- */

@@ -16,6 +16,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,9 @@ struct xfer {
 	char reason[64];
 	bool cr_valid, cr_total_known;
 	uint64_t cr_first, cr_last, cr_total;
+	bool cl_known;
+	uint64_t cl;			/* Content-Length */
+	uint64_t object_size;		/* known before, or UINT64_MAX */
 	bool multipart;
 	char challenge[1024];
 	/* the body */
@@ -163,11 +167,14 @@ static size_t header_cb(char *data, size_t sz, size_t n, void *p)
 		if (sp && (sp = strchr(sp + 1, ' ')))
 			snprintf(x->reason, sizeof(x->reason), "%s", sp + 1);
 		x->cr_valid = x->cr_total_known = x->multipart = false;
+		x->cl_known = false;
 		x->challenge[0] = '\0';
 		return len;
 	}
 	if (hdr_is(line, l, "content-range", &v))
 		parse_content_range(x, v);
+	else if (hdr_is(line, l, "content-length", &v))
+		x->cl_known = sscanf(v, "%" SCNu64, &x->cl) == 1;
 	else if (hdr_is(line, l, "content-type", &v)) {
 		x->multipart = !strncasecmp(v, "multipart/", 10);
 		snprintf(x->ctype, sizeof(x->ctype), "%s", v);
@@ -196,6 +203,14 @@ static size_t body_206(struct xfer *x, const char *data, size_t len)
 		if (!x->cr_valid) {
 			snprintf(x->why, sizeof(x->why),
 				 "206 without a usable Content-Range");
+			return refuse(x);
+		}
+		if (x->cr_total_known && x->object_size != UINT64_MAX &&
+		    x->cr_total != x->object_size) {
+			snprintf(x->why, sizeof(x->why),
+				 "206 for an object of %llu bytes, but it has %llu",
+				 (unsigned long long)x->cr_total,
+				 (unsigned long long)x->object_size);
 			return refuse(x);
 		}
 		if (x->cr_total_known && x->off + x->len > x->cr_total) {
@@ -232,6 +247,17 @@ static size_t body_200(struct xfer *x, const char *data, size_t len)
 {
 	uint64_t start = x->pos, end = x->off + x->len, s, e;
 
+	if (!x->checked) {
+		x->checked = true;
+		if (x->cl_known && x->object_size != UINT64_MAX &&
+		    x->cl != x->object_size) {
+			snprintf(x->why, sizeof(x->why),
+				 "200 with %llu bytes, but the object has %llu",
+				 (unsigned long long)x->cl,
+				 (unsigned long long)x->object_size);
+			return refuse(x);
+		}
+	}
 	x->pos += len;
 	if (x->pos > x->off && start < end) {
 		s = MAX(start, x->off);
@@ -569,7 +595,7 @@ static int token_refresh(struct http_be *be, struct http_w *w,
 			 const struct erofs_oci_challenge *c,
 			 struct erofs_source_attempt *at)
 {
-	struct xfer x = { 0 };
+	struct xfer x = { .object_size = UINT64_MAX };
 	char *url = NULL, tok[4096];
 	unsigned int secs;
 	int err;
@@ -726,7 +752,8 @@ static int check_key(struct http_be *hb, const char **key, char buf[72],
 static int http_read(void *be, void *w, const char *key, uint64_t off,
 		     size_t len, void *buf, struct erofs_source_attempt *at)
 {
-	struct xfer x = { .off = off, .len = len, .buf = buf };
+	struct xfer x = { .off = off, .len = len, .buf = buf,
+			  .object_size = at->object_size };
 	char kbuf[72];
 	int err = check_key(be, &key, kbuf, at);
 
@@ -736,7 +763,7 @@ static int http_read(void *be, void *w, const char *key, uint64_t off,
 static int http_size(void *be, void *w, const char *key, uint64_t *size,
 		     struct erofs_source_attempt *at)
 {
-	struct xfer x = { .head = true };
+	struct xfer x = { .head = true, .object_size = UINT64_MAX };
 	curl_off_t cl = -1;
 	char one, kbuf[72];
 	int err = check_key(be, &key, kbuf, at);
@@ -756,6 +783,7 @@ static int http_size(void *be, void *w, const char *key, uint64_t *size,
 	}
 	/* HEAD refused or without a length: ask for the first byte */
 	memset(&x, 0, sizeof(x));
+	x.object_size = UINT64_MAX;
 	x.off = 0;
 	x.len = 1;
 	x.buf = &one;
@@ -788,7 +816,8 @@ static int http_manifest(void *p, void *w, const char *ref,
 			 struct erofs_source_attempt *at)
 {
 	struct http_be *be = p;
-	struct xfer x = { .accept = accept, .memmax = max + 1 };
+	struct xfer x = { .accept = accept, .memmax = max + 1,
+			  .object_size = UINT64_MAX };
 	size_t n = strlen(be->base) - strlen("blobs/");
 	char *url;
 	int err;

@@ -18,6 +18,9 @@ struct erofs_source_attempt {
 	bool deadline;		/* set by source.c: the deadline ended it */
 	uint64_t received;	/* body bytes seen on the wire */
 	char why[256];		/* for messages: "HTTP 503 Service Unavailable" */
+	/* reads: the object's size if known, else UINT64_MAX; a response
+	 * that claims another size is refused */
+	uint64_t object_size;
 };
 
 struct erofs_source_backend {

@@ -74,7 +74,9 @@ unsigned int erofs_sb_head_size(const struct erofs_builder *b)
 
 uint64_t erofs_device_mapped(const struct erofs_builder *b, unsigned int dev)
 {
-	uint64_t mapped = b->total_blocks;
+	/* past the annex too: "cat IMAGE DEVICE" is then a flat image */
+	uint64_t mapped = b->total_blocks +
+			  erofs_annex_blocks(&b->annex, b->blksz);
 	unsigned int i;
 
 	if (!dev)
@@ -86,7 +88,8 @@ uint64_t erofs_device_mapped(const struct erofs_builder *b, unsigned int dev)
 
 /*
  * Devices are named by their digests and mapped one after another past
- * this image, so that compressed data on a device has a unified address.
+ * this image file (its annex included), so that compressed data on a
+ * device has a unified address.  The annex must be complete by now.
  */
 static void write_devt(struct erofs_builder *b, struct erofs_super_block *sb)
 {

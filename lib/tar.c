@@ -1319,8 +1319,8 @@ static int finish_tree(struct tar_reader *r)
 /*
  * After an index-mode layer's entries: its device is the uncompressed tar,
  * tagged with its digest (the diff_id), or its block-aligned view, tagged
- * with the view's and mapped in the annex; a gzip or zstd layer's
- * checkpoints go to the annex for on-demand readers.
+ * with the view's and mapped in the annex; the device's digest table and
+ * a gzip or zstd layer's checkpoints go to the annex for on-demand readers.
  */
 int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev)
 {
@@ -1351,7 +1351,7 @@ int tar_index_layer(struct tar_reader *r, struct erofs_build_device *dev)
 		return stream_error(r, err, "index");
 	memcpy(dev->tag, hex, 64);
 	dev->blocks = blocks;
-	return 0;
+	return erofs_digest_builder_emit(&r->units, &r->b->annex, r->device);
 }
 
 /*
@@ -1406,7 +1406,15 @@ int tar_layer_begin(struct tar_reader *r, const char *name)
 	if (r->o->tar_mode == EROFS_TAR_INDEX) {
 		erofs_sha256_init(&r->digest);
 		r->is.digest = &r->digest;
+		/* each layer's device gets a table of its own */
+		erofs_digest_builder_free(&r->units);
+		erofs_digest_builder_init(&r->units, r->o->digest_unit_bits);
 		erofs_devmap_start(&r->map);
+		/* a block-aligned view's table is of the view, not the tar */
+		if (r->o->blkszbits != TAR_INDEX_BITS)
+			r->map.units = &r->units;
+		else
+			r->is.units = &r->units;
 	}
 	return start_gzip_index(r, name);
 }
@@ -1500,6 +1508,7 @@ void tar_reader_exit(struct tar_reader *r)
 	ext_reset(&r->ext);
 	ext_reset(&r->global);
 	free(r->entry);
+	erofs_digest_builder_free(&r->units);
 	close_input(r);
 	if (r->zinfo_fd >= 0)
 		close(r->zinfo_fd);

@@ -4,8 +4,9 @@
 #define EROFS_TAR_PRIV_H
 
 #include "erofs/build.h"
-#include "erofs/istream.h"
 #include "erofs/devmap.h"
+#include "erofs/digest_table.h"
+#include "erofs/istream.h"
 #include "erofs/layerindex.h"
 #include "erofs/sha256.h"
 
@@ -85,6 +86,7 @@ struct tar_reader {
 	uint64_t spool_size;
 	struct erofs_sha256 digest;	/* --tar=i: the tar's sha256 */
 	char diff_id[65];		/* that, in hex, once the layer is read */
+	struct erofs_digest_builder units;	/* --tar=i: the device's table */
 	struct erofs_layer_gzip gz;	/* a gzip stream's checkpoints */
 	struct erofs_devmap map;	/* --tar=i with blocks over 512 bytes */
 	int zinfo_fd;			/* --gzinfo=FILE, or -1 */

@@ -101,6 +101,10 @@ static void usage(FILE *f)
 "                                                pcluster instead of being stored again\n"
 "                          ^dedupe               store equal files each on their own\n"
 "                                                (default: equal files once, shared)\n"
+"                          digest-unit=SIZE      unit of the digest tables written for\n"
+"                                                every blob, tar or layer the image\n"
+"                                                refers to: a power of two, 4K-8M\n"
+"                                                (default 64K)\n"
 "  -T SECONDS            build time; also every file's mtime unless --mkfs-time\n"
 "                        (default: $SOURCE_DATE_EPOCH, which clamps mtimes to\n"
 "                        it, else now)\n"
@@ -241,6 +245,22 @@ static int bad_arg(struct mkfs_cfg *c, const char *opt, const char *arg,
 	return -EINVAL;
 }
 
+/* the unit of the blobs' digest tables: a power of two a request holds */
+static int digest_unit(struct mkfs_cfg *c, const char *arg)
+{
+	uint64_t bytes;
+	unsigned int bits;
+
+	if (erofs_parse_size(arg, &bytes) || !bytes || (bytes & (bytes - 1)))
+		return -EINVAL;
+	bits = __builtin_ctzll(bytes);
+	if (bits < EROFS_DIGEST_UNIT_MIN_BITS ||
+	    bits > EROFS_DIGEST_UNIT_MAX_BITS)
+		return -EINVAL;
+	c->opts.digest_unit_bits = bits;
+	return 0;
+}
+
 static int parse_extended(struct mkfs_cfg *c, char *arg)
 {
 	char *tok, *save = NULL;
@@ -286,6 +306,11 @@ static int parse_extended(struct mkfs_cfg *c, char *arg)
 			c->opts.file_dedup = c->opts.compress.pcluster_dedupe = true;
 		else if (!strcmp(tok, "^dedupe") || !strcmp(tok, "nodedupe"))
 			c->opts.file_dedup = c->opts.compress.pcluster_dedupe = false;
+		else if (!strncmp(tok, "digest-unit=", 12)) {
+			if (digest_unit(c, tok + 12))
+				return bad_arg(c, "extended option", tok,
+					       "the unit must be a power of two from 4K to 8M");
+		}
 		else
 			return bad_arg(c, "extended option", tok,
 				       "not supported");

@@ -146,7 +146,8 @@ set +e
 set -e
 cat "$T/err"
 [ $rc = 1 ] || fail "a damaged blob: exit $rc, not 1"
-grep -q "does not match its tag" "$T/err" || fail "no digest mismatch message"
+grep -q "unit 1 (bytes 65536-131071) does not match its digest table" "$T/err" ||
+	fail "no unit mismatch message"
 
 note "a truncated blob is an error even without --verify-blobs"
 head -c 8192 "$T/good" >"$T/blobs/$b2"

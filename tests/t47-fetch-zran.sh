@@ -76,6 +76,9 @@ serve() {
 	"$FETCH" get --quiet --json --verify --image="$img" "$src" "$diff_id" "$T/$what.whole" \
 		>"$T/$what.wjson" || fail "$what: get --image of the whole device"
 	cmp "$T/layer.tar" "$T/$what.whole" || fail "$what: the whole device differs from the tar"
+	# the inflated tar is checked against the device's digest table
+	[ "$(json_field "$T/$what.wjson" units_verified)" -ge $(((tar_size + 65535) / 65536)) ] ||
+		fail "$what: the inflated tar was not checked unit by unit against its digest table"
 	WHOLE=$(json_field "$T/$what.wjson" bytes)
 }
 

@@ -139,7 +139,7 @@ metric_is() {
 
 note "metrics: counters match what was read"
 port=$(free_port)
-start_daemon --source=dir:"$T/src" --cache-dir="$T/cache" --log-level=debug \
+start_daemon --source=dir:"$T/src" --cache-dir="$T/cache" --unverified=allow --log-level=debug \
 	--metrics=unix:"$T/m.sock",tcp:127.0.0.1:$port --no-prefetch
 wait_until test -S "$T/m.sock"
 [ "$(open_obj 1 0 erofs,img b1)" = 1048576 ] || fail "OPEN b1: $(cat "$T/kout")"
@@ -215,7 +215,7 @@ grep -q 'erofs-fetch: debug: READ msg' "$T/kerr" || fail "--log-level=debug show
 echo "ok: every log line has a time and a level"
 
 note "--log-level=warn: no information lines"
-start_daemon --source=dir:"$T/src" --cache-dir="$T/cache" --log-level=warn
+start_daemon --source=dir:"$T/src" --cache-dir="$T/cache" --unverified=allow --log-level=warn
 [ "$(open_obj 1 0 erofs,img b2)" = 300000 ] || fail "OPEN"
 stop_daemon
 ! grep -q ': info: \|: debug: ' "$T/kerr" || fail "info at warn level: $(cat "$T/kerr")"
@@ -230,6 +230,7 @@ spec = dir:$T/src
 cache-dir = $T/cache
 metrics = unix:$T/m.sock
 no-prefetch = yes
+unverified = allow
 EOF2
 start_daemon --config="$T/r.conf"
 wait_until test -S "$T/m.sock"
@@ -265,7 +266,7 @@ mkdir "$T/cull"
 note "culling in the daemon: inuse and cull go to the device"
 mkdir -p "$T/cache/cache/Ierofs,x/@0a"
 head -c 2097152 /dev/zero >"$T/cache/cache/Ierofs,x/@0a/Dold"
-start_daemon --source=dir:"$T/src" --cache-dir="$T/cache" --metrics=unix:"$T/m.sock" \
+start_daemon --source=dir:"$T/src" --cache-dir="$T/cache" --unverified=allow --metrics=unix:"$T/m.sock" \
 	--cache-high=1M --cache-low=512k --cache-interval=1
 wait_until test -S "$T/m.sock"
 wait_until metric_is erofs_fetch_culled_objects_total 1

@@ -68,5 +68,8 @@ int erofs_annex_write(const struct erofs_annex_writer *w,
 		      struct erofs_output *out, uint64_t start,
 		      unsigned int blksz, uint64_t *end);
 void erofs_annex_writer_free(struct erofs_annex_writer *w);
+/* the whole blocks erofs_annex_write() will write: 0 when empty */
+uint64_t erofs_annex_blocks(const struct erofs_annex_writer *w,
+			    unsigned int blksz);
 
 #endif

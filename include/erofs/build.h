@@ -70,6 +70,8 @@ struct erofs_build_options {
 	bool layout_48bit;
 	bool file_dedup;		/* identical files share their data */
 	const char *blob_path;		/* file data goes to this blob */
+	/* log2 of the unit of the digest tables of every blob (annex) */
+	unsigned int digest_unit_bits;
 
 	/* rebuild mode: the tree and data of existing images, merged */
 	char **layers;

@@ -17,6 +17,8 @@
 
 #include "erofs/sha256.h"
 
+struct erofs_digest_builder;
+
 struct erofs_annex;
 struct erofs_annex_writer;
 
@@ -31,6 +33,7 @@ struct erofs_devmap {
 	struct erofs_devmap_extent *ext;
 	uint32_t nr, cap;
 	struct erofs_sha256 view;	/* building: the device's bytes */
+	struct erofs_digest_builder *units;	/* and their table, if set */
 };
 
 /* before a layer's entries */

@@ -515,6 +515,26 @@ struct erofs_annex_map_extent {
 	__le64 length;			/* bytes, not 0 */
 };
 
+/*
+ * EROFS_ANNEX_DIGEST_TABLE payload: the sha256 of every unit of a device's
+ * blob, so that an on-demand reader can check each range it fetches
+ * before it lands in a cache.  Units are aligned (unit i covers bytes
+ * i << unit_bits up to the next unit); the last one ends with the blob
+ * and may be short.  blob_size is the whole object the device's tag
+ * names, which may reach past the blocks the device table maps (a tar,
+ * an image with an annex of its own), never fall short of them.
+ */
+#define EROFS_DIGEST_UNIT_MIN_BITS	12	/* 4 KiB */
+#define EROFS_DIGEST_UNIT_MAX_BITS	23	/* 8 MiB: one request */
+
+struct erofs_annex_digest_table {
+	__le64 blob_size;	/* bytes of the blob */
+	__le64 nr_units;	/* DIV_ROUND_UP(blob_size, 1 << unit_bits) */
+	uint8_t unit_bits;	/* EROFS_DIGEST_UNIT_{MIN,MAX}_BITS */
+	uint8_t reserved[7];	/* 0 */
+	/* followed by nr_units sha256 digests of 32 bytes each */
+};
+
 /* byte offsets of the index areas, given the end of inode + xattrs */
 #define Z_EROFS_MAP_HEADER_START(end)	(((end) + 7) & ~7ULL)
 #define Z_EROFS_MAP_HEADER_END(end) \
@@ -539,6 +559,7 @@ _Static_assert(sizeof(struct z_erofs_lzma_cfgs) == 14, "lzma cfgs");
 _Static_assert(sizeof(struct z_erofs_deflate_cfgs) == 6, "deflate cfgs");
 _Static_assert(sizeof(struct erofs_annex_trailer) == 64, "annex trailer");
 _Static_assert(sizeof(struct erofs_annex_record) == 16, "annex record");
+_Static_assert(sizeof(struct erofs_annex_digest_table) == 24, "digest table");
 _Static_assert(sizeof(struct erofs_annex_blob_source) == 88, "blob source");
 _Static_assert(sizeof(struct erofs_annex_gzip_index) == 40, "gzip index");
 _Static_assert(sizeof(struct erofs_annex_gzip_point) == 32, "gzip point");

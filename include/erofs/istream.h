@@ -24,6 +24,8 @@ enum erofs_istream_codec {
 	EROFS_ISTREAM_CODEC_ZSTD,
 };
 
+struct erofs_digest_builder;
+
 /*
  * Where a stream that is no file descriptor gets its raw bytes: up to
  * @len into @buf, 0 at the end, or a negative errno with @why saying why.
@@ -57,6 +59,7 @@ struct erofs_istream {
 	struct erofs_gzindex_builder *gzindex;
 	uint8_t *gz_window;		/* for the checkpoints' windows */
 	bool gz_member_start;		/* no block of this member seen yet */
+	struct erofs_digest_builder *units;	/* their digest table, if set */
 	char err[128];			/* why the last read failed */
 };
 

@@ -120,6 +120,15 @@ int erofs_source_read(struct erofs_source *src, const char *key,
 		      uint64_t off, size_t len, void *buf);
 
 /*
+ * The same from spec @spec alone (0: the source itself, then its
+ * fallbacks), bypassing the readahead cache and health skipping: for
+ * bytes that came wrong, asked again of each spec in turn.
+ */
+int erofs_source_read_spec(struct erofs_source *src, unsigned int spec,
+			   const char *key, uint64_t off, size_t len,
+			   void *buf);
+
+/*
  * The same without blocking: @done(@priv, 0 or -errno) is called exactly
  * once, from a worker thread (or from the caller's thread when the read
  * is answered at once, e.g. from the readahead cache or on a bad

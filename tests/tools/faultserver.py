@@ -17,6 +17,12 @@ URL get the fault before it behaves (0 = always):
   /slow/MS/COUNT/NAME      waits MS milliseconds before answering
   /wrongrange/COUNT/NAME   206 for the range shifted by one byte
   /longbody/COUNT/NAME     206 with the right Content-Range, a longer body
+  /flip/OFFSET/NAME        GETs get the file with the byte at OFFSET
+                           flipped (a doctored mirror); HEAD is right
+  /lie200/COUNT/NAME       GETs ignore Range and answer 200 with another,
+                           longer object (100 bytes more, in front)
+  /lie206/COUNT/NAME       GETs answer 206 with the range of that longer
+                           object, its size in Content-Range
   /drip/BPS/NAME           Range support, but the body trickles at BPS
                            bytes per second (a slow server, not a stalled one)
   /flaky/N/NAME            every Nth request fails, by turns with a 500,
@@ -138,6 +144,9 @@ class Handler(BaseHTTPRequestHandler):
             if count == 0 or hit(url.path) < count:
                 time.sleep(ms / 1000)
             return self.serve("/".join(name), "ok")
+        if kind == "flip":
+            offset, name = int(parts[1]), "/".join(parts[2:])
+            return self.serve(name, "ok", flip=offset)
         if kind == "drip":
             return self.serve("/".join(parts[2:]), "ok", drip=int(parts[1]))
         if kind == "flaky":
@@ -151,15 +160,15 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) < 3:
             return self.simple(404, b"not found\n")
         count, name = int(parts[1]), "/".join(parts[2:])
-        if kind.endswith("g"):
+        if kind.endswith("g") or kind.startswith("lie"):
             # "500g": GETs only, so the size (HEAD) is known first
-            kind = kind[:-1]
+            kind = kind[:-1] if kind.endswith("g") else kind
             if self.command == "HEAD":
                 return self.serve(name, "ok")
         faulty = count == 0 or hit(url.path) < count
         return self.serve(name, kind if faulty else "ok")
 
-    def serve(self, name, fault, drip=0):
+    def serve(self, name, fault, flip=None, drip=0):
         path = os.path.join(ARGS.root, name)
         if fault == "403":
             return self.simple(403, b"forbidden\n")
@@ -175,6 +184,11 @@ class Handler(BaseHTTPRequestHandler):
         if not name or ".." in name.split("/") or not os.path.isfile(path):
             return self.simple(404, b"not found\n")
         data = open(path, "rb").read()
+        if flip is not None and self.command == "GET" and flip < len(data):
+            data = data[:flip] + bytes([data[flip] ^ 1]) + data[flip + 1:]
+        if fault in ("lie200", "lie206"):
+            data = b"\0" * 100 + data
+            fault = "norange" if fault == "lie200" else "ok"
         size = len(data)
         rng = None if fault == "norange" else \
             parse_range(self.headers.get("Range"), size)

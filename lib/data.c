@@ -1122,8 +1122,8 @@ static int data_pass_init(struct data_pass *dp, struct erofs_builder *b)
 	dp->b = b;
 	dp->cursor = b->data_start;
 	dp->tail = &dp->head;
-	dp->packed.what = "the packed inode";
-	b->tails.what = "inline tails";
+	dp->packed.what = "the packed inode's temporary file";
+	b->tails.what = "the inline tails' temporary file";
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	z_erofs_worker_init(&dp->worker);

@@ -40,8 +40,8 @@ int erofs_spill_flush(struct erofs_spill *s, const struct erofs_msg *msg)
 	err = erofs_pwrite_full(s->fd, s->wbuf, s->size - s->flushed,
 				s->flushed);
 	if (err) {
-		erofs_err(msg, "%s: cannot write its temporary file: %s",
-			  s->what, strerror(-err));
+		erofs_err(msg, "%s: write failed: %s", s->what,
+			  strerror(-err));
 		return err;
 	}
 	s->flushed = s->size;
@@ -86,7 +86,7 @@ static int spill_pread(struct erofs_spill *s, const struct erofs_msg *msg,
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret <= 0) {
-			erofs_err(msg, "%s: cannot read its temporary file back: %s",
+			erofs_err(msg, "%s: cannot read it back: %s",
 				  s->what, ret ? strerror(errno) : "short");
 			return ret ? -errno : -EIO;
 		}

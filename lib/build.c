@@ -201,10 +201,7 @@ static int write_image(struct erofs_builder *b)
 	if (!err)
 		err = erofs_output_pwrite(b->out, b->head,
 					  b->head_blocks * b->blksz, 0);
-	if (!err && b->meta_blocks)
-		err = erofs_output_pwrite(b->out, b->meta,
-					  b->meta_blocks * b->blksz,
-					  b->meta_start * b->blksz);
+	/* the metadata area was written by erofs_write_metadata() */
 	if (!err)
 		err = erofs_annex_write(&b->annex, b->out, fs_end, b->blksz,
 					&end);

@@ -188,6 +188,7 @@ int z_erofs_compress_segment(struct z_erofs_worker *w,
 			     struct z_erofs_segment *seg)
 {
 	uint32_t pos = 0;
+	uint8_t *out;
 	int ret = 0;
 
 	seg->outlen = 0;
@@ -203,5 +204,9 @@ int z_erofs_compress_segment(struct z_erofs_worker *w,
 			return ret;
 		pos += ret;
 	}
+	/* it waits its turn to be written: hold what it took, not the bound */
+	out = realloc(seg->out, MAX(seg->outlen, 1ULL));
+	if (out)
+		seg->out = out;
 	return 0;
 }

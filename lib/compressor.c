@@ -28,7 +28,7 @@ static int lz4_compress(struct erofs_compressor *c, const void *src,
 
 static int lz4hc_init(struct erofs_compressor *c)
 {
-	c->priv = malloc(LZ4_sizeofStateHC());
+	c->priv = LZ4_createStreamHC();
 	return c->priv ? 0 : -ENOMEM;
 }
 
@@ -37,12 +37,24 @@ static int lz4hc_compress(struct erofs_compressor *c, const void *src,
 {
 	int in = *srclen, ret;
 
-	ret = LZ4_compress_HC_destSize(c->priv, src, dst, &in, dstcap,
-				       c->spec.level);
+	/*
+	 * LZ4_compress_HC_destSize() clears the whole state (256 KiB) on
+	 * every call, which costs more than compressing a small pcluster;
+	 * a fast reset gives the same output without it.
+	 */
+	LZ4_resetStreamHC_fast(c->priv, c->spec.level);
+	ret = LZ4_compress_HC_continue_destSize(c->priv, src, dst, &in,
+						dstcap);
 	if (ret <= 0)
 		return 0;
 	*srclen = in;
 	return ret;
+}
+
+static void lz4hc_exit(struct erofs_compressor *c)
+{
+	LZ4_freeStreamHC(c->priv);
+	c->priv = NULL;
 }
 
 static void free_priv(struct erofs_compressor *c)
@@ -213,7 +225,7 @@ static const struct erofs_compressor_ops compressors[EROFS_COMPR_NR] = {
 		.min_level = LZ4HC_CLEVEL_MIN, .max_level = LZ4HC_CLEVEL_MAX,
 		.default_level = LZ4HC_CLEVEL_DEFAULT,
 		.init = lz4hc_init, .compress_destsize = lz4hc_compress,
-		.exit = free_priv,
+		.exit = lz4hc_exit,
 	},
 	[EROFS_COMPR_LZMA] = {
 		.name = "lzma", .ondisk_alg = Z_EROFS_COMPRESSION_LZMA,

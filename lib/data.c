@@ -28,6 +28,8 @@
 #define COPY_CHUNK	(1U << 20)
 /* extents never cross a segment, so segments compress independently */
 #define Z_SEGMENT_SIZE	(16U << 20)
+/* enough queued small files to keep a worker busy past a large one */
+#define Z_ITEMS_PER_WORKER	256
 
 struct src_file {
 	struct erofs_node *node;
@@ -62,7 +64,13 @@ struct data_pass {
 	uint64_t blob_cursor, *dcursor;
 	uint8_t *chunkbuf;
 	struct data_item *head, **tail;
-	uint64_t inflight, max_inflight;	/* bytes of input queued */
+	/*
+	 * Bounds on the queue: bytes of input read ahead, and items (each
+	 * holds its output, and small files make many).  Without worker
+	 * threads an item is compressed when queued: nothing waits.
+	 */
+	uint64_t inflight, max_inflight;
+	unsigned int nr_items, max_items;
 	bool threaded;
 	struct erofs_workqueue wq;
 	struct z_erofs_worker worker;	/* when not threaded */
@@ -70,9 +78,8 @@ struct data_pass {
 	pthread_cond_t cond;
 	uint8_t *buf;			/* copies, COPY_CHUNK + a block */
 	uint64_t files, files_done;
-	/* -E fragments: the packed inode's content, in an unlinked file */
-	int packed_fd;
-	uint64_t packed_size;
+	/* -E fragments: the packed inode's content */
+	struct erofs_spill packed;
 	/* -E dedupe: the pclusters stored so far, by content */
 	struct z_erofs_dedupe *dedupe;
 	struct z_erofs_dedupe_stats dedupe_stats;
@@ -86,7 +93,10 @@ struct data_pass {
 
 static int changed(struct erofs_builder *b, const struct erofs_node *n)
 {
-	erofs_err(b->msg, "%s: file changed during the build", n->path);
+	struct erofs_path_buf pb;
+
+	erofs_err(b->msg, "%s: file changed during the build",
+		  erofs_node_path(b, n, &pb));
 	return -EAGAIN;
 }
 
@@ -121,8 +131,10 @@ static int read_exact(struct erofs_builder *b, const struct erofs_node *n,
 		pos += n->data_off;
 	err = pread_full(fd, buf, len, pos, &got);
 	if (err) {
-		erofs_err(b->msg, "%s: read failed: %s", n->path,
-			  strerror(-err));
+		struct erofs_path_buf pb;
+
+		erofs_err(b->msg, "%s: read failed: %s",
+			  erofs_node_path(b, n, &pb), strerror(-err));
 		return err;
 	}
 	return got == len ? 0 : changed(b, n);
@@ -138,6 +150,8 @@ static bool same_file(const struct erofs_node *n, const struct stat *st)
 
 static int open_source(struct erofs_builder *b, const struct erofs_node *n)
 {
+	struct erofs_path_buf pb;
+	const char *path;
 	struct stat st;
 	int fd, err;
 
@@ -146,10 +160,13 @@ static int open_source(struct erofs_builder *b, const struct erofs_node *n)
 			   0);
 		return fd < 0 ? -errno : fd;
 	}
-	fd = open(n->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	err = erofs_node_open_path(b, n, &pb, &path);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		erofs_err(b->msg, "%s: cannot open: %s", n->path,
+		erofs_err(b->msg, "%s: cannot open: %s", path,
 			  strerror(errno));
 		return err;
 	}
@@ -168,7 +185,9 @@ static int open_data(struct data_pass *dp, const struct erofs_node *n)
 
 	if (n != dp->b->packed)
 		return open_source(dp->b, n);
-	fd = fcntl(dp->packed_fd, F_DUPFD_CLOEXEC, 0);
+	fd = erofs_spill_flush(&dp->packed, dp->b->msg);
+	if (!fd)
+		fd = fcntl(dp->packed.fd, F_DUPFD_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -220,9 +239,19 @@ static int same_flat_data(struct data_pass *dp, const struct erofs_node *n,
 	size_t got;
 	int err;
 
-	if (d->nblocks != n->nblocks || d->inline_size != n->inline_size ||
-	    (n->inline_size && memcmp(n->tail, d->tail, n->inline_size)))
+	if (d->nblocks != n->nblocks || d->inline_size != n->inline_size)
 		return 0;
+	if (n->inline_size) {
+		err = erofs_spill_read(&b->tails, b->msg, x, n->inline_size,
+				       n->tail_off);
+		if (!err)
+			err = erofs_spill_read(&b->tails, b->msg, y,
+					       d->inline_size, d->tail_off);
+		if (err)
+			return err;
+		if (memcmp(x, y, n->inline_size))
+			return 0;
+	}
 	for (pos = 0; pos < total; pos += len) {
 		len = MIN(total - pos, (uint64_t)COPY_CHUNK / 2);
 		err = pread_full(b->out->fd, x, len, b->out->offset +
@@ -295,14 +324,15 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 			return err;
 	}
 	if (n->inline_size) {
-		n->tail = malloc(n->inline_size);
-		if (!n->tail)
-			return -ENOMEM;
-		err = read_exact(b, n, fd, n->tail, n->inline_size, outside);
+		/* kept aside until its inode is written */
+		err = read_exact(b, n, fd, dp->buf, n->inline_size, outside);
+		if (!err)
+			err = erofs_spill_append(&b->tails, b->msg, dp->buf,
+						 n->inline_size, &n->tail_off);
 		if (err)
 			return err;
 		if (dedup)
-			hash = erofs_hash_data(hash, n->tail, n->inline_size);
+			hash = erofs_hash_data(hash, dp->buf, n->inline_size);
 	}
 	dp->cursor += n->nblocks;
 	err = check_unchanged(b, n, fd);
@@ -330,8 +360,10 @@ static int store_chunk(struct data_pass *dp, struct erofs_node *n,
 		return 0;
 	}
 	if (*dp->dcursor + nblocks > EROFS_NULL_ADDR) {
+		struct erofs_path_buf pb;
+
 		erofs_err(b->msg, "%s: data past 32-bit block addresses",
-			  n->path);
+			  erofs_node_path(b, n, &pb));
 		return -EFBIG;
 	}
 	ret = erofs_chunk_dedup(b, dp->chunkbuf, len, *dp->dcursor, &blkaddr);
@@ -520,28 +552,11 @@ static int reserve_extents(struct z_erofs_file *z, uint32_t more)
 	return 0;
 }
 
-/* appends to the packed inode; the unlinked file is made when first needed */
+/* appends to the packed inode; its file is made when first needed */
 static int packed_append(struct data_pass *dp, const uint8_t *buf,
 			 uint32_t len, uint64_t *off)
 {
-	struct erofs_builder *b = dp->b;
-	int err;
-
-	if (dp->packed_fd < 0) {
-		dp->packed_fd = erofs_tmpfile(b->msg,
-					      "the packed inode's temporary file");
-		if (dp->packed_fd < 0)
-			return dp->packed_fd;
-	}
-	err = erofs_pwrite_full(dp->packed_fd, buf, len, dp->packed_size);
-	if (err) {
-		erofs_err(b->msg, "packed inode: cannot write its temporary file: %s",
-			  strerror(-err));
-		return err;
-	}
-	*off = dp->packed_size;
-	dp->packed_size += len;
-	return 0;
+	return erofs_spill_append(&dp->packed, dp->b->msg, buf, len, off);
 }
 
 /*
@@ -739,8 +754,10 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	int err = it->err;
 
 	if (err) {
-		erofs_err(b->msg, "%s: compression failed: %s", f->node->path,
-			  strerror(-err));
+		struct erofs_path_buf pb;
+
+		erofs_err(b->msg, "%s: compression failed: %s",
+			  erofs_node_path(b, f->node, &pb), strerror(-err));
 		return err;
 	}
 	if (!it->seg.la) {
@@ -867,6 +884,7 @@ static int retire_one(struct data_pass *dp, bool failed)
 	if (!dp->head)
 		dp->tail = &dp->head;
 	dp->inflight -= it->seg.inlen;
+	dp->nr_items--;
 	if (!failed && it->dup_of)
 		err = retire_dup(dp, it->node, it->dup_of);
 	else if (!failed)
@@ -883,12 +901,28 @@ static void enqueue(struct data_pass *dp, struct data_item *it)
 	it->next = NULL;
 	*dp->tail = it;
 	dp->tail = &it->next;
+	dp->nr_items++;
+}
+
+/* retires the oldest items until @len more bytes may be queued */
+static int make_room(struct data_pass *dp, uint64_t len)
+{
+	int err = 0;
+
+	while (dp->head && !err &&
+	       (dp->inflight + len > dp->max_inflight ||
+		dp->nr_items >= dp->max_items))
+		err = retire_one(dp, false);
+	return err;
 }
 
 static int add_other(struct data_pass *dp, struct erofs_node *n)
 {
 	struct data_item *it;
+	int err = make_room(dp, 0);
 
+	if (err)
+		return err;
 	if (!dp->head)		/* nothing ahead of it: no need to queue */
 		return retire_other(dp, n);
 	it = calloc(1, sizeof(*it));
@@ -905,15 +939,20 @@ static bool same_source(struct erofs_builder *b, const struct erofs_node *d,
 			const uint8_t *buf)
 {
 	uint64_t pos, base = d->tar_data ? d->data_off : 0;
+	struct erofs_path_buf pb;
 	uint8_t chunk[65536];
+	const char *path;
 	size_t got, len;
 	bool same = true;
 	int fd;
 
+	path = erofs_node_path(b, d, &pb);
 	if (d->tar_data)
 		fd = fcntl(b->tar_data_fd[d->tar_data - 1], F_DUPFD_CLOEXEC, 0);
+	else if (pb.truncated)
+		return false;
 	else
-		fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	for (pos = 0; same && pos < d->size; pos += len) {
@@ -974,8 +1013,7 @@ static int submit_segment(struct data_pass *dp, struct src_file *f,
 	struct data_item *it;
 	int err = 0;
 
-	while (dp->head && dp->inflight + len > dp->max_inflight && !err)
-		err = retire_one(dp, false);
+	err = make_room(dp, len);
 	it = calloc(1, sizeof(*it));
 	if (err || !it) {
 		free(it);
@@ -1084,7 +1122,8 @@ static int data_pass_init(struct data_pass *dp, struct erofs_builder *b)
 	dp->b = b;
 	dp->cursor = b->data_start;
 	dp->tail = &dp->head;
-	dp->packed_fd = -1;
+	dp->packed.what = "the packed inode's temporary file";
+	b->tails.what = "the inline tails' temporary file";
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	z_erofs_worker_init(&dp->worker);
@@ -1100,7 +1139,10 @@ static int data_pass_init(struct data_pass *dp, struct erofs_builder *b)
 	}
 	for (i = 0; i < b->nr_nodes; i++)
 		dp->files += S_ISREG(b->nodes[i]->mode) && b->nodes[i]->size;
-	dp->max_inflight = (uint64_t)(MAX(workers, 1U) + 1) * Z_SEGMENT_SIZE;
+	if (b->opts->compress.nr_specs && workers > 1) {
+		dp->max_inflight = (uint64_t)(workers + 1) * Z_SEGMENT_SIZE;
+		dp->max_items = workers * Z_ITEMS_PER_WORKER;
+	}
 	if (b->opts->compress.pcluster_dedupe) {
 		dp->dedupe = z_erofs_dedupe_create(b->blksz, Z_DEDUPE_BUDGET);
 		if (!dp->dedupe)
@@ -1127,8 +1169,7 @@ static void data_pass_exit(struct data_pass *dp)
 	z_erofs_dedupe_destroy(dp->dedupe);
 	free(dp->buf);
 	free(dp->chunkbuf);
-	if (dp->packed_fd >= 0)
-		close(dp->packed_fd);
+	erofs_spill_close(&dp->packed);
 	pthread_mutex_destroy(&dp->lock);
 	pthread_cond_destroy(&dp->cond);
 }
@@ -1145,9 +1186,12 @@ static int add_packed(struct data_pass *dp)
 	struct stat st;
 	int err;
 
-	if (!dp->packed_size)
+	if (!dp->packed.size)
 		return 0;
-	if (fstat(dp->packed_fd, &st))
+	err = erofs_spill_flush(&dp->packed, b->msg);
+	if (err)
+		return err;
+	if (fstat(dp->packed.fd, &st))
 		return -errno;
 	n = calloc(1, sizeof(*n));
 	if (!n)
@@ -1159,7 +1203,7 @@ static int add_packed(struct data_pass *dp)
 	}
 	n->mode = S_IFREG | 0600;
 	n->nlink = 1;
-	n->size = dp->packed_size;
+	n->size = dp->packed.size;
 	n->mtime = o->build_time;
 	n->mtime_nsec = o->build_time_nsec;
 	n->extended = erofs_node_needs_extended(b, n);

@@ -61,7 +61,8 @@ int erofs_file_dedup_prepare(struct erofs_builder *b)
 	for (i = 1; i < n; i++)
 		if (sizes[i] == sizes[i - 1] && (!out || sizes[out - 1] != sizes[i]))
 			sizes[out++] = sizes[i];
-	b->dup_sizes = sizes;
+	/* kept through the data pass: only the repeated sizes */
+	b->dup_sizes = realloc(sizes, (out + 1) * sizeof(*sizes)) ?: sizes;
 	b->nr_dup_sizes = out;
 	return 0;
 }

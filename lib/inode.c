@@ -213,47 +213,116 @@ static int write_regular(struct erofs_builder *b, const struct erofs_node *n)
 					  n->blkaddr +
 					  erofs_device_mapped(b, n->z_device),
 					  iend, node_after_xattrs(b, n));
-		if (err)
+		if (err) {
+			struct erofs_path_buf pb;
+
 			erofs_err(b->msg, "%s: internal error laying out compressed extents",
-				  n->path);
+				  erofs_node_path(b, n, &pb));
+		}
 		return err;
 	}
 	if (n->inline_size)
-		memcpy(node_after_xattrs(b, n), n->tail, n->inline_size);
+		return erofs_spill_read(&b->tails, b->msg,
+					node_after_xattrs(b, n),
+					n->inline_size, n->tail_off);
+	return 0;
+}
+
+static int write_node(struct erofs_builder *b, struct erofs_node *n)
+{
+	uint8_t *p = erofs_meta_ptr(b, n->nid << EROFS_ISLOTBITS);
+
+	if (n->extended)
+		put_extended(b, n, p);
+	else
+		put_compact(b, n, p);
+	if (n->xattr_isize)
+		erofs_xattr_write_ibody(n, p + erofs_node_isize(n));
+	if (S_ISDIR(n->mode))
+		return write_dir(b, n);
+	if (S_ISLNK(n->mode))
+		return write_symlink(b, n);
+	if (S_ISREG(n->mode))
+		return write_regular(b, n);
+	return 0;
+}
+
+/*
+ * The nodes of the metadata area in the order of the blocks they start
+ * in (a counting sort: placement filled earlier blocks' free slots, so
+ * nid order is not build order); @order gets indexes into b->nodes.
+ */
+static int nodes_by_block(struct erofs_builder *b, uint32_t **order,
+			  size_t *count)
+{
+	uint64_t base = b->meta_start, blk;
+	uint32_t *start, *ord;
+	size_t i, n = 0;
+
+	start = calloc(b->meta_blocks + 1, sizeof(*start));
+	ord = malloc(MAX(b->nr_nodes, (size_t)1) * sizeof(*ord));
+	if (!start || !ord) {
+		free(start);
+		free(ord);
+		return -ENOMEM;
+	}
+	for (i = 0; i < b->nr_nodes; i++) {
+		blk = (b->nodes[i]->nid << EROFS_ISLOTBITS) / b->blksz;
+		if (blk >= b->head_blocks)
+			start[blk - base + 1]++;
+	}
+	for (blk = 0; blk < b->meta_blocks; blk++)
+		start[blk + 1] += start[blk];
+	for (i = 0; i < b->nr_nodes; i++) {
+		blk = (b->nodes[i]->nid << EROFS_ISLOTBITS) / b->blksz;
+		if (blk < b->head_blocks)
+			continue;
+		ord[start[blk - base]++] = i;
+		n++;
+	}
+	free(start);
+	*order = ord;
+	*count = n;
 	return 0;
 }
 
 int erofs_write_metadata(struct erofs_builder *b)
 {
-	size_t i;
+	uint32_t *order = NULL;
+	size_t i, n = 0;
 	int err;
 
 	b->head = calloc(b->head_blocks, b->blksz);
-	b->meta = calloc(MAX(b->meta_blocks, 1), b->blksz);
-	if (!b->head || !b->meta)
+	if (!b->head)
 		return -ENOMEM;
-	if (b->xattrs.nr_shared)
+	b->meta_win = b->meta_start;
+	if (b->xattrs.nr_shared) {
+		err = erofs_meta_window(b, b->xattr_blkaddr * b->blksz,
+					b->xattrs.shared_size);
+		if (err)
+			return err;
 		erofs_xattr_write_shared(&b->xattrs, erofs_meta_ptr(b,
 					 b->xattr_blkaddr * b->blksz));
+	}
+	/* the root, and anything else in the head */
 	for (i = 0; i < b->nr_nodes; i++) {
-		struct erofs_node *n = b->nodes[i];
-		uint8_t *p = erofs_meta_ptr(b, n->nid << EROFS_ISLOTBITS);
+		struct erofs_node *nd = b->nodes[i];
 
-		if (n->extended)
-			put_extended(b, n, p);
-		else
-			put_compact(b, n, p);
-		if (n->xattr_isize)
-			erofs_xattr_write_ibody(n, p + erofs_node_isize(n));
-		err = 0;
-		if (S_ISDIR(n->mode))
-			err = write_dir(b, n);
-		else if (S_ISLNK(n->mode))
-			err = write_symlink(b, n);
-		else if (S_ISREG(n->mode))
-			err = write_regular(b, n);
+		if ((nd->nid << EROFS_ISLOTBITS) / b->blksz >= b->head_blocks)
+			continue;
+		err = write_node(b, nd);
 		if (err)
 			return err;
 	}
-	return 0;
+	err = nodes_by_block(b, &order, &n);
+	for (i = 0; i < n && !err; i++) {
+		struct erofs_node *nd = b->nodes[order[i]];
+
+		err = erofs_meta_window(b, nd->nid << EROFS_ISLOTBITS,
+					erofs_node_meta_size(b, nd));
+		if (!err)
+			err = write_node(b, nd);
+	}
+	free(order);
+	return err ? err : erofs_meta_window_finish(b);
 }

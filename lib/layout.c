@@ -180,16 +180,22 @@ unsigned int erofs_node_meta_size(const struct erofs_builder *b,
 static void choose_compression(struct erofs_builder *b, struct erofs_node *n)
 {
 	const struct erofs_compress_opts *co = &b->opts->compress;
-	const char *rel = n->path + strlen(b->src_root);
+	struct erofs_path_buf pb;
+	const char *rel;
 	unsigned int i;
 
 	n->zspec = -1;
 	if (!co->nr_specs || !S_ISREG(n->mode) || !n->size)
 		return;
-	while (*rel == '/')
-		rel++;
 	n->zspec = 0;
 	n->zpclusterblks = co->pclusterblks;
+	if (!co->nr_hints)
+		return;
+	rel = erofs_node_path(b, n, &pb);
+	if (!pb.truncated)
+		rel += strlen(b->src_root);
+	while (*rel == '/')
+		rel++;
 	for (i = 0; i < co->nr_hints; i++) {
 		if (regexec(co->hints[i].regex, rel, 0, NULL, 0))
 			continue;
@@ -201,18 +207,36 @@ static void choose_compression(struct erofs_builder *b, struct erofs_node *n)
 	}
 }
 
+/*
+ * A file of one block or less compressed is a stored block at best, and
+ * an index besides: never smaller than flat, so not worth compressing --
+ * unless it may go to the packed inode or refer to a pcluster stored
+ * before.
+ */
+static bool compression_may_pay(const struct erofs_builder *b,
+				const struct erofs_node *n)
+{
+	const struct erofs_compress_opts *co = &b->opts->compress;
+
+	return n->size > b->blksz || co->fragments || co->pcluster_dedupe;
+}
+
 static int shape_node(struct erofs_builder *b, struct erofs_node *n)
 {
 	n->xattr_isize = erofs_xattr_ibody_bytes(n);
 	if (n->xattr_isize > erofs_xattr_ibody_size(UINT16_MAX)) {
+		struct erofs_path_buf pb;
+
 		erofs_err(b->msg, "%s: %u bytes of xattrs do not fit in one inode",
-			  n->path, n->xattr_isize);
+			  erofs_node_path(b, n, &pb), n->xattr_isize);
 		return -E2BIG;
 	}
 	if (S_ISDIR(n->mode))
 		n->size = erofs_dir_size(n, b->blksz);
 	n->extended = erofs_node_needs_extended(b, n);
 	choose_compression(b, n);
+	if (n->zspec >= 0 && !compression_may_pay(b, n))
+		n->zspec = -1;
 	/* a regular file's layout waits until its data has been written */
 	if (!S_ISREG(n->mode))
 		erofs_choose_flat_layout(b, n);
@@ -324,5 +348,5 @@ uint8_t *erofs_meta_ptr(struct erofs_builder *b, uint64_t pos)
 
 	if (blk < b->head_blocks)
 		return b->head + pos;
-	return b->meta + (pos - b->meta_start * b->blksz);
+	return b->meta + (pos - b->meta_win * b->blksz);
 }

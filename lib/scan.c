@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,24 +36,23 @@ static bool hardlink_eq(const void *item, const void *key)
 }
 
 static int read_symlink(struct erofs_builder *b, struct erofs_node *n,
-			const struct stat *st)
+			const char *path, const struct stat *st)
 {
 	ssize_t len;
 
 	n->symlink = malloc(st->st_size + 1);
 	if (!n->symlink)
 		return -ENOMEM;
-	len = readlink(n->path, n->symlink, st->st_size + 1);
+	len = readlink(path, n->symlink, st->st_size + 1);
 	if (len < 0) {
 		int err = -errno;
 
-		erofs_err(b->msg, "%s: cannot read symlink: %s", n->path,
+		erofs_err(b->msg, "%s: cannot read symlink: %s", path,
 			  strerror(errno));
 		return err;
 	}
 	if (len != st->st_size) {
-		erofs_err(b->msg, "%s: symlink changed during the build",
-			  n->path);
+		erofs_err(b->msg, "%s: symlink changed during the build", path);
 		return -EAGAIN;
 	}
 	n->size = len;
@@ -80,28 +80,32 @@ int erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
 				 st->st_gid);
 }
 
-static int new_node(struct erofs_builder *b, char *path, const struct stat *st,
+/*
+ * A node for @path, named @name in @parent (NULL: the root).  The path is
+ * lent to it while its attributes are read: nodes keep only their name.
+ */
+static int new_node(struct erofs_builder *b, const char *path,
+		    const char *name, const struct stat *st,
 		    struct erofs_node *parent, struct erofs_node **out)
 {
 	struct erofs_node *n = calloc(1, sizeof(*n));
 	int err;
 
-	if (!n) {
-		free(path);
+	if (!n)
 		return -ENOMEM;
-	}
-	n->path = path;
+	n->path = (char *)path;
+	n->name = name;
 	n->parent = parent ? parent : n;
 	err = erofs_node_fill_attrs(b, n, st);
+	n->path = NULL;
 	if (!err)
 		err = erofs_add_node(b, n);
 	if (err) {
-		free(path);
 		free(n);
 		return err;
 	}
 	if (S_ISLNK(st->st_mode)) {
-		err = read_symlink(b, n, st);
+		err = read_symlink(b, n, path, st);
 		if (err)
 			return err;
 	}
@@ -139,42 +143,47 @@ static bool is_excluded(const struct erofs_builder *b, const char *path)
 	return false;
 }
 
-static char *join_path(const char *dir, const char *name)
-{
-	char *p;
+/*
+ * A directory's entries and all their names are one allocation
+ * (erofs_node::names_pooled): scanned names are read into a pool, sorted
+ * by offset, and the pool copied after the entry array.
+ */
+struct name_pool {
+	char *buf;
+	size_t len, cap;
+	uint32_t *offs;			/* where each name starts */
+	size_t n, offs_cap;
+};
 
-	if (asprintf(&p, "%s/%s", dir, name) < 0)
-		return NULL;
-	return p;
+static void put_dent(struct erofs_node *dir, char *name, unsigned int len,
+		     struct erofs_node *node)
+{
+	dir->dents[dir->nr_dents++] = (struct erofs_dentry){
+		.name = name, .len = len, .node = node,
+	};
 }
 
+/* @path is @dir's path, "/" and @name: a buffer of PATH_MAX */
 static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
-		      const char *name)
+		      char *path, char *name)
 {
 	struct erofs_node *child;
 	size_t len = strlen(name);
 	struct stat st;
-	char *path;
 	int err;
 
-	path = join_path(dir->path, name);
-	if (!path)
-		return -ENOMEM;
 	if (lstat(path, &st)) {
 		err = -errno;
 		erofs_err(b->msg, "%s: cannot stat: %s", path, strerror(errno));
-		goto out_free;
+		return err;
 	}
 	if ((st.st_dev == b->out_dev && st.st_ino == b->out_ino) ||
-	    is_excluded(b, path)) {
-		err = 0;
-		goto out_free;
-	}
+	    is_excluded(b, path))
+		return 0;
 	if (len > EROFS_NAME_LEN) {
 		erofs_err(b->msg, "%s: name longer than %u bytes cannot be stored",
 			  path, EROFS_NAME_LEN);
-		err = -ENAMETOOLONG;
-		goto out_free;
+		return -ENAMETOOLONG;
 	}
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		struct inode_key k = { st.st_dev, st.st_ino };
@@ -182,51 +191,72 @@ static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
 		child = erofs_hashmap_find(&b->hardlinks, inode_key_hash(&k),
 					   hardlink_eq, &k);
 		if (child) {
-			free(path);
 			child->nlink++;
 			b->stats.hardlinks++;
-			return erofs_dir_add(dir, name, len, child);
+			put_dent(dir, name, len, child);
+			return 0;
 		}
 	}
-	err = new_node(b, path, &st, dir, &child);
+	err = new_node(b, path, name, &st, dir, &child);
 	if (err)
 		return err;
 	if (S_ISDIR(st.st_mode))
 		dir->nlink++;
-	return erofs_dir_add(dir, name, len, child);
-out_free:
-	free(path);
-	return err;
+	put_dent(dir, name, len, child);
+	return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
+static int pool_add(struct name_pool *p, const char *name)
 {
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t len = strlen(name) + 1;
+
+	if (p->len + len > UINT32_MAX)
+		return -E2BIG;
+	if (p->len + len > p->cap) {
+		size_t cap = MAX(p->cap * 2, p->len + len + 4096);
+		char *buf = realloc(p->buf, cap);
+
+		if (!buf)
+			return -ENOMEM;
+		p->buf = buf;
+		p->cap = cap;
+	}
+	if (p->n == p->offs_cap) {
+		size_t cap = p->offs_cap ? p->offs_cap * 2 : 64;
+		uint32_t *offs = realloc(p->offs, cap * sizeof(*offs));
+
+		if (!offs)
+			return -ENOMEM;
+		p->offs = offs;
+		p->offs_cap = cap;
+	}
+	p->offs[p->n++] = p->len;
+	memcpy(p->buf + p->len, name, len);
+	p->len += len;
+	return 0;
+}
+
+static int offset_cmp(const void *a, const void *b, void *arg)
+{
+	const char *pool = arg;
+	const char *x = pool + *(const uint32_t *)a;
+	const char *y = pool + *(const uint32_t *)b;
 
 	return erofs_name_cmp(x, strlen(x), y, strlen(y));
 }
 
-static void free_names(char **names, size_t n)
+/* the names in directory @path except . and .., sorted, into @p */
+static int read_names(struct erofs_builder *b, const char *path,
+		      struct name_pool *p)
 {
-	while (n)
-		free(names[--n]);
-	free(names);
-}
-
-/* the names of @dir except . and .., sorted */
-static int read_names(struct erofs_builder *b, struct erofs_node *dir,
-		      char ***out, size_t *count)
-{
-	char **names = NULL, **tmp;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
 	int err = 0;
 
-	d = opendir(dir->path);
+	d = opendir(path);
 	if (!d) {
 		err = -errno;
-		erofs_err(b->msg, "%s: cannot open directory: %s", dir->path,
+		erofs_err(b->msg, "%s: cannot open directory: %s", path,
 			  strerror(errno));
 		return err;
 	}
@@ -237,70 +267,124 @@ static int read_names(struct erofs_builder *b, struct erofs_node *dir,
 			if (errno) {
 				err = -errno;
 				erofs_err(b->msg, "%s: cannot read directory: %s",
-					  dir->path, strerror(errno));
+					  path, strerror(errno));
 			}
 			break;
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			tmp = realloc(names, cap * sizeof(*names));
-			if (!tmp) {
-				err = -ENOMEM;
-				break;
-			}
-			names = tmp;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			err = -ENOMEM;
+		err = pool_add(p, de->d_name);
+		if (err)
 			break;
-		}
-		n++;
 	}
 	closedir(d);
-	if (err) {
-		free_names(names, n);
-		return err;
-	}
-	if (n > 1)	/* an empty directory has no array at all */
-		qsort(names, n, sizeof(*names), name_cmp);
-	*out = names;
-	*count = n;
+	if (!err && p->n > 1)
+		qsort_r(p->offs, p->n, sizeof(*p->offs), offset_cmp, p->buf);
+	return err;
+}
+
+static const char dots[] = ".\0..";
+
+/*
+ * @dir's entry array, with room for @p's names, "." and "..", and the
+ * names themselves after it: the names are the pool's, in sorted order.
+ */
+static int alloc_dents(struct erofs_node *dir, const struct name_pool *p,
+		       char **names)
+{
+	size_t arr = (p->n + 2) * sizeof(*dir->dents);
+	char *blk = malloc(arr + p->len + sizeof(dots));
+
+	if (!blk)
+		return -ENOMEM;
+	dir->dents = (struct erofs_dentry *)blk;
+	dir->names_pooled = true;
+	*names = blk + arr;
+	memcpy(*names, p->buf, p->len);
+	memcpy(*names + p->len, dots, sizeof(dots));
 	return 0;
 }
 
-static int scan_dir(struct erofs_builder *b, struct erofs_node *dir)
+/* @path (PATH_MAX bytes) holds @dir's path, @plen bytes of it */
+static int scan_names(struct erofs_builder *b, struct erofs_node *dir,
+		      char *path, size_t plen, const struct name_pool *p,
+		      char *names)
 {
-	char **names = NULL;
-	size_t i, n = 0;
-	int err;
+	size_t i, len;
+	int err = 0;
 
-	err = read_names(b, dir, &names, &n);
-	if (err)
-		return err;
-	for (i = 0; i < n && !err; i++) {
-		err = scan_entry(b, dir, names[i]);
+	for (i = 0; i < p->n && !err; i++) {
+		char *name = names + p->offs[i];
+
+		len = strlen(name);
+		if (plen + 1 + len >= PATH_MAX) {
+			path[plen] = '\0';
+			erofs_err(b->msg, "%s/%s: path longer than %u bytes",
+				  path, name, PATH_MAX - 1);
+			return -ENAMETOOLONG;
+		}
+		path[plen] = '/';
+		memcpy(path + plen + 1, name, len + 1);
+		err = scan_entry(b, dir, path, name);
 		erofs_progress_update(&b->progress, "scanning", b->nr_nodes, 0);
 	}
-	free_names(names, n);
+	return err;
+}
+
+/* moves the last entry of @dir, the others sorted, to its place: O(n) */
+static void insert_last_sorted(struct erofs_node *dir)
+{
+	struct erofs_dentry last = dir->dents[dir->nr_dents - 1];
+	unsigned int lo = 0, hi = dir->nr_dents - 1, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (erofs_name_cmp(dir->dents[mid].name, dir->dents[mid].len,
+				   last.name, last.len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&dir->dents[lo + 1], &dir->dents[lo],
+		(dir->nr_dents - 1 - lo) * sizeof(last));
+	dir->dents[lo] = last;
+}
+
+static int scan_dir(struct erofs_builder *b, struct erofs_node *dir,
+		    struct name_pool *p)
+{
+	struct erofs_path_buf pb;
+	const char *dpath;
+	char *names;
+	size_t plen;
+	int err;
+
+	err = erofs_node_open_path(b, dir, &pb, &dpath);
 	if (err)
 		return err;
-	err = erofs_dir_add(dir, ".", 1, dir);
+	/* entries' paths are built after it, in place */
+	plen = strlen(dpath);
+	if (dpath != pb.s)
+		memmove(pb.s, dpath, plen + 1);
+	p->len = p->n = 0;
+	err = read_names(b, pb.s, p);
 	if (!err)
-		err = erofs_dir_add(dir, "..", 2, dir->parent);
+		err = alloc_dents(dir, p, &names);
 	if (err)
 		return err;
-	erofs_sort_dents(dir);
-	return 0;
+	err = scan_names(b, dir, pb.s, plen, p, names);
+	put_dent(dir, names + p->len, 1, dir);
+	insert_last_sorted(dir);
+	put_dent(dir, names + p->len + 2, 2, dir->parent);
+	insert_last_sorted(dir);
+	return err;
 }
 
 int erofs_scan_tree(struct erofs_builder *b)
 {
+	struct name_pool pool = { 0 };
 	struct stat st;
 	size_t i;
-	char *path;
 	int err;
 
 	if (stat(b->src_root, &st)) {
@@ -313,20 +397,15 @@ int erofs_scan_tree(struct erofs_builder *b)
 		erofs_err(b->msg, "%s: source is not a directory", b->src_root);
 		return -ENOTDIR;
 	}
-	path = strdup(b->src_root);
-	if (!path)
-		return -ENOMEM;
-	err = new_node(b, path, &st, NULL, &b->root);
+	err = new_node(b, b->src_root, NULL, &st, NULL, &b->root);
 	if (err)
 		return err;
 	/* b->nodes doubles as the breadth-first queue */
-	for (i = 0; i < b->nr_nodes; i++) {
-		if (!S_ISDIR(b->nodes[i]->mode))
-			continue;
-		err = scan_dir(b, b->nodes[i]);
-		if (err)
-			return err;
-	}
+	for (i = 0; i < b->nr_nodes && !err; i++)
+		if (S_ISDIR(b->nodes[i]->mode))
+			err = scan_dir(b, b->nodes[i], &pool);
+	free(pool.buf);
+	free(pool.offs);
 	erofs_progress_done(&b->progress);
-	return 0;
+	return err;
 }

@@ -65,12 +65,11 @@ void erofs_node_free(struct erofs_node *n)
 {
 	unsigned int j;
 
-	for (j = 0; j < n->nr_dents; j++)
+	for (j = 0; !n->names_pooled && j < n->nr_dents; j++)
 		free(n->dents[j].name);
 	free(n->dents);
 	free(n->xattrs);
 	free(n->symlink);
-	free(n->tail);
 	free(n->chunks);
 	if (n->z) {
 		free(n->z->ext);
@@ -93,6 +92,59 @@ void erofs_tree_free(struct erofs_builder *b)
 	b->root = NULL;
 	erofs_hashmap_exit(&b->hardlinks);
 	erofs_xattr_table_exit(&b->xattrs);
+	erofs_spill_close(&b->tails);
+}
+
+/* prepends @len bytes of @s before @p, if they fit after @start */
+static bool path_prepend(char **p, const char *start, const char *s,
+			 size_t len)
+{
+	if ((size_t)(*p - start) < len)
+		return false;
+	*p -= len;
+	memcpy(*p, s, len);
+	return true;
+}
+
+const char *erofs_node_path(const struct erofs_builder *b,
+			    const struct erofs_node *n,
+			    struct erofs_path_buf *pb)
+{
+	const char *root = b->src_root ? b->src_root : "";
+	/* room for "..." if the path does not fit */
+	const char *start = pb->s + 3;
+	char *p = pb->s + sizeof(pb->s) - 1;
+
+	pb->truncated = false;
+	if (n->path)
+		return n->path;
+	*p = '\0';
+	/* the root is its own parent; depth is bounded by the tree's */
+	for (; n->name && n->parent != n; n = n->parent) {
+		if (!path_prepend(&p, start, n->name, strlen(n->name)) ||
+		    !path_prepend(&p, start, "/", 1)) {
+			pb->truncated = true;
+			break;
+		}
+	}
+	if (!pb->truncated && path_prepend(&p, start, root, strlen(root)))
+		return p;
+	pb->truncated = true;
+	p -= 3;
+	memcpy(p, "...", 3);
+	return p;
+}
+
+int erofs_node_open_path(const struct erofs_builder *b,
+			 const struct erofs_node *n, struct erofs_path_buf *pb,
+			 const char **path)
+{
+	*path = erofs_node_path(b, n, pb);
+	if (!pb->truncated)
+		return 0;
+	erofs_err(b->msg, "%s: path longer than %zu bytes", *path,
+		  sizeof(pb->s) - 1);
+	return -ENAMETOOLONG;
 }
 
 int erofs_dir_add(struct erofs_node *dir, const char *name, unsigned int len,
@@ -100,6 +152,9 @@ int erofs_dir_add(struct erofs_node *dir, const char *name, unsigned int len,
 {
 	struct erofs_dentry *d;
 
+	/* a scanned directory's entries are complete: its names would move */
+	if (dir->names_pooled)
+		return -EINVAL;
 	d = realloc(dir->dents, (dir->nr_dents + 1) * sizeof(*d));
 	if (!d)
 		return -ENOMEM;

@@ -10,6 +10,7 @@
 #include "erofs/hashmap.h"
 #include "erofs/output.h"
 #include "erofs/print.h"
+#include "erofs/spill.h"
 #include "erofs/tree.h"
 #include "erofs/xattr.h"
 
@@ -144,6 +145,7 @@ struct erofs_builder {
 	struct erofs_node **nodes;	/* every inode, in build order */
 	size_t nr_nodes, nodes_cap;
 	struct erofs_hashmap hardlinks;	/* (dev, ino) -> node */
+	struct erofs_spill tails;	/* inline tails of regular files */
 	struct erofs_xattr_table xattrs;
 
 	uint64_t xattr_blkaddr;
@@ -155,7 +157,12 @@ struct erofs_builder {
 	 */
 	uint8_t *head;
 	uint64_t head_blocks;
+	/*
+	 * a window of the metadata area, written out in block order as it
+	 * is filled (erofs_write_metadata): blocks [meta_win, +meta_win_blocks)
+	 */
 	uint8_t *meta;
+	uint64_t meta_win, meta_win_blocks, meta_win_cap;
 	uint64_t meta_start, meta_blocks;
 	uint64_t data_start, data_end;	/* blocks of file data */
 	uint64_t total_blocks;
@@ -218,8 +225,16 @@ int erofs_layout_metadata(struct erofs_builder *b);
 int erofs_write_metadata(struct erofs_builder *b);
 int erofs_write_super(struct erofs_builder *b);
 
-/* the in-memory copy of metadata byte @pos */
+/* the in-memory copy of metadata byte @pos: the head, or the window */
 uint8_t *erofs_meta_ptr(struct erofs_builder *b, uint64_t pos);
+/*
+ * Makes the window cover bytes [@pos, @pos + @len) of the metadata area,
+ * writing out the blocks before @pos's: positions asked for must not go
+ * back to a block written out.
+ */
+int erofs_meta_window(struct erofs_builder *b, uint64_t pos, uint64_t len);
+/* writes out the rest of the metadata area */
+int erofs_meta_window_finish(struct erofs_builder *b);
 /* a 64-byte inode: a field overflows the compact one, or the policy says */
 /* the base of compact inodes' mtimes: the build time, or with -E 48bit
  * as far before it as a 32-bit offset reaches */
@@ -255,6 +270,15 @@ void erofs_dir_fill(const struct erofs_node *dir, unsigned int blksz,
 /* places content: whole blocks in the data area, the tail inline */
 int erofs_node_put_content(struct erofs_builder *b, const struct erofs_node *n,
 			   const uint8_t *buf, uint64_t size);
+
+/* @n's source path, for messages; pb->truncated if it is too long to open */
+const char *erofs_node_path(const struct erofs_builder *b,
+			    const struct erofs_node *n,
+			    struct erofs_path_buf *pb);
+/* the same to open: -ENAMETOOLONG (reported) when it does not fit */
+int erofs_node_open_path(const struct erofs_builder *b,
+			 const struct erofs_node *n, struct erofs_path_buf *pb,
+			 const char **path);
 
 void erofs_tree_free(struct erofs_builder *b);
 void erofs_node_free(struct erofs_node *n);

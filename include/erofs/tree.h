@@ -22,7 +22,13 @@ struct erofs_dentry {
 
 struct erofs_node {
 	struct erofs_node *parent;	/* ".." of a directory */
-	char *path;			/* source path data is read from */
+	/*
+	 * Where data is read from: tar entries and layers keep theirs; a
+	 * directory scan keeps only the name (in the parent's entry) and
+	 * rebuilds the path from the parents when it is needed.
+	 */
+	char *path;
+	const char *name;		/* scanned: NULL for the root */
 
 	uint32_t mode;
 	uint32_t uid, gid;
@@ -52,7 +58,8 @@ struct erofs_node {
 	uint8_t datalayout;
 	unsigned int xattr_isize;
 	unsigned int inline_size;	/* tail bytes packed after the inode */
-	uint8_t *tail;			/* regular files: those bytes */
+	uint64_t tail_off;		/* regular files: those bytes, in the
+					 * builder's spilled tails */
 	uint64_t blkaddr;		/* first data block */
 	uint64_t nblocks;		/* data blocks outside the inode */
 
@@ -63,12 +70,19 @@ struct erofs_node {
 	bool in_blob;			/* its data lives in the blob */
 	uint16_t z_device;		/* rebuilt: device of its pclusters */
 	bool data_ready;		/* chunks refer to existing data */
+	bool names_pooled;		/* entries' names are in dents' block */
 	uint8_t tar_data;		/* EROFS_TAR_DATA_*: data at data_off */
 	uint64_t data_off;
 
 	int zspec;			/* -z entry to compress with, or -1 */
 	uint32_t zpclusterblks;		/* its pcluster size in blocks */
 	struct z_erofs_file *z;		/* compressed: extents and index */
+};
+
+/* a node's source path: a buffer for the ones rebuilt from parents */
+struct erofs_path_buf {
+	char s[4096];
+	bool truncated;			/* "..." for the start: not openable */
 };
 
 static inline unsigned int erofs_node_isize(const struct erofs_node *n)

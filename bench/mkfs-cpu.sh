@@ -1,0 +1,54 @@
+#!/bin/bash
+# Benchmark (not a test): mkfs.erofs' CPU time per input byte against the
+# compressor alone (bench/compress-alone.c: the library's fixed-output
+# call in a loop over the same files, cut into the same pcluster size).
+#
+#   bench/mkfs-cpu.sh [SOURCE_DIR]        (default /usr/share/doc)
+#
+# Files of more than one block are what mkfs compresses (smaller ones are
+# stored as they are), so those are what the compressor alone gets.
+# mkfs runs with --workers=1 (its CPU, not its wall time, is compared).
+# Prints, per algorithm and pcluster size: input bytes, image size and
+# the compressor's output, CPU seconds of mkfs, of the compressor calls
+# alone and of the whole compressor run (reading files included), and
+# the ratios mkfs/compress and mkfs/run: 1.15 or less is the goal.
+#
+# Environment: MKFS=... (default mkfs/mkfs.erofs of this tree),
+# CONFIGS="lz4hc:4096 ..." (ALG:PCLUSTER pairs), TMPDIR (default /var/tmp).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+SRC=${1:-/usr/share/doc}
+MKFS=${MKFS:-$here/../mkfs/mkfs.erofs}
+CONFIGS=${CONFIGS:-"lz4hc:4096 lz4hc:65536 deflate:65536 zstd:65536 lzma:1048576"}
+die() { echo "mkfs-cpu: $*" >&2; exit 2; }
+[ -d "$SRC" ] || die "$SRC: not a directory"
+[ -x "$MKFS" ] || die "$MKFS: not built"
+[ -x /usr/bin/time ] || die "/usr/bin/time: missing (apt-get install time)"
+
+W=$(mktemp -d "${TMPDIR:-/var/tmp}/mkfs-cpu.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+trap 'exit 130' INT TERM
+gcc -O2 -o "$W/alone" "$here/compress-alone.c" -llz4 -llzma -lz -lzstd ||
+	die "cannot build compress-alone (liblz4-dev liblzma-dev zlib1g-dev libzstd-dev)"
+cp "$MKFS" "$W/mkfs.erofs"
+find "$SRC" -xdev -type f -size +4096c >"$W/list"
+find "$SRC" -xdev -type f -print0 | xargs -0 cat >/dev/null	# warm the cache
+bytes=$(tr '\n' '\0' <"$W/list" | du -cb --files0-from=- | tail -n 1 | cut -f1)
+echo "tree: $SRC  files over one block: $(wc -l <"$W/list") ($bytes bytes)  load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %8s | %11s %11s %11s | %7s %7s %7s | %7s %7s\n' \
+	alg pcluster input image alone.out mkfs.s comp.s run.s mkfs/cmp mkfs/run
+level() { case $1 in lz4hc) echo 9 ;; lzma) echo 6 ;; deflate) echo 1 ;; zstd) echo 3 ;; esac; }
+for cfg in $CONFIGS; do
+	alg=${cfg%%:*} pc=${cfg#*:}
+	/usr/bin/time -f '%U %S' -o "$W/t" "$W/mkfs.erofs" --quiet --workers=1 \
+		-z "$alg,$(level "$alg")" -C "$pc" -T 0 "$W/img" "$SRC" >/dev/null
+	read -r u s <"$W/t"
+	mk=$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')
+	read -r _ _ _ _ _ _ _ out _ comp _ run < <("$W/alone" "$alg" "$pc" <"$W/list")
+	printf '%-8s %8s | %11s %11s %11s | %7.2f %7.2f %7.2f | %7.3f %7.3f\n' \
+		"$alg" "$pc" "$bytes" "$(stat -c %s "$W/img")" "$out" "$mk" "$comp" "$run" \
+		"$(awk -v a="$mk" -v b="$comp" 'BEGIN { print a / b }')" \
+		"$(awk -v a="$mk" -v b="$run" 'BEGIN { print a / b }')"
+	rm -f "$W/img"
+done

@@ -91,6 +91,14 @@ echo "(the gzip blob has $gz_size bytes)"
 # each compressed byte fetched once
 [ "$WHOLE" -eq "$gz_size" ] || fail "fetched $WHOLE bytes for the whole device, the blob has $gz_size"
 
+note "dump --cache: the range's sparse output is a cache file of device 1"
+out=$("$DUMP" --cache="$T/gzip.range" "$T/boot.img") || fail "dump --cache of a tar-index device"
+grep -q "device 1 of the image ($tar_size bytes)" <<<"$out" || fail "dump --cache: not device 1: $out"
+cached=$(sed -n 's/^  cached \([0-9]*\) of .*/\1/p' <<<"$out")
+[ -n "$cached" ] && [ "$cached" -ge 65536 ] && [ "$cached" -lt "$tar_size" ] ||
+	fail "dump --cache: $cached bytes cached for a 64 KiB range: $out"
+grep -q "^To read /: [1-9][0-9]* bytes to fetch" <<<"$out" || fail "dump --cache: nothing left to fetch: $out"
+
 note "the same from Debian's docker-registry on loopback"
 if [ -x "$REGISTRY" ]; then
 	repo=erofs/zran

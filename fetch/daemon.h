@@ -288,9 +288,17 @@ void fetchd_stats_add_latency(struct fetchd *d, uint64_t us);
 void fetchd_stats_print(struct fetchd *d, const char *why);
 
 /* a consistent copy of every number the daemon reports */
+/* one spec of a source with fallbacks: a mirror, the registry */
+struct fetchd_spec_snap {
+	char spec[256];			/* without credentials */
+	struct erofs_source_stats st;
+};
+
 struct fetchd_source_snap {
 	char name[64];
 	struct erofs_source_stats st;
+	struct fetchd_spec_snap *specs;	/* only when it has fallbacks */
+	unsigned int nr_specs;
 };
 
 struct fetchd_snapshot {

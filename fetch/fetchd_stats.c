@@ -56,6 +56,25 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* a source with fallbacks: each spec's own numbers, so that none hides */
+static int snap_add_specs(struct fetchd_source_snap *ss,
+			  struct erofs_source *src)
+{
+	unsigned int i, n = erofs_source_nr_specs(src);
+
+	if (n < 2)
+		return 0;
+	ss->specs = calloc(n, sizeof(*ss->specs));
+	if (!ss->specs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (!erofs_source_spec_stats(src, i, &ss->specs[i].st,
+					     ss->specs[i].spec,
+					     sizeof(ss->specs[i].spec)))
+			ss->nr_specs = i + 1;
+	return 0;
+}
+
 static int snap_add_source(struct fetchd_snapshot *s, const char *name,
 			   struct erofs_source *src)
 {
@@ -68,10 +87,13 @@ static int snap_add_source(struct fetchd_snapshot *s, const char *name,
 	ss += s->nr_srcs++;
 	snprintf(ss->name, sizeof(ss->name), "%s", name);
 	memset(&ss->st, 0, sizeof(ss->st));
+	ss->specs = NULL;
+	ss->nr_specs = 0;
 	/* a configured source is opened at the first OPEN that needs it */
-	if (src)
-		erofs_source_stats(src, &ss->st);
-	return 0;
+	if (!src)
+		return 0;
+	erofs_source_stats(src, &ss->st);
+	return snap_add_specs(ss, src);
 }
 
 /* every configured source, opened or not, so that none goes unseen */
@@ -135,8 +157,12 @@ int fetchd_snapshot_take(struct fetchd *d, struct fetchd_snapshot **out)
 
 void fetchd_snapshot_free(struct fetchd_snapshot *s)
 {
+	unsigned int i;
+
 	if (!s)
 		return;
+	for (i = 0; i < s->nr_srcs; i++)
+		free(s->srcs[i].specs);
 	free(s->srcs);
 	free(s);
 }
@@ -190,7 +216,7 @@ void fetchd_stats_print(struct fetchd *d, const char *why)
 	const struct fetchd_stats *st;
 	struct fetchd_snapshot *s;
 	char p[4][16], hb[3][32], sline[512];
-	unsigned int i;
+	unsigned int i, j;
 
 	if (fetchd_snapshot_take(d, &s))
 		return;
@@ -229,6 +255,14 @@ void fetchd_stats_print(struct fetchd *d, const char *why)
 					  sizeof(sline));
 		erofs_info(&d->msg, "source stats (%s): %s", s->srcs[i].name,
 			   sline);
+		for (j = 0; j < s->srcs[i].nr_specs; j++) {
+			const struct fetchd_spec_snap *sp = &s->srcs[i].specs[j];
+
+			erofs_source_stats_format(&sp->st, false, sline,
+						  sizeof(sline));
+			erofs_info(&d->msg, "source stats (%s, spec %u %s): %s",
+				   s->srcs[i].name, j, sp->spec, sline);
+		}
 	}
 	fetchd_snapshot_free(s);
 }

@@ -144,6 +144,58 @@ static void per_source(FILE *f, const struct fetchd_snapshot *s,
 	}
 }
 
+/*
+ * A source with fallbacks: each spec's counter in a family of its own
+ * (labels source and spec), so that summing a family never counts a
+ * request twice.
+ */
+static void per_spec(FILE *f, const struct fetchd_snapshot *s,
+		     const char *name, const char *type, const char *help,
+		     size_t off)
+{
+	unsigned int i, j;
+
+	head(f, name, type, help);
+	for (i = 0; i < s->nr_srcs; i++) {
+		for (j = 0; j < s->srcs[i].nr_specs; j++) {
+			const struct fetchd_spec_snap *sp = &s->srcs[i].specs[j];
+
+			fprintf(f, P "%s{source=\"", name);
+			label(f, s->srcs[i].name);
+			fprintf(f, "\",spec=\"");
+			label(f, sp->spec);
+			fprintf(f, "\"} %llu\n", (unsigned long long)
+				*(const uint64_t *)((const char *)&sp->st + off));
+		}
+	}
+}
+
+#define PER_SPEC(f, s, name, type, help, field) \
+	per_spec(f, s, name, type, help, \
+		 offsetof(struct erofs_source_stats, field))
+
+static void specs(FILE *f, const struct fetchd_snapshot *s)
+{
+	PER_SPEC(f, s, "source_spec_requests_total", "counter",
+		 "Requests sent to one spec of a source with fallbacks.",
+		 requests);
+	PER_SPEC(f, s, "source_spec_bytes_total", "counter",
+		 "Bytes received from one spec of a source with fallbacks.",
+		 bytes);
+	PER_SPEC(f, s, "source_spec_errors_total", "counter",
+		 "Failed attempts at one spec of a source with fallbacks.",
+		 errors);
+	PER_SPEC(f, s, "source_spec_retries_total", "counter",
+		 "Attempts repeated at one spec of a source with fallbacks.",
+		 retries);
+	PER_SPEC(f, s, "source_spec_skips_total", "counter",
+		 "Times one spec was passed over while it backed off.",
+		 skips);
+	PER_SPEC(f, s, "source_spec_backing_off", "gauge",
+		 "1 while one spec is skipped after repeated failures.",
+		 backing_off);
+}
+
 #define PER_SOURCE(f, s, name, help, field) \
 	per_source(f, s, name, help, offsetof(struct erofs_source_stats, field))
 
@@ -191,6 +243,7 @@ void fetchd_metrics_prometheus(const struct fetchd_snapshot *s, FILE *f)
 	latency(f, &s->st);
 	cache(f, s);
 	sources(f, s);
+	specs(f, s);
 }
 
 static void json_latency(struct erofs_json *j, const struct fetchd_snapshot *s)
@@ -221,6 +274,28 @@ static void json_latency(struct erofs_json *j, const struct fetchd_snapshot *s)
 	erofs_json_close(j, '}');
 }
 
+static void json_specs(struct erofs_json *j,
+		       const struct fetchd_source_snap *src)
+{
+	unsigned int i;
+
+	erofs_json_open(j, "specs", '[');
+	for (i = 0; i < src->nr_specs; i++) {
+		const struct erofs_source_stats *ss = &src->specs[i].st;
+
+		erofs_json_open(j, NULL, '{');
+		erofs_json_str(j, "spec", src->specs[i].spec);
+		erofs_json_u64(j, "requests", ss->requests);
+		erofs_json_u64(j, "bytes", ss->bytes);
+		erofs_json_u64(j, "errors", ss->errors);
+		erofs_json_u64(j, "retries", ss->retries);
+		erofs_json_u64(j, "skips", ss->skips);
+		erofs_json_u64(j, "backing_off", ss->backing_off);
+		erofs_json_close(j, '}');
+	}
+	erofs_json_close(j, ']');
+}
+
 static void json_sources(struct erofs_json *j, const struct fetchd_snapshot *s)
 {
 	unsigned int i;
@@ -241,6 +316,7 @@ static void json_sources(struct erofs_json *j, const struct fetchd_snapshot *s)
 		erofs_json_u64(j, "latency_p50_us", ss->lat_p50_us);
 		erofs_json_u64(j, "latency_p90_us", ss->lat_p90_us);
 		erofs_json_u64(j, "latency_p99_us", ss->lat_p99_us);
+		json_specs(j, &s->srcs[i]);
 		erofs_json_close(j, '}');
 	}
 	erofs_json_close(j, ']');

@@ -220,6 +220,30 @@ start_daemon --source=dir:"$T/src" --cache-dir="$T/cache" --unverified=allow --l
 stop_daemon
 ! grep -q ': info: \|: debug: ' "$T/kerr" || fail "info at warn level: $(cat "$T/kerr")"
 
+note "a source with a fallback: each spec's numbers in the metrics and the stats line"
+mkdir -p "$T/empty"
+start_daemon --source=dir:"$T/empty" --source=dir:"$T/src" --cache-dir="$T/cache" \
+	--unverified=allow --metrics=unix:"$T/m.sock" --no-prefetch
+wait_until test -S "$T/m.sock"
+[ "$(open_obj 1 0 erofs,img b2)" = 300000 ] || fail "OPEN through the fallback"
+echo "read 1 0 65536" >&3
+wait_until metric_is erofs_fetch_read_latency_seconds_count 1
+first=$(metric "erofs_fetch_source_spec_bytes_total{source=\"default\",spec=\"dir:$T/empty\"}")
+second=$(metric "erofs_fetch_source_spec_bytes_total{source=\"default\",spec=\"dir:$T/src\"}")
+[ "$first" = 0 ] && [ "${second:-0}" -ge 65536 ] ||
+	fail "per-spec bytes: first '$first', second '$second': $(scrape | grep spec)"
+scrape .json >"$T/spec.json"
+"$PY" - "$T/spec.json" "dir:$T/src" <<'PYEOF' || fail "per-spec JSON: $(cat "$T/spec.json")"
+import json, sys
+specs = json.load(open(sys.argv[1]))["sources"][0]["specs"]
+assert [s["spec"] for s in specs][1] == sys.argv[2], specs
+assert specs[0]["bytes"] == 0 and specs[1]["bytes"] >= 65536, specs
+PYEOF
+kill -USR1 "$(pgrep -P "$daemon_pid" -x erofs-fetch)"
+wait_until grep -q "source stats (default, spec 1 dir:$T/src): reads" "$T/kerr"
+stop_daemon
+cmp "$T/o0" "$T/src/b2" || fail "the object served through the fallback differs"
+
 note "SIGHUP: sources and map read again, the rest kept with a reason"
 cat >"$T/r.conf" <<EOF2
 [source first]

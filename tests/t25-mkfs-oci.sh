@@ -11,7 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOOLS/fetchlib.sh"
 require_mount
-REGISTRY=/usr/bin/docker-registry
 TIMES=(-T0 --mkfs-time)
 
 "$PY" "$TOOLS/mkocilayout.py" "$T/layout" "$T/tars" --nested

@@ -101,6 +101,9 @@ start_faultserver() {
 	wait_port "$FAULT_PORT" || fail "fault server did not start: $(cat "$T/fault.stderr")"
 }
 
+# Debian's docker-registry (scripts/install-deps.sh installs it)
+REGISTRY=/usr/bin/docker-registry
+
 # start_registry DIR [AUTHFILE]: Debian's docker-registry ($REGISTRY) on a
 # free port, with htpasswd auth if AUTHFILE is given; sets REG
 start_registry() {
@@ -144,27 +147,6 @@ build_sourcetest() {
 		-o "$SOURCETEST" "$TOOLS/sourcetest.c" "$libs/libsource.a" \
 		"$libs/liberofs.a" $(pkg-config --libs libcurl liblz4 liblzma uuid zlib) ||
 		fail "cannot build sourcetest"
-}
-
-# Debian's docker-registry (scripts/install-deps.sh installs it)
-REGISTRY=/usr/bin/docker-registry
-
-# start_registry DIR [AUTHFILE]: docker-registry on a free port, sets REG
-start_registry() {
-	local dir=$1 port
-	port=$(free_port)
-	mkdir -p "$dir/data"
-	{
-		echo "version: 0.1"
-		echo "log: {level: error, accesslog: {disabled: true}}"
-		echo "storage: {filesystem: {rootdirectory: $dir/data}}"
-		echo "http: {addr: 127.0.0.1:$port}"
-		[ -z "${2:-}" ] || echo "auth: {htpasswd: {realm: erofs-test, path: $2}}"
-	} >"$dir/config.yml"
-	"$REGISTRY" serve "$dir/config.yml" >"$dir/log" 2>&1 &
-	_servers+=($!)
-	wait_port "$port" 20 || fail "docker-registry did not start: $(cat "$dir/log")"
-	REG="127.0.0.1:$port"
 }
 
 # push FILE DIGEST [CURL OPTIONS]: POST an upload to $REG/$repo, PUT the

@@ -5,7 +5,9 @@
 # (without and with htpasswd auth).  The kernel's mount of our --oci image
 # must equal the read-only overlayfs mount of the two per-layer
 # --tar=f --aufs images; layer=N equals that layer's image; --oci=i mounts
-# with the uncompressed layers on loop devices and shows the same.
+# with the uncompressed layers on loop devices and shows the same; from
+# the registry, erofs-fetch get --image serves a 64 KiB range near the end
+# of layer 0 (a 10 MiB file) from a small part of its gzip blob.
 # A blob the registry serves with other bytes, a tag it does not have, a
 # bad password: a clear error, exit 1, no image left.
 . "$(dirname "$0")/lib.sh"
@@ -159,6 +161,25 @@ skopeo copy -q --all --dest-tls-verify=false "oci:$T/layout:v1" "docker://$REG/e
 	fail "skopeo copy to the registry"
 "$MKFS" --oci=f,insecure --quiet "${TIMES[@]}" "$T/reg.erofs" "$REG/erofs/app:v1" ||
 	fail "--oci from the registry"
+
+note "--oci=i from the registry; a 64 KiB range near layer 0's end served lazily"
+"$MKFS" --oci=i,insecure --quiet "${TIMES[@]}" -U clear "$T/reg-idx.erofs" "$REG/erofs/app:v1" ||
+	fail "--oci=i from the registry"
+cmp "$T/reg-idx.erofs" "$T/idx-oci.erofs" || fail "--oci=i from the registry differs from the layout's"
+diff0=$(sha256sum <"$T/tars/layer0.tar" | cut -c1-64)
+size0=$(stat -c %s "$T/tars/layer0.tar")
+gz0=$(stat -c %s "$T/layout/blobs/sha256/$(sed -n 1p "$T/tars/blobs")")
+at=$((size0 - 100000))
+"$FETCH" get --quiet --json --image="$T/reg-idx.erofs" --range "$at-$((at + 65535))" \
+	"oci://$REG/erofs/app?insecure" "$diff0" "$T/l0.range" >"$T/l0.json" ||
+	fail "get --image of a range of layer 0 from the registry"
+same_range "$T/tars/layer0.tar" "$T/l0.range" "$at" 65536 || fail "layer 0's range: other bytes"
+fetched=$(json_field "$T/l0.json" bytes)
+echo "64 KiB at byte $at of layer 0 ($size0 bytes of tar, $gz0 of gzip): $fetched bytes fetched"
+[ "$fetched" -lt $((gz0 / 4)) ] || fail "fetched $fetched of $gz0 bytes for 64 KiB"
+"$FETCH" get --quiet --image="$T/reg-idx.erofs" "oci://$REG/erofs/app?insecure" "$diff0" \
+	"$T/l0.whole" || fail "get --image of layer 0's whole device"
+cmp "$T/tars/layer0.tar" "$T/l0.whole" || fail "layer 0's device differs from its tar"
 check_flat "$T/reg.erofs"
 "$MKFS" --oci=f,insecure,platform=linux/arm64 --quiet "${TIMES[@]}" "$T/arm.erofs" "$REG/erofs/app:v1" ||
 	fail "--oci platform=linux/arm64"

@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import subprocess
+import random
 import tarfile
 
 T0 = 1700000000
@@ -64,7 +65,8 @@ def layer0():
         add(tf, 'bin/sh', tarfile.SYMTYPE, link='tool', mode=0o777)
         add(tf, 'dev', D)
         add(tf, 'dev/null', tarfile.CHRTYPE, mode=0o666, major=1, minor=3)
-        add(tf, 'big', data=bytes(range(256)) * 8192 + b'tail')
+        # 10 MiB that gzip cannot shrink: a lazy read must not need it all
+        add(tf, 'big', data=random.Random(25).randbytes(10 << 20) + b'tail')
         add(tf, 'keep', data=b'keep\n', uid=1000, gid=1000)
     return buf.getvalue()
 

@@ -922,6 +922,11 @@ static int finish_oci(struct mkfs_cfg *c, int n, char **srcs)
 		erofs_err(&c->msg, "--oci takes one image reference, and no --tar");
 		return -EINVAL;
 	}
+	/* a zinfo file describes one gzip stream */
+	if (o->gzinfo_path && c->oci.layer < 0 && !c->oci.blob) {
+		erofs_err(&c->msg, "--gzinfo=FILE with --oci needs layer= or blob=: a zinfo describes one layer");
+		return -EINVAL;
+	}
 	c->source = srcs[0];
 	c->oci_build.opts = &c->oci;
 	c->oci_build.ref = srcs[0];

@@ -82,6 +82,8 @@ no_image "$T/bad.erofs" --oci=f,blob=sha256:$blob1 "oci-layout:$T/layout:v1"
 grep -q "no layer is blob" "$T/err" || fail "unknown blob=: $(cat "$T/err")"
 no_image "$T/bad.erofs" --oci=f,layer=2 "oci-layout:$T/layout:v1"
 grep -q "layer=2, but the image has 2 layers" "$T/err" || fail "layer out of range: $(cat "$T/err")"
+no_image "$T/bad.erofs" --oci=i --gzinfo="$T/z.zinfo" "oci-layout:$T/layout:v1"
+grep -q "a zinfo describes one layer" "$T/err" || fail "--gzinfo over two layers: $(cat "$T/err")"
 no_image "$T/bad.erofs" --oci=f,platform=linux/s390x "oci-layout:$T/layout:v1"
 grep -q "no image for platform linux/s390x" "$T/err" && grep -q "has platform linux/arm64/v8" "$T/err" ||
 	fail "missing platform: $(cat "$T/err")"

@@ -300,7 +300,8 @@ static int alloc_dents(struct erofs_node *dir, const struct name_pool *p,
 	dir->dents = (struct erofs_dentry *)blk;
 	dir->names_pooled = true;
 	*names = blk + arr;
-	memcpy(*names, p->buf, p->len);
+	if (p->len)		/* an empty directory's pool has no buffer */
+		memcpy(*names, p->buf, p->len);
 	memcpy(*names + p->len, dots, sizeof(dots));
 	return 0;
 }

@@ -37,23 +37,8 @@
 require_mount
 
 # EROFS_FETCH: another build of the daemon to run in the guest (e.g. ASan)
-FETCH=${EROFS_FETCH:-$TOP/fetch/erofs-fetch}
-[ -x "$FETCH" ] || fail "erofs-fetch not built: $FETCH"
-for t in qemu-system-x86_64 cpio gzip mkfs.ext4 gcc; do
-	command -v $t >/dev/null || fail "$t missing: run scripts/install-deps.sh"
-done
-[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
-	fail "static /bin/busybox missing: apt-get install busybox-static"
-
-note "kernel (built once, cached under ${EROFS_KERNEL_CACHE:-/var/cache/erofs-kernel})"
 kstart=$(date +%s)
-set +e
-KERNEL=$("$TOP/scripts/build-kernel.sh" 2>"$T/kbuild.err" | tail -n 1)
-krc=${PIPESTATUS[0]}
-set -e
-cat "$T/kbuild.err"
-[ "$krc" = 2 ] && skip "cannot build the test kernel: $(grep -m1 'cannot build' "$T/kbuild.err")"
-[ "$krc" = 0 ] && [ -s "$KERNEL" ] || fail "kernel build failed (see above)"
+guest_prepare
 echo "kernel ready in $(( $(date +%s) - kstart ))s: $KERNEL"
 
 note "images: bootstrap + blob, and a second image whose blob is not served"

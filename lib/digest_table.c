@@ -316,8 +316,15 @@ static int read_unit(int fd, uint8_t *buf, uint64_t len, uint64_t pos)
 	return 0;
 }
 
-int erofs_digest_table_scan(const struct erofs_digest_table *t, int fd,
-			    uint64_t offset, uint8_t *states)
+/*
+ * Reads unit [off, off + len) into @buf for a scan; *data false: nothing
+ * of it is there (not cached), *hole: some of it is a hole.
+ */
+typedef int (*unit_reader_t)(void *priv, uint8_t *buf, uint64_t off,
+			     uint64_t len, bool *data, bool *hole);
+
+static int scan_units(const struct erofs_digest_table *t,
+		      unit_reader_t read, void *priv, uint8_t *states)
 {
 	uint8_t *buf = malloc(erofs_digest_unit_size(t));
 	uint64_t unit;
@@ -327,22 +334,16 @@ int erofs_digest_table_scan(const struct erofs_digest_table *t, int fd,
 		return -ENOMEM;
 	for (unit = 0; unit < t->nr_units && !err; unit++) {
 		uint64_t uoff, ulen;
-		bool data = false, hole = false;
+		bool data = true, hole = false;
 
 		erofs_digest_unit_range(t, unit, &uoff, &ulen);
-		err = probe_unit(fd, offset + uoff, offset + uoff + ulen,
-				 &data, &hole);
+		err = read(priv, buf, uoff, ulen, &data, &hole);
 		if (err)
 			break;
-		if (!data) {
+		if (!data)
 			states[unit] = EROFS_UNIT_ABSENT;
-			continue;
-		}
-		err = read_unit(fd, buf, ulen, offset + uoff);
-		if (err)
-			break;
 		/* a blob's zero blocks may be holes too: they still match */
-		if (erofs_digest_unit_matches(t, unit, buf, ulen))
+		else if (erofs_digest_unit_matches(t, unit, buf, ulen))
 			states[unit] = EROFS_UNIT_VERIFIED;
 		else
 			states[unit] = hole ? EROFS_UNIT_PARTIAL :
@@ -352,28 +353,53 @@ int erofs_digest_table_scan(const struct erofs_digest_table *t, int fd,
 	return err;
 }
 
+struct cache_file {
+	int fd;
+	uint64_t offset;		/* where the blob starts in it */
+};
+
+static int read_cache_unit(void *priv, uint8_t *buf, uint64_t off,
+			   uint64_t len, bool *data, bool *hole)
+{
+	const struct cache_file *cf = priv;
+	uint64_t pos = cf->offset + off;
+	int err = probe_unit(cf->fd, pos, pos + len, data, hole);
+
+	if (err || !*data)
+		return err;
+	return read_unit(cf->fd, buf, len, pos);
+}
+
+int erofs_digest_table_scan(const struct erofs_digest_table *t, int fd,
+			    uint64_t offset, uint8_t *states)
+{
+	struct cache_file cf = { .fd = fd, .offset = offset };
+
+	return scan_units(t, read_cache_unit, &cf, states);
+}
+
+struct device_ref {
+	struct erofs_image *img;
+	unsigned int dev;
+};
+
+static int read_device_unit(void *priv, uint8_t *buf, uint64_t off,
+			    uint64_t len, bool *data, bool *hole)
+{
+	const struct device_ref *dr = priv;
+
+	(void)data;
+	(void)hole;
+	return erofs_image_pread(dr->img, dr->dev, buf, len, off);
+}
+
 int erofs_digest_table_scan_device(const struct erofs_digest_table *t,
 				   struct erofs_image *img, unsigned int dev,
 				   uint8_t *states)
 {
-	uint8_t *buf = malloc(erofs_digest_unit_size(t));
-	uint64_t unit;
-	int err = 0;
+	struct device_ref dr = { .img = img, .dev = dev };
 
-	if (!buf)
-		return -ENOMEM;
-	for (unit = 0; unit < t->nr_units && !err; unit++) {
-		uint64_t uoff, ulen;
-
-		erofs_digest_unit_range(t, unit, &uoff, &ulen);
-		err = erofs_image_pread(img, dev, buf, ulen, uoff);
-		if (!err)
-			states[unit] = erofs_digest_unit_matches(t, unit, buf,
-								 ulen) ?
-				EROFS_UNIT_VERIFIED : EROFS_UNIT_MISMATCH;
-	}
-	free(buf);
-	return err;
+	return scan_units(t, read_device_unit, &dr, states);
 }
 
 int erofs_digest_tables_check(struct erofs_image *img,

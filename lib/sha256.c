@@ -91,22 +91,30 @@ static void sha256_blocks_ni(uint32_t h[8], const uint8_t *p, size_t n)
 	for (; n; n--, p += 64) {
 		abef0 = abef;
 		cdgh0 = cdgh;
-		/* w[g & 3] holds the schedule words 4g..4g+3 */
+		/*
+		 * w[g & 3] holds the schedule words 4g..4g+3.  The words of
+		 * group g + 1 are finished and those of g + 3 begun while the
+		 * rounds of group g run, so that the two chains overlap; the
+		 * loop is unrolled to keep w[] in registers.
+		 */
+		for (g = 0; g < 4; g++)
+			w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)),
+						bswap);
+#pragma GCC unroll 16
 		for (g = 0; g < 16; g++) {
-			if (g < 4) {
-				w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)),
-							bswap);
-			} else {
-				t = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
-				t = _mm_add_epi32(t, _mm_alignr_epi8(w[(g + 3) & 3],
-								     w[(g + 2) & 3], 4));
-				w[g & 3] = _mm_sha256msg2_epu32(t, w[(g + 3) & 3]);
-			}
 			msg = _mm_add_epi32(w[g & 3],
 					    _mm_loadu_si128((const __m128i *)&K[4 * g]));
 			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, msg);
+			if (g >= 3 && g < 15) {
+				t = _mm_add_epi32(w[(g + 1) & 3],
+						  _mm_alignr_epi8(w[g & 3], w[(g + 3) & 3], 4));
+				w[(g + 1) & 3] = _mm_sha256msg2_epu32(t, w[g & 3]);
+			}
 			abef = _mm_sha256rnds2_epu32(abef, cdgh,
 						     _mm_shuffle_epi32(msg, 0x0E));
+			if (g >= 1 && g < 13)
+				w[(g + 3) & 3] = _mm_sha256msg1_epu32(w[(g + 3) & 3],
+								      w[g & 3]);
 		}
 		abef = _mm_add_epi32(abef, abef0);
 		cdgh = _mm_add_epi32(cdgh, cdgh0);

@@ -577,7 +577,6 @@ static const struct {
 	FIXED_U64(max_window, "prefetch-max"),
 	FIXED_BOOL(prefetch_all, "prefetch-all"),
 	FIXED_BOOL(supervise, "supervise"), FIXED_BOOL(restore, "restore"),
-	FIXED_INT(log_level, "log-level"),
 };
 
 static bool fixed_differs(const struct fetchd_opts *a,
@@ -638,6 +637,13 @@ static void reload(struct fetchd *d)
 	d->o.cache_high = p.o.cache_high;
 	d->o.cache_low = p.o.cache_low;
 	fetchd_cull_set_marks(d, &p.o.cache_high, &p.o.cache_low);
+	if (p.o.log_level != d->o.log_level) {
+		d->o.log_level = p.o.log_level;
+		/* every thread logs: the level is read without a lock */
+		__atomic_store_n(&d->msg.level, p.o.log_level, __ATOMIC_RELAXED);
+		erofs_info(&d->msg, "SIGHUP: log level %s",
+			   erofs_msg_level_name(p.o.log_level));
+	}
 	fetchd_count(d, reloads, 1);
 	erofs_info(&d->msg, "SIGHUP: %u sources, %u map entries; objects open keep their source until closed",
 		   d->conf.nr_sources, d->conf.nr_maps);

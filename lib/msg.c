@@ -92,7 +92,9 @@ void erofs_msg_print(const struct erofs_msg *m, enum erofs_msg_level lvl,
 {
 	va_list ap;
 
-	if (lvl != EROFS_MSG_ERR && (int)lvl > m->level)
+	/* a daemon may change the level while other threads log */
+	if (lvl != EROFS_MSG_ERR &&
+	    (int)lvl > __atomic_load_n(&m->level, __ATOMIC_RELAXED))
 		return;
 	/* one line per message, even from several threads at once */
 	flockfile(stderr);

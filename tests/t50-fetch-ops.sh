@@ -255,16 +255,19 @@ cache-dir = $T/cache
 metrics = unix:$T/m.sock
 no-prefetch = yes
 unverified = allow
+log-level = warn
 EOF2
 start_daemon --config="$T/r.conf"
 wait_until test -S "$T/m.sock"
 [ "$(open_obj 1 0 erofs,img b1)" = 1048576 ] || fail "OPEN before SIGHUP"
-sed -i "s|^spec = dir:$T/src\$|spec = dir:$T/src2|; s|^\\[source first\\]|[source second]|; s|^\\* = first|* = second|; s|^cache-dir = .*|cache-dir = $T/elsewhere|" "$T/r.conf"
+sed -i "s|^spec = dir:$T/src\$|spec = dir:$T/src2|; s|^\\[source first\\]|[source second]|; s|^\\* = first|* = second|; s|^cache-dir = .*|cache-dir = $T/elsewhere|; s|^log-level = warn|log-level = debug|" "$T/r.conf"
 fpid=$(pgrep -P "$daemon_pid" -x erofs-fetch)
 kill -HUP "$fpid"
 wait_until metric_is erofs_fetch_reloads_total 1
 grep -q 'warn: SIGHUP: cache-dir cannot change while running' "$T/kerr" ||
 	fail "no word on cache-dir: $(grep SIGHUP "$T/kerr")"
+grep -q 'info: SIGHUP: log level debug' "$T/kerr" ||
+	fail "the log level did not change: $(grep SIGHUP "$T/kerr")"
 [ "$(open_obj 2 1 erofs,img b1)" = 200000 ] || fail "OPEN after SIGHUP: not from the new source"
 m=$(scrape)
 grep -q '^erofs_fetch_source_bytes_total{source="second"}' <<<"$m" ||
@@ -280,6 +283,7 @@ echo "read 2 0 4096" >&3
 wait_until metric_is erofs_fetch_read_latency_seconds_count 2
 cmp "$T/o0" "$T/src/b1" || fail "the object opened before SIGHUP changed source"
 cmp "$T/o1" "$T/src2/b1" || fail "the object opened after SIGHUP"
+grep -q 'debug: READ msg' "$T/kerr" || fail "no debug lines after SIGHUP set log-level = debug"
 stop_daemon
 echo "ok: SIGHUP applied a new map, said what it kept, refused a bad file"
 

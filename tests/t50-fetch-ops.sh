@@ -287,6 +287,24 @@ grep -q 'debug: READ msg' "$T/kerr" || fail "no debug lines after SIGHUP set log
 stop_daemon
 echo "ok: SIGHUP applied a new map, said what it kept, refused a bad file"
 
+note "READs of the same bytes at once: the source fetches them once (it joins a covering request in flight)"
+start_faultserver "$T/src"
+start_daemon --source="http://127.0.0.1:$FAULT_PORT/slow/600/0" --cache-dir="$T/cache" \
+	--unverified=allow --metrics=unix:"$T/m.sock" --no-prefetch --workers=4
+wait_until test -S "$T/m.sock"
+[ "$(open_obj 1 0 erofs,img b2)" = 300000 ] || fail "OPEN from the slow server"
+echo "read 1 0 65536" >&3
+echo "read 1 4096 8192" >&3
+echo "read 1 200000 4096" >&3
+wait_until metric_is erofs_fetch_read_latency_seconds_count 3
+got=$(metric 'erofs_fetch_source_bytes_total{source="default"}')
+# the object in one range, and the 128 bytes where a superblock would be
+[ "${got:-0}" -ge 300000 ] && [ "$got" -lt $((300000 + 4096)) ] ||
+	fail "bytes of a 300000-byte object fetched: '$got' (some twice?): $(grep GET "$T/fault.log")"
+stop_daemon
+cmp -n 300000 "$T/o0" "$T/src/b2" || fail "the object filled by overlapping READs differs"
+echo "ok: overlapping READs on a slow source: $got bytes fetched for 300000"
+
 note "culling: least recently used first, never in use, down to the low mark"
 mkdir "$T/cull"
 "$T/culltest" "$T/cull" || fail "culltest"

@@ -27,9 +27,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "erofs/annex.h"
 #include "erofs/build.h"
+#include "erofs/devmap.h"
 #include "erofs/digest_table.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/layerindex.h"
 #include "erofs/reader.h"
 #include "erofs/sha256.h"
 
@@ -695,23 +698,81 @@ out:
  * table comes from the layer's annex, checked like any reader would.
  */
 static int copy_digest_table(struct rebuild *r, struct rb_layer *ly,
-			     unsigned int d, uint16_t id)
+			     const struct erofs_annex *ax, unsigned int d,
+			     uint16_t id)
 {
 	struct erofs_digest_table t;
+	int err;
+
+	err = erofs_digest_table_load(&ly->img, ax, d, &t);
+	if (!err)
+		return erofs_digest_table_emit(&t, &r->b->annex, id);
+	if (err != -ENOENT)
+		return err;
+	erofs_warn(r->b->msg, "%s: device %u (%.64s) has no digest table; the new image has none for it either",
+		   ly->path, d, ly->img.devs[d].tag);
+	return 0;
+}
+
+/*
+ * What lets a reader serve a tar-index device from its compressed layer
+ * (blob source, gzip or zstd index) and make a block-aligned view of it
+ * (device map): checked as a reader checks them, then carried over as
+ * they are under the device's new number.  Their payloads name no device.
+ */
+static int copy_layer_records(struct rebuild *r, struct rb_layer *ly,
+			      const struct erofs_annex *ax, unsigned int d,
+			      uint16_t id)
+{
+	static const uint32_t types[] = {
+		EROFS_ANNEX_BLOB_SOURCE, EROFS_ANNEX_GZIP_INDEX,
+		EROFS_ANNEX_ZSTD_INDEX, EROFS_ANNEX_DEVICE_MAP,
+	};
+	struct erofs_layer_source src;
+	struct erofs_annex_entry e;
+	struct erofs_gzindex ix;
+	struct erofs_devmap map;
+	char why[256];
+	unsigned int i;
+	void *p;
+	int err;
+
+	err = erofs_layer_gzip_load(ax, d, ly->img.devs[d].tag, &src, &ix,
+				    why, sizeof(why));
+	if (!err)
+		erofs_gzindex_free(&ix);
+	if (!err || err == -ENOENT)
+		err = erofs_devmap_load(ax, d, &map, why, sizeof(why));
+	if (!err)
+		erofs_devmap_free(&map);
+	if (err && err != -ENOENT) {
+		erofs_err(r->b->msg, "%s: device %u: %s", ly->path, d, why);
+		return err;
+	}
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		if (!erofs_annex_find(ax, types[i], d, &e))
+			continue;
+		p = erofs_annex_add(&r->b->annex, types[i], id, e.length);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, e.payload, e.length);
+	}
+	return 0;
+}
+
+/* the records of a layer's device @d, as the new image's device @id */
+static int copy_device_records(struct rebuild *r, struct rb_layer *ly,
+			       unsigned int d, uint16_t id)
+{
 	struct erofs_annex ax;
 	int err;
 
 	err = erofs_annex_load(&ly->img, &ax);
 	if (err)
 		return err;
-	err = erofs_digest_table_load(&ly->img, &ax, d, &t);
+	err = copy_digest_table(r, ly, &ax, d, id);
 	if (!err)
-		err = erofs_digest_table_emit(&t, &r->b->annex, id);
-	else if (err == -ENOENT) {
-		erofs_warn(r->b->msg, "%s: device %u (%.64s) has no digest table; the new image has none for it either",
-			   ly->path, d, ly->img.devs[d].tag);
-		err = 0;
-	}
+		err = copy_layer_records(r, ly, &ax, d, id);
 	erofs_annex_free(&ax);
 	return err;
 }
@@ -726,7 +787,7 @@ static int fill_device(struct rebuild *r, uint32_t key, uint16_t id,
 	if (d) {
 		memcpy(dev->tag, ly->img.devs[d].tag, sizeof(dev->tag));
 		dev->blocks = ly->img.devs[d].blocks;
-		return copy_digest_table(r, ly, d, id);
+		return copy_device_records(r, ly, d, id);
 	}
 	dev->blocks = ly->img.blocks;
 	return layer_digests(r, ly, id, dev);

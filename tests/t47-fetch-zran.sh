@@ -109,6 +109,38 @@ else
 	echo "docker-registry not installed ($REGISTRY): registry part left out"
 fi
 
+note "rebuild mode over two index images keeps each layer's records"
+mkdir -p "$T/src2/etc"
+echo world >"$T/src2/etc/world"
+touch -h -d @1700000000 "$T/src2/etc/world" "$T/src2/etc" "$T/src2"
+tar --sort=name -C "$T/src2" -cf "$T/layer2.tar" .
+gzip -n -c "$T/layer2.tar" >"$T/layer2.tar.gz"
+"$MKFS" --quiet --tar=i --ungzip "$T/boot2.img" "$T/layer2.tar.gz" || fail "mkfs --tar=i of layer 2"
+"$MKFS" --quiet -b 512 "$T/merged.img" "$T/boot.img" "$T/boot2.img" || fail "rebuild over index images"
+out=$("$DUMP" -s "$T/merged.img") || fail "dump -s of the merged image"
+for want in "diff_id sha256:$diff_id" "blob sha256:$blob, $gz_size bytes (gzip)" \
+	"diff_id sha256:$(sha256sum "$T/layer2.tar" | cut -c1-64)" "gzip index for device 2"; do
+	grep -q "$want" <<<"$out" || fail "the merged image lost '$want': $out"
+done
+"$FSCK" --device="$T/layer.tar" --device="$T/layer2.tar" "$T/merged.img" >"$T/fsck.out" 2>&1 ||
+	fail "fsck of the merged image: $(cat "$T/fsck.out")"
+loop_attach "$T/layer.tar"
+dev1=$LOOP
+loop_attach "$T/layer2.tar"
+mount -t erofs -o "ro,device=$dev1,device=$LOOP" "$T/merged.img" "$T/m" ||
+	fail "mount of the merged image: $(dmesg | tail -n 2)"
+_mounts+=("$T/m")
+cp -a "$T/src2/etc/world" "$T/src/etc/world"
+# the upper layer's etc replaces the lower one's attributes
+touch -h -d @1700000000 "$T/src/etc"
+treecmp "$T/src" "$T/m" || fail "the merged mount differs from the two layers"
+umount "$T/m"
+rm "$T/src/etc/world"
+touch -h -d @1700000000 "$T/src/etc"
+serve "$T/merged.img" "dir:$T/blobs" merged
+[ "$FETCHED" -lt $((gz_size / 4)) ] || fail "merged: fetched $FETCHED bytes for 64 KiB"
+echo "ok: the merged image serves layer 1 from its gzip blob ($FETCHED bytes for 64 KiB)"
+
 note "a multi-member gzip stream, small span"
 split -b 5M "$T/layer.tar" "$T/part."
 for p in "$T"/part.*; do gzip -n -c "$p"; done >"$T/multi.gz"

@@ -122,24 +122,9 @@ CLZ4_BLOB=$(sha256sum "$T/clz4.blob" | cut -c1-64)
 REPRO_OFF=$REPRO_OFF
 EOF
 cat >>"$T/root/scenario.sh" <<'EOF'
-R=/cache/results
+. /guestlib.sh
 URL=http://127.0.0.1:8080
 FETCH_ARGS="--source=$URL --tag=t43 --timeout=20000"
-fails=0
-ok() { echo "GUEST-OK $*"; }
-bad() { echo "GUEST-FAIL $*"; fails=$((fails + 1)); }
-die() { bad "$*"; umount /mnt/a /mnt/b 2>/dev/null; exit 1; }
-# wait_log FILE TEXT COUNT: until TEXT appears COUNT times (30 s at most);
-# a log the daemon's shell has not created yet counts as none (an empty
-# count would make the test an error, ending the wait as if it were met)
-wait_log() {
-	i=0
-	while n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -lt "$3" ]; do
-		i=$((i + 1))
-		[ $i -gt 300 ] && return 1
-		usleep 100000
-	done
-}
 # alive PID: running and not a zombie
 alive() { [ -d /proc/$1 ] && ! grep -q '^State:.*Z' /proc/$1/status; }
 # read_bg FILE SUMFILE: hash FILE in the background; sets RPID

@@ -56,25 +56,7 @@ DBOOT_SIZE=$(stat -c %s "$T/d.boot")
 CBLOB=$(sha256sum "$T/c.blob" | cut -c1-64)
 EOF
 cat >>"$T/root/scenario.sh" <<'EOF'
-R=/cache/results
-M=http://127.0.0.1:9400
-fails=0
-ok() { echo "GUEST-OK $*"; }
-bad() { echo "GUEST-FAIL $*"; fails=$((fails + 1)); }
-die() { bad "$*"; exit 1; }
-# metric NAME: its value now
-metric() {
-	wget -q -O - $M/metrics | awk -v k="$1" '$1 == k { print $2 }'
-}
-# wait_metric NAME OP VALUE SECONDS: until "metric OP VALUE" holds
-wait_metric() {
-	i=0
-	while v=$(metric "$1"); [ -z "$v" ] || ! [ "$v" "$2" "$3" ]; do
-		i=$((i + 1))
-		[ $i -gt $(($4 * 5)) ] && return 1
-		usleep 200000
-	done
-}
+. /guestlib.sh
 # check NAME DIR WHEN: every file of image NAME reads back right under DIR
 check() {
 	(cd "$2" && sha256sum -c -s /srv/$1.sum) && ok "$1 reads back right ($3)" ||

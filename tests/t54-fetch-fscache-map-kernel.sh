@@ -69,15 +69,7 @@ guest_root "$T/root"
 guest_add_bin "$T/root" "$FETCH" erofs-fetch
 echo "IMAGE_BYTES=$image_bytes" >"$T/root/scenario.sh"
 cat >>"$T/root/scenario.sh" <<'EOF'
-R=/cache/results
-M=http://127.0.0.1:9400
-fails=0
-ok() { echo "GUEST-OK $*"; }
-bad() { echo "GUEST-FAIL $*"; fails=$((fails + 1)); }
-die() { bad "$*"; exit 1; }
-metric() {
-	wget -q -O - $M/metrics 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
-}
+. /guestlib.sh
 fetched() { metric 'erofs_fetch_source_bytes_total{source="default"}'; }
 
 ifconfig lo 127.0.0.1 up || die "loopback"

@@ -6,6 +6,9 @@
 #   guest_root ROOT                 skeleton with busybox and /init
 #                                   (/timeout: seconds before the guest
 #                                   gives up and powers off, default 300)
+#                                   and /guestlib.sh, which scenarios
+#                                   source: ok, bad, die, wait_log,
+#                                   metric, wait_metric
 #   guest_add_bin ROOT BIN [NAME]   BIN as /bin/NAME plus its libraries
 #   guest_pack ROOT OUT             gzip'd newc cpio
 #   guest_run KERNEL INITRD LOG SECS DISK...   boot; DISKs are /dev/vda...
@@ -39,6 +42,40 @@ sync
 reboot -f
 EOF
 	chmod +x "$root/init"
+	cat >"$root/guestlib.sh" <<'EOF'
+# Sourced by guest scenarios.  Results go to $R on the cache disk; a
+# scenario ends with "exit $fails".
+R=/cache/results
+M=${M:-http://127.0.0.1:9400}
+fails=0
+ok() { echo "GUEST-OK $*"; }
+bad() { echo "GUEST-FAIL $*"; fails=$((fails + 1)); }
+die() { bad "$*"; umount /mnt/* 2>/dev/null; exit 1; }
+# wait_log FILE TEXT COUNT: until TEXT appears COUNT times (30 s at most);
+# a log the daemon's shell has not created yet counts as none (an empty
+# count would make the test an error, ending the wait as if it were met)
+wait_log() {
+	i=0
+	while n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -lt "$3" ]; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && return 1
+		usleep 100000
+	done
+}
+# metric NAME: its value now, from the daemon's metrics at $M
+metric() {
+	wget -q -O - $M/metrics 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
+}
+# wait_metric NAME OP VALUE SECONDS: until "metric OP VALUE" holds
+wait_metric() {
+	i=0
+	while v=$(metric "$1"); [ -z "$v" ] || ! [ "$v" "$2" "$3" ]; do
+		i=$((i + 1))
+		[ $i -gt $(($4 * 5)) ] && return 1
+		usleep 200000
+	done
+}
+EOF
 }
 
 # a binary and every library the dynamic loader would map for it

@@ -1,19 +1,6 @@
 # t49's guest scenario (FSID, F1, F3 are set before it): the daemon behind
 # a doctored mirror, then with a good fallback source.
-R=/cache/results
-fails=0
-ok() { echo "GUEST-OK $*"; }
-bad() { echo "GUEST-FAIL $*"; fails=$((fails + 1)); }
-die() { bad "$*"; umount /mnt/a 2>/dev/null; exit 1; }
-# wait_log FILE TEXT COUNT: until TEXT appears COUNT times (30 s at most)
-wait_log() {
-	i=0
-	while n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -lt "$3" ]; do
-		i=$((i + 1))
-		[ $i -gt 300 ] && return 1
-		usleep 100000
-	done
-}
+. /guestlib.sh
 sum_of() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
 # stop_daemon PID: stats, then a clean exit
 stop_daemon() {

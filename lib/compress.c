@@ -127,7 +127,7 @@ static int compress_one(struct z_erofs_worker *w, struct z_erofs_segment *seg,
 	int clen, err;
 
 	clen = erofs_compress_destsize(&w->compr[seg->spec_idx], seg->in + pos,
-				       &n, w->scratch, cap);
+				       &n, w->scratch, cap, &seg->fit);
 	if (clen < 0)
 		return clen;
 	cblocks = DIV_ROUND_UP(clen, blksz);
@@ -194,6 +194,7 @@ int z_erofs_compress_segment(struct z_erofs_worker *w,
 	seg->outlen = 0;
 	seg->nr_ext = 0;
 	seg->frag_len = 0;
+	seg->fit = (struct erofs_compr_fit){ 0 };
 	seg->out = malloc(z_erofs_segment_out_bound(seg->inlen,
 						    seg->blkszbits));
 	if (!seg->out)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * lz4, lz4hc, lzma (MicroLZMA), raw deflate and zstd (compressor_zstd.c),
- * each to a fixed output size
+ * lz4, lz4hc, lzma (MicroLZMA), raw deflate (compressor_deflate.c) and
+ * zstd (compressor_zstd.c), each to a fixed output size
  */
 #include <errno.h>
 #include <lz4.h>
@@ -9,13 +9,13 @@
 #include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include "erofs/compressor.h"
 #include "erofs/erofs_fs.h"
 #include "erofs/util.h"
 
 static int lz4_compress(struct erofs_compressor *c, const void *src,
-			unsigned int *srclen, void *dst, unsigned int dstcap)
+			unsigned int *srclen, void *dst, unsigned int dstcap,
+			struct erofs_compr_fit *fit)
 {
 	int in = *srclen, ret;
 
@@ -33,7 +33,8 @@ static int lz4hc_init(struct erofs_compressor *c)
 }
 
 static int lz4hc_compress(struct erofs_compressor *c, const void *src,
-			  unsigned int *srclen, void *dst, unsigned int dstcap)
+			  unsigned int *srclen, void *dst, unsigned int dstcap,
+			  struct erofs_compr_fit *fit)
 {
 	int in = *srclen, ret;
 
@@ -86,7 +87,8 @@ static int lzma_init(struct erofs_compressor *c)
 
 /* MicroLZMA encodes as much input as fits in avail_out by itself */
 static int lzma_compress(struct erofs_compressor *c, const void *src,
-			 unsigned int *srclen, void *dst, unsigned int dstcap)
+			 unsigned int *srclen, void *dst, unsigned int dstcap,
+			 struct erofs_compr_fit *fit)
 {
 	struct lzma_priv *p = c->priv;
 	lzma_ret ret;
@@ -120,101 +122,6 @@ static void lzma_exit(struct erofs_compressor *c)
 	free_priv(c);
 }
 
-struct deflate_priv {
-	z_stream z;
-	uint8_t *buf;			/* trial output, any size */
-	size_t cap;
-};
-
-static int deflate_init(struct erofs_compressor *c)
-{
-	struct deflate_priv *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	if (deflateInit2(&p->z, c->spec.level, Z_DEFLATED, -15, 9,
-			 Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(p);
-		return -ENOMEM;
-	}
-	c->priv = p;
-	return 0;
-}
-
-/* the size of a whole raw deflate stream of @len input bytes */
-static int deflate_trial(struct deflate_priv *p, const void *src,
-			 unsigned int len)
-{
-	size_t need = deflateBound(&p->z, len);
-
-	if (need > p->cap) {
-		free(p->buf);
-		p->buf = malloc(need);
-		p->cap = p->buf ? need : 0;
-		if (!p->buf)
-			return -ENOMEM;
-	}
-	deflateReset(&p->z);
-	p->z.next_in = (void *)src;
-	p->z.avail_in = len;
-	p->z.next_out = p->buf;
-	p->z.avail_out = p->cap;
-	if (deflate(&p->z, Z_FINISH) != Z_STREAM_END)
-		return -EIO;
-	return p->z.total_out;
-}
-
-/*
- * zlib cannot stop at an output size, so the input that fits is found by
- * trials: each one scales the input by how far its output missed, which
- * settles within a few tries because compressibility changes slowly.
- */
-#define DEFLATE_TRIALS	8
-
-static int deflate_compress(struct erofs_compressor *c, const void *src,
-			    unsigned int *srclen, void *dst, unsigned int dstcap)
-{
-	struct deflate_priv *p = c->priv;
-	unsigned int len = MIN(*srclen, dstcap * 4), best = 0, i;
-	int size, best_size = 0;
-
-	for (i = 0; i < DEFLATE_TRIALS && len; i++) {
-		size = deflate_trial(p, src, len);
-		if (size < 0)
-			return size;
-		if ((unsigned int)size <= dstcap) {
-			if (len > best) {
-				best = len;
-				best_size = size;
-				memcpy(dst, p->buf, size);
-			}
-			/* all of it, or within 2% of full: good enough */
-			if (len == *srclen || size >= dstcap - dstcap / 50)
-				break;
-			len = MIN((uint64_t)*srclen,
-				  (uint64_t)len * dstcap / MAX(size, 1) + 1);
-		} else {
-			len = (uint64_t)len * (dstcap - dstcap / 64) / size;
-		}
-		if (len <= best)
-			break;
-	}
-	if (best)
-		*srclen = best;
-	return best_size;
-}
-
-static void deflate_exit(struct erofs_compressor *c)
-{
-	struct deflate_priv *p = c->priv;
-
-	if (p) {
-		deflateEnd(&p->z);
-		free(p->buf);
-	}
-	free_priv(c);
-}
-
 static const struct erofs_compressor_ops compressors[EROFS_COMPR_NR] = {
 	[EROFS_COMPR_LZ4] = {
 		.name = "lz4", .ondisk_alg = Z_EROFS_COMPRESSION_LZ4,
@@ -237,8 +144,9 @@ static const struct erofs_compressor_ops compressors[EROFS_COMPR_NR] = {
 	[EROFS_COMPR_DEFLATE] = {
 		.name = "deflate", .ondisk_alg = Z_EROFS_COMPRESSION_DEFLATE,
 		.min_level = 1, .max_level = 9, .default_level = 6,
-		.init = deflate_init, .compress_destsize = deflate_compress,
-		.exit = deflate_exit,
+		.init = z_erofs_deflate_init,
+		.compress_destsize = z_erofs_deflate_compress,
+		.exit = z_erofs_deflate_exit,
 	},
 	[EROFS_COMPR_ZSTD] = {
 		.name = "zstd", .ondisk_alg = Z_EROFS_COMPRESSION_ZSTD,

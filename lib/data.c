@@ -214,7 +214,8 @@ static int zero_blocks(struct data_pass *dp, uint64_t start, uint64_t end)
 	uint64_t blk, n;
 	int err;
 
-	memset(dp->buf, 0, COPY_CHUNK);
+	/* often a block or two: clear no more of the buffer than they need */
+	memset(dp->buf, 0, MIN((end - start) * b->blksz, (uint64_t)COPY_CHUNK));
 	for (blk = start; blk < end; blk += n) {
 		n = MIN(end - blk, (uint64_t)(COPY_CHUNK / b->blksz));
 		err = erofs_output_pwrite(dp->dout, dp->buf, n * b->blksz,

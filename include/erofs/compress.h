@@ -130,6 +130,7 @@ struct z_erofs_segment {
 	uint32_t inlen;
 	bool may_fragment;		/* the file's last, and -E fragments */
 	bool whole_fragment;		/* -E all-fragments: all of it goes */
+	struct erofs_compr_fit fit;	/* how its last extent filled up */
 	/* results */
 	uint32_t frag_len;		/* the last bytes, left for the packed inode */
 	uint8_t *out;			/* whole blocks, pclusters in order */

@@ -25,6 +25,16 @@ struct erofs_compr_spec {
 	uint32_t dict_size;		/* lzma, zstd; 0: from the pcluster size */
 };
 
+/*
+ * How the last extent of a segment filled its pcluster: deflate and zstd,
+ * which cannot stop at an output size, size the next extent's input by
+ * it.  It is the segment's, never a worker's: which segments a worker
+ * gets depends on scheduling, and the image must not.
+ */
+struct erofs_compr_fit {
+	uint32_t in, out;		/* 0: no extent yet */
+};
+
 /* a per-worker instance: compressors keep state between calls */
 struct erofs_compressor {
 	const struct erofs_compressor_ops *ops;
@@ -40,12 +50,13 @@ struct erofs_compressor_ops {
 	int (*init)(struct erofs_compressor *c);
 	/*
 	 * Compress a prefix of @src (*srclen bytes) into at most @dstcap
-	 * bytes; on return *srclen holds the bytes consumed.  Returns the
-	 * compressed size, 0 when nothing useful fits, or -errno.
+	 * bytes; on return *srclen holds the bytes consumed.  @fit is the
+	 * segment's: read and updated by compressors that predict.  Returns
+	 * the compressed size, 0 when nothing useful fits, or -errno.
 	 */
 	int (*compress_destsize)(struct erofs_compressor *c, const void *src,
 				 unsigned int *srclen, void *dst,
-				 unsigned int dstcap);
+				 unsigned int dstcap, struct erofs_compr_fit *fit);
 	void (*exit)(struct erofs_compressor *c);
 };
 
@@ -63,17 +74,24 @@ void erofs_compressor_exit(struct erofs_compressor *c);
 uint32_t erofs_compr_default_dict(const struct erofs_compressor_ops *ops,
 				  uint64_t pcluster_bytes);
 
-/* compressor_zstd.c */
+/* compressor_deflate.c, compressor_zstd.c */
+int z_erofs_deflate_init(struct erofs_compressor *c);
+int z_erofs_deflate_compress(struct erofs_compressor *c, const void *src,
+			     unsigned int *srclen, void *dst,
+			     unsigned int dstcap, struct erofs_compr_fit *fit);
+void z_erofs_deflate_exit(struct erofs_compressor *c);
 int z_erofs_zstd_init(struct erofs_compressor *c);
 int z_erofs_zstd_compress(struct erofs_compressor *c, const void *src,
-			  unsigned int *srclen, void *dst, unsigned int dstcap);
+			  unsigned int *srclen, void *dst, unsigned int dstcap,
+			  struct erofs_compr_fit *fit);
 void z_erofs_zstd_exit(struct erofs_compressor *c);
 
 static inline int erofs_compress_destsize(struct erofs_compressor *c,
 					  const void *src, unsigned int *srclen,
-					  void *dst, unsigned int dstcap)
+					  void *dst, unsigned int dstcap,
+					  struct erofs_compr_fit *fit)
 {
-	return c->ops->compress_destsize(c, src, srclen, dst, dstcap);
+	return c->ops->compress_destsize(c, src, srclen, dst, dstcap, fit);
 }
 
 #endif

@@ -770,6 +770,8 @@ static int make_devices(struct rebuild *r)
 	for (m = 0; m < b->nr_nodes && !err; m++) {
 		struct erofs_node *n = b->nodes[m];
 
+		if (S_ISDIR(n->mode))
+			continue;
 		if (n->chunk_device)
 			n->chunk_device = newid[n->chunk_device - 1];
 		if (n->z_device)

@@ -72,10 +72,12 @@ int erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
 	if (S_ISREG(st->st_mode))
 		n->size = st->st_size;
 	n->nlink = S_ISDIR(st->st_mode) ? 2 : 1;
-	n->src_dev = st->st_dev;
-	n->src_ino = st->st_ino;
-	n->src_mtime = st->st_mtim.tv_sec;
-	n->src_mtime_nsec = st->st_mtim.tv_nsec;
+	if (!S_ISDIR(st->st_mode)) {	/* a directory may have no room */
+		n->src_dev = st->st_dev;
+		n->src_ino = st->st_ino;
+		n->src_mtime = st->st_mtim.tv_sec;
+		n->src_mtime_nsec = st->st_mtim.tv_nsec;
+	}
 	return erofs_build_owner(o, b->msg, n->path, n, st->st_uid,
 				 st->st_gid);
 }
@@ -88,7 +90,7 @@ static int new_node(struct erofs_builder *b, const char *path,
 		    const char *name, const struct stat *st,
 		    struct erofs_node *parent, struct erofs_node **out)
 {
-	struct erofs_node *n = calloc(1, sizeof(*n));
+	struct erofs_node *n = erofs_node_alloc(S_ISDIR(st->st_mode));
 	int err;
 
 	if (!n)

@@ -61,6 +61,17 @@ void erofs_sort_dents(struct erofs_node *dir)
 		      dentry_cmp);
 }
 
+/*
+ * A zeroed node.  A directory that stays one -- a scanned directory, not
+ * a tar entry a later one may replace -- goes without the fields past
+ * EROFS_DIR_NODE_SIZE: a tree of many directories is mostly nodes.
+ */
+struct erofs_node *erofs_node_alloc(bool fixed_dir)
+{
+	return calloc(1, fixed_dir ? EROFS_DIR_NODE_SIZE :
+				     sizeof(struct erofs_node));
+}
+
 void erofs_node_free(struct erofs_node *n)
 {
 	unsigned int j;
@@ -69,8 +80,10 @@ void erofs_node_free(struct erofs_node *n)
 		free(n->dents[j].name);
 	free(n->dents);
 	free(n->xattrs);
-	free(n->symlink);
-	free(n->chunks);
+	if (!S_ISDIR(n->mode)) {
+		free(n->symlink);
+		free(n->chunks);
+	}
 	if (n->z) {
 		free(n->z->ext);
 		free(n->z->idata);

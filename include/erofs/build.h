@@ -281,6 +281,8 @@ int erofs_node_open_path(const struct erofs_builder *b,
 			 const char **path);
 
 void erofs_tree_free(struct erofs_builder *b);
+/* @fixed_dir: a directory for good, allocated without the other fields */
+struct erofs_node *erofs_node_alloc(bool fixed_dir);
 void erofs_node_free(struct erofs_node *n);
 int erofs_add_node(struct erofs_builder *b, struct erofs_node *n);
 /* in the kernel's lookup order */

@@ -464,7 +464,6 @@ static int push(struct dent_list *l, const char *name, unsigned int len,
 	l->d[l->n].name = copy ? strndup(name, len) : (char *)name;
 	if (!l->d[l->n].name)
 		return -ENOMEM;
-	l->d[l->n].len = len;
 	l->d[l->n].node = node;
 	l->n++;
 	return 0;
@@ -560,12 +559,12 @@ static int merge_dir(struct rebuild *r, unsigned int l, struct erofs_node *dir,
 	while (!err && (i < dir->nr_dents || (ents && ents[j].name))) {
 		struct erofs_dentry *d = i < dir->nr_dents ? &dir->dents[i] : NULL;
 		struct rb_entry *e = ents && ents[j].name ? &ents[j] : NULL;
-		int cmp = !d ? 1 : !e ? -1 :
-			  erofs_name_cmp(d->name, d->len, e->name, e->len);
+		int cmp = !d ? 1 : !e ? -1 : strcmp(d->name, e->name);
 
 		if (cmp < 0) {		/* lower only */
 			if (!opaque) {
-				err = push(&out, d->name, d->len, d->node, false);
+				err = push(&out, d->name, strlen(d->name),
+					   d->node, false);
 				d->name = NULL;
 			}
 			i++;

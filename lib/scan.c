@@ -157,11 +157,11 @@ struct name_pool {
 	size_t n, offs_cap;
 };
 
-static void put_dent(struct erofs_node *dir, char *name, unsigned int len,
+static void put_dent(struct erofs_node *dir, char *name,
 		     struct erofs_node *node)
 {
 	dir->dents[dir->nr_dents++] = (struct erofs_dentry){
-		.name = name, .len = len, .node = node,
+		.name = name, .node = node,
 	};
 }
 
@@ -195,7 +195,7 @@ static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
 		if (child) {
 			child->nlink++;
 			b->stats.hardlinks++;
-			put_dent(dir, name, len, child);
+			put_dent(dir, name, child);
 			return 0;
 		}
 	}
@@ -204,7 +204,7 @@ static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
 		return err;
 	if (S_ISDIR(st.st_mode))
 		dir->nlink++;
-	put_dent(dir, name, len, child);
+	put_dent(dir, name, child);
 	return 0;
 }
 
@@ -241,10 +241,8 @@ static int pool_add(struct name_pool *p, const char *name)
 static int offset_cmp(const void *a, const void *b, void *arg)
 {
 	const char *pool = arg;
-	const char *x = pool + *(const uint32_t *)a;
-	const char *y = pool + *(const uint32_t *)b;
 
-	return erofs_name_cmp(x, strlen(x), y, strlen(y));
+	return strcmp(pool + *(const uint32_t *)a, pool + *(const uint32_t *)b);
 }
 
 /* the names in directory @path except . and .., sorted, into @p */
@@ -342,8 +340,7 @@ static void insert_last_sorted(struct erofs_node *dir)
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (erofs_name_cmp(dir->dents[mid].name, dir->dents[mid].len,
-				   last.name, last.len) < 0)
+		if (strcmp(dir->dents[mid].name, last.name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -376,9 +373,9 @@ static int scan_dir(struct erofs_builder *b, struct erofs_node *dir,
 	if (err)
 		return err;
 	err = scan_names(b, dir, pb.s, plen, p, names);
-	put_dent(dir, names + p->len, 1, dir);
+	put_dent(dir, names + p->len, dir);
 	insert_last_sorted(dir);
-	put_dent(dir, names + p->len + 2, 2, dir->parent);
+	put_dent(dir, names + p->len + 2, dir->parent);
 	insert_last_sorted(dir);
 	return err;
 }

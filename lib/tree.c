@@ -51,7 +51,7 @@ static int dentry_cmp(const void *a, const void *b)
 {
 	const struct erofs_dentry *x = a, *y = b;
 
-	return erofs_name_cmp(x->name, x->len, y->name, y->len);
+	return strcmp(x->name, y->name);
 }
 
 void erofs_sort_dents(struct erofs_node *dir)
@@ -175,7 +175,6 @@ int erofs_dir_add(struct erofs_node *dir, const char *name, unsigned int len,
 	d[dir->nr_dents].name = strndup(name, len);
 	if (!d[dir->nr_dents].name)
 		return -ENOMEM;
-	d[dir->nr_dents].len = len;
 	d[dir->nr_dents].node = node;
 	dir->nr_dents++;
 	return 0;

@@ -15,9 +15,13 @@ struct erofs_xattr;
 struct erofs_node;
 struct z_erofs_file;
 
+/*
+ * A name in a directory.  Names hold no NUL, so they are C strings whose
+ * lookup order is strcmp()'s; their length is not kept: a directory's
+ * entries are many, their lengths wanted twice.
+ */
 struct erofs_dentry {
 	char *name;
-	unsigned int len;
 	struct erofs_node *node;
 };
 

@@ -1193,7 +1193,7 @@ static int add_packed(struct data_pass *dp)
 		return err;
 	if (fstat(dp->packed.fd, &st))
 		return -errno;
-	n = calloc(1, sizeof(*n));
+	n = erofs_node_alloc(false);
 	if (!n)
 		return -ENOMEM;
 	n->path = strdup("(packed inode)");

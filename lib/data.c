@@ -1193,7 +1193,7 @@ static int add_packed(struct data_pass *dp)
 		return err;
 	if (fstat(dp->packed.fd, &st))
 		return -errno;
-	n = erofs_node_alloc(false);
+	n = erofs_node_alloc(NULL, false);
 	if (!n)
 		return -ENOMEM;
 	n->path = strdup("(packed inode)");

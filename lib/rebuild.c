@@ -379,7 +379,7 @@ static int new_node(struct rebuild *r, unsigned int l,
 			return 0;
 		}
 	}
-	n = erofs_node_alloc(false);
+	n = erofs_node_alloc(NULL, false);
 	if (!n)
 		return -ENOMEM;
 	err = remember(r, n);

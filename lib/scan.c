@@ -90,7 +90,7 @@ static int new_node(struct erofs_builder *b, const char *path,
 		    const char *name, const struct stat *st,
 		    struct erofs_node *parent, struct erofs_node **out)
 {
-	struct erofs_node *n = erofs_node_alloc(S_ISDIR(st->st_mode));
+	struct erofs_node *n = erofs_node_alloc(&b->slab, S_ISDIR(st->st_mode));
 	int err;
 
 	if (!n)
@@ -103,7 +103,7 @@ static int new_node(struct erofs_builder *b, const char *path,
 	if (!err)
 		err = erofs_add_node(b, n);
 	if (err) {
-		free(n);
+		erofs_node_free(n);
 		return err;
 	}
 	if (S_ISLNK(st->st_mode)) {
@@ -289,12 +289,16 @@ static const char dots[] = ".\0..";
  * @dir's entry array, with room for @p's names, "." and "..", and the
  * names themselves after it: the names are the pool's, in sorted order.
  */
-static int alloc_dents(struct erofs_node *dir, const struct name_pool *p,
-		       char **names)
+static int alloc_dents(struct erofs_builder *b, struct erofs_node *dir,
+		       const struct name_pool *p, char **names)
 {
 	size_t arr = (p->n + 2) * sizeof(*dir->dents);
-	char *blk = malloc(arr + p->len + sizeof(dots));
+	size_t size = arr + p->len + sizeof(dots);
+	char *blk = erofs_slab_zalloc(&b->slab, size);
 
+	dir->dents_in_slab = blk != NULL;
+	if (!blk)
+		blk = malloc(size);	/* a large directory's */
 	if (!blk)
 		return -ENOMEM;
 	dir->dents = (struct erofs_dentry *)blk;
@@ -369,7 +373,7 @@ static int scan_dir(struct erofs_builder *b, struct erofs_node *dir,
 	p->len = p->n = 0;
 	err = read_names(b, pb.s, p);
 	if (!err)
-		err = alloc_dents(dir, p, &names);
+		err = alloc_dents(b, dir, p, &names);
 	if (err)
 		return err;
 	err = scan_names(b, dir, pb.s, plen, p, names);

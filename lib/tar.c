@@ -546,7 +546,7 @@ static struct erofs_node *new_node(struct tar_reader *r, const char *path)
 		r->made = arr;
 		r->cap_made = cap;
 	}
-	n = erofs_node_alloc(false);	/* its type comes later */
+	n = erofs_node_alloc(NULL, false);	/* its type comes later */
 	if (!n)
 		return NULL;
 	n->path = strdup(path);

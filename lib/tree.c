@@ -66,10 +66,16 @@ void erofs_sort_dents(struct erofs_node *dir)
  * a tar entry a later one may replace -- goes without the fields past
  * EROFS_DIR_NODE_SIZE: a tree of many directories is mostly nodes.
  */
-struct erofs_node *erofs_node_alloc(bool fixed_dir)
+struct erofs_node *erofs_node_alloc(struct erofs_slab *slab, bool fixed_dir)
 {
-	return calloc(1, fixed_dir ? EROFS_DIR_NODE_SIZE :
-				     sizeof(struct erofs_node));
+	size_t size = fixed_dir ? EROFS_DIR_NODE_SIZE :
+				  sizeof(struct erofs_node);
+	struct erofs_node *n = slab ? erofs_slab_zalloc(slab, size) : NULL;
+
+	if (!n)
+		return calloc(1, size);
+	n->in_slab = true;
+	return n;
 }
 
 void erofs_node_free(struct erofs_node *n)
@@ -78,7 +84,8 @@ void erofs_node_free(struct erofs_node *n)
 
 	for (j = 0; !n->names_pooled && j < n->nr_dents; j++)
 		free(n->dents[j].name);
-	free(n->dents);
+	if (!n->dents_in_slab)
+		free(n->dents);
 	free(n->xattrs);
 	if (!S_ISDIR(n->mode)) {
 		free(n->symlink);
@@ -90,7 +97,8 @@ void erofs_node_free(struct erofs_node *n)
 	}
 	free(n->z);
 	free(n->path);
-	free(n);
+	if (!n->in_slab)
+		free(n);
 }
 
 void erofs_tree_free(struct erofs_builder *b)
@@ -103,6 +111,7 @@ void erofs_tree_free(struct erofs_builder *b)
 	b->nodes = NULL;
 	b->nr_nodes = 0;
 	b->root = NULL;
+	erofs_slab_free(&b->slab);
 	erofs_hashmap_exit(&b->hardlinks);
 	erofs_xattr_table_exit(&b->xattrs);
 	erofs_spill_close(&b->tails);

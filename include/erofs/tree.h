@@ -63,10 +63,12 @@ struct erofs_node {
 	unsigned int xattr_isize;
 	unsigned int inline_size;	/* tail bytes packed after the inode */
 	int zspec;			/* -z entry to compress with, or -1 */
-	bool extended;
 	uint8_t datalayout;
-	bool data_ready;		/* chunks refer to existing data */
-	bool names_pooled;		/* entries' names are in dents' block */
+	bool extended:1;
+	bool data_ready:1;		/* chunks refer to existing data */
+	bool names_pooled:1;		/* entries' names are in dents' block */
+	bool dents_in_slab:1;		/* that block is in the builder slab */
+	bool in_slab:1;			/* so is the node */
 
 	/* ---- not allocated for scanned directories ---- */
 	char *symlink;			/* symlinks: target, size bytes */

@@ -158,7 +158,9 @@ echo "nproc: $NPROC  load average: $(cut -d' ' -f1-3 /proc/loadavg)  trees in: $
 for name in "$@"; do
 	src=$(tree "$name")
 	ENTRIES[$name]=$(cat "$src.done")
-	# warm the dentry and inode caches so every build sees the same
+	# warm the dentry, inode and page caches so every build sees the
+	# same: the first one would otherwise read the inodes (stat them all)
+	find "$src" -printf '%s\n' >/dev/null
 	find "$src" -type f -print0 | xargs -0 cat >/dev/null
 	for cfg in $CONFIGS; do
 		z=()

@@ -1194,7 +1194,7 @@ static int add_packed(struct data_pass *dp)
 		return err;
 	if (fstat(dp->packed.fd, &st))
 		return -errno;
-	n = calloc(1, sizeof(*n));
+	n = erofs_node_alloc(NULL, false);
 	if (!n)
 		return -ENOMEM;
 	n->path = strdup("(packed inode)");

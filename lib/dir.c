@@ -16,11 +16,14 @@ static unsigned int dir_block_end(const struct erofs_node *dir,
 				  unsigned int first, unsigned int blksz,
 				  unsigned int *used)
 {
-	unsigned int i = first, names = 0;
+	unsigned int i, names = 0, len;
 
-	while (i < dir->nr_dents &&
-	       (i - first + 1) * DIRENT_SIZE + names + dir->dents[i].len <= blksz)
-		names += dir->dents[i++].len;
+	for (i = first; i < dir->nr_dents; i++) {
+		len = strlen(dir->dents[i].name);
+		if ((i - first + 1) * DIRENT_SIZE + names + len > blksz)
+			break;
+		names += len;
+	}
 	*used = (i - first) * DIRENT_SIZE + names;
 	return i;
 }
@@ -40,7 +43,7 @@ uint64_t erofs_dir_size(const struct erofs_node *dir, unsigned int blksz)
 static void dir_fill_block(const struct erofs_node *dir, unsigned int first,
 			   unsigned int end, uint8_t *blk)
 {
-	unsigned int nameoff = (end - first) * DIRENT_SIZE, i;
+	unsigned int nameoff = (end - first) * DIRENT_SIZE, i, len;
 
 	for (i = first; i < end; i++) {
 		const struct erofs_dentry *d = &dir->dents[i];
@@ -51,8 +54,9 @@ static void dir_fill_block(const struct erofs_node *dir, unsigned int first,
 		};
 
 		memcpy(blk + (i - first) * DIRENT_SIZE, &de, sizeof(de));
-		memcpy(blk + nameoff, d->name, d->len);
-		nameoff += d->len;
+		len = strlen(d->name);
+		memcpy(blk + nameoff, d->name, len);
+		nameoff += len;
 	}
 }
 

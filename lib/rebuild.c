@@ -382,7 +382,7 @@ static int new_node(struct rebuild *r, unsigned int l,
 			return 0;
 		}
 	}
-	n = calloc(1, sizeof(*n));
+	n = erofs_node_alloc(NULL, false);
 	if (!n)
 		return -ENOMEM;
 	err = remember(r, n);
@@ -467,7 +467,6 @@ static int push(struct dent_list *l, const char *name, unsigned int len,
 	l->d[l->n].name = copy ? strndup(name, len) : (char *)name;
 	if (!l->d[l->n].name)
 		return -ENOMEM;
-	l->d[l->n].len = len;
 	l->d[l->n].node = node;
 	l->n++;
 	return 0;
@@ -563,12 +562,12 @@ static int merge_dir(struct rebuild *r, unsigned int l, struct erofs_node *dir,
 	while (!err && (i < dir->nr_dents || (ents && ents[j].name))) {
 		struct erofs_dentry *d = i < dir->nr_dents ? &dir->dents[i] : NULL;
 		struct rb_entry *e = ents && ents[j].name ? &ents[j] : NULL;
-		int cmp = !d ? 1 : !e ? -1 :
-			  erofs_name_cmp(d->name, d->len, e->name, e->len);
+		int cmp = !d ? 1 : !e ? -1 : strcmp(d->name, e->name);
 
 		if (cmp < 0) {		/* lower only */
 			if (!opaque) {
-				err = push(&out, d->name, d->len, d->node, false);
+				err = push(&out, d->name, strlen(d->name),
+					   d->node, false);
 				d->name = NULL;
 			}
 			i++;
@@ -831,6 +830,8 @@ static int make_devices(struct rebuild *r)
 	for (m = 0; m < b->nr_nodes && !err; m++) {
 		struct erofs_node *n = b->nodes[m];
 
+		if (S_ISDIR(n->mode))
+			continue;
 		if (n->chunk_device)
 			n->chunk_device = newid[n->chunk_device - 1];
 		if (n->z_device)

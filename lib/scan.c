@@ -72,10 +72,12 @@ int erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
 	if (S_ISREG(st->st_mode))
 		n->size = st->st_size;
 	n->nlink = S_ISDIR(st->st_mode) ? 2 : 1;
-	n->src_dev = st->st_dev;
-	n->src_ino = st->st_ino;
-	n->src_mtime = st->st_mtim.tv_sec;
-	n->src_mtime_nsec = st->st_mtim.tv_nsec;
+	if (!S_ISDIR(st->st_mode)) {	/* a directory may have no room */
+		n->src_dev = st->st_dev;
+		n->src_ino = st->st_ino;
+		n->src_mtime = st->st_mtim.tv_sec;
+		n->src_mtime_nsec = st->st_mtim.tv_nsec;
+	}
 	return erofs_build_owner(o, b->msg, n->path, n, st->st_uid,
 				 st->st_gid);
 }
@@ -88,7 +90,7 @@ static int new_node(struct erofs_builder *b, const char *path,
 		    const char *name, const struct stat *st,
 		    struct erofs_node *parent, struct erofs_node **out)
 {
-	struct erofs_node *n = calloc(1, sizeof(*n));
+	struct erofs_node *n = erofs_node_alloc(&b->slab, S_ISDIR(st->st_mode));
 	int err;
 
 	if (!n)
@@ -101,7 +103,7 @@ static int new_node(struct erofs_builder *b, const char *path,
 	if (!err)
 		err = erofs_add_node(b, n);
 	if (err) {
-		free(n);
+		erofs_node_free(n);
 		return err;
 	}
 	if (S_ISLNK(st->st_mode)) {
@@ -155,11 +157,11 @@ struct name_pool {
 	size_t n, offs_cap;
 };
 
-static void put_dent(struct erofs_node *dir, char *name, unsigned int len,
+static void put_dent(struct erofs_node *dir, char *name,
 		     struct erofs_node *node)
 {
 	dir->dents[dir->nr_dents++] = (struct erofs_dentry){
-		.name = name, .len = len, .node = node,
+		.name = name, .node = node,
 	};
 }
 
@@ -193,7 +195,7 @@ static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
 		if (child) {
 			child->nlink++;
 			b->stats.hardlinks++;
-			put_dent(dir, name, len, child);
+			put_dent(dir, name, child);
 			return 0;
 		}
 	}
@@ -202,7 +204,7 @@ static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
 		return err;
 	if (S_ISDIR(st.st_mode))
 		dir->nlink++;
-	put_dent(dir, name, len, child);
+	put_dent(dir, name, child);
 	return 0;
 }
 
@@ -239,10 +241,8 @@ static int pool_add(struct name_pool *p, const char *name)
 static int offset_cmp(const void *a, const void *b, void *arg)
 {
 	const char *pool = arg;
-	const char *x = pool + *(const uint32_t *)a;
-	const char *y = pool + *(const uint32_t *)b;
 
-	return erofs_name_cmp(x, strlen(x), y, strlen(y));
+	return strcmp(pool + *(const uint32_t *)a, pool + *(const uint32_t *)b);
 }
 
 /* the names in directory @path except . and .., sorted, into @p */
@@ -289,12 +289,16 @@ static const char dots[] = ".\0..";
  * @dir's entry array, with room for @p's names, "." and "..", and the
  * names themselves after it: the names are the pool's, in sorted order.
  */
-static int alloc_dents(struct erofs_node *dir, const struct name_pool *p,
-		       char **names)
+static int alloc_dents(struct erofs_builder *b, struct erofs_node *dir,
+		       const struct name_pool *p, char **names)
 {
 	size_t arr = (p->n + 2) * sizeof(*dir->dents);
-	char *blk = malloc(arr + p->len + sizeof(dots));
+	size_t size = arr + p->len + sizeof(dots);
+	char *blk = erofs_slab_zalloc(&b->slab, size);
 
+	dir->dents_in_slab = blk != NULL;
+	if (!blk)
+		blk = malloc(size);	/* a large directory's */
 	if (!blk)
 		return -ENOMEM;
 	dir->dents = (struct erofs_dentry *)blk;
@@ -340,8 +344,7 @@ static void insert_last_sorted(struct erofs_node *dir)
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (erofs_name_cmp(dir->dents[mid].name, dir->dents[mid].len,
-				   last.name, last.len) < 0)
+		if (strcmp(dir->dents[mid].name, last.name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -370,13 +373,13 @@ static int scan_dir(struct erofs_builder *b, struct erofs_node *dir,
 	p->len = p->n = 0;
 	err = read_names(b, pb.s, p);
 	if (!err)
-		err = alloc_dents(dir, p, &names);
+		err = alloc_dents(b, dir, p, &names);
 	if (err)
 		return err;
 	err = scan_names(b, dir, pb.s, plen, p, names);
-	put_dent(dir, names + p->len, 1, dir);
+	put_dent(dir, names + p->len, dir);
 	insert_last_sorted(dir);
-	put_dent(dir, names + p->len + 2, 2, dir->parent);
+	put_dent(dir, names + p->len + 2, dir->parent);
 	insert_last_sorted(dir);
 	return err;
 }

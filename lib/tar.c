@@ -458,8 +458,8 @@ static bool dent_eq(const void *item, const void *key)
 	const struct tar_dkey *k = key;
 	const struct erofs_dentry *de = &d->dir->dents[d->idx];
 
-	return d->dir == k->dir && de->len == k->len &&
-	       !memcmp(de->name, k->name, k->len);
+	return d->dir == k->dir && !strncmp(de->name, k->name, k->len) &&
+	       !de->name[k->len];
 }
 
 struct tar_dent *tar_find_dent(struct tar_reader *r,
@@ -504,7 +504,6 @@ static int add_dentry(struct tar_reader *r, struct erofs_node *dir,
 		free(d);
 		return -ENOMEM;
 	}
-	arr[dir->nr_dents].len = len;
 	arr[dir->nr_dents].node = child;
 	d->dir = dir;
 	d->idx = dir->nr_dents;
@@ -547,7 +546,7 @@ static struct erofs_node *new_node(struct tar_reader *r, const char *path)
 		r->made = arr;
 		r->cap_made = cap;
 	}
-	n = calloc(1, sizeof(*n));
+	n = erofs_node_alloc(NULL, false);	/* its type comes later */
 	if (!n)
 		return NULL;
 	n->path = strdup(path);

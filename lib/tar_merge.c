@@ -56,7 +56,7 @@ static int make_opaque(struct tar_reader *r, struct erofs_node *top)
 
 			if (!de->node)
 				continue;
-			d = tar_find_dent(r, dir, de->name, de->len);
+			d = tar_find_dent(r, dir, de->name, strlen(de->name));
 			if (d->layer < r->layer) {
 				de->node = NULL;
 				continue;

@@ -51,7 +51,7 @@ static int dentry_cmp(const void *a, const void *b)
 {
 	const struct erofs_dentry *x = a, *y = b;
 
-	return erofs_name_cmp(x->name, x->len, y->name, y->len);
+	return strcmp(x->name, y->name);
 }
 
 void erofs_sort_dents(struct erofs_node *dir)
@@ -61,23 +61,44 @@ void erofs_sort_dents(struct erofs_node *dir)
 		      dentry_cmp);
 }
 
+/*
+ * A zeroed node.  A directory that stays one -- a scanned directory, not
+ * a tar entry a later one may replace -- goes without the fields past
+ * EROFS_DIR_NODE_SIZE: a tree of many directories is mostly nodes.
+ */
+struct erofs_node *erofs_node_alloc(struct erofs_slab *slab, bool fixed_dir)
+{
+	size_t size = fixed_dir ? EROFS_DIR_NODE_SIZE :
+				  sizeof(struct erofs_node);
+	struct erofs_node *n = slab ? erofs_slab_zalloc(slab, size) : NULL;
+
+	if (!n)
+		return calloc(1, size);
+	n->in_slab = true;
+	return n;
+}
+
 void erofs_node_free(struct erofs_node *n)
 {
 	unsigned int j;
 
 	for (j = 0; !n->names_pooled && j < n->nr_dents; j++)
 		free(n->dents[j].name);
-	free(n->dents);
+	if (!n->dents_in_slab)
+		free(n->dents);
 	free(n->xattrs);
-	free(n->symlink);
-	free(n->chunks);
+	if (!S_ISDIR(n->mode)) {
+		free(n->symlink);
+		free(n->chunks);
+	}
 	if (n->z) {
 		free(n->z->ext);
 		free(n->z->idata);
 	}
 	free(n->z);
 	free(n->path);
-	free(n);
+	if (!n->in_slab)
+		free(n);
 }
 
 void erofs_tree_free(struct erofs_builder *b)
@@ -90,6 +111,7 @@ void erofs_tree_free(struct erofs_builder *b)
 	b->nodes = NULL;
 	b->nr_nodes = 0;
 	b->root = NULL;
+	erofs_slab_free(&b->slab);
 	erofs_hashmap_exit(&b->hardlinks);
 	erofs_xattr_table_exit(&b->xattrs);
 	erofs_spill_close(&b->tails);
@@ -162,7 +184,6 @@ int erofs_dir_add(struct erofs_node *dir, const char *name, unsigned int len,
 	d[dir->nr_dents].name = strndup(name, len);
 	if (!d[dir->nr_dents].name)
 		return -ENOMEM;
-	d[dir->nr_dents].len = len;
 	d[dir->nr_dents].node = node;
 	dir->nr_dents++;
 	return 0;

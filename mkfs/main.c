@@ -1137,15 +1137,40 @@ static int write_manifest(const struct mkfs_cfg *c,
 	return 0;
 }
 
+/* the signals after which no temporary file may be left behind */
+static const int cleanup_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
 static void install_signal_handlers(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	struct sigaction sa = { .sa_handler = on_signal };
 	unsigned int i;
 
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (i = 0; i < ARRAY_SIZE(cleanup_sigs); i++)
+		sigaction(cleanup_sigs[i], &sa, NULL);
+}
+
+/*
+ * Opens @path for writing and records its temporary name in @tmp for
+ * on_signal(): with those signals held in between, so that one arriving
+ * just after the temporary file was created still removes it.
+ */
+static int open_output(struct mkfs_cfg *c, struct erofs_output *o,
+		       const char *path, char *tmp, size_t tmp_size)
+{
+	sigset_t held, old;
+	unsigned int i;
+	int err;
+
+	sigemptyset(&held);
+	for (i = 0; i < ARRAY_SIZE(cleanup_sigs); i++)
+		sigaddset(&held, cleanup_sigs[i]);
+	sigprocmask(SIG_BLOCK, &held, &old);
+	err = erofs_output_open(o, &c->msg, path);
+	if (!err && o->tmppath)
+		snprintf(tmp, tmp_size, "%s", o->tmppath);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -1169,20 +1194,17 @@ int main(int argc, char **argv)
 
 	start = erofs_now_ms();
 	install_signal_handlers();
-	err = erofs_output_open(&out, &c.msg, c.image);
+	err = open_output(&c, &out, c.image, tmp_image, sizeof(tmp_image));
 	if (err)
 		return 1;
 	out.offset = c.offset;
-	if (out.tmppath)
-		snprintf(tmp_image, sizeof(tmp_image), "%s", out.tmppath);
 	if (c.opts.blob_path) {
-		err = erofs_output_open(&blob, &c.msg, c.opts.blob_path);
+		err = open_output(&c, &blob, c.opts.blob_path, tmp_blob,
+				  sizeof(tmp_blob));
 		if (err) {
 			erofs_output_abort(&out);
 			return 1;
 		}
-		if (blob.tmppath)
-			snprintf(tmp_blob, sizeof(tmp_blob), "%s", blob.tmppath);
 	}
 	err = erofs_build_image(&c.opts, &c.msg, c.source, &out,
 				c.opts.blob_path ? &blob : NULL, &stats);

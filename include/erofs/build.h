@@ -10,6 +10,7 @@
 #include "erofs/hashmap.h"
 #include "erofs/output.h"
 #include "erofs/print.h"
+#include "erofs/slab.h"
 #include "erofs/spill.h"
 #include "erofs/tree.h"
 #include "erofs/xattr.h"
@@ -144,6 +145,7 @@ struct erofs_builder {
 	struct erofs_node *root;
 	struct erofs_node **nodes;	/* every inode, in build order */
 	size_t nr_nodes, nodes_cap;
+	struct erofs_slab slab;		/* scanned nodes, small entry arrays */
 	struct erofs_hashmap hardlinks;	/* (dev, ino) -> node */
 	struct erofs_spill tails;	/* inline tails of regular files */
 	struct erofs_xattr_table xattrs;
@@ -281,6 +283,11 @@ int erofs_node_open_path(const struct erofs_builder *b,
 			 const char **path);
 
 void erofs_tree_free(struct erofs_builder *b);
+/*
+ * @fixed_dir: a directory for good, allocated without the other fields;
+ * @slab: where to allocate it, or NULL
+ */
+struct erofs_node *erofs_node_alloc(struct erofs_slab *slab, bool fixed_dir);
 void erofs_node_free(struct erofs_node *n);
 int erofs_add_node(struct erofs_builder *b, struct erofs_node *n);
 /* in the kernel's lookup order */

@@ -343,6 +343,21 @@ static int add_exclude_path(struct mkfs_cfg *c, const char *arg)
 	return 0;
 }
 
+static void free_exclusions(struct erofs_build_options *o)
+{
+	unsigned int i;
+
+	for (i = 0; i < o->nr_exclude_paths; i++)
+		free(o->exclude_paths[i]);
+	free(o->exclude_paths);
+	for (i = 0; i < o->nr_exclude_regexes; i++)
+		regfree(&o->exclude_regexes[i]);
+	free(o->exclude_regexes);
+	o->nr_exclude_paths = o->nr_exclude_regexes = 0;
+	o->exclude_paths = NULL;
+	o->exclude_regexes = NULL;
+}
+
 static int add_exclude_regex(struct mkfs_cfg *c, const char *arg)
 {
 	struct erofs_build_options *o = &c->opts;
@@ -1173,53 +1188,61 @@ static int open_output(struct mkfs_cfg *c, struct erofs_output *o,
 	return err;
 }
 
-int main(int argc, char **argv)
+/* after the options are parsed: builds, or removes what it began */
+static int run(struct mkfs_cfg *c)
 {
-	struct mkfs_cfg c = { .msg = { PROG, EROFS_MSG_INFO } };
 	struct erofs_build_stats stats;
 	struct erofs_output out, blob;
 	uint64_t start;
 	int err;
 
-	erofs_build_options_default(&c.opts);
-	c.time_to_files = true;
-	err = parse_args(&c, argc, argv);
-	if (err)
-		return 1;
-	c.opts.show_progress = !c.quiet;
-	if (c.oci_given && curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		erofs_err(&c.msg, "cannot initialise libcurl");
+	c->opts.show_progress = !c->quiet;
+	if (c->oci_given && curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		erofs_err(&c->msg, "cannot initialise libcurl");
 		return 1;
 	}
 
 	start = erofs_now_ms();
 	install_signal_handlers();
-	err = open_output(&c, &out, c.image, tmp_image, sizeof(tmp_image));
+	err = open_output(c, &out, c->image, tmp_image, sizeof(tmp_image));
 	if (err)
 		return 1;
-	out.offset = c.offset;
-	if (c.opts.blob_path) {
-		err = open_output(&c, &blob, c.opts.blob_path, tmp_blob,
+	out.offset = c->offset;
+	if (c->opts.blob_path) {
+		err = open_output(c, &blob, c->opts.blob_path, tmp_blob,
 				  sizeof(tmp_blob));
 		if (err) {
 			erofs_output_abort(&out);
 			return 1;
 		}
 	}
-	err = erofs_build_image(&c.opts, &c.msg, c.source, &out,
-				c.opts.blob_path ? &blob : NULL, &stats);
+	err = erofs_build_image(&c->opts, &c->msg, c->source, &out,
+				c->opts.blob_path ? &blob : NULL, &stats);
 	tmp_image[0] = tmp_blob[0] = '\0';
-	if (!err && c.manifest_path)
-		err = write_manifest(&c, &stats);
+	if (!err && c->manifest_path)
+		err = write_manifest(c, &stats);
 	if (err) {
 		erofs_output_abort(&out);
-		if (c.opts.blob_path)
+		if (c->opts.blob_path)
 			erofs_output_abort(&blob);
-		erofs_err(&c.msg, "%s: image not created", c.image);
+		erofs_err(&c->msg, "%s: image not created", c->image);
 		return 1;
 	}
-	if (!c.quiet)
-		print_summary(&c, &stats, (erofs_now_ms() - start) / 1000.0);
+	if (!c->quiet)
+		print_summary(c, &stats, (erofs_now_ms() - start) / 1000.0);
 	free(stats.devt);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct mkfs_cfg c = { .msg = { PROG, EROFS_MSG_INFO } };
+	int ret = 1;
+
+	erofs_build_options_default(&c.opts);
+	c.time_to_files = true;
+	if (!parse_args(&c, argc, argv))
+		ret = run(&c);
+	free_exclusions(&c.opts);
+	return ret;
 }

@@ -140,6 +140,26 @@ static int read_exact(struct erofs_builder *b, const struct erofs_node *n,
 	return got == len ? 0 : changed(b, n);
 }
 
+/*
+ * Where a file's bytes come from when they are stored as they are: its
+ * source, or memory when they were read whole for compression that did
+ * not pay (and checked against the scan then).
+ */
+struct data_src {
+	int fd;
+	const uint8_t *mem;
+};
+
+static int src_read(struct erofs_builder *b, const struct erofs_node *n,
+		    const struct data_src *src, uint8_t *buf, size_t len,
+		    uint64_t pos)
+{
+	if (!src->mem)
+		return read_exact(b, n, src->fd, buf, len, pos);
+	memcpy(buf, src->mem + pos, len);
+	return 0;
+}
+
 static bool same_file(const struct erofs_node *n, const struct stat *st)
 {
 	return st->st_ino == n->src_ino && st->st_dev == n->src_dev &&
@@ -226,9 +246,35 @@ static int zero_blocks(struct data_pass *dp, uint64_t start, uint64_t end)
 	return 0;
 }
 
+static int read_image(struct erofs_builder *b, uint8_t *buf, size_t len,
+		      uint64_t pos)
+{
+	size_t got;
+	int err = pread_full(b->out->fd, buf, len, b->out->offset + pos, &got);
+
+	if (!err && got != len)
+		err = -EIO;
+	if (err)
+		erofs_err(b->msg, "%s: cannot read the image back: %s",
+			  b->out->path, strerror(-err));
+	return err;
+}
+
+static int same_tail(struct erofs_builder *b, const struct erofs_node *d,
+		     const uint8_t *tail, uint8_t *scratch)
+{
+	int err;
+
+	if (!d->inline_size)
+		return 1;
+	err = erofs_spill_read(&b->tails, b->msg, scratch, d->inline_size,
+			       d->tail_off);
+	return err ? err : !memcmp(scratch, tail, d->inline_size);
+}
+
 /*
  * A plain file equal to one stored before with as many blocks takes
- * that one's blocks; its own, just written, are given back.
+ * that one's blocks.
  */
 /* are @n's blocks, just written, and tail the same as @d's? */
 static int same_flat_data(struct data_pass *dp, const struct erofs_node *n,
@@ -237,7 +283,6 @@ static int same_flat_data(struct data_pass *dp, const struct erofs_node *n,
 	struct erofs_builder *b = dp->b;
 	uint64_t pos, len, total = n->nblocks * b->blksz;
 	uint8_t *x = dp->buf, *y = dp->buf + COPY_CHUNK / 2;
-	size_t got;
 	int err;
 
 	if (d->nblocks != n->nblocks || d->inline_size != n->inline_size)
@@ -246,31 +291,51 @@ static int same_flat_data(struct data_pass *dp, const struct erofs_node *n,
 		err = erofs_spill_read(&b->tails, b->msg, x, n->inline_size,
 				       n->tail_off);
 		if (!err)
-			err = erofs_spill_read(&b->tails, b->msg, y,
-					       d->inline_size, d->tail_off);
-		if (err)
+			err = same_tail(b, d, x, y);
+		if (err <= 0)
 			return err;
-		if (memcmp(x, y, n->inline_size))
-			return 0;
 	}
 	for (pos = 0; pos < total; pos += len) {
 		len = MIN(total - pos, (uint64_t)COPY_CHUNK / 2);
-		err = pread_full(b->out->fd, x, len, b->out->offset +
-				 n->blkaddr * b->blksz + pos, &got);
-		if (!err && got == len)
-			err = pread_full(b->out->fd, y, len, b->out->offset +
-					 d->blkaddr * b->blksz + pos, &got);
-		if (err || got != len) {
-			erofs_err(b->msg, "%s: cannot read the image back: %s",
-				  b->out->path, strerror(err ? -err : EIO));
-			return err ? err : -EIO;
-		}
+		err = read_image(b, x, len, n->blkaddr * b->blksz + pos);
+		if (!err)
+			err = read_image(b, y, len, d->blkaddr * b->blksz + pos);
+		if (err)
+			return err;
 		if (memcmp(x, y, len))
 			return 0;
 	}
 	return 1;
 }
 
+/* are @d's blocks and tail @buf, @n's blocks (zero-padded) and tail? */
+static int same_flat_bytes(struct data_pass *dp, const struct erofs_node *n,
+			   const struct erofs_node *d, const uint8_t *buf)
+{
+	struct erofs_builder *b = dp->b;
+	uint64_t pos, len, total = n->nblocks * b->blksz;
+	uint8_t chunk[65536];
+	int err;
+
+	if (d->nblocks != n->nblocks || d->inline_size != n->inline_size)
+		return 0;
+	err = same_tail(b, d, buf + total, chunk);
+	for (pos = 0; err > 0 && pos < total; pos += len) {
+		len = MIN(total - pos, (uint64_t)sizeof(chunk));
+		err = read_image(b, chunk, len, d->blkaddr * b->blksz + pos);
+		if (!err)
+			err = !memcmp(chunk, buf + pos, len);
+	}
+	return err;
+}
+
+static void count_dedup(struct erofs_builder *b, const struct erofs_node *n)
+{
+	b->stats.dedup_files++;
+	b->stats.dedup_file_bytes += n->size;
+}
+
+/* @n's own blocks, just written, are given back when @d has the same */
 static int dedup_flat(struct data_pass *dp, struct erofs_node *n,
 		      uint64_t hash)
 {
@@ -292,13 +357,60 @@ static int dedup_flat(struct data_pass *dp, struct erofs_node *n,
 		return err;
 	dp->cursor = n->blkaddr;
 	n->blkaddr = d->blkaddr;
-	b->stats.dedup_files++;
-	b->stats.dedup_file_bytes += n->size;
+	count_dedup(b, n);
 	return 0;
 }
 
+/*
+ * A file that may equal an earlier one and fits the copy buffer is read
+ * whole and compared before it is written: an equal one's blocks are
+ * taken without writing its own and clearing them again.
+ */
+static int copy_flat_whole(struct data_pass *dp, struct erofs_node *n,
+			   const struct data_src *src)
+{
+	struct erofs_builder *b = dp->b;
+	uint64_t outside = n->size - n->inline_size;
+	uint64_t padded = ROUND_UP(outside, b->blksz);
+	struct erofs_file_key k;
+	struct erofs_node *d;
+	int err;
+
+	err = src_read(b, n, src, dp->buf, n->size, 0);
+	if (!err && !src->mem)
+		err = check_unchanged(b, n, src->fd);
+	if (!err && n->inline_size)
+		err = erofs_spill_append(&b->tails, b->msg, dp->buf + outside,
+					 n->inline_size, &n->tail_off);
+	if (err || !n->nblocks)
+		return err;
+	/* hashed in the pieces copy_flat() hashes, so equal files meet */
+	erofs_file_key_init(&k, n, false);
+	k.hash = erofs_hash_data(0, dp->buf, outside);
+	if (n->inline_size)
+		k.hash = erofs_hash_data(k.hash, dp->buf + outside,
+					 n->inline_size);
+	/* with a tail inline, @outside is whole blocks: nothing to clobber */
+	memset(dp->buf + outside, 0, padded - outside);
+	d = erofs_file_dedup_find(b, &k);
+	err = d ? same_flat_bytes(dp, n, d, dp->buf) :
+		  erofs_file_dedup_add(b, &k, n);
+	if (err < 0)
+		return err;
+	if (d && err) {
+		n->blkaddr = d->blkaddr;
+		count_dedup(b, n);
+		return 0;
+	}
+	err = erofs_output_pwrite_sparse(b->out, dp->buf, padded,
+					 n->blkaddr * b->blksz, b->blksz);
+	dp->cursor += n->nblocks;
+	return err;
+}
+
 /* whole blocks at the cursor, the tail kept for the inode when inline */
-static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
+static int copy_flat(struct data_pass *dp, struct erofs_node *n,
+		     const struct data_src *src)
 {
 	struct erofs_builder *b = dp->b;
 	bool dedup = erofs_file_dedup_candidate(b, n->size);
@@ -309,9 +421,11 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 	erofs_choose_flat_layout(b, n);
 	outside = n->size - n->inline_size;
 	n->blkaddr = n->nblocks ? dp->cursor : 0;
+	if (dedup && n->size <= COPY_CHUNK)
+		return copy_flat_whole(dp, n, src);
 	for (pos = 0; pos < outside; pos += len) {
 		len = MIN((uint64_t)COPY_CHUNK, outside - pos);
-		err = read_exact(b, n, fd, dp->buf, len, pos);
+		err = src_read(b, n, src, dp->buf, len, pos);
 		if (err)
 			return err;
 		if (dedup)
@@ -326,7 +440,7 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 	}
 	if (n->inline_size) {
 		/* kept aside until its inode is written */
-		err = read_exact(b, n, fd, dp->buf, n->inline_size, outside);
+		err = src_read(b, n, src, dp->buf, n->inline_size, outside);
 		if (!err)
 			err = erofs_spill_append(&b->tails, b->msg, dp->buf,
 						 n->inline_size, &n->tail_off);
@@ -336,7 +450,7 @@ static int copy_flat(struct data_pass *dp, struct erofs_node *n, int fd)
 			hash = erofs_hash_data(hash, dp->buf, n->inline_size);
 	}
 	dp->cursor += n->nblocks;
-	err = check_unchanged(b, n, fd);
+	err = src->mem ? 0 : check_unchanged(b, n, src->fd);
 	if (!err && n->nblocks && dedup)
 		err = dedup_flat(dp, n, hash);
 	return err;
@@ -384,7 +498,8 @@ static int store_chunk(struct data_pass *dp, struct erofs_node *n,
 	return ret;
 }
 
-static int copy_chunked(struct data_pass *dp, struct erofs_node *n, int fd)
+static int copy_chunked(struct data_pass *dp, struct erofs_node *n,
+			const struct data_src *src)
 {
 	struct erofs_builder *b = dp->b;
 	uint64_t chunksize = 1ULL << b->opts->chunkbits, i, pos;
@@ -404,30 +519,34 @@ static int copy_chunked(struct data_pass *dp, struct erofs_node *n, int fd)
 	for (i = 0, pos = 0; i < n->nr_chunks && !err; i++, pos += chunksize) {
 		uint32_t len = MIN(chunksize, n->size - pos);
 
-		err = read_exact(b, n, fd, dp->chunkbuf, len, pos);
+		err = src_read(b, n, src, dp->chunkbuf, len, pos);
 		if (!err)
 			err = store_chunk(dp, n, i, len);
 		b->stats.chunks++;
 	}
-	return err ? err : check_unchanged(b, n, fd);
+	if (err || src->mem)
+		return err;
+	return check_unchanged(b, n, src->fd);
 }
 
 /* an uncompressed regular file: chunk-based, or flat */
-static int copy_plain(struct data_pass *dp, struct erofs_node *n, int fd)
+static int copy_plain(struct data_pass *dp, struct erofs_node *n,
+		      const struct data_src *src)
 {
 	if (dp->b->opts->chunkbits)
-		return copy_chunked(dp, n, fd);
-	return copy_flat(dp, n, fd);
+		return copy_chunked(dp, n, src);
+	return copy_flat(dp, n, src);
 }
 
 static int copy_file(struct data_pass *dp, struct erofs_node *n)
 {
-	int fd = open_source(dp->b, n), err;
+	struct data_src src = { .fd = open_source(dp->b, n) };
+	int err;
 
-	if (fd < 0)
-		return fd;
-	err = copy_plain(dp, n, fd);
-	close(fd);
+	if (src.fd < 0)
+		return src.fd;
+	err = copy_plain(dp, n, &src);
+	close(src.fd);
 	return err;
 }
 
@@ -605,65 +724,86 @@ static bool has_refs(const struct z_erofs_file *z)
 	return false;
 }
 
-static int finish_compressed(struct data_pass *dp, struct src_file *f,
-			     const uint8_t *frag, uint32_t frag_len)
+/* is @f, with a fragment of @frag_len more bytes, better stored compressed? */
+static bool compressed_pays(struct data_pass *dp, const struct src_file *f,
+			    uint32_t frag_len)
+{
+	if (frag_len || f->frag_bytes)
+		return fragment_pays(dp->b, f->node, f->frag_bytes + frag_len);
+	return compression_pays(dp->b, f->node);
+}
+
+static int keep_compressed(struct data_pass *dp, struct src_file *f,
+			   const uint8_t *frag, uint32_t frag_len)
 {
 	struct erofs_builder *b = dp->b;
 	struct erofs_node *n = f->node;
 	struct z_erofs_file *z = n->z;
-	int fd, err;
+	int err;
 
-	if (frag_len || f->frag_bytes ?
-	    fragment_pays(b, n, f->frag_bytes + frag_len) :
-	    compression_pays(b, n)) {
-		if (frag_len || f->frag_bytes) {
-			err = keep_fragment(dp, f, frag, frag_len);
-			if (err)
-				return err;
-		}
-		n->datalayout = z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
-					     EROFS_INODE_COMPRESSED_FULL;
-		n->blkaddr = f->zstart;
-		n->in_blob = dp->dout != b->out;
-		n->z_device = n->in_blob;
-		b->compr_algs |= 1U << z->ondisk_alg;
-		b->max_pclusterblks = MAX(b->max_pclusterblks,
-					  z->max_pclusterblks);
-		b->pcluster_refs |= has_refs(z);
-		if (n == b->packed) {
-			b->stats.packed_blocks = z->blocks;
-		} else {
-			b->stats.compressed_files++;
-			b->stats.compressed_bytes_in += n->size;
-			b->stats.compressed_blocks += z->blocks;
-		}
-		if (z->idata_size) {
-			b->ztailpacking = true;
-			b->stats.ztail_files++;
-			b->stats.ztail_bytes += z->idata_size;
-		}
-		return 0;
+	if (frag_len || f->frag_bytes) {
+		err = keep_fragment(dp, f, frag, frag_len);
+		if (err)
+			return err;
 	}
-	/* compression did not pay: take its blocks back, store it as is */
+	n->datalayout = z->compact ? EROFS_INODE_COMPRESSED_COMPACT :
+				     EROFS_INODE_COMPRESSED_FULL;
+	n->blkaddr = f->zstart;
+	n->in_blob = dp->dout != b->out;
+	n->z_device = n->in_blob;
+	b->compr_algs |= 1U << z->ondisk_alg;
+	b->max_pclusterblks = MAX(b->max_pclusterblks, z->max_pclusterblks);
+	b->pcluster_refs |= has_refs(z);
+	if (n == b->packed) {
+		b->stats.packed_blocks = z->blocks;
+	} else {
+		b->stats.compressed_files++;
+		b->stats.compressed_bytes_in += n->size;
+		b->stats.compressed_blocks += z->blocks;
+	}
+	if (z->idata_size) {
+		b->ztailpacking = true;
+		b->stats.ztail_files++;
+		b->stats.ztail_bytes += z->idata_size;
+	}
+	return 0;
+}
+
+/*
+ * Compression did not pay: its blocks are taken back and the file is
+ * stored as it is, from @mem when it is in memory whole (nothing of it
+ * was written then), else read again.
+ */
+static int store_raw(struct data_pass *dp, struct src_file *f,
+		     const uint8_t *mem)
+{
+	struct erofs_builder *b = dp->b;
+	struct erofs_node *n = f->node;
+	struct data_src src = { .fd = -1, .mem = mem };
+	int err;
+
 	if (dp->dedupe)
 		z_erofs_dedupe_forget(dp->dedupe, f->dedupe_mark);
 	err = zero_blocks(dp, f->zstart, *dp->dcursor);
 	if (err)
 		return err;
 	*dp->dcursor = f->zstart;
-	free(z->ext);
-	free(z->idata);
-	free(z);
+	free(n->z->ext);
+	free(n->z->idata);
+	free(n->z);
 	n->z = NULL;
 	if (n == b->packed)
 		b->stats.packed_blocks = DIV_ROUND_UP(n->size, b->blksz);
 	else
 		b->stats.raw_fallback_files++;
-	fd = open_data(dp, n);
-	if (fd < 0)
-		return fd;
-	err = copy_plain(dp, n, fd);
-	close(fd);
+	if (!mem) {
+		src.fd = open_data(dp, n);
+		if (src.fd < 0)
+			return src.fd;
+	}
+	err = copy_plain(dp, n, &src);
+	if (src.fd >= 0)
+		close(src.fd);
 	return err;
 }
 
@@ -788,10 +928,17 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 			return err;
 		it->seg.outlen -= dropped;
 	}
+	err = append_extents(f->node, &it->seg);
+	if (err)
+		return err;
+	/* a file in one segment is decided on before any of it is written */
+	if (it->last && !it->seg.la &&
+	    !compressed_pays(dp, f, it->seg.frag_len)) {
+		dp->files_done++;
+		return store_raw(dp, f, it->seg.in);
+	}
 	err = erofs_output_pwrite_sparse(dp->dout, it->seg.out, it->seg.outlen,
 					 *dp->dcursor * b->blksz, b->blksz);
-	if (!err)
-		err = append_extents(f->node, &it->seg);
 	if (err)
 		return err;
 	*dp->dcursor += it->seg.outlen / b->blksz;
@@ -807,10 +954,11 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	}
 	if (!it->last)
 		return 0;
-	err = finish_compressed(dp, f, it->seg.in + it->seg.inlen -
-				it->seg.frag_len, it->seg.frag_len);
 	dp->files_done++;
-	return err;
+	if (compressed_pays(dp, f, it->seg.frag_len))
+		return keep_compressed(dp, f, it->seg.in + it->seg.inlen -
+				       it->seg.frag_len, it->seg.frag_len);
+	return store_raw(dp, f, NULL);
 }
 
 static int retire_other(struct data_pass *dp, struct erofs_node *n)
@@ -1100,7 +1248,7 @@ static int add_compressed(struct data_pass *dp, struct erofs_node *n)
 	/*
 	 * Every byte is in memory now: close the file rather than hold one
 	 * descriptor per queued file (thousands of small files fit in the
-	 * queue); a raw fallback reopens it.
+	 * queue); a raw fallback of several segments reopens it.
 	 */
 	if (!err)
 		err = check_unchanged(b, n, f->fd);

@@ -15,8 +15,10 @@
 # mkfs runs with --workers=1 (its CPU, not its wall time, is compared).
 # Prints, per algorithm and pcluster size: input bytes, image size and
 # the compressor's output, CPU seconds of mkfs, of the compressor calls
-# alone and of the whole compressor run (reading files included), and
-# the ratios mkfs/compress and mkfs/run: 1.15 or less is the goal.  First,
+# alone, of the whole compressor run (reading files included) and of the
+# run writing its pclusters to a file as well (io.s: the least reading
+# and writing any builder of the image does), and the ratios
+# mkfs/compress (1.15 or less is the goal), mkfs/run and mkfs/io.  First,
 # mkfs' CPU without -z: walking, reading, hashing and writing the tree,
 # the part no compressor pays; the last column, (mkfs - that) / compress,
 # is what mkfs spends on compression itself against the compressor alone.
@@ -66,22 +68,27 @@ for _ in $(seq "$REPEAT"); do
 done
 echo "mkfs without -z: $plain s CPU, image $(stat -c %s "$W/img") bytes"
 rm -f "$W/img"
-printf '%-8s %8s | %11s %11s %11s | %7s %7s %7s | %7s %7s %7s\n' \
-	alg pcluster input image alone.out mkfs.s comp.s run.s mkfs/cmp mkfs/run \
-	'(m-p)/c'
+printf '%-8s %8s | %11s %11s %11s | %6s %6s %6s %6s | %7s %7s %7s %7s\n' \
+	alg pcluster input image alone.out mkfs.s comp.s run.s io.s mkfs/cmp \
+	mkfs/run mkfs/io '(m-p)/c'
 level() { case $1 in lz4hc) echo 9 ;; lzma) echo 6 ;; deflate) echo 1 ;; zstd) echo 3 ;; esac; }
 for cfg in $CONFIGS; do
-	alg=${cfg%%:*} pc=${cfg#*:} mk= comp= run=
+	alg=${cfg%%:*} pc=${cfg#*:} mk= comp= run= io=
 	for _ in $(seq "$REPEAT"); do
 		mk=$(min "$(cpu_of "$W/mkfs.erofs" --quiet --workers=1 \
 			-z "$alg,$(level "$alg")" -C "$pc" -T 0 "$W/img" "$SRC")" "$mk")
 		read -r _ _ _ _ _ _ _ out _ c _ r < <("$W/alone" "$alg" "$pc" <"$W/list")
 		comp=$(min "$c" "$comp") run=$(min "$r" "$run")
+		read -r _ _ _ _ _ _ _ _ _ _ _ r < <(COMPRESS_OUT="$W/out" \
+			"$W/alone" "$alg" "$pc" <"$W/list")
+		io=$(min "$r" "$io")
+		rm -f "$W/out"
 	done
-	printf '%-8s %8s | %11s %11s %11s | %7.2f %7.2f %7.2f | %7.3f %7.3f %7.3f\n' \
-		"$alg" "$pc" "$bytes" "$(stat -c %s "$W/img")" "$out" "$mk" "$comp" "$run" \
+	printf '%-8s %8s | %11s %11s %11s | %6.2f %6.2f %6.2f %6.2f | %7.3f %7.3f %7.3f %7.3f\n' \
+		"$alg" "$pc" "$bytes" "$(stat -c %s "$W/img")" "$out" "$mk" "$comp" "$run" "$io" \
 		"$(awk -v a="$mk" -v b="$comp" 'BEGIN { print a / b }')" \
 		"$(awk -v a="$mk" -v b="$run" 'BEGIN { print a / b }')" \
+		"$(awk -v a="$mk" -v b="$io" 'BEGIN { print a / b }')" \
 		"$(awk -v a="$mk" -v p="$plain" -v b="$comp" 'BEGIN { print (a - p) / b }')"
 	rm -f "$W/img"
 done

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include "erofs/util.h"
 #include "erofs/workqueue.h"
 #include "check_priv.h"
 
@@ -116,20 +117,6 @@ static void worker_report(void *arg, const char *text)
 		lines_add(&w->cur->found, CHECK_ERROR, text);
 }
 
-static int worker_grow(struct check_worker *w, size_t need)
-{
-	uint8_t *buf;
-
-	if (need <= w->buf_size)
-		return 0;
-	buf = realloc(w->buf, need);
-	if (!buf)
-		return -ENOMEM;
-	w->buf = buf;
-	w->buf_size = need;
-	return 0;
-}
-
 /* decodes (and writes out) bytes [start, end) of the piece's file */
 static void run_piece(struct check_worker *w, struct check_piece *p)
 {
@@ -159,7 +146,7 @@ static void run_piece(struct check_worker *w, struct check_piece *p)
 			continue;
 		}
 		n = MIN(end - off, READ_BYTES);
-		err = worker_grow(w, n);
+		err = erofs_reserve(&w->buf, &w->buf_size, n);
 		if (!err)
 			err = erofs_read_mapped(&w->view, &f->vi, m, w->buf, n,
 						off);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "erofs/compress.h"
+#include "erofs/util.h"
 #include "erofs/erofs_fs.h"
 
 /*
@@ -53,18 +54,12 @@ void z_erofs_worker_exit(struct z_erofs_worker *w)
 static int worker_prepare(struct z_erofs_worker *w,
 			  const struct z_erofs_segment *seg)
 {
-	uint32_t need = seg->pclusterblks << seg->blkszbits;
 	int err;
 
-	if (w->scratch_size < need) {
-		free(w->scratch);
-		w->scratch = malloc(need);
-		if (!w->scratch) {
-			w->scratch_size = 0;
-			return -ENOMEM;
-		}
-		w->scratch_size = need;
-	}
+	err = erofs_reserve(&w->scratch, &w->scratch_size,
+			    (size_t)seg->pclusterblks << seg->blkszbits);
+	if (err)
+		return err;
 	if (w->inited[seg->spec_idx])
 		return 0;
 	err = erofs_compressor_init(&w->compr[seg->spec_idx], seg->spec);
@@ -78,7 +73,7 @@ static int add_extent(struct z_erofs_segment *seg, uint64_t la,
 {
 	struct z_erofs_extent_rec *e;
 
-	e = realloc(seg->ext, (seg->nr_ext + 1) * sizeof(*e));
+	e = erofs_array_grow(seg->ext, seg->nr_ext, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	seg->ext = e;

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "erofs/util.h"
 #include "compressor_priv.h"
 
 /* the first piece leaves 1/FIT_RESERVE of the pcluster for later ones */
@@ -43,20 +44,6 @@
 static size_t fit_scale(size_t out, uint64_t in_per, uint64_t out_per)
 {
 	return (uint64_t)out * in_per / (out_per ? out_per : 1);
-}
-
-static int fit_grow(struct erofs_stream_fit *f, size_t need)
-{
-	uint8_t *buf;
-
-	if (need <= f->cap)
-		return 0;
-	buf = realloc(f->buf, need);
-	if (!buf)
-		return -ENOMEM;
-	f->buf = buf;
-	f->cap = need;
-	return 0;
 }
 
 /*
@@ -136,7 +123,7 @@ int erofs_stream_fit(struct erofs_stream_fit *f, const uint8_t *src,
 	if (dstcap <= f->ops->end_room + 2 * f->ops->piece_cost)
 		return 0;
 	room = dstcap - f->ops->end_room;
-	ret = fit_grow(f, room * FIT_OVERRUN);
+	ret = erofs_reserve(&f->buf, &f->cap, room * FIT_OVERRUN);
 	if (ret)
 		return ret;
 	if (last->out)

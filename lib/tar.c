@@ -491,7 +491,7 @@ static int add_dentry(struct tar_reader *r, struct erofs_node *dir,
 	int err;
 
 	d = malloc(sizeof(*d));
-	arr = realloc(dir->dents, (dir->nr_dents + 1) * sizeof(*arr));
+	arr = erofs_array_grow(dir->dents, dir->nr_dents, sizeof(*arr));
 	if (!d || !arr) {
 		free(d);
 		if (arr)

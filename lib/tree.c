@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include "erofs/build.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/util.h"
 
 unsigned int erofs_mode_to_ftype(uint32_t mode)
 {
@@ -177,7 +178,7 @@ int erofs_dir_add(struct erofs_node *dir, const char *name, unsigned int len,
 	/* a scanned directory's entries are complete: its names would move */
 	if (dir->names_pooled)
 		return -EINVAL;
-	d = realloc(dir->dents, (dir->nr_dents + 1) * sizeof(*d));
+	d = erofs_array_grow(dir->dents, dir->nr_dents, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	dir->dents = d;

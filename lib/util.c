@@ -169,3 +169,17 @@ char *erofs_read_small_file(const char *path, size_t max, size_t *len)
 	close(fd);
 	return buf;
 }
+
+int erofs_reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+	uint8_t *p;
+
+	if (need <= *cap)
+		return 0;
+	p = realloc(*buf, need);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = need;
+	return 0;
+}

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "erofs/compress.h"
+#include "erofs/util.h"
 #include "erofs/zdedupe.h"
 
 struct dedupe_pass {
@@ -78,7 +79,7 @@ static int append(struct z_erofs_segment *seg, const struct z_erofs_extent_rec *
 {
 	struct z_erofs_extent_rec *n;
 
-	n = realloc(seg->ext, (seg->nr_ext + 1) * sizeof(*n));
+	n = erofs_array_grow(seg->ext, seg->nr_ext, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	seg->ext = n;

@@ -6,6 +6,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1234,11 +1237,28 @@ static int run(struct mkfs_cfg *c)
 	return 0;
 }
 
+/*
+ * Each file's data passes through buffers of its size, allocated and
+ * freed file after file.  glibc would map the larger ones afresh and hand
+ * freed heap tops back to the kernel, which then faults in and clears
+ * the same pages again: 14,500 page faults and a sixth of mkfs' CPU time
+ * for a zstd image of /usr/share/doc.  Keep freed memory for reuse; the
+ * peak, which the data pass bounds, is unchanged.
+ */
+static void keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	struct mkfs_cfg c = { .msg = { PROG, EROFS_MSG_INFO } };
 	int ret = 1;
 
+	keep_freed_memory();
 	erofs_build_options_default(&c.opts);
 	c.time_to_files = true;
 	if (!parse_args(&c, argc, argv))

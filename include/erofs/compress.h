@@ -144,7 +144,7 @@ struct z_erofs_worker {
 	struct erofs_compressor compr[EROFS_MAX_COMPR_SPECS];
 	bool inited[EROFS_MAX_COMPR_SPECS];
 	uint8_t *scratch;
-	uint32_t scratch_size;
+	size_t scratch_size;
 };
 
 void z_erofs_worker_init(struct z_erofs_worker *w);

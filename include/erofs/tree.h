@@ -43,7 +43,12 @@ struct erofs_node {
 	 */
 	char *path;
 	const char *name;		/* scanned: NULL for the root */
-	struct erofs_dentry *dents;	/* directories: sorted, with . and .. */
+	/*
+	 * directories: sorted, with . and ..; room for the power of two at
+	 * or above nr_dents (erofs_array_grow()), or exactly sized once
+	 * names_pooled (scanned: complete)
+	 */
+	struct erofs_dentry *dents;
 	struct erofs_xattr **xattrs;	/* sorted by (index, name) */
 	struct z_erofs_file *z;		/* compressed: extents and index */
 

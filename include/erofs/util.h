@@ -1,9 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Parsing helpers shared by the command-line tools. */
+/* Parsing and buffer helpers shared by the library and the tools. */
 #ifndef EROFS_UTIL_H
 #define EROFS_UTIL_H
 
+#include <stdlib.h>
 #include "erofs/defs.h"
+
+/*
+ * Makes @*buf, of @*cap bytes, hold at least @need, its bytes kept: a
+ * scratch buffer that grows to the largest use and is never shrunk.
+ */
+int erofs_reserve(uint8_t **buf, size_t *cap, size_t need);
+
+/*
+ * Room for element @n of an array of @n elements of @size whose
+ * capacity is the power of two at or above @n (none when @n is 0): the
+ * array, moved if it had to grow, or NULL with @arr left as it was.
+ * Appending one at a time so copies each element a bounded number of
+ * times, where growing by one would copy all of them every time.
+ */
+static inline void *erofs_array_grow(void *arr, size_t n, size_t size)
+{
+	if (n & (n - 1))
+		return arr;
+	return realloc(arr, (n ? 2 * n : 1) * size);
+}
 
 /* "4096", "64k", "1M": bytes; -EINVAL on anything else */
 int erofs_parse_size(const char *s, uint64_t *out);

@@ -22,6 +22,7 @@
 #include <zstd.h>
 #include "erofs/features.h"
 #include "erofs/reader.h"
+#include "erofs/util.h"
 
 struct z_erofs_req {
 	const uint8_t *in;
@@ -31,20 +32,6 @@ struct z_erofs_req {
 	bool padded;			/* 0padding: the stream ends the pcluster */
 	bool partial;			/* decode only the first outlen bytes */
 };
-
-static int grow(uint8_t **buf, size_t *cap, size_t need)
-{
-	uint8_t *p;
-
-	if (need <= *cap)
-		return 0;
-	p = realloc(*buf, need);
-	if (!p)
-		return -ENOMEM;
-	*buf = p;
-	*cap = need;
-	return 0;
-}
 
 void z_erofs_bufs_free(struct z_erofs_bufs *zb)
 {
@@ -307,9 +294,9 @@ int z_erofs_read_extent(struct erofs_image *img,
 			if (err)
 				return err;
 		}
-		err = grow(&zb->in, &zb->in_cap, map->plen);
+		err = erofs_reserve(&zb->in, &zb->in_cap, map->plen);
 		if (!err)
-			err = grow(&zb->out, &zb->out_cap, map->llen);
+			err = erofs_reserve(&zb->out, &zb->out_cap, map->llen);
 		if (!err && (map->flags & EROFS_MAP_META))
 			err = erofs_meta_pread(img, vi->in_metabox, zb->in,
 					       map->plen, map->pa);

@@ -26,6 +26,8 @@
 #include "erofs/zdedupe.h"
 
 #define COPY_CHUNK	(1U << 20)
+/* the kernel's readahead window of a file opened without hints */
+#define READAHEAD_DEFAULT	(128U << 10)
 /* extents never cross a segment, so segments compress independently */
 #define Z_SEGMENT_SIZE	(16U << 20)
 /* enough queued small files to keep a worker busy past a large one */
@@ -194,7 +196,9 @@ static int open_source(struct erofs_builder *b, const struct erofs_node *n)
 		close(fd);
 		return changed(b, n);
 	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* a file within the default readahead gains nothing from the hint */
+	if (n->size > READAHEAD_DEFAULT)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return fd;
 }
 

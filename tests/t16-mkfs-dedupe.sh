@@ -76,11 +76,12 @@ note "dedupe of files with inline tails and of files beyond one read"
 # a compressed file that does not pay is stored as it is, from memory
 # when it was read whole (3 MiB) or read again (17 MiB: two segments).
 mkdir -p "$T/big"
-"$PY" - "$T/big" <<'PYEOF'
-import os, random, sys
-rng = random.Random(1616)
-def put(rel, data):
-    open(os.path.join(sys.argv[1], rel), 'wb').write(data)
+TOOLS=$TOOLS "$PY" - "$T/big" <<'PYEOF'
+import os, sys
+sys.path.insert(0, os.environ['TOOLS'])
+from treegen import Tree
+t = Tree(sys.argv[1], 1616, None)
+rng, put = t.rng, t.put
 def flip(data, at):
     d = bytearray(data); d[at] ^= 1; return bytes(d)
 tail = b'tail block text ' * 625		# 10000 bytes: 1808 inline
@@ -133,20 +134,15 @@ umount "$T/mnt"
 note "-E dedupe: repeated data inside files refers to the pcluster stored first"
 mkdir -p "$T/rep"
 # a base of compressible text, then copies at odd offsets and repeats
-"$PY" - "$T/rep" <<'PYEOF'
-import os, random, sys
-root = sys.argv[1]
-rng = random.Random(1612)
-vocab = [bytes(rng.choice(b'abcdefghijklmnopqrstuvwxyz')
-               for _ in range(rng.randint(2, 9))) for _ in range(4000)]
-def text(n):
-    out = bytearray()
-    while len(out) < n:
-        out += b' '.join(rng.choice(vocab) for _ in range(10)) + b'\n'
-    return bytes(out[:n])
+TOOLS=$TOOLS "$PY" - "$T/rep" <<'PYEOF'
+import os, sys
+sys.path.insert(0, os.environ['TOOLS'])
+from treegen import Tree
+t = Tree(sys.argv[1], 1612, None)
+rng, text, put = t.rng, t.text, t.put
+t.words = [bytes(rng.choice(b'abcdefghijklmnopqrstuvwxyz')
+                 for _ in range(rng.randint(2, 9))) for _ in range(4000)]
 base = text(1 << 20)
-def put(rel, data):
-    open(os.path.join(root, rel), 'wb').write(data)
 put('base', base)
 put('shifted', rng.randbytes(10000) + base + text(3000))
 put('repeats', base[:400000] * 2 + text(20000))

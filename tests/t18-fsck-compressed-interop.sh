@@ -20,21 +20,14 @@ eu=$("$TOP/scripts/build-erofs-utils.sh" 1.8.6-1 | tail -n 1) && rc=0 || rc=$?
 # the shapes that went wrong: sizes around block and pcluster limits,
 # data that does not compress (stored raw, interlaced), equal and
 # near-equal files for dedupe, already-compressed .gz files
-"$PY" - "$T/src" <<'EOF'
-import gzip, os, random, sys
-root, rng = sys.argv[1], random.Random(18)
-words = [b'erofs', b'block', b'cluster', b'kernel', b'image', b'data',
-         b'pcluster', b'fragment', b'dedupe', b'zstd', b'the', b'of']
-def text(n):
-    out = bytearray()
-    while len(out) < n:
-        out += b' '.join(rng.choice(words) for _ in range(10)) + b'\n'
-    return bytes(out[:n])
-def put(rel, data):
-    p = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, 'wb') as f:
-        f.write(data)
+TOOLS=$TOOLS "$PY" - "$T/src" <<'EOF'
+import gzip, os, sys
+sys.path.insert(0, os.environ['TOOLS'])
+from treegen import Tree
+t = Tree(sys.argv[1], 18, [b'erofs', b'block', b'cluster', b'kernel',
+                           b'image', b'data', b'pcluster', b'fragment',
+                           b'dedupe', b'zstd', b'the', b'of'])
+rng, text, put = t.rng, t.text, t.put
 for n in (0, 1, 511, 4095, 4096, 4097, 65537, 1 << 20):
     put(f'sizes/text-{n}', text(n))
     put(f'sizes/rand-{n}', rng.randbytes(n))

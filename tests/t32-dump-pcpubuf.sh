@@ -12,17 +12,15 @@
 
 # files whose pclusters compress well, badly and not at all, at every
 # offset in a page, so that both sides of the in-place margin occur
-"$PY" - "$T/src" <<'PYEOF'
-import os, random, sys
-r = random.Random(42)
+TOOLS=$TOOLS "$PY" - "$T/src" <<'PYEOF'
+import os, sys
+sys.path.insert(0, os.environ['TOOLS'])
+from treegen import Tree
 root = sys.argv[1]
+t = Tree(root, 42, [b'erofs', b'pcluster', b'kernel', b'page', b'the',
+                    b'of', b'in'])
+r, text = t.rng, t.text
 os.makedirs(root + '/d')
-words = [b'erofs', b'pcluster', b'kernel', b'page', b'the', b'of', b'in']
-def text(n):
-    out = bytearray()
-    while len(out) < n:
-        out += b' '.join(r.choice(words) for _ in range(10)) + b'\n'
-    return bytes(out[:n])
 def mixed(n, rnd):
     out = bytearray()
     while len(out) < n:

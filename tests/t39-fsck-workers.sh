@@ -13,22 +13,15 @@ require_mount
 
 # big files (several pieces each, compressible or not), many small ones,
 # equal files, hard links, symlinks, holes and xattrs
-"$PY" - "$T/src" <<'EOF'
-import os, random, sys
-root, rng = sys.argv[1], random.Random(39)
-words = [b'erofs', b'worker', b'piece', b'thread', b'order', b'kernel',
-         b'pcluster', b'extent', b'report', b'the', b'of', b'and']
-def text(n):
-    out = bytearray()
-    while len(out) < n:
-        out += b' '.join(rng.choice(words) for _ in range(12)) + b'\n'
-    return bytes(out[:n])
-def put(rel, data):
-    p = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, 'wb') as f:
-        f.write(data)
-    return p
+TOOLS=$TOOLS "$PY" - "$T/src" <<'EOF'
+import os, sys
+sys.path.insert(0, os.environ['TOOLS'])
+from treegen import Tree
+root = sys.argv[1]
+t = Tree(root, 39, [b'erofs', b'worker', b'piece', b'thread', b'order',
+                    b'kernel', b'pcluster', b'extent', b'report', b'the',
+                    b'of', b'and'], per_line=12)
+rng, text, put = t.rng, t.text, t.put
 for i in range(3):
     put(f'big/text{i}', text((2 << 20) + i * 77777))
 put('big/random', rng.randbytes(3 << 19))

@@ -79,6 +79,8 @@ struct data_pass {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint8_t *buf;			/* copies, COPY_CHUNK + a block */
+	const struct erofs_node *dir;	/* the directory open as dir_fd */
+	int dir_fd;
 	uint64_t files, files_done;
 	/* -E fragments: the packed inode's content */
 	struct erofs_spill packed;
@@ -170,26 +172,55 @@ static bool same_file(const struct erofs_node *n, const struct stat *st)
 	       st->st_mtim.tv_nsec == n->src_mtime_nsec;
 }
 
-static int open_source(struct erofs_builder *b, const struct erofs_node *n)
+/*
+ * Files come in scan order, a directory's together: each is opened from
+ * its directory's descriptor rather than by walking its whole path.
+ */
+static int parent_fd(struct data_pass *dp, const struct erofs_node *n)
 {
 	struct erofs_path_buf pb;
 	const char *path;
+	int err;
+
+	if (dp->dir == n->parent)
+		return dp->dir_fd;
+	if (dp->dir_fd >= 0)
+		close(dp->dir_fd);
+	dp->dir = NULL;
+	err = erofs_node_open_path(dp->b, n->parent, &pb, &path);
+	if (err)
+		return err;
+	dp->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dp->dir_fd < 0) {
+		err = -errno;
+		erofs_err(dp->b->msg, "%s: cannot open directory: %s", path,
+			  strerror(errno));
+		return err;
+	}
+	dp->dir = n->parent;
+	return dp->dir_fd;
+}
+
+static int open_source(struct data_pass *dp, const struct erofs_node *n)
+{
+	struct erofs_builder *b = dp->b;
+	struct erofs_path_buf pb;
 	struct stat st;
-	int fd, err;
+	int fd, dfd, err;
 
 	if (n->tar_data) {
 		fd = fcntl(b->tar_data_fd[n->tar_data - 1], F_DUPFD_CLOEXEC,
 			   0);
 		return fd < 0 ? -errno : fd;
 	}
-	err = erofs_node_open_path(b, n, &pb, &path);
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	dfd = parent_fd(dp, n);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, n->name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		erofs_err(b->msg, "%s: cannot open: %s", path,
-			  strerror(errno));
+		erofs_err(b->msg, "%s: cannot open: %s",
+			  erofs_node_path(b, n, &pb), strerror(errno));
 		return err;
 	}
 	if (fstat(fd, &st) || !same_file(n, &st)) {
@@ -208,7 +239,7 @@ static int open_data(struct data_pass *dp, const struct erofs_node *n)
 	int fd;
 
 	if (n != dp->b->packed)
-		return open_source(dp->b, n);
+		return open_source(dp, n);
 	fd = erofs_spill_flush(&dp->packed, dp->b->msg);
 	if (!fd)
 		fd = fcntl(dp->packed.fd, F_DUPFD_CLOEXEC, 0);
@@ -544,7 +575,7 @@ static int copy_plain(struct data_pass *dp, struct erofs_node *n,
 
 static int copy_file(struct data_pass *dp, struct erofs_node *n)
 {
-	struct data_src src = { .fd = open_source(dp->b, n) };
+	struct data_src src = { .fd = open_source(dp, n) };
 	int err;
 
 	if (src.fd < 0)
@@ -1275,6 +1306,7 @@ static int data_pass_init(struct data_pass *dp, struct erofs_builder *b)
 	dp->b = b;
 	dp->cursor = b->data_start;
 	dp->tail = &dp->head;
+	dp->dir_fd = -1;
 	dp->packed.what = "the packed inode's temporary file";
 	b->tails.what = "the inline tails' temporary file";
 	pthread_mutex_init(&dp->lock, NULL);
@@ -1322,6 +1354,8 @@ static void data_pass_exit(struct data_pass *dp)
 	z_erofs_dedupe_destroy(dp->dedupe);
 	free(dp->buf);
 	free(dp->chunkbuf);
+	if (dp->dir_fd >= 0)
+		close(dp->dir_fd);
 	erofs_spill_close(&dp->packed);
 	pthread_mutex_destroy(&dp->lock);
 	pthread_cond_destroy(&dp->cond);

@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +36,17 @@ static bool hardlink_eq(const void *item, const void *key)
 	return n->src_dev == k->dev && n->src_ino == k->ino;
 }
 
+/* @name in directory @dfd is @path: errors name the path */
 static int read_symlink(struct erofs_builder *b, struct erofs_node *n,
-			const char *path, const struct stat *st)
+			int dfd, const char *name, const char *path,
+			const struct stat *st)
 {
 	ssize_t len;
 
 	n->symlink = malloc(st->st_size + 1);
 	if (!n->symlink)
 		return -ENOMEM;
-	len = readlink(path, n->symlink, st->st_size + 1);
+	len = readlinkat(dfd, name, n->symlink, st->st_size + 1);
 	if (len < 0) {
 		int err = -errno;
 
@@ -83,10 +86,11 @@ int erofs_node_fill_attrs(struct erofs_builder *b, struct erofs_node *n,
 }
 
 /*
- * A node for @path, named @name in @parent (NULL: the root).  The path is
- * lent to it while its attributes are read: nodes keep only their name.
+ * A node for @path, named @name in @parent (NULL: the root) whose
+ * directory is open as @dfd.  The path is lent to it while its
+ * attributes are read: nodes keep only their name.
  */
-static int new_node(struct erofs_builder *b, const char *path,
+static int new_node(struct erofs_builder *b, int dfd, const char *path,
 		    const char *name, const struct stat *st,
 		    struct erofs_node *parent, struct erofs_node **out)
 {
@@ -107,7 +111,7 @@ static int new_node(struct erofs_builder *b, const char *path,
 		return err;
 	}
 	if (S_ISLNK(st->st_mode)) {
-		err = read_symlink(b, n, path, st);
+		err = read_symlink(b, n, dfd, name ? name : path, path, st);
 		if (err)
 			return err;
 	}
@@ -165,16 +169,19 @@ static void put_dent(struct erofs_node *dir, char *name,
 	};
 }
 
-/* @path is @dir's path, "/" and @name: a buffer of PATH_MAX */
+/*
+ * @path is @dir's path, "/" and @name: a buffer of PATH_MAX.  @dir is
+ * open as @dfd: the entry is looked up there, not by its whole path.
+ */
 static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
-		      char *path, char *name)
+		      int dfd, char *path, char *name)
 {
 	struct erofs_node *child;
 	size_t len = strlen(name);
 	struct stat st;
 	int err;
 
-	if (lstat(path, &st)) {
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
 		err = -errno;
 		erofs_err(b->msg, "%s: cannot stat: %s", path, strerror(errno));
 		return err;
@@ -199,7 +206,7 @@ static int scan_entry(struct erofs_builder *b, struct erofs_node *dir,
 			return 0;
 		}
 	}
-	err = new_node(b, path, name, &st, dir, &child);
+	err = new_node(b, dfd, path, name, &st, dir, &child);
 	if (err)
 		return err;
 	if (S_ISDIR(st.st_mode))
@@ -245,21 +252,13 @@ static int offset_cmp(const void *a, const void *b, void *arg)
 	return strcmp(pool + *(const uint32_t *)a, pool + *(const uint32_t *)b);
 }
 
-/* the names in directory @path except . and .., sorted, into @p */
-static int read_names(struct erofs_builder *b, const char *path,
+/* the names in directory @d (at @path) except . and .., sorted, into @p */
+static int read_names(struct erofs_builder *b, DIR *d, const char *path,
 		      struct name_pool *p)
 {
 	struct dirent *de;
-	DIR *d;
 	int err = 0;
 
-	d = opendir(path);
-	if (!d) {
-		err = -errno;
-		erofs_err(b->msg, "%s: cannot open directory: %s", path,
-			  strerror(errno));
-		return err;
-	}
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
@@ -277,7 +276,6 @@ static int read_names(struct erofs_builder *b, const char *path,
 		if (err)
 			break;
 	}
-	closedir(d);
 	if (!err && p->n > 1)
 		qsort_r(p->offs, p->n, sizeof(*p->offs), offset_cmp, p->buf);
 	return err;
@@ -312,8 +310,8 @@ static int alloc_dents(struct erofs_builder *b, struct erofs_node *dir,
 
 /* @path (PATH_MAX bytes) holds @dir's path, @plen bytes of it */
 static int scan_names(struct erofs_builder *b, struct erofs_node *dir,
-		      char *path, size_t plen, const struct name_pool *p,
-		      char *names)
+		      int dfd, char *path, size_t plen,
+		      const struct name_pool *p, char *names)
 {
 	size_t i, len;
 	int err = 0;
@@ -330,7 +328,7 @@ static int scan_names(struct erofs_builder *b, struct erofs_node *dir,
 		}
 		path[plen] = '/';
 		memcpy(path + plen + 1, name, len + 1);
-		err = scan_entry(b, dir, path, name);
+		err = scan_entry(b, dir, dfd, path, name);
 		erofs_progress_update(&b->progress, "scanning", b->nr_nodes, 0);
 	}
 	return err;
@@ -361,6 +359,7 @@ static int scan_dir(struct erofs_builder *b, struct erofs_node *dir,
 	const char *dpath;
 	char *names;
 	size_t plen;
+	DIR *d;
 	int err;
 
 	err = erofs_node_open_path(b, dir, &pb, &dpath);
@@ -370,13 +369,24 @@ static int scan_dir(struct erofs_builder *b, struct erofs_node *dir,
 	plen = strlen(dpath);
 	if (dpath != pb.s)
 		memmove(pb.s, dpath, plen + 1);
+	d = opendir(pb.s);
+	if (!d) {
+		err = -errno;
+		erofs_err(b->msg, "%s: cannot open directory: %s", pb.s,
+			  strerror(errno));
+		return err;
+	}
 	p->len = p->n = 0;
-	err = read_names(b, pb.s, p);
+	err = read_names(b, d, pb.s, p);
 	if (!err)
 		err = alloc_dents(b, dir, p, &names);
-	if (err)
+	if (err) {
+		closedir(d);
 		return err;
-	err = scan_names(b, dir, pb.s, plen, p, names);
+	}
+	/* entries are looked up in the open directory, not by their paths */
+	err = scan_names(b, dir, dirfd(d), pb.s, plen, p, names);
+	closedir(d);
 	put_dent(dir, names + p->len, dir);
 	insert_last_sorted(dir);
 	put_dent(dir, names + p->len + 2, dir->parent);
@@ -401,7 +411,7 @@ int erofs_scan_tree(struct erofs_builder *b)
 		erofs_err(b->msg, "%s: source is not a directory", b->src_root);
 		return -ENOTDIR;
 	}
-	err = new_node(b, b->src_root, NULL, &st, NULL, &b->root);
+	err = new_node(b, AT_FDCWD, b->src_root, NULL, &st, NULL, &b->root);
 	if (err)
 		return err;
 	/* b->nodes doubles as the breadth-first queue */

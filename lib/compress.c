@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "erofs/compress.h"
-#include "erofs/util.h"
 #include "erofs/erofs_fs.h"
+#include "erofs/util.h"
 
 /*
  * A compacted or full NONHEAD entry stores its distances in 11 bits (bit

@@ -309,9 +309,9 @@ static int same_tail(struct erofs_builder *b, const struct erofs_node *d,
 
 /*
  * A plain file equal to one stored before with as many blocks takes
- * that one's blocks.
+ * that one's blocks.  Are @n's blocks, just written, and tail the same
+ * as @d's?
  */
-/* are @n's blocks, just written, and tail the same as @d's? */
 static int same_flat_data(struct data_pass *dp, const struct erofs_node *n,
 			  const struct erofs_node *d)
 {

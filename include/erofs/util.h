@@ -16,8 +16,8 @@ int erofs_reserve(uint8_t **buf, size_t *cap, size_t need);
  * Room for element @n of an array of @n elements of @size whose
  * capacity is the power of two at or above @n (none when @n is 0): the
  * array, moved if it had to grow, or NULL with @arr left as it was.
- * Appending one at a time so copies each element a bounded number of
- * times, where growing by one would copy all of them every time.
+ * Appended one at a time, each element is copied a bounded number of
+ * times on average, where growing by one could copy all every time.
  */
 static inline void *erofs_array_grow(void *arr, size_t n, size_t size)
 {

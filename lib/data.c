@@ -805,9 +805,9 @@ static int keep_compressed(struct data_pass *dp, struct src_file *f,
 }
 
 /*
- * Compression did not pay: its blocks are taken back and the file is
- * stored as it is, from @mem when it is in memory whole (nothing of it
- * was written then), else read again.
+ * Compression did not pay: the blocks of its segments written before the
+ * last are taken back and the file is stored as it is, from @mem when it
+ * is in memory whole (nothing of it was written then), else read again.
  */
 static int store_raw(struct data_pass *dp, struct src_file *f,
 		     const uint8_t *mem)
@@ -966,11 +966,16 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	err = append_extents(f->node, &it->seg);
 	if (err)
 		return err;
-	/* a file in one segment is decided on before any of it is written */
-	if (it->last && !it->seg.la &&
-	    !compressed_pays(dp, f, it->seg.frag_len)) {
+	/*
+	 * Decided before the last segment is written: one that does not pay
+	 * is not written at all, and a file in one segment is stored from
+	 * memory.
+	 */
+	if (it->last) {
 		dp->files_done++;
-		return store_raw(dp, f, it->seg.in);
+		if (!compressed_pays(dp, f, it->seg.frag_len))
+			return store_raw(dp, f,
+					 it->seg.la ? NULL : it->seg.in);
 	}
 	err = erofs_output_pwrite_sparse(dp->dout, it->seg.out, it->seg.outlen,
 					 *dp->dcursor * b->blksz, b->blksz);
@@ -989,11 +994,8 @@ static int retire_segment(struct data_pass *dp, struct data_item *it)
 	}
 	if (!it->last)
 		return 0;
-	dp->files_done++;
-	if (compressed_pays(dp, f, it->seg.frag_len))
-		return keep_compressed(dp, f, it->seg.in + it->seg.inlen -
-				       it->seg.frag_len, it->seg.frag_len);
-	return store_raw(dp, f, NULL);
+	return keep_compressed(dp, f, it->seg.in + it->seg.inlen -
+			       it->seg.frag_len, it->seg.frag_len);
 }
 
 static int retire_other(struct data_pass *dp, struct erofs_node *n)
